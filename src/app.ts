@@ -1,0 +1,203 @@
+import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { Request } from 'express';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { ContainerType } from 'type-graphql';
+import { loadOrCreateEmbeddedSecret } from './auth/embedded-secret.js';
+import { TokenService } from './auth/tokens.js';
+import { ANONYMOUS, type Viewer } from './auth/viewer.js';
+import type { Config } from './config/config.js';
+import { createLoaders, type GraphQLContext } from './context.js';
+import { createDatabase, type Database } from './db/client.js';
+import { AppError } from './errors/app-error.js';
+import { createErrorFormatter } from './errors/format-error.js';
+import { NodeResolver } from './graphql/node.resolver.js';
+import { limitValidationRules, parseOptions } from './graphql/limits.js';
+import { costLimitPlugin, httpStatusPlugin, requestLoggingPlugin } from './http/apollo-plugins.js';
+import { createExpressApp, type HealthCheck } from './http/express-app.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { CourseResolver, CourseService } from './modules/courses/index.js';
+import { EnrollmentResolver, EnrollmentService } from './modules/enrollments/index.js';
+import { LessonResolver, LessonService } from './modules/lessons/index.js';
+import { ensureAdmin, UserResolver, UserService } from './modules/users/index.js';
+import { buildAppSchema } from './schema.js';
+import { isDatabaseEmpty, seedDemoData } from './seed/demo-data.js';
+
+export interface AppOptions {
+  readonly log?: Logger;
+  /** Called for every SQL statement (tests count statements with it). */
+  readonly onQuery?: (sql: string) => void;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly database: Database;
+  readonly tokens: TokenService;
+  readonly schema: GraphQLSchema;
+  readonly httpServer: Server;
+  /** Starts listening; resolves with the GraphQL endpoint URL. */
+  listen(): Promise<string>;
+  /** Stops accepting, drains in-flight requests, closes pools. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every singleton in order (database, tokens, services,
+ * resolvers, schema, Apollo, HTTP) and hands the resolvers to type-graphql's container.
+ * Per-request things (viewer, loaders, logger) travel in the context only.
+ */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const database = createDatabase(config, log.child({ module: 'db' }), { onQuery: options.onQuery });
+  try {
+    return await assemble(config, log, database);
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function assemble(config: Config, log: Logger, database: Database): Promise<App> {
+  const { db } = database;
+  if (config.db.migrateOnStart) await database.migrate();
+  if (config.admin) await ensureAdmin(db, config.admin, log);
+  if (config.seedDemoData && (await isDatabaseEmpty(db))) {
+    log.info({ added: await seedDemoData(db) }, 'demo data loaded');
+  }
+
+  const tokens = new TokenService({
+    secret: config.auth.jwtSecret ?? loadOrCreateEmbeddedSecret(config.dataDir),
+    previousSecret: config.auth.jwtPreviousSecret,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
+  });
+
+  const users = new UserService(db);
+  const courses = new CourseService(db);
+  const lessons = new LessonService();
+  const enrollments = new EnrollmentService();
+
+  const instances = new Map<Function, object>([
+    [NodeResolver, new NodeResolver({ User: users, Course: courses, Lesson: lessons, Enrollment: enrollments })],
+    [UserResolver, new UserResolver(users, courses, enrollments)],
+    [CourseResolver, new CourseResolver(courses, users, lessons, enrollments)],
+    [LessonResolver, new LessonResolver(lessons, courses)],
+    [EnrollmentResolver, new EnrollmentResolver(enrollments, users, courses)],
+  ]);
+  const container: ContainerType = {
+    get(cls: Function) {
+      const instance = instances.get(cls);
+      if (!instance) throw new Error(`no instance registered for ${cls.name}`);
+      return instance;
+    },
+  };
+  const schema = await buildAppSchema(container);
+
+  const httpServer = createServer();
+  httpServer.requestTimeout = config.http.requestTimeoutMs;
+  httpServer.headersTimeout = Math.min(config.http.requestTimeoutMs, 60_000);
+  const limits = config.graphql;
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.graphql.introspection,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(log),
+    validationRules: limitValidationRules(limits),
+    parseOptions: parseOptions(limits),
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownGraceMs }),
+      config.graphql.landingPage
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
+        : ApolloServerPluginLandingPageDisabled(),
+      costLimitPlugin(limits, () => schema),
+      httpStatusPlugin(), // before logging, so the logged status is the one sent
+      requestLoggingPlugin(),
+    ],
+  });
+  await apollo.start();
+
+  const viewerOf = async (authorization: string | undefined): Promise<Viewer> => {
+    try {
+      return await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      throw new GraphQLError(err.message, {
+        extensions: {
+          code: err.code,
+          ...err.details,
+          http: { status: 401, headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]) },
+        },
+      });
+    }
+  };
+
+  const contextFor = async (req: Request): Promise<GraphQLContext> => {
+    const viewer = await viewerOf(req.header('authorization'));
+    return {
+      viewer,
+      loaders: createLoaders(db, viewer),
+      requestId: req.requestId,
+      log: log.child({ requestId: req.requestId, userId: viewer.userId ?? undefined }),
+    };
+  };
+
+  let draining = false;
+  const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
+  httpServer.on(
+    'request',
+    createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor }),
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    log,
+    database,
+    tokens,
+    schema,
+    httpServer,
+    listen: () =>
+      new Promise<string>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.http.port, config.http.host, () => {
+          const { port } = httpServer.address() as AddressInfo;
+          const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+          resolve(config.http.publicUrl ?? `http://${host}:${port}/graphql`);
+        });
+      }),
+    close: () =>
+      (closing ??= (async () => {
+        draining = true;
+        await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
+        await database.close();
+        log.info('shut down cleanly');
+      })()),
+  };
+}
+
+/** Preloaded in Apollo Sandbox, and the first example in the README. */
+export const EXAMPLE_QUERY = `query Catalog {
+  courses(first: 5, orderBy: { field: TITLE, direction: ASC }) {
+    totalCount
+    edges {
+      node {
+        title
+        priceCents
+        instructor { displayName }
+        lessonCount
+        lessons(first: 3) { edges { node { title status scheduledAt } } }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;

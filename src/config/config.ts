@@ -1,0 +1,204 @@
+import { z } from 'zod';
+
+/**
+ * The only module that reads the environment. Everything else receives the frozen `Config`.
+ * `loadConfig` reports every bad variable at once (not just the first) so an operator fixes
+ * a deployment in one pass.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(4000),
+  PUBLIC_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DB_POOL_MAX: int(1, 200).default(10),
+  DB_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  DB_CONNECT_TIMEOUT_S: int(1, 120).default(10),
+  DB_MIGRATE_ON_START: bool.default(true),
+  SEED_DEMO_DATA: bool.optional(),
+
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).default('eduflow:'),
+
+  JWT_SECRET: z.string().optional(),
+  JWT_PREVIOUS_SECRET: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default('eduflow'),
+  JWT_AUDIENCE: z.string().min(1).default('eduflow-api'),
+  ACCESS_TOKEN_TTL_SECONDS: int(10, 24 * 3600).default(900),
+  REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
+
+  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_PASSWORD: z.string().min(10).max(128).optional(),
+
+  CORS_ORIGINS: csv.optional(),
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  TRUST_PROXY: z.string().optional(),
+
+  BODY_LIMIT_BYTES: int(1_024, 10 * 1024 * 1024).default(100 * 1024),
+  REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+  SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000),
+  MAX_QUERY_DEPTH: int(2, 50).default(10),
+  MAX_QUERY_COST: int(10, 1_000_000).default(10_000),
+  MAX_ALIASES: int(1, 1_000).default(30),
+  MAX_DIRECTIVES: int(1, 1_000).default(50),
+  MAX_TOKENS: int(100, 100_000).default(5_000),
+});
+
+type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  readonly env: Env['NODE_ENV'];
+  readonly isProduction: boolean;
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string | undefined;
+    readonly bodyLimitBytes: number;
+    readonly requestTimeoutMs: number;
+    readonly shutdownGraceMs: number;
+    readonly corsOrigins: readonly string[] | 'localhost';
+    readonly trustProxy: string | undefined;
+  };
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly db:
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolMax: number;
+        readonly statementTimeoutMs: number;
+        readonly connectTimeoutS: number;
+        readonly migrateOnStart: boolean;
+      }
+    | { readonly kind: 'pglite'; readonly dataDir: string; readonly migrateOnStart: boolean };
+  readonly dataDir: string;
+  readonly seedDemoData: boolean;
+  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
+  readonly auth: {
+    /** Undefined only in embedded mode, where the app generates and stores one in dataDir. */
+    readonly jwtSecret: string | undefined;
+    readonly jwtPreviousSecret: string | undefined;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlDays: number;
+  };
+  readonly admin: { readonly email: string; readonly password: string } | undefined;
+  readonly graphql: {
+    readonly introspection: boolean;
+    readonly landingPage: boolean;
+    readonly maxDepth: number;
+    readonly maxCost: number;
+    readonly maxAliases: number;
+    readonly maxDirectives: number;
+    readonly maxTokens: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MIN_SECRET_BYTES = 32;
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings are how shells and compose files say "unset"; treat them so.
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const isProduction = e.NODE_ENV === 'production';
+
+  for (const [name, value] of [['JWT_SECRET', e.JWT_SECRET], ['JWT_PREVIOUS_SECRET', e.JWT_PREVIOUS_SECRET]] as const) {
+    if (value !== undefined && Buffer.byteLength(value) < MIN_SECRET_BYTES) {
+      problems.push(`${name}: must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 48)`);
+    }
+  }
+  // Embedded mode may generate its own secret; a real deployment must be given one.
+  if (!e.JWT_SECRET && (isProduction || e.DATABASE_URL)) {
+    problems.push('JWT_SECRET: required when DATABASE_URL is set or NODE_ENV=production');
+  }
+  if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const db: Config['db'] = e.DATABASE_URL
+    ? {
+        kind: 'postgres',
+        url: e.DATABASE_URL,
+        poolMax: e.DB_POOL_MAX,
+        statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+        connectTimeoutS: e.DB_CONNECT_TIMEOUT_S,
+        migrateOnStart: e.DB_MIGRATE_ON_START,
+      }
+    : { kind: 'pglite', dataDir: e.DATA_DIR, migrateOnStart: e.DB_MIGRATE_ON_START };
+
+  return deepFreeze({
+    env: e.NODE_ENV,
+    isProduction,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: e.PUBLIC_URL,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      corsOrigins: e.CORS_ORIGINS ?? (isProduction ? [] : 'localhost'),
+      trustProxy: e.TRUST_PROXY,
+    },
+    logLevel: e.LOG_LEVEL,
+    db,
+    dataDir: e.DATA_DIR,
+    seedDemoData: e.SEED_DEMO_DATA ?? db.kind === 'pglite',
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      jwtPreviousSecret: e.JWT_PREVIOUS_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    },
+    admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
+    graphql: {
+      introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
+      landingPage: !isProduction,
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxCost: e.MAX_QUERY_COST,
+      maxAliases: e.MAX_ALIASES,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxTokens: e.MAX_TOKENS,
+    },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import { recordQuery } from './query-stats.js';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+/** The one database type everything above the adapter uses: postgres.js and PGlite alike. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** Throws when the database cannot answer. */
+  ping(): Promise<void>;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** Called for every SQL statement Drizzle sends (tests count them). */
+  onQuery?: (query: string) => void;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/', import.meta.url));
+/** Arbitrary but fixed: every instance takes the same advisory lock before migrating. */
+const MIGRATION_LOCK_KEY = 7_345_112_020;
+
+export function createDatabase(config: Config, log: Logger, options: DatabaseOptions = {}): Database {
+  const logger = {
+    logQuery(query: string) {
+      recordQuery();
+      options.onQuery?.(query);
+      if (log.isLevelEnabled('trace')) log.trace({ query }, 'sql');
+    },
+  };
+  const c = config.db;
+  if (c.kind === 'postgres') {
+    const client = postgres(c.url, {
+      max: c.poolMax,
+      connect_timeout: c.connectTimeoutS,
+      idle_timeout: 60,
+      max_lifetime: 30 * 60,
+      onnotice: () => {},
+      connection: { statement_timeout: c.statementTimeoutMs, application_name: 'eduflow' },
+    });
+    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
+    return {
+      kind: 'postgres',
+      db,
+      ping: async () => {
+        await client`select 1`;
+      },
+      migrate: () => migratePostgresUnderLock(c.url, log),
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+
+  const dataDir = c.dataDir === 'memory://' ? c.dataDir : join(c.dataDir, 'pglite');
+  if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite(dataDir);
+  const pgliteDb = drizzlePglite(client, { schema, logger });
+  return {
+    kind: 'pglite',
+    db: pgliteDb as unknown as Db,
+    ping: async () => {
+      await client.query('select 1');
+    },
+    migrate: async () => {
+      await migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_FOLDER });
+      log.info({ dataDir }, 'embedded database migrated');
+    },
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Applies pending migrations while holding a Postgres advisory lock, so instances that
+ * start together run them once, one after the other. A single-connection client keeps the
+ * lock, the migration and the unlock on the same session.
+ */
+async function migratePostgresUnderLock(url: string, log: Logger): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    try {
+      await migratePostgres(drizzlePostgres(client), { migrationsFolder: MIGRATIONS_FOLDER });
+      log.info('database migrated');
+    } finally {
+      await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+    }
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+/** `true` when a Postgres error is a violation of the named unique constraint or index. */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const e = findPgError(err);
+  return e?.code === '23505' && e.constraint_name === constraint;
+}
+
+interface PgErrorLike {
+  code?: string;
+  constraint_name?: string;
+  constraint?: string;
+}
+
+/** Drizzle wraps driver errors (`cause`); postgres.js and PGlite name the constraint differently. */
+function findPgError(err: unknown): PgErrorLike | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const candidate = e as PgErrorLike & { cause?: unknown };
+    if (typeof candidate.code === 'string' && /^[0-9A-Z]{5}$/.test(candidate.code)) {
+      return { code: candidate.code, constraint_name: candidate.constraint_name ?? candidate.constraint };
+    }
+    e = candidate.cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,6 @@
+// The schema barrel: drizzle-kit reads it to generate migrations, and the Drizzle client
+// is typed by it. Every module's table file is listed here and nowhere else.
+export * from '../modules/users/user.table.js';
+export * from '../modules/courses/course.table.js';
+export * from '../modules/lessons/lesson.table.js';
+export * from '../modules/enrollments/enrollment.table.js';

@@ -1,0 +1,65 @@
+/**
+ * The closed set of error codes the API answers with (see the contract's header comment).
+ * Services throw `AppError`; `formatError` (errors/format-error.ts) is the one place that
+ * turns them into GraphQL errors, and masks everything else.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status for a response whose every error carries this code and which has no data. */
+export const httpStatusOf: Record<ErrorCode, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BAD_USER_INPUT: 400,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+/** Field name → human message, for BAD_USER_INPUT. */
+export type FieldErrors = Record<string, string>;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  static badInput(fieldErrors: FieldErrors, message?: string): AppError {
+    const fields = Object.keys(fieldErrors);
+    return new AppError(
+      ErrorCode.BAD_USER_INPUT,
+      message ?? `Invalid input: ${fields.map((f) => `${f} ${fieldErrors[f]}`).join('; ')}`,
+      { fieldErrors },
+    );
+  }
+
+  static notFound(what: string): AppError {
+    return new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
+  }
+
+  static unauthenticated(message = 'Sign in required'): AppError {
+    return new AppError(ErrorCode.UNAUTHENTICATED, message);
+  }
+
+  static forbidden(message = 'Not allowed'): AppError {
+    return new AppError(ErrorCode.FORBIDDEN, message);
+  }
+
+  static conflict(message: string, details: Record<string, unknown> = {}): AppError {
+    return new AppError(ErrorCode.CONFLICT, message, details);
+  }
+}

@@ -1,0 +1,59 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../logging/logger.js';
+import { AppError, ErrorCode } from './app-error.js';
+
+/** Codes graphql and Apollo produce themselves for bad requests; safe to show as they are. */
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+const APP_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** type-graphql's own authorization errors, mapped to the contract's codes. */
+const TYPE_GRAPHQL_CODES: Record<string, ErrorCode> = {
+  UNAUTHORIZED: ErrorCode.UNAUTHENTICATED,
+  FORBIDDEN: ErrorCode.FORBIDDEN,
+};
+
+/**
+ * The one error formatter (HTTP and WebSocket). AppErrors become their code and details;
+ * graphql's request errors pass through; everything else is logged with the request id and
+ * answered as a bare INTERNAL_SERVER_ERROR, never with a message or stack from inside.
+ */
+export function createErrorFormatter(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const where = { locations: formatted.locations, path: formatted.path };
+
+    if (original instanceof AppError) {
+      return { message: original.message, ...where, extensions: { code: original.code, ...original.details } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string') {
+      if (REQUEST_ERROR_CODES.has(code)) return { message: formatted.message, ...where, extensions: { code } };
+      const mapped = TYPE_GRAPHQL_CODES[code];
+      if (mapped) return { message: formatted.message, ...where, extensions: { code: mapped } };
+      // GraphQLErrors raised on purpose with one of our codes (e.g. the context function's
+      // UNAUTHENTICATED) keep their message and public extensions.
+      if (APP_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR && original instanceof GraphQLError) {
+        const { stacktrace: _s, http: _h, ...extensions } = formatted.extensions ?? {};
+        return { message: formatted.message.replace(/^Context creation failed: /, ''), ...where, extensions: { ...extensions, code } };
+      }
+    }
+    log.error({ err: original, path: formatted.path }, 'unexpected error while handling a GraphQL request');
+    return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  };
+}
+
+/** An AppError as a GraphQLError, for places outside resolvers (context creation, WebSocket). */
+export function toGraphQLError(err: AppError, httpStatus?: number): GraphQLError {
+  return new GraphQLError(err.message, {
+    extensions: { code: err.code, ...err.details, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
+  });
+}

@@ -1,0 +1,66 @@
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import type * as QueryComplexity from 'graphql-query-complexity';
+import { createRequire } from 'node:module';
+import type { Config } from '../config/config.js';
+
+/**
+ * Request limits shared by HTTP (Apollo) and WebSocket (graphql-ws): Apollo's protections do
+ * not reach graphql-ws, so both transports build their checks from here.
+ *  - tokens: graphql's parser aborts past `maxTokens` (parse option)
+ *  - depth, aliases, directives: validation rules (graphql-armor)
+ *  - cost: graphql-query-complexity after validation, because a connection's cost depends on
+ *    its `first`/`last` variables (see `connectionComplexity`)
+ */
+export type Limits = Config['graphql'];
+
+// Loaded as CommonJS on purpose: the package's ESM build imports graphql/index.mjs, a second
+// copy of graphql beside the CommonJS one everything else uses ("another module or realm").
+const { fieldExtensionsEstimator, getComplexity, simpleEstimator } = createRequire(import.meta.url)(
+  'graphql-query-complexity',
+) as typeof QueryComplexity;
+
+export function limitValidationRules(limits: Limits): ValidationRule[] {
+  return [
+    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, exposeLimits: true }),
+    maxAliasesRule({ n: limits.maxAliases, exposeLimits: true }),
+    maxDirectivesRule({ n: limits.maxDirectives, exposeLimits: true }),
+  ] as ValidationRule[];
+}
+
+export function parseOptions(limits: Limits) {
+  return { maxTokens: limits.maxTokens };
+}
+
+/** Throws a GRAPHQL_VALIDATION_FAILED error (HTTP 400) when the operation costs too much. */
+export function assertCostWithin(
+  limits: Limits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined | null,
+): number {
+  let cost: number;
+  try {
+    cost = getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      operationName: operationName ?? undefined,
+      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    });
+  } catch (err) {
+    // Variables that do not coerce: execution reports them as BAD_USER_INPUT with a precise
+    // message and runs nothing. Anything else is a bug, and must not wave the query through.
+    if (err instanceof GraphQLError) return 0;
+    throw err;
+  }
+  if (cost > limits.maxCost) {
+    throw new GraphQLError(`Query cost ${cost} exceeds the maximum of ${limits.maxCost}; ask for fewer items per page or fewer fields.`, {
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', cost, maxCost: limits.maxCost, http: { status: 400 } },
+    });
+  }
+  return cost;
+}

@@ -1,0 +1,192 @@
+import { asc, desc, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { AppError } from '../errors/app-error.js';
+
+/**
+ * Relay cursor pagination on keysets (never offsets), so a cursor keeps pointing at the same
+ * place while rows are inserted before it. A cursor is base64url(JSON) of the sort key, the
+ * sort value and the row id; it is opaque to clients and validated on the way back in.
+ */
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export type SortValue = Date | string | number;
+export type SortKind = 'timestamp' | 'text' | 'int';
+export type Direction = 'ASC' | 'DESC';
+
+/** How one list is ordered: a column, its direction, and the row id as tie-breaker. */
+export interface SortSpec<Row> {
+  /** Cursor namespace; a cursor from another list or ordering is rejected. */
+  readonly key: string;
+  readonly column: AnyPgColumn | SQL;
+  readonly idColumn: AnyPgColumn;
+  readonly kind: SortKind;
+  readonly direction: Direction;
+  valueOf(row: Row): SortValue;
+  idOf(row: Row): string;
+}
+
+export interface Cursor {
+  readonly value: SortValue;
+  readonly id: string;
+}
+
+export interface PageRequest {
+  readonly backward: boolean;
+  readonly size: number;
+  readonly cursor: Cursor | null;
+}
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export interface Connection<Row> {
+  edges: Array<{ cursor: string; node: Row }>;
+  pageInfo: PageInfo;
+  /** Resolved only when the client asks for it. */
+  readonly totalCount: Promise<number> | number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeCursor<Row>(spec: SortSpec<Row>, row: Row): string {
+  const v = spec.valueOf(row);
+  const value = v instanceof Date ? v.toISOString() : v;
+  return Buffer.from(JSON.stringify([spec.key, value, spec.idOf(row)]), 'utf8').toString('base64url');
+}
+
+/** Throws BAD_USER_INPUT naming `field` for anything that is not a cursor of this list. */
+export function decodeCursor<Row>(spec: SortSpec<Row>, cursor: string, field: string): Cursor {
+  const invalid = () => AppError.badInput({ [field]: 'is not a valid cursor for this list' });
+  if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3) throw invalid();
+  const [key, raw, id] = parsed as unknown[];
+  if (key !== spec.key || typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  switch (spec.kind) {
+    case 'timestamp': {
+      if (typeof raw !== 'string') throw invalid();
+      const date = new Date(raw);
+      if (Number.isNaN(date.getTime())) throw invalid();
+      return { value: date, id };
+    }
+    case 'int':
+      if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) throw invalid();
+      return { value: raw, id };
+    case 'text':
+      if (typeof raw !== 'string') throw invalid();
+      return { value: raw, id };
+  }
+}
+
+/** Validates Relay arguments (page size 1..max, no mixing directions) and decodes the cursor. */
+export function parsePage<Row>(spec: SortSpec<Row>, args: PageArgs, maxSize = MAX_PAGE_SIZE): PageRequest {
+  const { first, after, last, before } = args;
+  const errors: Record<string, string> = {};
+  const hasFirst = first !== undefined && first !== null;
+  const hasLast = last !== undefined && last !== null;
+  if (hasFirst && (!Number.isInteger(first) || first < 1 || first > maxSize)) {
+    errors.first = `must be between 1 and ${maxSize}`;
+  }
+  if (hasLast && (!Number.isInteger(last) || last < 1 || last > maxSize)) {
+    errors.last = `must be between 1 and ${maxSize}`;
+  }
+  if (hasFirst && hasLast) errors.last = 'cannot be combined with first';
+  if (after != null && before != null) errors.before = 'cannot be combined with after';
+  if (hasLast && after != null) errors.after = 'cannot be combined with last';
+  if (hasFirst && before != null) errors.before = 'cannot be combined with first';
+  if (Object.keys(errors).length) throw AppError.badInput(errors);
+
+  const backward = hasLast || (!hasFirst && before != null);
+  const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
+  const raw = backward ? before : after;
+  const cursor = raw == null ? null : decodeCursor(spec, raw, backward ? 'before' : 'after');
+  return { backward, size, cursor };
+}
+
+function castValue(kind: SortKind, value: SortValue): SQL {
+  switch (kind) {
+    case 'timestamp':
+      return sql`${(value as Date).toISOString()}::timestamptz`;
+    case 'int':
+      return sql`${value}::int`;
+    case 'text':
+      return sql`${value}::text`;
+  }
+}
+
+/** Ascending when walking in the list's own direction forwards, or against it backwards. */
+function walksAscending<Row>(spec: SortSpec<Row>, page: PageRequest): boolean {
+  return (spec.direction === 'ASC') !== page.backward;
+}
+
+/** `(sort, id) > (cursor)` (or `<`): a row comparison the (sort, id) index answers directly. */
+export function keysetCondition<Row>(spec: SortSpec<Row>, page: PageRequest): SQL | undefined {
+  if (!page.cursor) return undefined;
+  const op = walksAscending(spec, page) ? sql.raw('>') : sql.raw('<');
+  return sql`(${spec.column}, ${spec.idColumn}) ${op} (${castValue(spec.kind, page.cursor.value)}, ${page.cursor.id}::uuid)`;
+}
+
+export function keysetOrder<Row>(spec: SortSpec<Row>, page: PageRequest): SQL[] {
+  const dir = walksAscending(spec, page) ? asc : desc;
+  return [dir(spec.column), dir(spec.idColumn)];
+}
+
+/** Same ordering as SQL text, for window functions (`row_number() over (... order by ...)`). */
+export function keysetOrderSql<Row>(spec: SortSpec<Row>, page: PageRequest): SQL {
+  const dir = sql.raw(walksAscending(spec, page) ? 'asc' : 'desc');
+  return sql`${spec.column} ${dir}, ${spec.idColumn} ${dir}`;
+}
+
+/**
+ * Turns `size + 1` rows fetched in walking order into a connection. The extra row only
+ * tells whether another page exists in the walking direction. Walking forwards from a
+ * cursor (or backwards to one), the page on the other side is reported as present.
+ */
+export function toConnection<Row>(
+  spec: SortSpec<Row>,
+  page: PageRequest,
+  rows: Row[],
+  totalCount: () => Promise<number>,
+): Connection<Row> {
+  const more = rows.length > page.size;
+  const slice = more ? rows.slice(0, page.size) : rows.slice();
+  if (page.backward) slice.reverse();
+  const edges = slice.map((node) => ({ cursor: encodeCursor(spec, node), node }));
+  let count: Promise<number> | undefined;
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.backward ? page.cursor !== null : more,
+      hasPreviousPage: page.backward ? more : page.cursor !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    get totalCount() {
+      count ??= totalCount();
+      return count;
+    },
+  };
+}
+
+/** A stable string for DataLoader keys that carry page arguments. */
+export function pageKey(page: PageRequest): string {
+  return JSON.stringify([page.backward, page.size, page.cursor?.value instanceof Date ? page.cursor.value.toISOString() : page.cursor?.value ?? null, page.cursor?.id ?? null]);
+}

@@ -1,0 +1,123 @@
+import type { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors, { type CorsOptions } from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Config } from '../config/config.js';
+import type { GraphQLContext } from '../context.js';
+import { withQueryScope } from '../db/query-stats.js';
+import type { Logger } from '../logging/logger.js';
+import { requestId } from './request-id.js';
+
+export interface HealthCheck {
+  readonly name: string;
+  check(): Promise<void>;
+}
+
+export interface ExpressAppDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly readiness: readonly HealthCheck[];
+  readonly isDraining: () => boolean;
+  readonly contextFor: (req: Request) => Promise<GraphQLContext>;
+}
+
+const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+/** Where Apollo Sandbox (the development landing page) sends its requests from. */
+const SANDBOX_ORIGINS = ['https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com'];
+
+function corsOptions(config: Config): CorsOptions {
+  const { corsOrigins } = config.http;
+  const sandbox = config.graphql.landingPage ? SANDBOX_ORIGINS : [];
+  return {
+    origin: (origin, done) => {
+      if (!origin) return done(null, true); // same-origin and non-browser clients
+      const allowed =
+        corsOrigins === 'localhost'
+          ? LOCALHOST_ORIGIN.test(origin)
+          : corsOrigins.includes(origin) || corsOrigins.includes('*');
+      done(null, allowed || sandbox.includes(origin));
+    },
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-ID', 'Apollo-Require-Preflight', 'X-Apollo-Operation-Name'],
+    exposedHeaders: ['X-Request-ID'],
+    maxAge: 600,
+  };
+}
+
+export function createExpressApp(deps: ExpressAppDeps): express.Express {
+  const { config, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  if (config.http.trustProxy) app.set('trust proxy', config.http.trustProxy);
+  app.use(requestId);
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
+  });
+
+  app.get('/ready', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ready = !deps.isDraining();
+    if (!ready) checks.server = 'draining';
+    await Promise.all(
+      deps.readiness.map(async (c) => {
+        try {
+          await withTimeout(c.check(), 2_000);
+          checks[c.name] = 'ok';
+        } catch (err) {
+          ready = false;
+          checks[c.name] = 'unavailable';
+          log.warn({ err, check: c.name }, 'readiness check failed');
+        }
+      }),
+    );
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+
+  app.use(
+    '/graphql',
+    cors(corsOptions(config)),
+    express.json({ limit: config.http.bodyLimitBytes }),
+    (_req: Request, _res: Response, next: NextFunction) => withQueryScope(() => next()),
+    expressMiddleware(deps.apollo, { context: async ({ req }) => deps.contextFor(req) }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: 'Not found; the API is at /graphql', extensions: { code: 'NOT_FOUND' } }] });
+  });
+
+  // Body-parser and other middleware errors: a JSON answer with a 4xx, never an HTML page or a stack.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { status?: number; type?: string; message?: string };
+    const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    const message =
+      e.type === 'entity.too.large'
+        ? `Request body larger than ${config.http.bodyLimitBytes} bytes`
+        : e.type === 'entity.parse.failed'
+          ? 'Request body is not valid JSON'
+          : status < 500
+            ? (e.message ?? 'Bad request')
+            : 'Internal server error';
+    if (status >= 500) log.error({ err, requestId: req.requestId }, 'unhandled HTTP error');
+    res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
+  });
+
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,30 @@
+import DataLoader from 'dataloader';
+import type { Viewer } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+import type { CourseRow } from '../../db/schema.js';
+import { groupedLoader, rowLoader } from '../../graphql/loader-utils.js';
+import { pageKey, type PageRequest } from '../../graphql/pagination.js';
+import {
+  countCoursesByInstructors,
+  coursesPageByInstructors,
+  findCoursesByIds,
+} from './course.repository.js';
+
+export function createCourseLoaders(db: Db, viewer: Viewer) {
+  return {
+    /** For relations of objects the viewer already sees (a lesson's or enrollment's course). */
+    byId: rowLoader((ids) => findCoursesByIds(db, ids), (c) => c.id),
+    /** For entry points: hidden courses behave exactly like missing ones. */
+    visibleById: rowLoader((ids) => findCoursesByIds(db, ids, viewer), (c) => c.id),
+    /** One page of `User.coursesTaught` for many instructors at once. */
+    taughtPage: groupedLoader<PageRequest, CourseRow[]>(
+      (instructorIds, page) => coursesPageByInstructors(db, viewer, instructorIds, page),
+      pageKey,
+      () => [],
+    ),
+    taughtCount: new DataLoader<string, number>(async (ids) => {
+      const counts = await countCoursesByInstructors(db, viewer, [...ids]);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
+  };
+}

@@ -1,0 +1,118 @@
+import { and, count, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Viewer } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+import { pagesByParent } from '../../db/paged-by-parent.js';
+import { courses, enrollments, type CourseRow, type CourseStatus } from '../../db/schema.js';
+import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
+import type { CourseOrderField } from './course.type.js';
+
+type Dir = 'ASC' | 'DESC';
+
+const SORT_COLUMNS = {
+  CREATED_AT: { column: courses.createdAt, kind: 'timestamp', valueOf: (c: CourseRow) => c.createdAt },
+  TITLE: { column: courses.title, kind: 'text', valueOf: (c: CourseRow) => c.title },
+  PRICE: { column: courses.priceCents, kind: 'int', valueOf: (c: CourseRow) => c.priceCents },
+} as const;
+
+export function courseSort(field: CourseOrderField = 'CREATED_AT', direction: Dir = 'DESC', list = 'courses'): SortSpec<CourseRow> {
+  const s = SORT_COLUMNS[field];
+  return {
+    key: `${list}:${field}:${direction}`,
+    column: s.column,
+    idColumn: courses.id,
+    kind: s.kind,
+    direction,
+    valueOf: s.valueOf,
+    idOf: (c) => c.id,
+  };
+}
+
+/** An instructor's courses, newest first. */
+export const taughtSort = courseSort('CREATED_AT', 'DESC', 'coursesTaught');
+
+/**
+ * Which courses a viewer may see. Everyone: PUBLISHED. Signed-in viewers also: courses they
+ * teach, and ARCHIVED courses they are actively enrolled in. Admins: everything.
+ * Every entry point (by id, by slug, lists, counts) goes through this one predicate.
+ */
+export function courseVisibility(viewer: Viewer): SQL | undefined {
+  if (viewer.role === 'ADMIN') return undefined;
+  const published = eq(courses.status, 'PUBLISHED');
+  if (!viewer.userId) return published;
+  return or(
+    published,
+    eq(courses.instructorId, viewer.userId),
+    and(
+      eq(courses.status, 'ARCHIVED'),
+      sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
+        and ${enrollments.studentId} = ${viewer.userId} and ${enrollments.status} = 'ACTIVE')`,
+    ),
+  );
+}
+
+export function findCoursesByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<CourseRow[]> {
+  return db
+    .select()
+    .from(courses)
+    .where(and(inArray(courses.id, ids), visibleTo ? courseVisibility(visibleTo) : undefined));
+}
+
+export async function findCourseBySlug(db: Db, slug: string, visibleTo: Viewer): Promise<CourseRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(courses)
+    .where(and(eq(courses.slug, slug), courseVisibility(visibleTo)))
+    .limit(1);
+  return row;
+}
+
+export interface CourseListFilter {
+  /** Already trimmed and non-empty. */
+  search?: string;
+  instructorId?: string;
+  status?: CourseStatus;
+}
+
+function listCondition(viewer: Viewer, filter: CourseListFilter): SQL | undefined {
+  return and(
+    courseVisibility(viewer),
+    filter.instructorId ? eq(courses.instructorId, filter.instructorId) : undefined,
+    filter.status ? eq(courses.status, filter.status) : undefined,
+    // websearch_to_tsquery never raises on user input: quotes, operators and stray
+    // punctuation are read as plain words, so no search string can break the query.
+    filter.search ? sql`${courses.searchVector} @@ websearch_to_tsquery('english', ${filter.search})` : undefined,
+  );
+}
+
+export function listCourses(
+  db: Db,
+  viewer: Viewer,
+  filter: CourseListFilter,
+  spec: SortSpec<CourseRow>,
+  page: PageRequest,
+): Promise<CourseRow[]> {
+  return db
+    .select()
+    .from(courses)
+    .where(and(listCondition(viewer, filter), keysetCondition(spec, page)))
+    .orderBy(...keysetOrder(spec, page))
+    .limit(page.size + 1);
+}
+
+export async function countCourses(db: Db, viewer: Viewer, filter: CourseListFilter): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(courses).where(listCondition(viewer, filter));
+  return row?.n ?? 0;
+}
+
+export function coursesPageByInstructors(db: Db, viewer: Viewer, instructorIds: string[], page: PageRequest) {
+  return pagesByParent(db, courses, courses.instructorId, (c: CourseRow) => c.instructorId, instructorIds, taughtSort, page, courseVisibility(viewer));
+}
+
+export async function countCoursesByInstructors(db: Db, viewer: Viewer, instructorIds: string[]): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ instructorId: courses.instructorId, n: count() })
+    .from(courses)
+    .where(and(inArray(courses.instructorId, instructorIds), courseVisibility(viewer)))
+    .groupBy(courses.instructorId);
+  return new Map(rows.map((r) => [r.instructorId, r.n]));
+}

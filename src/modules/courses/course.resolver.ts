@@ -1,0 +1,90 @@
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { auth } from '../../auth/auth.directive.js';
+import type { GraphQLContext } from '../../context.js';
+import type { CourseRow } from '../../db/schema.js';
+import { toGlobalId } from '../../graphql/global-id.js';
+import { connectionComplexity, ForwardPageArgs, PageArgs } from '../../graphql/relay.types.js';
+import { Enrollment, EnrollmentConnection } from '../enrollments/index.js';
+import type { EnrollmentService } from '../enrollments/index.js';
+import { LessonConnection, LessonPageArgs } from '../lessons/index.js';
+import type { LessonService } from '../lessons/index.js';
+import { User } from '../users/index.js';
+import type { UserService } from '../users/index.js';
+import type { CourseService } from './course.service.js';
+import { Course, CourseConnection, CourseFilter, CourseOrder } from './course.type.js';
+
+@Resolver(() => Course)
+export class CourseResolver {
+  constructor(
+    private readonly coursesService: CourseService,
+    private readonly usersService: UserService,
+    private readonly lessonsService: LessonService,
+    private readonly enrollmentsService: EnrollmentService,
+  ) {}
+
+  @Query(() => Course, { nullable: true })
+  course(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.coursesService.findVisible(ctx, id);
+  }
+
+  @Query(() => Course, { nullable: true })
+  courseBySlug(@Arg('slug', () => String) slug: string, @Ctx() ctx: GraphQLContext) {
+    return this.coursesService.findVisibleBySlug(ctx, slug);
+  }
+
+  @Query(() => CourseConnection, {
+    description: 'Courses the viewer may see: everyone sees PUBLISHED ones; instructors also their own; admins all.',
+    complexity: connectionComplexity,
+  })
+  courses(
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('filter', () => CourseFilter, { nullable: true }) filter: CourseFilter | null,
+    @Arg('orderBy', () => CourseOrder, { nullable: true }) orderBy: CourseOrder | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return this.coursesService.list(ctx, args, filter, orderBy);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() course: CourseRow) {
+    return toGlobalId('Course', course.id);
+  }
+
+  @FieldResolver(() => User)
+  instructor(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
+    return this.usersService.related(ctx, course.instructorId);
+  }
+
+  @FieldResolver(() => LessonConnection, { complexity: connectionComplexity })
+  lessons(@Root() course: CourseRow, @Args(() => LessonPageArgs) args: LessonPageArgs, @Ctx() ctx: GraphQLContext) {
+    return this.lessonsService.ofCourse(ctx, course.id, args, args.status ?? null);
+  }
+
+  @FieldResolver(() => Int)
+  lessonCount(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
+    return this.lessonsService.countOfCourse(ctx, course.id);
+  }
+
+  @FieldResolver(() => Int, { description: 'Active enrollments.' })
+  enrollmentCount(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
+    return this.enrollmentsService.activeCountOfCourse(ctx, course.id);
+  }
+
+  @FieldResolver(() => EnrollmentConnection, {
+    nullable: true,
+    description: "Only the course's instructor and admins may read it.",
+    complexity: connectionComplexity,
+  })
+  @Directive(auth({ requires: ['ADMIN'], allow: ['COURSE_INSTRUCTOR'] }))
+  enrollments(@Root() course: CourseRow, @Args(() => ForwardPageArgs) args: ForwardPageArgs, @Ctx() ctx: GraphQLContext) {
+    return this.enrollmentsService.ofCourse(ctx, course.id, args);
+  }
+
+  @FieldResolver(() => Enrollment, {
+    nullable: true,
+    description: "The signed-in viewer's own enrollment in this course, if any.",
+  })
+  viewerEnrollment(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
+    return this.enrollmentsService.viewerEnrollment(ctx, course.id);
+  }
+}

@@ -1,0 +1,78 @@
+import type { RequestScope } from '../../context.js';
+import type { Db } from '../../db/client.js';
+import type { CourseRow } from '../../db/schema.js';
+import { AppError, type FieldErrors } from '../../errors/app-error.js';
+import { uuidOf } from '../../graphql/global-id.js';
+import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
+import {
+  countCourses,
+  courseSort,
+  findCourseBySlug,
+  listCourses,
+  taughtSort,
+  type CourseListFilter,
+} from './course.repository.js';
+import type { CourseFilter, CourseOrder } from './course.type.js';
+
+const MAX_SEARCH_LENGTH = 200;
+const MAX_SLUG_LENGTH = 200;
+
+export class CourseService {
+  constructor(private readonly db: Db) {}
+
+  /** A course the viewer may see, by global ID; null when missing, hidden or not a Course ID. */
+  async findVisible(scope: RequestScope, id: string): Promise<CourseRow | null> {
+    const uuid = uuidOf('Course', id);
+    return uuid ? scope.loaders.courses.visibleById.load(uuid) : null;
+  }
+
+  async findVisibleBySlug(scope: RequestScope, slug: string): Promise<CourseRow | null> {
+    if (slug.length === 0 || slug.length > MAX_SLUG_LENGTH) return null;
+    return (await findCourseBySlug(this.db, slug, scope.viewer)) ?? null;
+  }
+
+  /** Follows a foreign key from an object the viewer already sees. */
+  async related(scope: RequestScope, courseId: string): Promise<CourseRow> {
+    const course = await scope.loaders.courses.byId.load(courseId);
+    if (!course) throw new Error(`dangling reference to course ${courseId}`);
+    return course;
+  }
+
+  async list(
+    scope: RequestScope,
+    args: PageArgs,
+    filter: CourseFilter | null | undefined,
+    orderBy: CourseOrder | null | undefined,
+  ): Promise<Connection<CourseRow>> {
+    const f = parseFilter(filter);
+    const spec = courseSort(orderBy?.field, orderBy?.direction);
+    const page = parsePage(spec, args);
+    const rows = await listCourses(this.db, scope.viewer, f, spec, page);
+    return toConnection(spec, page, rows, () => countCourses(this.db, scope.viewer, f));
+  }
+
+  /** `User.coursesTaught`: the instructor's courses this viewer may see. */
+  async taughtBy(scope: RequestScope, instructorId: string, args: PageArgs): Promise<Connection<CourseRow>> {
+    const page = parsePage(taughtSort, args);
+    const rows = await scope.loaders.courses.taughtPage.load({ parentId: instructorId, params: page });
+    return toConnection(taughtSort, page, rows, () => scope.loaders.courses.taughtCount.load(instructorId));
+  }
+}
+
+function parseFilter(filter: CourseFilter | null | undefined): CourseListFilter {
+  const errors: FieldErrors = {};
+  const result: CourseListFilter = {};
+  const search = filter?.search?.trim();
+  if (search) {
+    if (search.length > MAX_SEARCH_LENGTH) errors['filter.search'] = `must be at most ${MAX_SEARCH_LENGTH} characters`;
+    else result.search = search;
+  }
+  if (filter?.instructorId != null) {
+    const uuid = uuidOf('User', filter.instructorId);
+    if (uuid) result.instructorId = uuid;
+    else errors['filter.instructorId'] = 'is not a valid User ID';
+  }
+  if (filter?.status) result.status = filter.status;
+  if (Object.keys(errors).length) throw AppError.badInput(errors);
+  return result;
+}

@@ -1,0 +1,46 @@
+import { sql } from 'drizzle-orm';
+import { check, foreignKey, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, primaryId, ts, tsvector, updatedAt } from '../../db/columns.js';
+import { users } from '../users/user.table.js';
+
+export const COURSE_STATUSES = ['DRAFT', 'PUBLISHED', 'ARCHIVED'] as const;
+export type CourseStatus = (typeof COURSE_STATUSES)[number];
+
+export const courses = pgTable(
+  'courses',
+  {
+    id: primaryId(),
+    instructorId: uuid('instructor_id').notNull(),
+    slug: text('slug').notNull(),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    priceCents: integer('price_cents').notNull().default(0),
+    status: text('status', { enum: COURSE_STATUSES }).notNull().default('DRAFT'),
+    publishedAt: ts('published_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    searchVector: tsvector('search_vector').generatedAlwaysAs(
+      sql`setweight(to_tsvector('english', coalesce(title, '')), 'A') || setweight(to_tsvector('english', coalesce(description, '')), 'B')`,
+    ),
+  },
+  (t) => [
+    // RESTRICT: an instructor who still owns courses cannot be deleted by accident.
+    foreignKey({ name: 'courses_instructor_id_fkey', columns: [t.instructorId], foreignColumns: [users.id] })
+      .onDelete('restrict')
+      .onUpdate('cascade'),
+    uniqueIndex('courses_slug_key').on(t.slug),
+    index('courses_instructor_id_created_at_idx').on(t.instructorId, t.createdAt, t.id),
+    index('courses_created_at_id_idx').on(t.createdAt, t.id),
+    index('courses_title_id_idx').on(t.title, t.id),
+    index('courses_price_cents_id_idx').on(t.priceCents, t.id),
+    index('courses_status_idx').on(t.status),
+    index('courses_search_vector_idx').using('gin', t.searchVector),
+    check('courses_price_cents_check', sql`${t.priceCents} >= 0`),
+    check('courses_status_check', sql`${t.status} in ('DRAFT', 'PUBLISHED', 'ARCHIVED')`),
+    check('courses_slug_check', sql`${t.slug} ~ '^[a-z0-9]+(-[a-z0-9]+)*$'`),
+    check('courses_title_check', sql`char_length(${t.title}) between 1 and 200`),
+  ],
+);
+
+export type CourseRow = typeof courses.$inferSelect;
+export type NewCourseRow = typeof courses.$inferInsert;

@@ -1,0 +1,77 @@
+import { and, count, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Viewer } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+import { pagesByParent } from '../../db/paged-by-parent.js';
+import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
+import type { PageRequest, SortSpec } from '../../graphql/pagination.js';
+
+/** Most recent first, for a course's roster and a student's own list alike. */
+export function enrollmentSort(list: string): SortSpec<EnrollmentRow> {
+  return {
+    key: `${list}:ENROLLED_AT:DESC`,
+    column: enrollments.enrolledAt,
+    idColumn: enrollments.id,
+    kind: 'timestamp',
+    direction: 'DESC',
+    valueOf: (e) => e.enrolledAt,
+    idOf: (e) => e.id,
+  };
+}
+export const courseRosterSort = enrollmentSort('courseEnrollments');
+export const studentEnrollmentSort = enrollmentSort('userEnrollments');
+
+/** An enrollment is visible to its student, the course's instructor and admins. */
+export function enrollmentVisibility(viewer: Viewer): SQL | undefined {
+  if (viewer.role === 'ADMIN') return undefined;
+  if (!viewer.userId) return sql`false`;
+  return or(
+    eq(enrollments.studentId, viewer.userId),
+    sql`exists (select 1 from ${courses} where ${courses.id} = ${enrollments.courseId} and ${courses.instructorId} = ${viewer.userId})`,
+  );
+}
+
+export function findEnrollmentsByIds(db: Db, ids: string[], visibleTo: Viewer): Promise<EnrollmentRow[]> {
+  return db
+    .select()
+    .from(enrollments)
+    .where(and(inArray(enrollments.id, ids), enrollmentVisibility(visibleTo)));
+}
+
+export function enrollmentsPageByCourses(db: Db, courseIds: string[], page: PageRequest) {
+  return pagesByParent(db, enrollments, enrollments.courseId, (e: EnrollmentRow) => e.courseId, courseIds, courseRosterSort, page);
+}
+
+export function enrollmentsPageByStudents(db: Db, studentIds: string[], page: PageRequest) {
+  return pagesByParent(db, enrollments, enrollments.studentId, (e: EnrollmentRow) => e.studentId, studentIds, studentEnrollmentSort, page);
+}
+
+export interface EnrollmentCounts {
+  all: number;
+  active: number;
+}
+
+async function countBy(db: Db, column: typeof enrollments.courseId | typeof enrollments.studentId, ids: string[]) {
+  const rows = await db
+    .select({
+      id: column,
+      all: count(),
+      active: sql<number>`count(*) filter (where ${enrollments.status} = 'ACTIVE')`.mapWith(Number),
+    })
+    .from(enrollments)
+    .where(inArray(column, ids))
+    .groupBy(column);
+  return new Map<string, EnrollmentCounts>(rows.map((r) => [r.id, { all: r.all, active: r.active }]));
+}
+
+export const countEnrollmentsByCourses = (db: Db, courseIds: string[]) => countBy(db, enrollments.courseId, courseIds);
+export const countEnrollmentsByStudents = (db: Db, studentIds: string[]) => countBy(db, enrollments.studentId, studentIds);
+
+/** The viewer's enrollment per course: the ACTIVE one if any, else the most recent. */
+export async function viewerEnrollmentsByCourses(db: Db, studentId: string, courseIds: string[]): Promise<Map<string, EnrollmentRow>> {
+  const rows = await db
+    .selectDistinctOn([enrollments.courseId])
+    .from(enrollments)
+    .where(and(eq(enrollments.studentId, studentId), inArray(enrollments.courseId, courseIds)))
+    .orderBy(enrollments.courseId, sql`(${enrollments.status} = 'ACTIVE') desc`, sql`${enrollments.enrolledAt} desc`);
+  return new Map(rows.map((r) => [r.courseId, r]));
+}

@@ -1,0 +1,39 @@
+import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLContext } from '../../context.js';
+import type { EnrollmentRow } from '../../db/schema.js';
+import { toGlobalId } from '../../graphql/global-id.js';
+import { Course } from '../courses/index.js';
+import type { CourseService } from '../courses/index.js';
+import { User } from '../users/index.js';
+import type { UserService } from '../users/index.js';
+import type { EnrollmentService } from './enrollment.service.js';
+import { Enrollment } from './enrollment.type.js';
+
+@Resolver(() => Enrollment)
+export class EnrollmentResolver {
+  constructor(
+    private readonly enrollmentsService: EnrollmentService,
+    private readonly usersService: UserService,
+    private readonly coursesService: CourseService,
+  ) {}
+
+  @Query(() => Enrollment, { nullable: true })
+  enrollment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.enrollmentsService.findVisible(ctx, id);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() enrollment: EnrollmentRow) {
+    return toGlobalId('Enrollment', enrollment.id);
+  }
+
+  @FieldResolver(() => User)
+  student(@Root() enrollment: EnrollmentRow, @Ctx() ctx: GraphQLContext) {
+    return this.usersService.related(ctx, enrollment.studentId);
+  }
+
+  @FieldResolver(() => Course)
+  course(@Root() enrollment: EnrollmentRow, @Ctx() ctx: GraphQLContext) {
+    return this.coursesService.related(ctx, enrollment.courseId);
+  }
+}

@@ -1,0 +1,21 @@
+import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionOf, Node } from '../../graphql/relay.types.js';
+import { DateTime } from '../../graphql/scalars.js';
+import type { EnrollmentStatus as EnrollmentStatusValue } from './enrollment.table.js';
+
+export const EnrollmentStatus = { ACTIVE: 'ACTIVE', CANCELLED: 'CANCELLED' } as const;
+registerEnumType(EnrollmentStatus, { name: 'EnrollmentStatus' });
+
+@ObjectType('Enrollment', { implements: Node })
+export class Enrollment extends Node {
+  @Field(() => EnrollmentStatus)
+  status!: EnrollmentStatusValue;
+
+  @Field(() => DateTime)
+  enrolledAt!: Date;
+
+  @Field(() => DateTime, { nullable: true })
+  cancelledAt!: Date | null;
+}
+
+export const EnrollmentConnection = connectionOf('Enrollment', Enrollment);

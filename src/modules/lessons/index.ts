@@ -1,0 +1,6 @@
+// The module's public surface: other modules and the composition root import from here.
+export * from './lesson.resolver.js';
+export * from './lesson.service.js';
+export * from './lesson.type.js';
+export * from './lesson.policy.js';
+export * from './lesson.loader.js';

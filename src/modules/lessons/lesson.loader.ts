@@ -1,0 +1,35 @@
+import DataLoader from 'dataloader';
+import type { Viewer } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+import type { LessonRow, LessonStatus } from '../../db/schema.js';
+import { groupedLoader, rowLoader } from '../../graphql/loader-utils.js';
+import { pageKey, type PageRequest } from '../../graphql/pagination.js';
+import {
+  emptyLessonCounts,
+  findLessonsByIds,
+  lessonCountsByCourses,
+  lessonsPageByCourses,
+  type LessonCounts,
+} from './lesson.repository.js';
+
+export interface LessonPageParams {
+  page: PageRequest;
+  status: LessonStatus | null;
+}
+
+export function createLessonLoaders(db: Db, viewer: Viewer) {
+  return {
+    byId: rowLoader((ids) => findLessonsByIds(db, ids), (l) => l.id),
+    visibleById: rowLoader((ids) => findLessonsByIds(db, ids, viewer), (l) => l.id),
+    /** One page of `Course.lessons` for many courses at once (per distinct arguments). */
+    pageByCourse: groupedLoader<LessonPageParams, LessonRow[]>(
+      (courseIds, p) => lessonsPageByCourses(db, courseIds, p.page, p.status),
+      (p) => `${p.status ?? '*'}|${pageKey(p.page)}`,
+      () => [],
+    ),
+    countsByCourse: new DataLoader<string, LessonCounts>(async (ids) => {
+      const counts = await lessonCountsByCourses(db, [...ids]);
+      return ids.map((id) => counts.get(id) ?? emptyLessonCounts());
+    }),
+  };
+}

@@ -1,0 +1,64 @@
+import { and, count, eq, inArray } from 'drizzle-orm';
+import type { Viewer } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+import { pagesByParent } from '../../db/paged-by-parent.js';
+import { courses, lessons, LESSON_STATUSES, type LessonRow, type LessonStatus } from '../../db/schema.js';
+import type { PageRequest, SortSpec } from '../../graphql/pagination.js';
+import { courseVisibility } from '../courses/index.js';
+
+export const lessonSort: SortSpec<LessonRow> = {
+  key: 'lessons:POSITION:ASC',
+  column: lessons.position,
+  idColumn: lessons.id,
+  kind: 'int',
+  direction: 'ASC',
+  valueOf: (l) => l.position,
+  idOf: (l) => l.id,
+};
+
+/** Lessons follow their course: a lesson is visible exactly when its course is. */
+export async function findLessonsByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<LessonRow[]> {
+  if (!visibleTo) return db.select().from(lessons).where(inArray(lessons.id, ids));
+  const rows = await db
+    .select({ lesson: lessons })
+    .from(lessons)
+    .innerJoin(courses, eq(courses.id, lessons.courseId))
+    .where(and(inArray(lessons.id, ids), courseVisibility(visibleTo)));
+  return rows.map((r) => r.lesson);
+}
+
+export function lessonsPageByCourses(db: Db, courseIds: string[], page: PageRequest, status: LessonStatus | null) {
+  return pagesByParent(
+    db,
+    lessons,
+    lessons.courseId,
+    (l: LessonRow) => l.courseId,
+    courseIds,
+    lessonSort,
+    page,
+    status ? eq(lessons.status, status) : undefined,
+  );
+}
+
+export type LessonCounts = Record<LessonStatus | 'ALL', number>;
+
+export function emptyLessonCounts(): LessonCounts {
+  return { ALL: 0, SCHEDULED: 0, IN_PROGRESS: 0, COMPLETED: 0, CANCELLED: 0 };
+}
+
+/** Lesson counts per course and status in one statement; `lessonCount` and every `totalCount` share it. */
+export async function lessonCountsByCourses(db: Db, courseIds: string[]): Promise<Map<string, LessonCounts>> {
+  const rows = await db
+    .select({ courseId: lessons.courseId, status: lessons.status, n: count() })
+    .from(lessons)
+    .where(inArray(lessons.courseId, courseIds))
+    .groupBy(lessons.courseId, lessons.status);
+  const result = new Map<string, LessonCounts>();
+  for (const { courseId, status, n } of rows) {
+    const counts = result.get(courseId) ?? emptyLessonCounts();
+    if (LESSON_STATUSES.includes(status)) counts[status] += n;
+    counts.ALL += n;
+    result.set(courseId, counts);
+  }
+  return result;
+}

@@ -1,0 +1,83 @@
+import { and, count, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Viewer } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+// Tables come from the schema barrel (leaf modules), not through other modules' services.
+import { courses, enrollments, users, type NewUserRow, type Role, type UserRow } from '../../db/schema.js';
+import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
+
+export const userSort: SortSpec<UserRow> = {
+  key: 'users:CREATED_AT:ASC',
+  column: users.createdAt,
+  idColumn: users.id,
+  kind: 'timestamp',
+  direction: 'ASC',
+  valueOf: (u) => u.createdAt,
+  idOf: (u) => u.id,
+};
+
+/**
+ * Who may see a user at all: instructors and admins are public (they teach); a student is
+ * visible to themself, admins, and the instructors of courses the student enrolled in.
+ * `undefined` means no restriction.
+ */
+export function userVisibility(viewer: Viewer): SQL | undefined {
+  if (viewer.role === 'ADMIN') return undefined;
+  const publicRoles = inArray(users.role, ['INSTRUCTOR', 'ADMIN']);
+  if (!viewer.userId) return publicRoles;
+  return or(
+    publicRoles,
+    eq(users.id, viewer.userId),
+    sql`exists (select 1 from ${enrollments} join ${courses} on ${courses.id} = ${enrollments.courseId}
+      where ${enrollments.studentId} = ${users.id} and ${courses.instructorId} = ${viewer.userId})`,
+  );
+}
+
+export function findUsersByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<UserRow[]> {
+  return db
+    .select()
+    .from(users)
+    .where(and(inArray(users.id, ids), visibleTo ? userVisibility(visibleTo) : undefined));
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).limit(1);
+  return row;
+}
+
+export interface UserListFilter {
+  role?: Role | null;
+  search?: string | null;
+}
+
+function listCondition(filter: UserListFilter): SQL | undefined {
+  const search = filter.search ? `%${escapeLike(filter.search)}%` : undefined;
+  return and(
+    filter.role ? eq(users.role, filter.role) : undefined,
+    search ? or(ilike(users.displayName, search), ilike(users.email, search)) : undefined,
+  );
+}
+
+export function listUsers(db: Db, filter: UserListFilter, page: PageRequest): Promise<UserRow[]> {
+  return db
+    .select()
+    .from(users)
+    .where(and(listCondition(filter), keysetCondition(userSort, page)))
+    .orderBy(...keysetOrder(userSort, page))
+    .limit(page.size + 1);
+}
+
+export async function countUsers(db: Db, filter: UserListFilter): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(users).where(listCondition(filter));
+  return row?.n ?? 0;
+}
+
+export async function insertUser(db: Db, row: NewUserRow): Promise<UserRow> {
+  const [created] = await db.insert(users).values(row).returning();
+  return created!;
+}
+
+/** `%`, `_` and `\` are literal in user searches, not wildcards. */
+export function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+

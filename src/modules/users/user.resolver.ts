@@ -1,0 +1,61 @@
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { auth } from '../../auth/auth.directive.js';
+import type { GraphQLContext } from '../../context.js';
+import type { UserRow } from '../../db/schema.js';
+import { toGlobalId } from '../../graphql/global-id.js';
+import { connectionComplexity, ForwardPageArgs } from '../../graphql/relay.types.js';
+import { CourseConnection } from '../courses/index.js';
+import type { CourseService } from '../courses/index.js';
+import { EnrollmentConnection } from '../enrollments/index.js';
+import type { EnrollmentService } from '../enrollments/index.js';
+import type { UserService } from './user.service.js';
+import { User, UserConnection, UserFilter } from './user.type.js';
+
+@Resolver(() => User)
+export class UserResolver {
+  constructor(
+    private readonly usersService: UserService,
+    private readonly coursesService: CourseService,
+    private readonly enrollmentsService: EnrollmentService,
+  ) {}
+
+  @Query(() => User, { nullable: true, description: 'The signed-in user, or null when anonymous.' })
+  me(@Ctx() ctx: GraphQLContext) {
+    return this.usersService.me(ctx);
+  }
+
+  @Query(() => User, { nullable: true })
+  user(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.usersService.findVisible(ctx, id);
+  }
+
+  @Query(() => UserConnection, { description: 'Admins only.', complexity: connectionComplexity })
+  @Directive(auth({ requires: ['ADMIN'] }))
+  users(
+    @Args(() => ForwardPageArgs) args: ForwardPageArgs,
+    @Arg('filter', () => UserFilter, { nullable: true }) filter: UserFilter | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return this.usersService.list(ctx, args, filter);
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() user: UserRow) {
+    return toGlobalId('User', user.id);
+  }
+
+  @FieldResolver(() => CourseConnection, { complexity: connectionComplexity })
+  coursesTaught(@Root() user: UserRow, @Args(() => ForwardPageArgs) args: ForwardPageArgs, @Ctx() ctx: GraphQLContext) {
+    return this.coursesService.taughtBy(ctx, user.id, args);
+  }
+
+  @FieldResolver(() => EnrollmentConnection, {
+    nullable: true,
+    description: 'Only the user themself and admins may read it.',
+    complexity: connectionComplexity,
+  })
+  @Directive(auth({ requires: ['ADMIN'], allow: ['SELF'] }))
+  enrollments(@Root() user: UserRow, @Args(() => ForwardPageArgs) args: ForwardPageArgs, @Ctx() ctx: GraphQLContext) {
+    return this.enrollmentsService.ofStudent(ctx, user.id, args);
+  }
+}

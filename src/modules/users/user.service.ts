@@ -1,0 +1,41 @@
+import { requireRole } from '../../auth/viewer.js';
+import type { RequestScope } from '../../context.js';
+import type { Db } from '../../db/client.js';
+import type { UserRow } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import { uuidOf } from '../../graphql/global-id.js';
+import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
+import { countUsers, listUsers, userSort, type UserListFilter } from './user.repository.js';
+
+export class UserService {
+  constructor(private readonly db: Db) {}
+
+  /** The signed-in viewer's own user row, or null for anonymous viewers. */
+  async me(scope: RequestScope): Promise<UserRow | null> {
+    const { userId } = scope.viewer;
+    return userId ? scope.loaders.users.byId.load(userId) : null;
+  }
+
+  /** A user the viewer may see, by global ID; null when missing, hidden or not a User ID. */
+  async findVisible(scope: RequestScope, id: string): Promise<UserRow | null> {
+    const uuid = uuidOf('User', id);
+    return uuid ? scope.loaders.users.visibleById.load(uuid) : null;
+  }
+
+  /** Follows a foreign key from an object the viewer already sees. */
+  async related(scope: RequestScope, userId: string): Promise<UserRow> {
+    const user = await scope.loaders.users.byId.load(userId);
+    if (!user) throw new Error(`dangling reference to user ${userId}`);
+    return user;
+  }
+
+  async list(scope: RequestScope, args: PageArgs, filter: UserListFilter | null | undefined): Promise<Connection<UserRow>> {
+    requireRole(scope.viewer, 'ADMIN');
+    const search = filter?.search?.trim();
+    if (search && search.length > 200) throw AppError.badInput({ 'filter.search': 'must be at most 200 characters' });
+    const f: UserListFilter = { role: filter?.role ?? null, search: search || null };
+    const page = parsePage(userSort, args);
+    const rows = await listUsers(this.db, f, page);
+    return toConnection(userSort, page, rows, () => countUsers(this.db, f));
+  }
+}

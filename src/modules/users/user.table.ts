@@ -1,0 +1,30 @@
+import { sql } from 'drizzle-orm';
+import { check, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { createdAt, primaryId, updatedAt } from '../../db/columns.js';
+
+export const ROLES = ['ADMIN', 'INSTRUCTOR', 'STUDENT'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = pgTable(
+  'users',
+  {
+    id: primaryId(),
+    email: text('email').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    displayName: text('display_name').notNull(),
+    role: text('role', { enum: ROLES }).notNull().default('STUDENT'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // Emails are stored lower-cased; the index on lower() makes that a database guarantee.
+    uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
+    index('users_created_at_id_idx').on(t.createdAt, t.id),
+    index('users_role_idx').on(t.role),
+    check('users_role_check', sql`${t.role} in ('ADMIN', 'INSTRUCTOR', 'STUDENT')`),
+    check('users_display_name_check', sql`char_length(${t.displayName}) between 1 and 100`),
+  ],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type NewUserRow = typeof users.$inferInsert;

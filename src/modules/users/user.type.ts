@@ -1,0 +1,35 @@
+import { Directive, Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { auth } from '../../auth/auth.directive.js';
+import { connectionOf, Node } from '../../graphql/relay.types.js';
+import { DateTime } from '../../graphql/scalars.js';
+import type { Role as RoleValue } from './user.table.js';
+
+export const Role = { ADMIN: 'ADMIN', INSTRUCTOR: 'INSTRUCTOR', STUDENT: 'STUDENT' } as const;
+registerEnumType(Role, { name: 'Role' });
+
+@ObjectType('User', { implements: Node })
+export class User extends Node {
+  @Field(() => String)
+  displayName!: string;
+
+  @Field(() => Role)
+  role!: RoleValue;
+
+  @Field(() => DateTime)
+  createdAt!: Date;
+
+  @Field(() => String, { nullable: true, description: 'Only the user themself and admins may read it.' })
+  @Directive(auth({ requires: ['ADMIN'], allow: ['SELF'] }))
+  email?: string | null;
+}
+
+export const UserConnection = connectionOf('User', User);
+
+@InputType('UserFilter')
+export class UserFilter {
+  @Field(() => Role, { nullable: true })
+  role?: RoleValue | null;
+
+  @Field(() => String, { nullable: true, description: 'Case-insensitive match on display name or email.' })
+  search?: string | null;
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import type { Role } from '../../src/db/schema.js';
+import { createTestDatabase, testRedisPrefix } from './databases.js';
+import { TEST_JWT_SECRET, TEST_REDIS_URL } from './env.js';
+import { makeFactories, type Factories } from './factories.js';
+import { graphqlClient, type GraphQLClient } from './graphql-client.js';
+
+export interface TestApp {
+  readonly app: App;
+  readonly url: string;
+  readonly databaseUrl: string;
+  readonly redisPrefix: string;
+  readonly gql: GraphQLClient;
+  readonly make: Factories;
+  /** Counts SQL statements sent while `fn` runs (the app serves one request at a time here). */
+  countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }>;
+  /** A valid access token for a user, minted by the app's own token service. */
+  tokenFor(user: { id: string; role: Role }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real app on a real socket, over its own fresh database (cloned from the migrated
+ * template) and its own Redis key prefix. `env` overrides configuration variables.
+ */
+export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const redisPrefix = testRedisPrefix();
+  let statements = 0;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: redisPrefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    SEED_DEMO_DATA: 'false',
+    ...env,
+  });
+  const app = await createApp(config, { onQuery: () => void statements++ });
+  const url = await app.listen();
+  const gql = graphqlClient(url);
+  return {
+    app,
+    url,
+    databaseUrl: database.url,
+    redisPrefix,
+    gql,
+    make: makeFactories(app.database.db),
+    async countQueries(fn) {
+      const before = statements;
+      const result = await fn();
+      return { result, statements: statements - before };
+    },
+    async tokenFor(user) {
+      const { token } = await app.tokens.signAccessToken({ userId: user.id, role: user.role, sessionId: randomUUID() });
+      return token;
+    },
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
