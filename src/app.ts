@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -7,7 +6,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Request } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import type { ContainerType } from 'type-graphql';
+import type { ContainerType } from './graphql/type-graphql.js';
 import { loadOrCreateEmbeddedSecret } from './auth/embedded-secret.js';
 import { TokenService } from './auth/tokens.js';
 import { ANONYMOUS, type Viewer } from './auth/viewer.js';

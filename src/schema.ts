@@ -1,7 +1,6 @@
-import 'reflect-metadata';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
-import { buildSchema, type ContainerType } from 'type-graphql';
+import { buildSchema, type ContainerType } from './graphql/type-graphql.js';
 import { applyAuthDirective } from './auth/auth.directive.js';
 import { NodeResolver } from './graphql/node.resolver.js';
 import { DateTime } from './graphql/scalars.js';

@@ -1,7 +1,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
 import type * as QueryComplexity from 'graphql-query-complexity';
 import { createRequire } from 'node:module';
 import type { Config } from '../config/config.js';
@@ -22,11 +22,25 @@ const { fieldExtensionsEstimator, getComplexity, simpleEstimator } = createRequi
   'graphql-query-complexity',
 ) as typeof QueryComplexity;
 
+/**
+ * graphql-armor throws on rejection (it is built for envelop); a validation rule must
+ * report instead, so that Apollo and graphql-ws answer GRAPHQL_VALIDATION_FAILED (400)
+ * rather than an internal error.
+ */
+const reportInstead = {
+  propagateOnRejection: false,
+  exposeLimits: true,
+  onReject: [
+    (ctx: ValidationContext | null, err: GraphQLError) =>
+      ctx?.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, ''), { nodes: err.nodes })),
+  ],
+};
+
 export function limitValidationRules(limits: Limits): ValidationRule[] {
   return [
-    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, exposeLimits: true }),
-    maxAliasesRule({ n: limits.maxAliases, exposeLimits: true }),
-    maxDirectivesRule({ n: limits.maxDirectives, exposeLimits: true }),
+    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...reportInstead }),
+    maxAliasesRule({ n: limits.maxAliases, ...reportInstead }),
+    maxDirectivesRule({ n: limits.maxDirectives, ...reportInstead }),
   ] as ValidationRule[];
 }
 

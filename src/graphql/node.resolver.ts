@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Query, Resolver } from './type-graphql.js';
 import type { GraphQLContext, RequestScope } from '../context.js';
 import { AppError } from '../errors/app-error.js';
 import { fromGlobalId, type NodeType } from './global-id.js';

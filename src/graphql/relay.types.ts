@@ -1,4 +1,4 @@
-import { ArgsType, Field, ID, Int, InterfaceType, ObjectType, type ClassType } from 'type-graphql';
+import { ArgsType, Field, ID, Int, InterfaceType, ObjectType, type ClassType } from './type-graphql.js';
 import type { ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from './pagination.js';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
+import type { Logger } from '../../src/logging/logger.js';
 import type { Role } from '../../src/db/schema.js';
 import { createTestDatabase, testRedisPrefix } from './databases.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from './env.js';
@@ -25,7 +26,7 @@ export interface TestApp {
  * A real app on a real socket, over its own fresh database (cloned from the migrated
  * template) and its own Redis key prefix. `env` overrides configuration variables.
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string | undefined> = {}, options: { log?: Logger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const redisPrefix = testRedisPrefix();
   let statements = 0;
@@ -41,7 +42,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     SEED_DEMO_DATA: 'false',
     ...env,
   });
-  const app = await createApp(config, { onQuery: () => void statements++ });
+  const app = await createApp(config, { log: options.log, onQuery: () => void statements++ });
   const url = await app.listen();
   const gql = graphqlClient(url);
   return {

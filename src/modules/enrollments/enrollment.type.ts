@@ -1,4 +1,4 @@
-import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
 import { connectionOf, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
 import type { EnrollmentStatus as EnrollmentStatusValue } from './enrollment.table.js';

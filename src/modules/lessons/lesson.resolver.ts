@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from '../../graphql/type-graphql.js';
 import type { GraphQLContext } from '../../context.js';
 import type { LessonRow } from '../../db/schema.js';
 import { toGlobalId } from '../../graphql/global-id.js';

@@ -1,4 +1,4 @@
-import { ArgsType, Directive, Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ArgsType, Directive, Field, Int, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
 import { auth } from '../../auth/auth.directive.js';
 import { connectionOf, ForwardPageArgs, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';

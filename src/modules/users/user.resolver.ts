@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Query, Resolver, Root } from '../../graphql/type-graphql.js';
 import { auth } from '../../auth/auth.directive.js';
 import type { GraphQLContext } from '../../context.js';
 import type { UserRow } from '../../db/schema.js';

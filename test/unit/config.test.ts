@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const SECRET = 'x'.repeat(32);
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe(loadConfig.name, () => {
+  it('defaults to the embedded mode with no environment at all', () => {
+    const config = loadConfig({});
+    expect(config.db.kind).toBe('pglite');
+    expect(config.redis).toBeUndefined();
+    expect(config.http.port).toBe(4000);
+    expect(config.seedDemoData).toBe(true);
+    expect(config.graphql.introspection).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+  });
+
+  it('uses Postgres and Redis when their URLs are set', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379', JWT_SECRET: SECRET });
+    expect(config.db).toMatchObject({ kind: 'postgres', url: 'postgres://u@h/db', poolMax: 10, statementTimeoutMs: 5000 });
+    expect(config.redis).toMatchObject({ url: 'redis://h:6379' });
+    expect(config.seedDemoData).toBe(false);
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', DB_POOL_MAX: '0' });
+    expect(problems.join('\n')).toMatch(/PORT/);
+    expect(problems.join('\n')).toMatch(/DATABASE_URL/);
+    expect(problems.join('\n')).toMatch(/LOG_LEVEL/);
+    expect(problems.join('\n')).toMatch(/DB_POOL_MAX/);
+  });
+
+  it('refuses production without a JWT secret, or with a weak one', () => {
+    expect(problemsOf({ NODE_ENV: 'production' }).join()).toMatch(/JWT_SECRET: required/);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join()).toMatch(/JWT_SECRET: must be at least 32 bytes/);
+    expect(problemsOf({ DATABASE_URL: 'postgres://h/db' }).join()).toMatch(/JWT_SECRET: required/);
+  });
+
+  it('turns introspection and the landing page off in production, unless overridden', () => {
+    const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    expect(prod.graphql).toMatchObject({ introspection: false, landingPage: false });
+    expect(prod.http.corsOrigins).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).db.kind).toBe('pglite');
+  });
+
+  it('requires ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
+    expect(problemsOf({ ADMIN_EMAIL: 'a@b.test' }).join()).toMatch(/ADMIN_EMAIL \/ ADMIN_PASSWORD/);
+  });
+
+  it('parses CORS_ORIGINS as a comma-separated list', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.test, https://b.test' }).http.corsOrigins).toEqual(['https://a.test', 'https://b.test']);
+  });
+});
