@@ -20,10 +20,15 @@ import { limitValidationRules, parseOptions } from './graphql/limits.js';
 import { costLimitPlugin, httpStatusPlugin, requestLoggingPlugin } from './http/apollo-plugins.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
 import { createLogger, type Logger } from './logging/logger.js';
-import { CourseResolver, CourseService } from './modules/courses/index.js';
-import { EnrollmentResolver, EnrollmentService } from './modules/enrollments/index.js';
-import { LessonResolver, LessonService } from './modules/lessons/index.js';
+import { CourseCommands, CourseResolver, CourseService } from './modules/courses/index.js';
+import { EnrollmentCommands, EnrollmentResolver, EnrollmentService } from './modules/enrollments/index.js';
+import { LessonCommands, LessonResolver, LessonService } from './modules/lessons/index.js';
 import { ensureAdmin, UserResolver, UserService } from './modules/users/index.js';
+import { AccountResolver, AccountService, purgeSessions } from './modules/accounts/index.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { createRedis } from './redis/redis.js';
+import { MemoryAttemptStore } from './throttle/attempt-store.js';
+import { RedisAttemptStore } from './throttle/redis-attempt-store.js';
 import { buildAppSchema } from './schema.js';
 import { isDatabaseEmpty, seedDemoData } from './seed/demo-data.js';
 
@@ -78,17 +83,29 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
   });
 
+  const redis = config.redis ? createRedis(config.redis.url, config.redis.keyPrefix, log, 'commands') : undefined;
+  const attemptStore = redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore();
+  const throttle = new LoginThrottle(attemptStore, {
+    freeAttempts: config.auth.loginMaxAttempts,
+    registrationsPerHour: config.auth.registrationsPerHour,
+  });
+
   const users = new UserService(db);
   const courses = new CourseService(db);
   const lessons = new LessonService();
   const enrollments = new EnrollmentService();
+  const accounts = new AccountService({ db, tokens, throttle, refreshTokenTtlDays: config.auth.refreshTokenTtlDays, log });
+  const courseCommands = new CourseCommands(db);
+  const lessonCommands = new LessonCommands(courseCommands);
+  const enrollmentCommands = new EnrollmentCommands(db);
 
   const instances = new Map<Function, object>([
     [NodeResolver, new NodeResolver({ User: users, Course: courses, Lesson: lessons, Enrollment: enrollments })],
     [UserResolver, new UserResolver(users, courses, enrollments)],
-    [CourseResolver, new CourseResolver(courses, users, lessons, enrollments)],
-    [LessonResolver, new LessonResolver(lessons, courses)],
-    [EnrollmentResolver, new EnrollmentResolver(enrollments, users, courses)],
+    [AccountResolver, new AccountResolver(accounts)],
+    [CourseResolver, new CourseResolver(courses, users, lessons, enrollments, courseCommands)],
+    [LessonResolver, new LessonResolver(lessons, courses, lessonCommands)],
+    [EnrollmentResolver, new EnrollmentResolver(enrollments, users, courses, enrollmentCommands)],
   ]);
   const container: ContainerType = {
     get(cls: Function) {
@@ -146,11 +163,22 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       loaders: createLoaders(db, viewer),
       requestId: req.requestId,
       log: log.child({ requestId: req.requestId, userId: viewer.userId ?? undefined }),
+      client: { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.header('user-agent') ?? null },
     };
   };
 
   let draining = false;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
+  if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+
+  // Expired and long-revoked sessions are deleted in the background; every instance may do
+  // it (the DELETE is idempotent), so no coordination is needed.
+  const purge = setInterval(() => {
+    purgeSessions(db).then(
+      (n) => n && log.info({ deleted: n }, 'expired sessions purged'),
+      (err: unknown) => log.warn({ err }, 'session purge failed'),
+    );
+  }, config.auth.sessionPurgeIntervalMinutes * 60_000).unref();
   httpServer.on(
     'request',
     createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor }),
@@ -176,7 +204,10 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     close: () =>
       (closing ??= (async () => {
         draining = true;
+        clearInterval(purge);
         await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
+        await attemptStore.close();
+        redis?.disconnect();
         await database.close();
         log.info('shut down cleanly');
       })()),

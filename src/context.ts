@@ -27,10 +27,17 @@ export interface RequestScope {
   readonly loaders: Loaders;
 }
 
+/** Where a request comes from: for throttling and session records. */
+export interface ClientInfo {
+  readonly ip: string;
+  readonly userAgent: string | null;
+}
+
 /** The GraphQL context, the same shape over HTTP and WebSocket. */
 export interface GraphQLContext extends RequestScope {
   readonly requestId: string;
   readonly log: Logger;
+  readonly client: ClientInfo;
 }
 
 export function createScope(db: Db, viewer: Viewer): RequestScope {

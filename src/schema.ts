@@ -5,11 +5,12 @@ import { applyAuthDirective } from './auth/auth.directive.js';
 import { NodeResolver } from './graphql/node.resolver.js';
 import { DateTime } from './graphql/scalars.js';
 import { courseRelationChecks, CourseResolver } from './modules/courses/index.js';
+import { AccountResolver } from './modules/accounts/index.js';
 import { EnrollmentResolver } from './modules/enrollments/index.js';
 import { lessonRelationChecks, LessonResolver } from './modules/lessons/index.js';
 import { userRelationChecks, UserResolver } from './modules/users/index.js';
 
-export const resolverClasses = [NodeResolver, UserResolver, CourseResolver, LessonResolver, EnrollmentResolver] as const;
+export const resolverClasses = [NodeResolver, UserResolver, AccountResolver, CourseResolver, LessonResolver, EnrollmentResolver] as const;
 
 /**
  * Builds the executable schema. Without a container (schema emission, tests of the SDL) the

@@ -43,6 +43,9 @@ const EnvSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('eduflow-api'),
   ACCESS_TOKEN_TTL_SECONDS: int(10, 24 * 3600).default(900),
   REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
+  LOGIN_MAX_ATTEMPTS: int(1, 1_000).default(5),
+  REGISTRATIONS_PER_HOUR: int(1, 100_000).default(20),
+  SESSION_PURGE_INTERVAL_MINUTES: int(1, 24 * 60).default(60),
 
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(10).max(128).optional(),
@@ -98,6 +101,9 @@ export interface Config {
     readonly audience: string;
     readonly accessTokenTtlSeconds: number;
     readonly refreshTokenTtlDays: number;
+    readonly loginMaxAttempts: number;
+    readonly registrationsPerHour: number;
+    readonly sessionPurgeIntervalMinutes: number;
   };
   readonly admin: { readonly email: string; readonly password: string } | undefined;
   readonly graphql: {
@@ -181,6 +187,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       audience: e.JWT_AUDIENCE,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+      loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS,
+      registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
+      sessionPurgeIntervalMinutes: e.SESSION_PURGE_INTERVAL_MINUTES,
     },
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
     graphql: {

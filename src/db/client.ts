@@ -111,6 +111,11 @@ export function isUniqueViolation(err: unknown, constraint: string): boolean {
   return e?.code === '23505' && e.constraint_name === constraint;
 }
 
+/** `true` when a Postgres error is a foreign-key violation (the referenced row is gone). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return findPgError(err)?.code === '23503';
+}
+
 interface PgErrorLike {
   code?: string;
   constraint_name?: string;

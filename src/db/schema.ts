@@ -4,3 +4,4 @@ export * from '../modules/users/user.table.js';
 export * from '../modules/courses/course.table.js';
 export * from '../modules/lessons/lesson.table.js';
 export * from '../modules/enrollments/enrollment.table.js';
+export * from '../modules/accounts/session.table.js';

@@ -33,10 +33,10 @@ describe('HTTP surface', () => {
       expect(await res.json() as any).toMatchObject({ status: 'ok' });
     });
 
-    it('GET /ready checks the database', async () => {
+    it('GET /ready checks the database and Redis', async () => {
       const res = await fetch(`${base}/ready`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
+      expect(await res.json()).toEqual({ status: 'ready', checks: { database: 'ok', redis: 'ok' } });
     });
 
     it('answers unknown paths with a JSON 404', async () => {

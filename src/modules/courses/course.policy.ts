@@ -1,6 +1,26 @@
 import type { RelationChecks } from '../../auth/auth.directive.js';
+import { isSignedIn, requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { CourseRow } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
 
 export const courseRelationChecks: RelationChecks = {
   Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => course.instructorId === scope.viewer.userId },
 };
+
+/** The course's own instructor (still holding the INSTRUCTOR role) or any admin. */
+export function canManageCourse(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
+  if (!isSignedIn(viewer)) return false;
+  return viewer.role === 'ADMIN' || (viewer.role === 'INSTRUCTOR' && course.instructorId === viewer.userId);
+}
+
+/**
+ * Object-level rule for every write to a course and its lessons. `course` is what the viewer
+ * can see (undefined when missing or hidden): hidden stays NOT_FOUND, so writes never reveal
+ * that a course exists; visible-but-not-yours is FORBIDDEN.
+ */
+export function assertCanManageCourse(viewer: Viewer, course: CourseRow | null | undefined): CourseRow {
+  requireSignedIn(viewer);
+  if (!course) throw AppError.notFound('Course');
+  if (!canManageCourse(viewer, course)) throw AppError.forbidden("Only the course's instructor or an admin may do this");
+  return course;
+}

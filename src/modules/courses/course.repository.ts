@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { and, count, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
-import { courses, enrollments, type CourseRow, type CourseStatus } from '../../db/schema.js';
+import { courses, enrollments, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import type { CourseOrderField } from './course.type.js';
 
@@ -115,4 +116,43 @@ export async function countCoursesByInstructors(db: Db, viewer: Viewer, instruct
     .where(and(inArray(courses.instructorId, instructorIds), courseVisibility(viewer)))
     .groupBy(courses.instructorId);
   return new Map(rows.map((r) => [r.instructorId, r.n]));
+}
+
+/** The course row, locked for the rest of the transaction (writes to a course serialise). */
+export async function lockCourse(db: Db, id: string): Promise<CourseRow | undefined> {
+  const [row] = await db.select().from(courses).where(eq(courses.id, id)).for('update');
+  return row;
+}
+
+export async function countActiveEnrollments(db: Db, courseId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(enrollments)
+    .where(and(eq(enrollments.courseId, courseId), eq(enrollments.status, 'ACTIVE')));
+  return row?.n ?? 0;
+}
+
+/**
+ * Inserts a course under `base` or, when taken, the first free `base-2`, `base-3`... The
+ * insert itself is ON CONFLICT DO NOTHING, so a concurrent taker makes it try again rather
+ * than fail.
+ */
+export async function insertCourseWithFreeSlug(db: Db, values: Omit<NewCourseRow, 'slug'>, base: string): Promise<CourseRow> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const taken = new Set(
+      (await db
+        .select({ slug: courses.slug })
+        .from(courses)
+        .where(or(eq(courses.slug, base), sql`${courses.slug} ~ ${`^${base}-[0-9]+$`}`))).map((r) => r.slug),
+    );
+    let candidate = base;
+    for (let n = 2; taken.has(candidate); n++) candidate = `${base}-${n}`;
+    const [row] = await db.insert(courses).values({ ...values, slug: candidate }).onConflictDoNothing({ target: courses.slug }).returning();
+    if (row) return row;
+  }
+  const [row] = await db
+    .insert(courses)
+    .values({ ...values, slug: `${base}-${randomBytes(3).toString('hex')}` })
+    .returning();
+  return row!;
 }

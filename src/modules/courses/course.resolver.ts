@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Int, Query, Resolver, Root } from '../../graphql/type-graphql.js';
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from '../../graphql/type-graphql.js';
 import { auth } from '../../auth/auth.directive.js';
 import type { GraphQLContext } from '../../context.js';
 import type { CourseRow } from '../../db/schema.js';
@@ -10,6 +10,8 @@ import { LessonConnection, LessonPageArgs } from '../lessons/index.js';
 import type { LessonService } from '../lessons/index.js';
 import { User } from '../users/index.js';
 import type { UserService } from '../users/index.js';
+import type { CourseCommands } from './course.commands.js';
+import { CreateCourseInput, UpdateCourseInput } from './course.inputs.js';
 import type { CourseService } from './course.service.js';
 import { Course, CourseConnection, CourseFilter, CourseOrder } from './course.type.js';
 
@@ -20,7 +22,34 @@ export class CourseResolver {
     private readonly usersService: UserService,
     private readonly lessonsService: LessonService,
     private readonly enrollmentsService: EnrollmentService,
+    private readonly commands: CourseCommands,
   ) {}
+
+  @Mutation(() => Course, { description: 'Instructors and admins. The course starts as a DRAFT.' })
+  @Directive(auth({ requires: ['INSTRUCTOR', 'ADMIN'] }))
+  createCourse(@Arg('input', () => CreateCourseInput) input: CreateCourseInput, @Ctx() ctx: GraphQLContext) {
+    return this.commands.create(ctx, input);
+  }
+
+  @Mutation(() => Course, { description: "The course's instructor and admins, here and below." })
+  updateCourse(@Arg('input', () => UpdateCourseInput) input: UpdateCourseInput, @Ctx() ctx: GraphQLContext) {
+    return this.commands.update(ctx, input);
+  }
+
+  @Mutation(() => Course, { description: 'DRAFT or ARCHIVED → PUBLISHED (sets publishedAt the first time).' })
+  publishCourse(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.commands.publish(ctx, id);
+  }
+
+  @Mutation(() => Course, { description: 'No new enrollments; enrolled students keep access.' })
+  archiveCourse(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.commands.archive(ctx, id);
+  }
+
+  @Mutation(() => ID, { description: 'CONFLICT while the course has active enrollments. Deletes its lessons too.' })
+  deleteCourse(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.commands.delete(ctx, id);
+  }
 
   @Query(() => Course, { nullable: true })
   course(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {

@@ -5,3 +5,5 @@ export * from './course.type.js';
 export * from './course.policy.js';
 export * from './course.loader.js';
 export { courseVisibility } from './course.repository.js';
+export * from './course.commands.js';
+export * from './course.inputs.js';

@@ -3,3 +3,4 @@ export * from './enrollment.resolver.js';
 export * from './enrollment.service.js';
 export * from './enrollment.type.js';
 export * from './enrollment.loader.js';
+export * from './enrollment.commands.js';

@@ -4,3 +4,5 @@ export * from './lesson.service.js';
 export * from './lesson.type.js';
 export * from './lesson.policy.js';
 export * from './lesson.loader.js';
+export * from './lesson.commands.js';
+export * from './lesson.inputs.js';

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../errors/app-error.js';
+import type { AttemptKey, AttemptResult, AttemptStore, BackoffPolicy } from '../throttle/attempt-store.js';
+
+/**
+ * Slows down password guessing without letting an attacker lock a victim out:
+ *  - per account and client IP: `freeAttempts` tries, then exponential back-off (the main
+ *    limit; an attacker elsewhere does not touch the victim's pair);
+ *  - per client IP, across accounts: a larger allowance (credential stuffing);
+ *  - per account, from IPs that never signed in to it: a larger allowance, back-off capped
+ *    at a few minutes (slows distributed guessing). The account's owner, coming from an IP
+ *    that signed in before, is not subject to it, so nobody can keep them out.
+ * All counts expire an hour after the last attempt. Successful sign-ins clear the pair and
+ * the account counts, and give the IP its attempt back.
+ */
+export interface LoginThrottleOptions {
+  readonly freeAttempts: number;
+  /** Accounts one client IP may register per hour before back-off. */
+  readonly registrationsPerHour: number;
+}
+
+const MINUTE = 60_000;
+const KNOWN_IP_TTL_MS = 30 * 24 * 60 * MINUTE;
+
+export class LoginThrottle {
+  private readonly pair: BackoffPolicy;
+  private readonly ip: BackoffPolicy;
+  private readonly account: BackoffPolicy;
+  private readonly registration: BackoffPolicy;
+
+  constructor(
+    private readonly store: AttemptStore,
+    options: LoginThrottleOptions,
+  ) {
+    const free = options.freeAttempts;
+    this.pair = { free, baseMs: 1_000, maxMs: 15 * MINUTE, windowMs: 60 * MINUTE };
+    this.ip = { free: free * 6, baseMs: 1_000, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
+    this.account = { free: free * 4, baseMs: 1_000, maxMs: 5 * MINUTE, windowMs: 60 * MINUTE };
+    this.registration = { free: options.registrationsPerHour, baseMs: MINUTE, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
+  }
+
+  /** Account creation per client IP (sign-up spam). Throws RATE_LIMITED. */
+  async reserveRegistration(clientIp: string): Promise<void> {
+    this.check(await this.store.attempt([{ key: `register:ip:${clientIp}`, policy: this.registration, weight: 1 }]), 'registrations');
+  }
+
+  /**
+   * Reserves the sign-in attempts of one request: `emails` lists the email of every login
+   * field in it (aliases included), so fifteen aliased logins cost fifteen attempts.
+   * Throws RATE_LIMITED with `retryAfterSeconds`.
+   */
+  async reserve(emails: readonly string[], clientIp: string): Promise<void> {
+    const perEmail = new Map<string, number>();
+    for (const e of emails) perEmail.set(e, (perEmail.get(e) ?? 0) + 1);
+    const keys: AttemptKey[] = [{ key: `login:ip:${clientIp}`, policy: this.ip, weight: emails.length }];
+    for (const [email, weight] of perEmail) {
+      const acct = accountKey(email);
+      keys.push({ key: `login:pair:${acct}:${clientIp}`, policy: this.pair, weight });
+      if (!(await this.store.hasFlag(`login:known:${acct}:${clientIp}`))) {
+        keys.push({ key: `login:account:${acct}`, policy: this.account, weight });
+      }
+    }
+    this.check(await this.store.attempt(keys), 'sign-in attempts');
+  }
+
+  private check(result: AttemptResult, what: string): void {
+    if (result.allowed) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+    throw new AppError('RATE_LIMITED', `Too many ${what}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  async succeeded(email: string, clientIp: string): Promise<void> {
+    const acct = accountKey(email);
+    await Promise.all([
+      this.store.reset(`login:pair:${acct}:${clientIp}`),
+      this.store.reset(`login:account:${acct}`),
+      this.store.refund(`login:ip:${clientIp}`),
+      this.store.setFlag(`login:known:${acct}:${clientIp}`, KNOWN_IP_TTL_MS),
+    ]);
+  }
+}
+
+/** Emails never appear in Redis keys in clear. */
+function accountKey(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22);
+}

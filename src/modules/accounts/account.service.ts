@@ -1,0 +1,229 @@
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { LoginThrottle } from '../../auth/login-throttle.js';
+import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
+import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js';
+import type { TokenService } from '../../auth/tokens.js';
+import { requireRole, requireSignedIn } from '../../auth/viewer.js';
+import type { ClientInfo, RequestScope } from '../../context.js';
+import { isUniqueViolation, type Db } from '../../db/client.js';
+import { users, type Role, type UserRow } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import { uuidOf } from '../../graphql/global-id.js';
+import { email, optional, parseInput, trimmed } from '../../graphql/validation.js';
+import type { Logger } from '../../logging/logger.js';
+import { findUserByEmail } from '../users/user.repository.js';
+import type {
+  ChangePasswordInput,
+  LoginInput,
+  LogoutInput,
+  RefreshSessionInput,
+  RegisterInput,
+  SetUserRoleInput,
+  UpdateProfileInput,
+} from './account.inputs.js';
+import {
+  addToken,
+  createSession,
+  findTokenForUpdate,
+  markRotated,
+  revokeOtherSessions,
+  revokeSession,
+} from './session.repository.js';
+
+export interface AuthResult {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  user: UserRow;
+}
+
+/** Told when a user's sessions end or their role changes (live sockets are closed). */
+export type SessionListener = (event: { userId: string; reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' }) => void;
+
+export interface AccountServiceDeps {
+  readonly db: Db;
+  readonly tokens: TokenService;
+  readonly throttle: LoginThrottle;
+  readonly refreshTokenTtlDays: number;
+  readonly log: Logger;
+  readonly onSessionChange?: SessionListener;
+}
+
+const INVALID_CREDENTIALS = 'Invalid email or password';
+
+const registerSchema = z
+  .object({ email, displayName: trimmed(1, 100), password: z.string() })
+  .superRefine((v, ctx) => {
+    const problem = passwordProblem(v.password, v.email);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
+  });
+
+const profileSchema = z.object({ displayName: optional(trimmed(1, 100)) });
+
+export class AccountService {
+  /** One throttle reservation per request covers all of its (aliased) login fields. */
+  private readonly loginReservations = new WeakMap<object, Promise<void>>();
+
+  constructor(private readonly deps: AccountServiceDeps) {}
+
+  async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
+    const v = parseInput(registerSchema, input);
+    await this.deps.throttle.reserveRegistration(client.ip);
+    let user: UserRow;
+    try {
+      [user] = (await this.deps.db
+        .insert(users)
+        .values({ email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash: await hashPassword(v.password) })
+        .returning()) as [UserRow];
+    } catch (err) {
+      if (isUniqueViolation(err, 'users_email_lower_key')) {
+        throw AppError.conflict('An account with this email already exists', { field: 'email' });
+      }
+      throw err;
+    }
+    return this.startSession(user, client);
+  }
+
+  /**
+   * `requestLogins` lists the emails of every login field of the request; the first login
+   * to run reserves throttle attempts for all of them.
+   */
+  async login(scope: object, input: LoginInput, client: ClientInfo, requestLogins: () => string[]): Promise<AuthResult> {
+    const emailAddress = normalizeEmail(input.email);
+    let reservation = this.loginReservations.get(scope);
+    if (!reservation) {
+      reservation = this.deps.throttle.reserve(requestLogins().map(normalizeEmail), client.ip);
+      this.loginReservations.set(scope, reservation);
+    }
+    await reservation;
+
+    const tooLong = input.password.length > PASSWORD_MAX || emailAddress.length > 254;
+    const user = tooLong ? undefined : await findUserByEmail(this.deps.db, emailAddress);
+    const ok = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
+    if (!user || !ok) throw AppError.unauthenticated(INVALID_CREDENTIALS);
+
+    await this.deps.throttle.succeeded(emailAddress, client.ip);
+    if (needsRehash(user.passwordHash)) {
+      await this.deps.db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id));
+    }
+    return this.startSession(user, client);
+  }
+
+  /** Rotates the refresh token. Reusing a rotated token revokes its whole session. */
+  async refresh(input: RefreshSessionInput): Promise<AuthResult> {
+    const outcome = await this.deps.db.transaction(async (tx) => {
+      const found = await findTokenForUpdate(tx, input.refreshToken);
+      if (!found) return { kind: 'invalid' as const };
+      const { token, session } = found;
+      if (session.revokedAt) return { kind: 'revoked' as const };
+      if (session.expiresAt.getTime() <= Date.now()) return { kind: 'expired' as const };
+      if (token.rotatedAt || !(await markRotated(tx, token.id))) {
+        await revokeSession(tx, session.id, 'REFRESH_TOKEN_REUSE');
+        return { kind: 'reused' as const, userId: session.userId, sessionId: session.id };
+      }
+      const [user] = await tx.select().from(users).where(eq(users.id, session.userId));
+      return { kind: 'rotated' as const, user: user!, sessionId: session.id, refreshToken: await addToken(tx, session.id) };
+    });
+    switch (outcome.kind) {
+      case 'invalid':
+        throw AppError.unauthenticated('Invalid refresh token');
+      case 'revoked':
+        throw AppError.unauthenticated('Session has ended; sign in again');
+      case 'expired':
+        throw AppError.unauthenticated('Session expired; sign in again');
+      case 'reused':
+        this.deps.log.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
+        this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT' });
+        throw AppError.unauthenticated('Refresh token was already used; the session has been revoked');
+      case 'rotated': {
+        // The role is read fresh here: a role change takes effect at the next refresh.
+        const access = await this.deps.tokens.signAccessToken({ userId: outcome.user.id, role: outcome.user.role, sessionId: outcome.sessionId });
+        return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: outcome.refreshToken, user: outcome.user };
+      }
+    }
+  }
+
+  /** Ends the session the refresh token belongs to. Unknown tokens are not an error. */
+  async logout(input: LogoutInput): Promise<boolean> {
+    const userId = await this.deps.db.transaction(async (tx) => {
+      const found = await findTokenForUpdate(tx, input.refreshToken);
+      if (!found) return null;
+      await revokeSession(tx, found.session.id, 'LOGOUT');
+      return found.session.userId;
+    });
+    if (userId) this.deps.onSessionChange?.({ userId, reason: 'LOGOUT' });
+    return true;
+  }
+
+  async updateProfile(scope: RequestScope, input: UpdateProfileInput): Promise<UserRow> {
+    const viewer = requireSignedIn(scope.viewer);
+    const v = parseInput(profileSchema, input);
+    const [user] = await this.deps.db
+      .update(users)
+      .set(v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName })
+      .where(eq(users.id, viewer.userId))
+      .returning();
+    if (!user) throw AppError.unauthenticated();
+    return user;
+  }
+
+  /** Changes the password and signs out every other session of the user. */
+  async changePassword(scope: RequestScope, input: ChangePasswordInput, client: ClientInfo): Promise<boolean> {
+    const viewer = requireSignedIn(scope.viewer);
+    const [user] = await this.deps.db.select().from(users).where(eq(users.id, viewer.userId));
+    if (!user) throw AppError.unauthenticated();
+    const problem = passwordProblem(input.newPassword, user.email);
+    if (problem) throw AppError.badInput({ newPassword: problem });
+    if (input.newPassword === input.currentPassword) {
+      throw AppError.badInput({ newPassword: 'must differ from the current password' });
+    }
+    // Guessing the current password is throttled like signing in.
+    await this.deps.throttle.reserve([user.email], client.ip);
+    if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+      throw AppError.badInput({ currentPassword: 'is incorrect' });
+    }
+    await this.deps.throttle.succeeded(user.email, client.ip);
+    const passwordHash = await hashPassword(input.newPassword);
+    await this.deps.db.transaction(async (tx) => {
+      await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
+      await revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
+    });
+    this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED' });
+    return true;
+  }
+
+  /**
+   * Admins only. The last admin cannot be demoted: every admin row is locked first, so two
+   * admins demoting each other at once cannot both succeed. The new role reaches the user's
+   * access token at their next refresh (live sockets are closed at once).
+   */
+  async setUserRole(scope: RequestScope, input: SetUserRoleInput): Promise<UserRow> {
+    requireRole(scope.viewer, 'ADMIN');
+    const userId = uuidOf('User', input.userId);
+    if (!userId) throw AppError.notFound('User');
+    const updated = await this.deps.db.transaction(async (tx) => {
+      const admins = await tx.select({ id: users.id }).from(users).where(eq(users.role, 'ADMIN')).for('update');
+      const [target] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
+      if (!target) throw AppError.notFound('User');
+      if (target.role === input.role) return { user: target, changed: false };
+      if (target.role === 'ADMIN' && admins.length <= 1) {
+        throw AppError.conflict('Cannot demote the last admin', { from: target.role, to: input.role });
+      }
+      const [user] = await tx.update(users).set({ role: input.role as Role }).where(eq(users.id, userId)).returning();
+      return { user: user!, changed: true };
+    });
+    if (updated.changed) this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED' });
+    return updated.user;
+  }
+
+  private async startSession(user: UserRow, client: ClientInfo): Promise<AuthResult> {
+    const { session, refreshToken } = await createSession(this.deps.db, user.id, this.deps.refreshTokenTtlDays, client.userAgent);
+    const access = await this.deps.tokens.signAccessToken({ userId: user.id, role: user.role, sessionId: session.id });
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, user };
+  }
+}
+
+function normalizeEmail(value: string): string {
+  return value.trim().toLowerCase();
+}

@@ -1,0 +1,97 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { authSessions, refreshTokens, type AuthSessionRow, type RefreshTokenRow } from '../../db/schema.js';
+
+/** 256 random bits, prefixed so secret scanners can recognise a leaked EduFlow token. */
+export function newRefreshToken(): string {
+  return `efrt_${randomBytes(32).toString('base64url')}`;
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+export async function createSession(
+  db: Db,
+  userId: string,
+  ttlDays: number,
+  userAgent: string | null,
+): Promise<{ session: AuthSessionRow; refreshToken: string }> {
+  const refreshToken = newRefreshToken();
+  const [session] = await db
+    .insert(authSessions)
+    .values({ userId, expiresAt: new Date(Date.now() + ttlDays * 86_400_000), userAgent: userAgent?.slice(0, 300) ?? null })
+    .returning();
+  await db.insert(refreshTokens).values({ sessionId: session!.id, tokenHash: hashRefreshToken(refreshToken) });
+  return { session: session!, refreshToken };
+}
+
+/** The token row and its session, locked so concurrent refreshes of one token serialise. */
+export async function findTokenForUpdate(
+  db: Db,
+  token: string,
+): Promise<{ token: RefreshTokenRow; session: AuthSessionRow } | undefined> {
+  const [row] = await db
+    .select({ token: refreshTokens, session: authSessions })
+    .from(refreshTokens)
+    .innerJoin(authSessions, eq(authSessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.tokenHash, hashRefreshToken(token)))
+    .for('update')
+    .limit(1);
+  return row;
+}
+
+/** Marks a token used; false when someone else already did (a concurrent reuse). */
+export async function markRotated(db: Db, tokenId: string): Promise<boolean> {
+  const rows = await db
+    .update(refreshTokens)
+    .set({ rotatedAt: new Date() })
+    .where(and(eq(refreshTokens.id, tokenId), isNull(refreshTokens.rotatedAt)))
+    .returning({ id: refreshTokens.id });
+  return rows.length === 1;
+}
+
+export async function addToken(db: Db, sessionId: string): Promise<string> {
+  const refreshToken = newRefreshToken();
+  await db.insert(refreshTokens).values({ sessionId, tokenHash: hashRefreshToken(refreshToken) });
+  await db.update(authSessions).set({ lastUsedAt: new Date() }).where(eq(authSessions.id, sessionId));
+  return refreshToken;
+}
+
+export type RevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE' | 'PASSWORD_CHANGED';
+
+export async function revokeSession(db: Db, sessionId: string, reason: RevokeReason): Promise<void> {
+  await db
+    .update(authSessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
+}
+
+/** Revokes every live session of a user except `keep` (the caller's own). */
+export async function revokeOtherSessions(db: Db, userId: string, keep: string | null, reason: RevokeReason): Promise<number> {
+  const rows = await db
+    .update(authSessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt), keep ? ne(authSessions.id, keep) : undefined))
+    .returning({ id: authSessions.id });
+  return rows.length;
+}
+
+/**
+ * Deletes sessions (and, by cascade, their tokens) that expired, or were revoked more than
+ * `keepRevokedDays` ago. Revoked sessions are kept a while so reuse of their tokens is
+ * still recognised (and logged) as reuse rather than as an unknown token.
+ */
+export async function purgeSessions(db: Db, keepRevokedDays = 7): Promise<number> {
+  const rows = await db
+    .delete(authSessions)
+    .where(
+      or(
+        lt(authSessions.expiresAt, sql`now()`),
+        lt(authSessions.revokedAt, sql`now() - make_interval(days => ${keepRevokedDays})`),
+      ),
+    )
+    .returning({ id: authSessions.id });
+  return rows.length;
+}

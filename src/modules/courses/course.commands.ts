@@ -1,0 +1,114 @@
+import { eq } from 'drizzle-orm';
+import { requireRole, requireSignedIn } from '../../auth/viewer.js';
+import type { RequestScope } from '../../context.js';
+import { isUniqueViolation, type Db } from '../../db/client.js';
+import { courses, type CourseRow, type CourseStatus } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import { uuidOf } from '../../graphql/global-id.js';
+import { parseInput } from '../../graphql/validation.js';
+import { createCourseSchema, slugify, updateCourseSchema, type CreateCourseInput, type UpdateCourseInput } from './course.inputs.js';
+import { assertCanManageCourse } from './course.policy.js';
+import { countActiveEnrollments, insertCourseWithFreeSlug, lockCourse } from './course.repository.js';
+
+/** Which statuses each course transition may start from. */
+const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
+  PUBLISHED: ['DRAFT', 'ARCHIVED'],
+  ARCHIVED: ['DRAFT', 'PUBLISHED'],
+};
+
+/**
+ * Writes to courses. Every write runs in one transaction that first locks the course row, so
+ * checks (ownership, active enrollments) and the change cannot be interleaved with another
+ * write. Authorization: instructors and admins create; the course's instructor or an admin
+ * changes it (see course.policy.ts).
+ */
+export class CourseCommands {
+  constructor(private readonly db: Db) {}
+
+  async create(scope: RequestScope, input: CreateCourseInput): Promise<CourseRow> {
+    const viewer = requireRole(scope.viewer, 'INSTRUCTOR', 'ADMIN');
+    const v = parseInput(createCourseSchema, input);
+    const values = {
+      instructorId: viewer.userId,
+      title: v.title,
+      description: v.description ?? '',
+      priceCents: v.priceCents ?? 0,
+      status: 'DRAFT' as const,
+    };
+    if (!v.slug) return insertCourseWithFreeSlug(this.db, values, slugify(v.title));
+    try {
+      const [row] = await this.db.insert(courses).values({ ...values, slug: v.slug }).returning();
+      return row!;
+    } catch (err) {
+      if (isUniqueViolation(err, 'courses_slug_key')) throw AppError.conflict('This slug is already taken', { field: 'slug' });
+      throw err;
+    }
+  }
+
+  async update(scope: RequestScope, input: UpdateCourseInput): Promise<CourseRow> {
+    const v = parseInput(updateCourseSchema, input);
+    return this.withManageableCourse(scope, uuidOf('Course', v.id), async (tx, course) => {
+      const changes = { title: v.title, description: v.description, priceCents: v.priceCents };
+      if (Object.values(changes).every((x) => x === undefined)) return course;
+      const [row] = await tx.update(courses).set(changes).where(eq(courses.id, course.id)).returning();
+      return row!;
+    });
+  }
+
+  /** DRAFT or ARCHIVED → PUBLISHED; publishing a published course changes nothing. */
+  publish(scope: RequestScope, id: string): Promise<CourseRow> {
+    return this.transition(scope, id, 'PUBLISHED');
+  }
+
+  /** → ARCHIVED: no new enrollments; actively enrolled students keep access. */
+  archive(scope: RequestScope, id: string): Promise<CourseRow> {
+    return this.transition(scope, id, 'ARCHIVED');
+  }
+
+  /** Refused with CONFLICT while students are actively enrolled; lessons go with the course. */
+  async delete(scope: RequestScope, id: string): Promise<string> {
+    return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
+      const active = await countActiveEnrollments(tx, course.id);
+      if (active > 0) {
+        throw AppError.conflict(`The course has ${active} active enrollment(s); archive it instead`, { activeEnrollments: active });
+      }
+      await tx.delete(courses).where(eq(courses.id, course.id));
+      return id;
+    });
+  }
+
+  private async transition(scope: RequestScope, id: string, to: 'PUBLISHED' | 'ARCHIVED'): Promise<CourseRow> {
+    return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
+      if (course.status === to) return course;
+      if (!TRANSITIONS[to].includes(course.status)) {
+        throw AppError.conflict(`A ${course.status} course cannot become ${to}`, { from: course.status, to });
+      }
+      const [row] = await tx
+        .update(courses)
+        .set({ status: to, ...(to === 'PUBLISHED' && !course.publishedAt ? { publishedAt: new Date() } : {}) })
+        .where(eq(courses.id, course.id))
+        .returning();
+      return row!;
+    });
+  }
+
+  /**
+   * Runs `work` in a transaction holding the course's row lock, after the visibility and
+   * ownership checks: anonymous → UNAUTHENTICATED, hidden or missing → NOT_FOUND, not yours →
+   * FORBIDDEN.
+   */
+  async withManageableCourse<T>(
+    scope: RequestScope,
+    courseId: string | null,
+    work: (tx: Db, course: CourseRow) => Promise<T>,
+  ): Promise<T> {
+    requireSignedIn(scope.viewer);
+    const visible = courseId ? await scope.loaders.courses.visibleById.load(courseId) : null;
+    assertCanManageCourse(scope.viewer, visible);
+    return this.db.transaction(async (tx) => {
+      const locked = await lockCourse(tx, visible!.id);
+      if (!locked) throw AppError.notFound('Course');
+      return work(tx, locked);
+    });
+  }
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
+import { intBetween, optional, text, trimmed } from '../../graphql/validation.js';
+
+export const TITLE_MAX = 200;
+export const DESCRIPTION_MAX = 20_000;
+export const PRICE_MAX = 10_000_000;
+const SLUG_MAX = 100;
+
+@InputType('CreateCourseInput')
+export class CreateCourseInput {
+  @Field(() => String, { description: '1 to 200 characters after trimming.' })
+  title!: string;
+
+  @Field(() => String, { nullable: true, description: 'Up to 20,000 characters.' })
+  description?: string | null;
+
+  @Field(() => Int, { nullable: true, description: '0 to 10,000,000 (default 0: free).' })
+  priceCents?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Lower-case letters, digits and single hyphens. Omitted: made from the title, with a suffix when taken.',
+  })
+  slug?: string | null;
+}
+
+@InputType('UpdateCourseInput', { description: 'Omitted or null fields are left as they are.' })
+export class UpdateCourseInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  title?: string | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  priceCents?: number | null;
+}
+
+const slug = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(SLUG_MAX, `must be at most ${SLUG_MAX} characters`)
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be lower-case letters and digits separated by single hyphens');
+
+export const createCourseSchema = z.object({
+  title: trimmed(1, TITLE_MAX),
+  description: optional(text(DESCRIPTION_MAX)),
+  priceCents: optional(intBetween(0, PRICE_MAX)),
+  slug: optional(slug),
+});
+
+export const updateCourseSchema = z.object({
+  id: z.string(),
+  title: optional(trimmed(1, TITLE_MAX)),
+  description: optional(text(DESCRIPTION_MAX)),
+  priceCents: optional(intBetween(0, PRICE_MAX)),
+});
+
+/** "Crème brûlée 101!" → "creme-brulee-101"; never empty. */
+export function slugify(title: string): string {
+  const s = title
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80)
+    .replace(/-+$/g, '');
+  return s || 'course';
+}

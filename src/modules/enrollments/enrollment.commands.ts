@@ -1,0 +1,66 @@
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { requireRole, requireSignedIn } from '../../auth/viewer.js';
+import type { RequestScope } from '../../context.js';
+import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
+import { enrollments, type EnrollmentRow } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import { uuidOf } from '../../graphql/global-id.js';
+
+/** Enrolling and unenrolling: students only, PUBLISHED courses only. */
+export class EnrollmentCommands {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Reactivates the student's latest cancelled enrollment, or inserts a new one. The partial
+   * unique index (one ACTIVE row per student and course) decides concurrent calls: exactly
+   * one wins, the rest are CONFLICT. No check-then-insert.
+   */
+  async enroll(scope: RequestScope, courseId: string): Promise<EnrollmentRow> {
+    const viewer = requireRole(scope.viewer, 'STUDENT');
+    const uuid = uuidOf('Course', courseId);
+    const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
+    if (!course) throw AppError.notFound('Course');
+    if (course.status !== 'PUBLISHED') {
+      throw AppError.conflict(`A ${course.status} course does not take enrollments`, { status: course.status });
+    }
+    try {
+      return await this.db.transaction(async (tx) => {
+        const latestCancelled = tx
+          .select({ id: enrollments.id })
+          .from(enrollments)
+          .where(and(eq(enrollments.studentId, viewer.userId), eq(enrollments.courseId, course.id), eq(enrollments.status, 'CANCELLED')))
+          .orderBy(desc(enrollments.enrolledAt))
+          .limit(1);
+        // `status = 'CANCELLED'` is re-checked after waiting on a concurrent reactivation,
+        // so only one of them can flip the row.
+        const [reactivated] = await tx
+          .update(enrollments)
+          .set({ status: 'ACTIVE', enrolledAt: new Date(), cancelledAt: null })
+          .where(and(eq(enrollments.id, sql`(${latestCancelled})`), eq(enrollments.status, 'CANCELLED')))
+          .returning();
+        if (reactivated) return reactivated;
+        const [created] = await tx.insert(enrollments).values({ studentId: viewer.userId, courseId: course.id }).returning();
+        return created!;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'enrollments_active_student_course_key')) {
+        throw AppError.conflict('Already enrolled in this course');
+      }
+      if (isForeignKeyViolation(err)) throw AppError.notFound('Course');
+      throw err;
+    }
+  }
+
+  async unenroll(scope: RequestScope, courseId: string): Promise<EnrollmentRow> {
+    const viewer = requireSignedIn(scope.viewer);
+    const uuid = uuidOf('Course', courseId);
+    if (!uuid) throw AppError.notFound('Course');
+    const [row] = await this.db
+      .update(enrollments)
+      .set({ status: 'CANCELLED', cancelledAt: new Date() })
+      .where(and(eq(enrollments.studentId, viewer.userId), eq(enrollments.courseId, uuid), eq(enrollments.status, 'ACTIVE')))
+      .returning();
+    if (!row) throw AppError.notFound('Active enrollment');
+    return row;
+  }
+}

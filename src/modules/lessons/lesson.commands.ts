@@ -1,0 +1,86 @@
+import { eq, sql } from 'drizzle-orm';
+import { requireSignedIn } from '../../auth/viewer.js';
+import type { RequestScope } from '../../context.js';
+import type { Db } from '../../db/client.js';
+import { lessons, type LessonRow } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import { uuidOf } from '../../graphql/global-id.js';
+import { parseInput } from '../../graphql/validation.js';
+import type { CourseCommands } from '../courses/index.js';
+import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
+
+const MAX_POSITION = 10_000;
+
+/** Listens for lesson writes after they commit (live subscriptions hook in here). */
+export interface LessonWriteListener {
+  created?(lesson: LessonRow, actorId: string): void;
+}
+
+/** Writes to lessons: only the course's instructor or an admin, under the course's row lock. */
+export class LessonCommands {
+  constructor(
+    private readonly courseCommands: CourseCommands,
+    private readonly listener: LessonWriteListener = {},
+  ) {}
+
+  async create(scope: RequestScope, input: CreateLessonInput): Promise<LessonRow> {
+    const viewer = requireSignedIn(scope.viewer);
+    const v = parseInput(createLessonSchema, input);
+    const lesson = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
+      // The course row is locked, so two appends cannot pick the same position.
+      const position = v.position ?? (await nextPosition(tx, course.id));
+      const [row] = await tx
+        .insert(lessons)
+        .values({
+          courseId: course.id,
+          title: v.title,
+          content: v.content ?? '',
+          position,
+          scheduledAt: v.scheduledAt ?? null,
+          durationMinutes: v.durationMinutes ?? null,
+        })
+        .returning();
+      return row!;
+    });
+    this.listener.created?.(lesson, viewer.userId);
+    return lesson;
+  }
+
+  async update(scope: RequestScope, input: UpdateLessonInput): Promise<LessonRow> {
+    const v = parseInput(updateLessonSchema, input);
+    return this.withManageableLesson(scope, v.id, async (tx, lesson) => {
+      const changes = { title: v.title, content: v.content, position: v.position, durationMinutes: v.durationMinutes };
+      if (Object.values(changes).every((x) => x === undefined)) return lesson;
+      const [row] = await tx.update(lessons).set(changes).where(eq(lessons.id, lesson.id)).returning();
+      return row!;
+    });
+  }
+
+  async delete(scope: RequestScope, id: string): Promise<string> {
+    return this.withManageableLesson(scope, id, async (tx, lesson) => {
+      await tx.delete(lessons).where(eq(lessons.id, lesson.id));
+      return id;
+    });
+  }
+
+  /** Visible lesson of a course the viewer manages, re-read inside the transaction. */
+  async withManageableLesson<T>(scope: RequestScope, id: string, work: (tx: Db, lesson: LessonRow) => Promise<T>): Promise<T> {
+    requireSignedIn(scope.viewer);
+    const uuid = uuidOf('Lesson', id);
+    const visible = uuid ? await scope.loaders.lessons.visibleById.load(uuid) : null;
+    if (!visible) throw AppError.notFound('Lesson');
+    return this.courseCommands.withManageableCourse(scope, visible.courseId, async (tx, course) => {
+      const [lesson] = await tx.select().from(lessons).where(eq(lessons.id, visible.id)).for('update');
+      if (!lesson || lesson.courseId !== course.id) throw AppError.notFound('Lesson');
+      return work(tx, lesson);
+    });
+  }
+}
+
+async function nextPosition(tx: Db, courseId: string): Promise<number> {
+  const [row] = await tx
+    .select({ next: sql<number>`coalesce(max(${lessons.position}) + 1, 0)`.mapWith(Number) })
+    .from(lessons)
+    .where(eq(lessons.courseId, courseId));
+  return Math.min(row?.next ?? 0, MAX_POSITION);
+}

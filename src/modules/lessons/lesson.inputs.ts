@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { DateTime } from '../../graphql/scalars.js';
+import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
+import { intBetween, optional, text, trimmed } from '../../graphql/validation.js';
+
+export const CONTENT_MAX = 100_000;
+
+@InputType('CreateLessonInput')
+export class CreateLessonInput {
+  @Field(() => ID)
+  courseId!: string;
+
+  @Field(() => String, { description: '1 to 200 characters after trimming.' })
+  title!: string;
+
+  @Field(() => String, { nullable: true, description: 'Up to 100,000 characters.' })
+  content?: string | null;
+
+  @Field(() => Int, { nullable: true, description: '0 to 10,000. Omitted: after the last lesson.' })
+  position?: number | null;
+
+  @Field(() => DateTime, { nullable: true })
+  scheduledAt?: Date | null;
+
+  @Field(() => Int, { nullable: true, description: '1 to 1440.' })
+  durationMinutes?: number | null;
+}
+
+@InputType('UpdateLessonInput', { description: 'Omitted or null fields are left as they are.' })
+export class UpdateLessonInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  title?: string | null;
+
+  @Field(() => String, { nullable: true })
+  content?: string | null;
+
+  @Field(() => Int, { nullable: true })
+  position?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  durationMinutes?: number | null;
+}
+
+const fields = {
+  title: trimmed(1, 200),
+  content: optional(text(CONTENT_MAX)),
+  position: optional(intBetween(0, 10_000)),
+  durationMinutes: optional(intBetween(1, 1440)),
+};
+
+export const createLessonSchema = z.object({
+  courseId: z.string(),
+  ...fields,
+  scheduledAt: optional(z.date()),
+});
+
+export const updateLessonSchema = z.object({ id: z.string(), ...fields, title: optional(fields.title) });
