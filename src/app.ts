@@ -76,8 +76,10 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   }
 
   const tokens = new TokenService({
-    secret: config.auth.jwtSecret ?? loadOrCreateEmbeddedSecret(config.dataDir),
+    secret: config.auth.jwtSecret ?? (config.auth.jwtPrivateKey ? undefined : loadOrCreateEmbeddedSecret(config.dataDir)),
     previousSecret: config.auth.jwtPreviousSecret,
+    privateKeyPem: config.auth.jwtPrivateKey,
+    previousPublicKeyPem: config.auth.jwtPreviousPublicKey,
     issuer: config.auth.issuer,
     audience: config.auth.audience,
     accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
@@ -164,6 +166,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       requestId: req.requestId,
       log: log.child({ requestId: req.requestId, userId: viewer.userId ?? undefined }),
       client: { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.header('user-agent') ?? null },
+      signedIn: new Set(),
     };
   };
 

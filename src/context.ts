@@ -25,6 +25,11 @@ export type Loaders = ReturnType<typeof createLoaders>;
 export interface RequestScope {
   readonly viewer: Viewer;
   readonly loaders: Loaders;
+  /**
+   * Users who signed in during this request (register, login, refresh): the AuthPayload's
+   * `user` is theirs to read, although the request itself carried no token for them.
+   */
+  readonly signedIn?: Set<string>;
 }
 
 /** Where a request comes from: for throttling and session records. */

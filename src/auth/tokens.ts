@@ -1,22 +1,33 @@
-import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import { AppError } from '../errors/app-error.js';
 import { ROLES, type Role } from '../modules/users/user.table.js';
+import { privateKey, publicKey, secretKey, type JwtAlgorithm, type SigningKey, type VerificationKey } from './jwt-keys.js';
 import type { Viewer } from './viewer.js';
 
 /**
- * Access tokens: short-lived JWTs, HS256 with the algorithm pinned on verification. Each key
- * has a `kid` derived from its material, so rotating JWT_SECRET (with the old value moved to
- * JWT_PREVIOUS_SECRET) keeps tokens signed by the old key valid until they expire.
- * The `typ` header (RFC 9068 "at+jwt") marks them as access tokens; refresh tokens are
- * opaque random values and never JWTs, so one cannot be used as the other.
+ * Access tokens: short-lived JWTs. Keys:
+ *  - HS256 with JWT_SECRET (≥ 32 bytes), or
+ *  - an asymmetric pair from JWT_PRIVATE_KEY (PKCS#8 PEM: EC P-256 → ES256, Ed25519 → EdDSA,
+ *    RSA → RS256), so other services can verify with the public key alone.
+ * Every key has a `kid` derived from its (public) material. To rotate, move the current key to
+ * JWT_PREVIOUS_SECRET / JWT_PREVIOUS_PUBLIC_KEY and set a new one: tokens signed with the
+ * old key keep verifying until they expire. The algorithm is pinned per key: a token is
+ * verified only with the key its `kid` names and only with that key's algorithm (so no
+ * `alg: none`, no HS/RS confusion).
+ * The `typ` header (RFC 9068 "at+jwt") marks access tokens; refresh tokens are opaque random
+ * values and never JWTs, so one cannot be used as the other.
  */
-const ALG = 'HS256';
 const TYP = 'at+jwt';
 
+export type { JwtAlgorithm };
+
 export interface TokenSettings {
-  readonly secret: string;
+  readonly secret?: string | undefined;
   readonly previousSecret?: string | undefined;
+  /** PKCS#8 PEM; when set, tokens are signed with it instead of `secret`. */
+  readonly privateKeyPem?: string | undefined;
+  /** SPKI PEM of the key used before the last rotation. */
+  readonly previousPublicKeyPem?: string | undefined;
   readonly issuer: string;
   readonly audience: string;
   readonly accessTokenTtlSeconds: number;
@@ -33,45 +44,39 @@ export interface SignedAccessToken {
   readonly expiresAt: Date;
 }
 
-interface SigningKey {
-  readonly kid: string;
-  readonly key: KeyObject;
-}
-
-function keyFromSecret(secret: string): SigningKey {
-  const kid = createHash('sha256').update(secret).digest('base64url').slice(0, 16);
-  return { kid, key: createSecretKey(Buffer.from(secret, 'utf8')) };
-}
-
 export class TokenService {
   private readonly current: SigningKey;
-  private readonly verificationKeys: ReadonlyMap<string, KeyObject>;
+  private readonly verificationKeys: ReadonlyMap<string, VerificationKey>;
 
   constructor(private readonly settings: TokenSettings) {
-    this.current = keyFromSecret(settings.secret);
-    const keys = new Map([[this.current.kid, this.current.key]]);
-    if (settings.previousSecret) {
-      const previous = keyFromSecret(settings.previousSecret);
-      keys.set(previous.kid, previous.key);
+    if (settings.privateKeyPem) this.current = privateKey(settings.privateKeyPem);
+    else if (settings.secret) this.current = secretKey(settings.secret);
+    else throw new Error('TokenService needs a secret or a private key');
+    const keys = new Map<string, VerificationKey>([[this.current.kid, this.current]]);
+    for (const previous of [
+      settings.previousSecret ? secretKey(settings.previousSecret) : undefined,
+      settings.previousPublicKeyPem ? publicKey(settings.previousPublicKeyPem) : undefined,
+    ]) {
+      if (previous) keys.set(previous.kid, previous);
     }
     this.verificationKeys = keys;
   }
 
-  get accessTokenTtlSeconds(): number {
-    return this.settings.accessTokenTtlSeconds;
+  get algorithm(): JwtAlgorithm {
+    return this.current.alg;
   }
 
   async signAccessToken(subject: AccessTokenSubject, now = new Date()): Promise<SignedAccessToken> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.settings.accessTokenTtlSeconds;
     const token = await new SignJWT({ role: subject.role, sid: subject.sessionId })
-      .setProtectedHeader({ alg: ALG, typ: TYP, kid: this.current.kid })
+      .setProtectedHeader({ alg: this.current.alg, typ: TYP, kid: this.current.kid })
       .setSubject(subject.userId)
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
-      .sign(this.current.key);
+      .sign(this.current.signWith);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
@@ -82,11 +87,11 @@ export class TokenService {
         token,
         (header: JWTHeaderParameters) => {
           const key = header.kid ? this.verificationKeys.get(header.kid) : undefined;
-          if (!key) throw new joseErrors.JWSSignatureVerificationFailed('unknown key id');
-          return key;
+          if (!key || key.alg !== header.alg) throw new joseErrors.JWSSignatureVerificationFailed('unknown key or algorithm');
+          return key.key;
         },
         {
-          algorithms: [ALG],
+          algorithms: [...new Set([...this.verificationKeys.values()].map((k) => k.alg))],
           typ: TYP,
           issuer: this.settings.issuer,
           audience: this.settings.audience,

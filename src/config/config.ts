@@ -1,4 +1,6 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { algorithmOf } from '../auth/jwt-keys.js';
 
 /**
  * The only module that reads the environment. Everything else receives the frozen `Config`.
@@ -39,6 +41,8 @@ const EnvSchema = z.object({
 
   JWT_SECRET: z.string().optional(),
   JWT_PREVIOUS_SECRET: z.string().optional(),
+  JWT_PRIVATE_KEY: z.string().optional(),
+  JWT_PREVIOUS_PUBLIC_KEY: z.string().optional(),
   JWT_ISSUER: z.string().min(1).default('eduflow'),
   JWT_AUDIENCE: z.string().min(1).default('eduflow-api'),
   ACCESS_TOKEN_TTL_SECONDS: int(10, 24 * 3600).default(900),
@@ -97,6 +101,9 @@ export interface Config {
     /** Undefined only in embedded mode, where the app generates and stores one in dataDir. */
     readonly jwtSecret: string | undefined;
     readonly jwtPreviousSecret: string | undefined;
+    /** PKCS#8 PEM: signs with ES256 / EdDSA / RS256 instead of the HS256 secret. */
+    readonly jwtPrivateKey: string | undefined;
+    readonly jwtPreviousPublicKey: string | undefined;
     readonly issuer: string;
     readonly audience: string;
     readonly accessTokenTtlSeconds: number;
@@ -142,9 +149,24 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       problems.push(`${name}: must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 48)`);
     }
   }
-  // Embedded mode may generate its own secret; a real deployment must be given one.
-  if (!e.JWT_SECRET && (isProduction || e.DATABASE_URL)) {
-    problems.push('JWT_SECRET: required when DATABASE_URL is set or NODE_ENV=production');
+  // PEM values often arrive through env files with literal "\n"s.
+  const pem = (v: string | undefined) => v?.replace(/\\n/g, '\n');
+  const privateKeyPem = pem(e.JWT_PRIVATE_KEY);
+  const previousPublicKeyPem = pem(e.JWT_PREVIOUS_PUBLIC_KEY);
+  for (const [name, value, parse] of [
+    ['JWT_PRIVATE_KEY', privateKeyPem, (v: string) => algorithmOf(createPublicKey(createPrivateKey(v)))],
+    ['JWT_PREVIOUS_PUBLIC_KEY', previousPublicKeyPem, (v: string) => algorithmOf(createPublicKey(v))],
+  ] as const) {
+    if (value === undefined) continue;
+    try {
+      parse(value);
+    } catch (err) {
+      problems.push(`${name}: not a usable PEM key (${(err as Error).message})`);
+    }
+  }
+  // Embedded mode may generate its own secret; a real deployment must be given a key.
+  if (!e.JWT_SECRET && !privateKeyPem && (isProduction || e.DATABASE_URL)) {
+    problems.push('JWT_SECRET: required (or JWT_PRIVATE_KEY) when DATABASE_URL is set or NODE_ENV=production');
   }
   if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
@@ -183,6 +205,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     auth: {
       jwtSecret: e.JWT_SECRET,
       jwtPreviousSecret: e.JWT_PREVIOUS_SECRET,
+      jwtPrivateKey: privateKeyPem,
+      jwtPreviousPublicKey: previousPublicKeyPem,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,

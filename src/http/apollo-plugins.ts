@@ -62,9 +62,13 @@ export function httpStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
           const { data, errors } = response.body.singleResult;
           if (data != null || !errors?.length) return;
           if (response.http.status && response.http.status !== 200) return;
-          const code = errors[0]?.extensions?.code;
+          const first = errors[0]?.extensions;
+          const code = first?.code;
           if (typeof code === 'string' && CLIENT_CODES.has(code)) {
             response.http.status = httpStatusOf[code as ErrorCode];
+          }
+          if (code === ErrorCode.RATE_LIMITED && typeof first?.retryAfterSeconds === 'number') {
+            response.http.headers.set('retry-after', String(first.retryAfterSeconds));
           }
         },
       };

@@ -64,3 +64,13 @@ describe(loadConfig.name, () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://a.test, https://b.test' }).http.corsOrigins).toEqual(['https://a.test', 'https://b.test']);
   });
 });
+
+describe('JWT key configuration', () => {
+  it('accepts a PEM private key instead of a secret, and names a broken one', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem.replace(/\n/g, '\\n') });
+    expect(config.auth.jwtPrivateKey).toBe(pem);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'not a key' }).join()).toMatch(/JWT_PRIVATE_KEY: not a usable PEM key/);
+  });
+});

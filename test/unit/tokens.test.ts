@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { base64url, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { TokenService } from '../../src/auth/tokens.js';
@@ -72,5 +73,51 @@ describe(TokenService.name, () => {
     expect(await tokens.viewerFromAuthorization(undefined, ANONYMOUS)).toBe(ANONYMOUS);
     expect(await tokens.viewerFromAuthorization('  ', ANONYMOUS)).toBe(ANONYMOUS);
     await rejection(tokens.viewerFromAuthorization('Token abc', ANONYMOUS));
+  });
+});
+
+describe('asymmetric keys', () => {
+
+  const pem = (type: 'ec' | 'ed25519') => {
+    const pair = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+    return {
+      privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKeyPem: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    };
+  };
+
+  it.each([
+    ['ec', 'ES256'],
+    ['ed25519', 'EdDSA'],
+  ] as const)('signs with a %s key as %s and verifies', async (type, alg) => {
+    const tokens = new TokenService({ ...settings, secret: undefined, privateKeyPem: pem(type).privateKeyPem });
+    expect(tokens.algorithm).toBe(alg);
+    const { token } = await tokens.signAccessToken(subject);
+    expect(JSON.parse(new TextDecoder().decode(base64url.decode(token.split('.')[0]!))).alg).toBe(alg);
+    expect((await tokens.verifyAccessToken(token)).userId).toBe(subject.userId);
+  });
+
+  it('rotates from a secret to a key pair, and from one pair to the next', async () => {
+    const first = pem('ec');
+    const second = pem('ed25519');
+    const hs = new TokenService(settings);
+    const withFirst = new TokenService({ ...settings, privateKeyPem: first.privateKeyPem, previousSecret: settings.secret });
+    const hsToken = (await hs.signAccessToken(subject)).token;
+    expect((await withFirst.verifyAccessToken(hsToken)).userId).toBe(subject.userId);
+    const firstToken = (await withFirst.signAccessToken(subject)).token;
+    const withSecond = new TokenService({ ...settings, secret: undefined, privateKeyPem: second.privateKeyPem, previousPublicKeyPem: first.publicKeyPem });
+    expect((await withSecond.verifyAccessToken(firstToken)).userId).toBe(subject.userId);
+    await rejection(withSecond.verifyAccessToken(hsToken));
+  });
+
+  it('refuses an HS256 token forged with the public key as its secret (algorithm confusion)', async () => {
+    const pair = pem('ec');
+    const tokens = new TokenService({ ...settings, secret: undefined, privateKeyPem: pair.privateKeyPem });
+    const real = JSON.parse(new TextDecoder().decode(base64url.decode((await tokens.signAccessToken(subject)).token.split('.')[0]!)));
+    const forged = await new SignJWT({ role: 'ADMIN', sid: subject.sessionId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: real.kid })
+      .setSubject(subject.userId).setIssuer('eduflow').setAudience('eduflow-api').setIssuedAt().setExpirationTime('5m')
+      .sign(new TextEncoder().encode(pair.publicKeyPem));
+    await rejection(tokens.verifyAccessToken(forged));
   });
 });

@@ -13,27 +13,27 @@ import {
   SetUserRoleInput,
   UpdateProfileInput,
 } from './account.inputs.js';
-import type { AccountService } from './account.service.js';
+import type { AccountService, AuthResult } from './account.service.js';
 
 @Resolver()
 export class AccountResolver {
   constructor(private readonly accounts: AccountService) {}
 
   @Mutation(() => AuthPayload, { description: 'Creates a STUDENT account and signs it in.' })
-  register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() ctx: GraphQLContext) {
-    return this.accounts.register(input, ctx.client);
+  async register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() ctx: GraphQLContext) {
+    return signedIn(ctx, await this.accounts.register(input, ctx.client));
   }
 
   @Mutation(() => AuthPayload, { description: 'Throttled per account and client IP; every login field of a request counts.' })
-  login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
-    return this.accounts.login(ctx, input, ctx.client, () => loginEmailsOf(info));
+  async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
+    return signedIn(ctx, await this.accounts.login(ctx, input, ctx.client, () => loginEmailsOf(info)));
   }
 
   @Mutation(() => AuthPayload, {
     description: 'Rotates the refresh token: the old one stops working; reusing it revokes the whole session.',
   })
-  refreshSession(@Arg('input', () => RefreshSessionInput) input: RefreshSessionInput) {
-    return this.accounts.refresh(input);
+  async refreshSession(@Arg('input', () => RefreshSessionInput) input: RefreshSessionInput, @Ctx() ctx: GraphQLContext) {
+    return signedIn(ctx, await this.accounts.refresh(input));
   }
 
   @Mutation(() => Boolean, { description: "Ends the refresh token's session." })
@@ -56,6 +56,12 @@ export class AccountResolver {
   setUserRole(@Arg('input', () => SetUserRoleInput) input: SetUserRoleInput, @Ctx() ctx: GraphQLContext) {
     return this.accounts.setUserRole(ctx, input);
   }
+}
+
+/** The payload's user may read their own guarded fields (email, enrollments) in this response. */
+function signedIn(ctx: GraphQLContext, result: AuthResult): AuthResult {
+  ctx.signedIn?.add(result.user.id);
+  return result;
 }
 
 /** The email of every `login` field at the root of the operation (aliases and fragments included). */
