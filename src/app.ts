@@ -22,9 +22,21 @@ import { createExpressApp, type HealthCheck } from './http/express-app.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { CourseCommands, CourseResolver, CourseService } from './modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentResolver, EnrollmentService } from './modules/enrollments/index.js';
-import { LessonCommands, LessonResolver, LessonService } from './modules/lessons/index.js';
+import {
+  LessonCommands,
+  LessonEvents,
+  LessonLifecycle,
+  LessonLive,
+  LessonResolver,
+  LessonService,
+  LessonStatusChangeResolver,
+} from './modules/lessons/index.js';
 import { ensureAdmin, UserResolver, UserService } from './modules/users/index.js';
-import { AccountResolver, AccountService, purgeSessions } from './modules/accounts/index.js';
+import { AccountResolver, AccountService, isSessionActive, purgeSessions } from './modules/accounts/index.js';
+import { createEventBus } from './pubsub/event-bus.js';
+import { Topics, type SessionsEvent } from './pubsub/topics.js';
+import { typeGraphQLPubSub } from './pubsub/type-graphql-pubsub.js';
+import { startGraphQLWs } from './ws/graphql-ws.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { createRedis } from './redis/redis.js';
 import { MemoryAttemptStore } from './throttle/attempt-store.js';
@@ -96,17 +108,34 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   const courses = new CourseService(db);
   const lessons = new LessonService();
   const enrollments = new EnrollmentService();
-  const accounts = new AccountService({ db, tokens, throttle, refreshTokenTtlDays: config.auth.refreshTokenTtlDays, log });
-  const courseCommands = new CourseCommands(db);
-  const lessonCommands = new LessonCommands(courseCommands);
-  const enrollmentCommands = new EnrollmentCommands(db);
+  const bus = createEventBus(config, log.child({ module: 'pubsub' }));
+  const publish = (topic: string, payload: object) =>
+    bus.publish(topic, payload).catch((err: unknown) => log.error({ err, topic }, 'publish failed'));
+  const follow = (userId: string, courseId: string) => void publish(Topics.userFollows(userId), { courseId });
+  const accounts = new AccountService({
+    db,
+    tokens,
+    throttle,
+    refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
+    log,
+    onSessionChange: (event) => void publish(Topics.sessions, event),
+  });
+  const lessonEvents = new LessonEvents(bus, log);
+  const courseCommands = new CourseCommands(db, follow);
+  const lessonCommands = new LessonCommands(courseCommands, {
+    created: (lesson, actorId) => void lessonEvents.statusChanged(lesson, null, actorId),
+  });
+  const lifecycle = new LessonLifecycle(db, lessonEvents);
+  const enrollmentCommands = new EnrollmentCommands(db, follow);
+  const live = { lessons: new LessonLive(db, bus, { maxQueued: config.graphql.subscriptionMaxQueued }) };
 
   const instances = new Map<Function, object>([
     [NodeResolver, new NodeResolver({ User: users, Course: courses, Lesson: lessons, Enrollment: enrollments })],
     [UserResolver, new UserResolver(users, courses, enrollments)],
     [AccountResolver, new AccountResolver(accounts)],
     [CourseResolver, new CourseResolver(courses, users, lessons, enrollments, courseCommands)],
-    [LessonResolver, new LessonResolver(lessons, courses, lessonCommands)],
+    [LessonResolver, new LessonResolver(lessons, courses, lessonCommands, lifecycle)],
+    [LessonStatusChangeResolver, new LessonStatusChangeResolver()],
     [EnrollmentResolver, new EnrollmentResolver(enrollments, users, courses, enrollmentCommands)],
   ]);
   const container: ContainerType = {
@@ -116,7 +145,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       return instance;
     },
   };
-  const schema = await buildAppSchema(container);
+  const schema = await buildAppSchema(container, typeGraphQLPubSub(bus));
 
   const httpServer = createServer();
   httpServer.requestTimeout = config.http.requestTimeoutMs;
@@ -170,6 +199,23 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     };
   };
 
+  const ws = startGraphQLWs({
+    httpServer,
+    schema,
+    config,
+    tokens,
+    db,
+    log: log.child({ module: 'ws' }),
+    live,
+    sessionActive: (viewer) => (viewer.sessionId ? isSessionActive(db, viewer.sessionId) : Promise.resolve(true)),
+  });
+  // Logout, password changes and role changes close the user's sockets on every instance.
+  const stopSessions = await bus.subscribe(Topics.sessions, (payload) => {
+    const { userId, reason } = payload as SessionsEvent;
+    const closed = ws.closeUserSockets(userId, reason === 'ROLE_CHANGED' ? 'Role changed' : 'Session ended');
+    if (closed) log.info({ userId, reason, closed }, 'closed sockets of a user');
+  });
+
   let draining = false;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
@@ -208,7 +254,10 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       (closing ??= (async () => {
         draining = true;
         clearInterval(purge);
+        stopSessions();
+        await ws.close();
         await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
+        await bus.close();
         await attemptStore.close();
         redis?.disconnect();
         await database.close();

@@ -45,7 +45,7 @@ const EnvSchema = z.object({
   JWT_PREVIOUS_PUBLIC_KEY: z.string().optional(),
   JWT_ISSUER: z.string().min(1).default('eduflow'),
   JWT_AUDIENCE: z.string().min(1).default('eduflow-api'),
-  ACCESS_TOKEN_TTL_SECONDS: int(10, 24 * 3600).default(900),
+  ACCESS_TOKEN_TTL_SECONDS: int(1, 24 * 3600).default(900),
   REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
   LOGIN_MAX_ATTEMPTS: int(1, 1_000).default(5),
   REGISTRATIONS_PER_HOUR: int(1, 100_000).default(20),
@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   MAX_ALIASES: int(1, 1_000).default(30),
   MAX_DIRECTIVES: int(1, 1_000).default(50),
   MAX_TOKENS: int(100, 100_000).default(5_000),
+  SUBSCRIPTION_MAX_QUEUED: int(1, 100_000).default(256),
+  WS_CONNECTION_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -121,6 +123,8 @@ export interface Config {
     readonly maxAliases: number;
     readonly maxDirectives: number;
     readonly maxTokens: number;
+    readonly subscriptionMaxQueued: number;
+    readonly wsConnectionInitTimeoutMs: number;
   };
 }
 
@@ -224,6 +228,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxAliases: e.MAX_ALIASES,
       maxDirectives: e.MAX_DIRECTIVES,
       maxTokens: e.MAX_TOKENS,
+      subscriptionMaxQueued: e.SUBSCRIPTION_MAX_QUEUED,
+      wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
     },
   });
 }

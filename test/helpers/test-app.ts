@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Logger } from '../../src/logging/logger.js';
 import type { Role } from '../../src/db/schema.js';
+import { createSession } from '../../src/modules/accounts/session.repository.js';
 import { createTestDatabase, testRedisPrefix } from './databases.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from './env.js';
 import { makeFactories, type Factories } from './factories.js';
@@ -58,7 +58,9 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
       return { result, statements: statements - before };
     },
     async tokenFor(user) {
-      const { token } = await app.tokens.signAccessToken({ userId: user.id, role: user.role, sessionId: randomUUID() });
+      // A real session row, as sign-in makes: WebSocket connections check that it is live.
+      const { session } = await createSession(app.database.db, user.id, 1, 'vitest');
+      const { token } = await app.tokens.signAccessToken({ userId: user.id, role: user.role, sessionId: session.id });
       return token;
     },
     async close() {

@@ -59,6 +59,15 @@ export async function addToken(db: Db, sessionId: string): Promise<string> {
   return refreshToken;
 }
 
+/** Live: exists, not revoked, not expired. */
+export async function isSessionActive(db: Db, sessionId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: authSessions.id })
+    .from(authSessions)
+    .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt), sql`${authSessions.expiresAt} > now()`));
+  return row !== undefined;
+}
+
 export type RevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE' | 'PASSWORD_CHANGED';
 
 export async function revokeSession(db: Db, sessionId: string, reason: RevokeReason): Promise<void> {

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import type { RequestScope } from '../../context.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
-import { courses, type CourseRow, type CourseStatus } from '../../db/schema.js';
+import { courses, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
@@ -23,7 +23,11 @@ const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
  * changes it (see course.policy.ts).
  */
 export class CourseCommands {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Told after commit that a user now follows a course (live subscriptions add it). */
+    private readonly onFollow: (userId: string, courseId: string) => void = () => {},
+  ) {}
 
   async create(scope: RequestScope, input: CreateCourseInput): Promise<CourseRow> {
     const viewer = requireRole(scope.viewer, 'INSTRUCTOR', 'ADMIN');
@@ -35,9 +39,15 @@ export class CourseCommands {
       priceCents: v.priceCents ?? 0,
       status: 'DRAFT' as const,
     };
-    if (!v.slug) return insertCourseWithFreeSlug(this.db, values, slugify(v.title));
+    const course = await this.insert(values, v.slug);
+    this.onFollow(viewer.userId, course.id);
+    return course;
+  }
+
+  private async insert(values: Omit<NewCourseRow, 'slug'>, slug: string | undefined): Promise<CourseRow> {
+    if (!slug) return insertCourseWithFreeSlug(this.db, values, slugify(values.title));
     try {
-      const [row] = await this.db.insert(courses).values({ ...values, slug: v.slug }).returning();
+      const [row] = await this.db.insert(courses).values({ ...values, slug }).returning();
       return row!;
     } catch (err) {
       if (isUniqueViolation(err, 'courses_slug_key')) throw AppError.conflict('This slug is already taken', { field: 'slug' });

@@ -8,7 +8,11 @@ import { uuidOf } from '../../graphql/global-id.js';
 
 /** Enrolling and unenrolling: students only, PUBLISHED courses only. */
 export class EnrollmentCommands {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Told after commit that a student now follows a course (live subscriptions add it). */
+    private readonly onFollow: (userId: string, courseId: string) => void = () => {},
+  ) {}
 
   /**
    * Reactivates the student's latest cancelled enrollment, or inserts a new one. The partial
@@ -23,8 +27,9 @@ export class EnrollmentCommands {
     if (course.status !== 'PUBLISHED') {
       throw AppError.conflict(`A ${course.status} course does not take enrollments`, { status: course.status });
     }
+    let enrollment: EnrollmentRow;
     try {
-      return await this.db.transaction(async (tx) => {
+      enrollment = await this.db.transaction(async (tx) => {
         const latestCancelled = tx
           .select({ id: enrollments.id })
           .from(enrollments)
@@ -49,6 +54,8 @@ export class EnrollmentCommands {
       if (isForeignKeyViolation(err)) throw AppError.notFound('Course');
       throw err;
     }
+    this.onFollow(viewer.userId, course.id);
+    return enrollment;
   }
 
   async unenroll(scope: RequestScope, courseId: string): Promise<EnrollmentRow> {

@@ -6,3 +6,7 @@ export * from './lesson.policy.js';
 export * from './lesson.loader.js';
 export * from './lesson.commands.js';
 export * from './lesson.inputs.js';
+export * from './lesson.events.js';
+export * from './lesson.lifecycle.js';
+export * from './lesson.live.js';
+export * from './lesson-status-change.resolver.js';

@@ -5,9 +5,11 @@ import { toGlobalId } from '../../graphql/global-id.js';
 import { Course } from '../courses/index.js';
 import type { CourseService } from '../courses/index.js';
 import type { LessonCommands } from './lesson.commands.js';
+import { allowedTransitions, type LessonLifecycle } from './lesson.lifecycle.js';
+import { DateTime } from '../../graphql/scalars.js';
 import { CreateLessonInput, UpdateLessonInput } from './lesson.inputs.js';
 import type { LessonService } from './lesson.service.js';
-import { Lesson } from './lesson.type.js';
+import { Lesson, LessonStatus } from './lesson.type.js';
 
 @Resolver(() => Lesson)
 export class LessonResolver {
@@ -15,6 +17,7 @@ export class LessonResolver {
     private readonly lessonsService: LessonService,
     private readonly coursesService: CourseService,
     private readonly commands: LessonCommands,
+    private readonly lifecycle: LessonLifecycle,
   ) {}
 
   @Mutation(() => Lesson, { description: "The course's instructor and admins, here and below." })
@@ -30,6 +33,40 @@ export class LessonResolver {
   @Mutation(() => ID)
   deleteLesson(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return this.commands.delete(ctx, id);
+  }
+
+  @Mutation(() => Lesson, { description: 'SCHEDULED → IN_PROGRESS (sets startedAt). CONFLICT from any other status.' })
+  startLesson(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.lifecycle.start(ctx, id);
+  }
+
+  @Mutation(() => Lesson, { description: 'IN_PROGRESS → COMPLETED (sets completedAt).' })
+  completeLesson(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.lifecycle.complete(ctx, id);
+  }
+
+  @Mutation(() => Lesson, { description: 'SCHEDULED or IN_PROGRESS → CANCELLED (sets cancelledAt); reason up to 500 characters.' })
+  cancelLesson(
+    @Arg('id', () => ID) id: string,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return this.lifecycle.cancel(ctx, id, reason);
+  }
+
+  @Mutation(() => Lesson, { description: 'Only while SCHEDULED; the new time must be in the future.' })
+  rescheduleLesson(
+    @Arg('id', () => ID) id: string,
+    @Arg('scheduledAt', () => DateTime) scheduledAt: Date,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return this.lifecycle.reschedule(ctx, id, scheduledAt);
+  }
+
+  @FieldResolver(() => [LessonStatus], { description: 'The statuses this viewer may move the lesson to next.' })
+  async allowedTransitions(@Root() lesson: LessonRow, @Ctx() ctx: GraphQLContext) {
+    const course = await ctx.loaders.courses.byId.load(lesson.courseId);
+    return course ? allowedTransitions(ctx.viewer, course, lesson) : [];
   }
 
   @Query(() => Lesson, { nullable: true })

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { LessonRow, LessonStatus } from '../../db/schema.js';
+import type { Logger } from '../../logging/logger.js';
+import type { EventBus } from '../../pubsub/event-bus.js';
+import { Topics } from '../../pubsub/topics.js';
+
+/** What travels over pub/sub when a lesson is created or changes status. Plain JSON. */
+export interface LessonStatusChangedEvent {
+  eventId: string;
+  lessonId: string;
+  courseId: string;
+  /** Null when the lesson was just created. */
+  previousStatus: LessonStatus | null;
+  status: LessonStatus;
+  changedAt: string;
+  changedById: string;
+}
+
+/**
+ * Publishes lesson events. Callers invoke it only after their transaction committed, so a
+ * subscriber never hears of a change that was rolled back. Publishing is best effort: the
+ * change is durable in Postgres whatever happens to the live notification.
+ */
+export class LessonEvents {
+  constructor(
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+  ) {}
+
+  async statusChanged(lesson: LessonRow, previousStatus: LessonStatus | null, actorId: string): Promise<void> {
+    const event: LessonStatusChangedEvent = {
+      eventId: randomUUID(),
+      lessonId: lesson.id,
+      courseId: lesson.courseId,
+      previousStatus,
+      status: lesson.status,
+      changedAt: lesson.updatedAt.toISOString(),
+      changedById: actorId,
+    };
+    try {
+      await Promise.all([this.bus.publish(Topics.lessonStatus(lesson.courseId), event), this.bus.publish(Topics.lessonStatusAll, event)]);
+    } catch (err) {
+      this.log.error({ err, lessonId: lesson.id }, 'could not publish a lesson status event');
+    }
+  }
+}

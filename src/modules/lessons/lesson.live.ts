@@ -1,0 +1,154 @@
+import DataLoader from 'dataloader';
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
+import { createLoaders, createSharedLoaders, type GraphQLContext, type SharedLoaders } from '../../context.js';
+import type { Db } from '../../db/client.js';
+import { courses, enrollments, users, type Role } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import { uuidOf } from '../../graphql/global-id.js';
+import { BoundedStream } from '../../pubsub/bounded-stream.js';
+import type { EventBus } from '../../pubsub/event-bus.js';
+import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
+import type { LessonStatusChangedEvent } from './lesson.events.js';
+
+export interface LessonLiveOptions {
+  /** Events one subscription may hold before its client counts as too slow. */
+  readonly maxQueued: number;
+}
+
+interface Pending {
+  event: LessonStatusChangedEvent;
+  /** The viewer's current role when they may still follow the course, else null. */
+  access: Promise<Role | null>;
+}
+
+/**
+ * `lessonStatusChanged`: who may subscribe, to which topics, and — for every event, at
+ * delivery — whether the subscriber may still see it. Authorization at delivery reads
+ * fresh data (role, ownership, active enrollment), batched into one query per event and
+ * instance however many sockets receive it.
+ */
+export class LessonLive {
+  private readonly access: DataLoader<string, Role | null>;
+  private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    private readonly options: LessonLiveOptions,
+  ) {
+    // No cache: every event is checked against the database as it is now.
+    this.access = new DataLoader((keys) => this.loadAccess(keys), { cache: false, maxBatchSize: 1_000 });
+  }
+
+  async subscribe(ctx: GraphQLContext, courseId: string | null): Promise<AsyncIterable<LessonStatusChangedEvent>> {
+    const viewer = requireSignedIn(ctx.viewer);
+    const stream = new BoundedStream<Pending>(this.options.maxQueued, () => ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'));
+    const listen = async (topic: string) => {
+      const stop = await this.bus.subscribe(topic, (payload) => {
+        const event = payload as LessonStatusChangedEvent;
+        stream.push({ event, access: this.access.load(`${event.courseId}|${viewer.userId}`) });
+      });
+      stream.onEnd(stop);
+    };
+
+    if (courseId !== null) {
+      const uuid = uuidOf('Course', courseId);
+      const course = uuid ? await ctx.loaders.courses.visibleById.load(uuid) : null;
+      if (!course) throw AppError.notFound('Course');
+      if (!(await this.access.load(`${course.id}|${viewer.userId}`))) {
+        throw AppError.forbidden("Only the course's instructor, its enrolled students and admins may follow it");
+      }
+      await listen(Topics.lessonStatus(course.id));
+    } else if (viewer.role === 'ADMIN') {
+      await listen(Topics.lessonStatusAll);
+    } else {
+      // Every course followed now, plus any the viewer starts following while subscribed.
+      const following = new Set(await this.followedCourses(viewer.userId));
+      for (const id of following) await listen(Topics.lessonStatus(id));
+      const stop = await this.bus.subscribe(Topics.userFollows(viewer.userId), (payload) => {
+        const { courseId: id } = payload as UserFollowsEvent;
+        if (following.has(id)) return;
+        following.add(id);
+        void listen(Topics.lessonStatus(id));
+      });
+      stream.onEnd(stop);
+    }
+    return this.deliver(ctx, viewer, stream);
+  }
+
+  private async *deliver(ctx: GraphQLContext, viewer: Viewer, stream: BoundedStream<Pending>): AsyncGenerator<LessonStatusChangedEvent> {
+    try {
+      for await (const { event, access } of stream) {
+        const role = await access;
+        if (!role) continue;
+        // Resolve this event with the viewer's current role and loaders made for it alone.
+        ctx.viewer = { ...viewer, role };
+        ctx.loaders = createLoaders(this.db, ctx.viewer, this.sharedLoaders(event.eventId));
+        yield event;
+      }
+    } finally {
+      stream.end();
+    }
+  }
+
+  /** Viewer-independent loaders, one set per event on this instance. */
+  private sharedLoaders(eventId: string): SharedLoaders {
+    const now = Date.now();
+    for (const [id, entry] of this.shared) if (now - entry.at > 5_000) this.shared.delete(id);
+    let entry = this.shared.get(eventId);
+    if (!entry) {
+      entry = { loaders: createSharedLoaders(this.db), at: now };
+      this.shared.set(eventId, entry);
+    }
+    return entry.loaders;
+  }
+
+  /** Courses a user teaches or is actively enrolled in. */
+  private async followedCourses(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: courses.id })
+      .from(courses)
+      .where(
+        or(
+          eq(courses.instructorId, userId),
+          sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
+            and ${enrollments.studentId} = ${userId} and ${enrollments.status} = 'ACTIVE')`,
+        ),
+      );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * keys: "courseId|userId" → the user's role if they may follow the course: admins, the
+   * course's instructor, and its actively enrolled students. One statement per course.
+   */
+  private async loadAccess(keys: readonly string[]): Promise<Array<Role | null>> {
+    const byCourse = new Map<string, Set<string>>();
+    for (const key of keys) {
+      const [courseId, userId] = key.split('|') as [string, string];
+      (byCourse.get(courseId) ?? byCourse.set(courseId, new Set()).get(courseId)!).add(userId);
+    }
+    const result = new Map<string, Role | null>();
+    await Promise.all(
+      [...byCourse].map(async ([courseId, userIds]) => {
+        const rows = await this.db
+          .select({
+            userId: users.id,
+            role: users.role,
+            teaches: sql<boolean>`${courses.instructorId} = ${users.id}`,
+            enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
+              and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
+          })
+          .from(users)
+          .innerJoin(courses, eq(courses.id, courseId))
+          .where(and(inArray(users.id, [...userIds])));
+        for (const r of rows) {
+          const allowed = r.role === 'ADMIN' || (r.teaches && r.role === 'INSTRUCTOR') || r.enrolled;
+          result.set(`${courseId}|${r.userId}`, allowed ? r.role : null);
+        }
+      }),
+    );
+    return keys.map((k) => result.get(k) ?? null);
+  }
+}

@@ -1,0 +1,67 @@
+import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import { createRedis } from '../redis/redis.js';
+
+/**
+ * Publish/subscribe between API instances: graphql-redis-subscriptions over two ioredis
+ * connections when REDIS_URL is set (a mutation on any instance reaches subscribers on every
+ * instance), graphql-subscriptions' in-memory PubSub otherwise. Both are PubSubEngines; this
+ * small interface is all the rest of the code sees. Payloads are plain JSON.
+ */
+export interface EventBus {
+  publish(topic: string, payload: object): Promise<void>;
+  /** Resolves once the subscription is active; the returned function ends it. */
+  subscribe(topic: string, onMessage: (payload: unknown) => void): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+export function createEventBus(config: Config, log: Logger): EventBus {
+  if (!config.redis) return new EngineEventBus(new PubSub(), '', async () => {});
+  const { url, keyPrefix } = config.redis;
+  const publisher = createRedis(url, '', log, 'pubsub-publisher');
+  const subscriber = createRedis(url, '', log, 'pubsub-subscriber');
+  // RedisPubSub fires UNSUBSCRIBE and PUNSUBSCRIBE without handling their promises; while
+  // Redis is away (or the connection is closing) the rejection would go unhandled and take
+  // the process down.
+  for (const command of ['unsubscribe', 'punsubscribe'] as const) {
+    const original = subscriber[command].bind(subscriber) as (...channels: string[]) => Promise<unknown>;
+    (subscriber as unknown as Record<string, unknown>)[command] = (...channels: string[]) =>
+      original(...channels).catch((err: unknown) => {
+        log.warn({ err, channels, command }, 'redis unsubscribe failed');
+        return 0;
+      });
+  }
+  const engine = new RedisPubSub({ publisher, subscriber });
+  // ioredis' keyPrefix does not apply to channels, so topics carry the prefix themselves.
+  return new EngineEventBus(engine, keyPrefix, async () => {
+    await engine.close().catch(() => {});
+  });
+}
+
+class EngineEventBus implements EventBus {
+  constructor(
+    private readonly engine: PubSubEngine,
+    private readonly prefix: string,
+    private readonly closeEngine: () => Promise<void>,
+  ) {}
+
+  publish(topic: string, payload: object): Promise<void> {
+    return this.engine.publish(this.prefix + topic, payload);
+  }
+
+  async subscribe(topic: string, onMessage: (payload: unknown) => void): Promise<() => void> {
+    const id = await this.engine.subscribe(this.prefix + topic, onMessage, {});
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.engine.unsubscribe(id);
+    };
+  }
+
+  close(): Promise<void> {
+    return this.closeEngine();
+  }
+}

@@ -1,0 +1,20 @@
+/** Every pub/sub topic, in one place. Payloads are plain JSON (ids, ISO dates). */
+export const Topics = {
+  /** Lesson status changes (and creations) of one course. */
+  lessonStatus: (courseId: string) => `lesson.status.${courseId}`,
+  /** The same events for all courses: only admins following everything subscribe to it. */
+  lessonStatusAll: 'lesson.status.all',
+  /** A user started following a course (enrolled, or created it): open subscriptions add it. */
+  userFollows: (userId: string) => `user.${userId}.follows`,
+  /** A user's sessions ended or their role changed: their sockets are closed everywhere. */
+  sessions: 'auth.sessions',
+} as const;
+
+export interface UserFollowsEvent {
+  courseId: string;
+}
+
+export interface SessionsEvent {
+  userId: string;
+  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
+}

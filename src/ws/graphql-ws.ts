@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TokenService } from '../auth/tokens.js';
+import { ANONYMOUS, type Viewer } from '../auth/viewer.js';
+import type { Config } from '../config/config.js';
+import { createLoaders, type GraphQLContext, type LiveServices } from '../context.js';
+import type { Db } from '../db/client.js';
+import { createErrorFormatter } from '../errors/format-error.js';
+import { assertCostWithin, limitValidationRules } from '../graphql/limits.js';
+import type { Logger } from '../logging/logger.js';
+
+/**
+ * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's port and path.
+ *
+ *  - Authentication in `connection_init`: `{ authorization: "Bearer <token>" }` (or
+ *    `authToken`). A bad or expired token, or one whose session has ended, closes the
+ *    socket with 4403; no token means anonymous (subscriptions then answer UNAUTHENTICATED).
+ *  - The socket is closed with 4403 when its access token expires, and when the user's
+ *    sessions end or role changes (`closeUserSockets`, driven over pub/sub from any instance).
+ *  - The HTTP limits apply here too (Apollo's do not reach graphql-ws): message size, parse
+ *    tokens, depth, aliases, directives and cost, checked in `onSubscribe`.
+ *  - A client that does not keep up is disconnected (1008) rather than buffered without limit.
+ */
+export interface WsDeps {
+  readonly httpServer: Server;
+  readonly schema: GraphQLSchema;
+  readonly config: Config;
+  readonly tokens: TokenService;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly live: LiveServices;
+  /** Whether the session behind a token is still active (not logged out or revoked). */
+  readonly sessionActive: (viewer: Viewer) => Promise<boolean>;
+}
+
+export interface WsServer {
+  closeUserSockets(userId: string, reason: string): number;
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+interface Extra extends Record<PropertyKey, unknown> {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+  viewer?: Viewer;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Past this much unsent data on one socket, the client is too slow and is disconnected. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+export function startGraphQLWs(deps: WsDeps): WsServer {
+  const { config, schema, log } = deps;
+  const formatError = createErrorFormatter(log);
+  const format = (err: GraphQLError) => formatError(err.toJSON(), err);
+  const rules = [...specifiedRules, ...limitValidationRules(config.graphql)];
+  const byUser = new Map<string, Set<WebSocket>>();
+
+  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
+
+  const forget = (extra: Extra) => {
+    if (extra.expiryTimer) clearTimeout(extra.expiryTimer);
+    const userId = extra.viewer?.userId;
+    if (userId) {
+      byUser.get(userId)?.delete(extra.socket);
+      if (byUser.get(userId)?.size === 0) byUser.delete(userId);
+    }
+  };
+
+  const server = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      schema,
+      connectionInitWaitTimeout: config.graphql.wsConnectionInitTimeoutMs,
+      onConnect: async (ctx) => {
+        const viewer = await authenticate(deps, ctx.connectionParams);
+        if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.viewer = viewer;
+        if (viewer.userId) {
+          (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(ctx.extra.socket);
+        }
+        if (viewer.tokenExpiresAt) {
+          const ms = viewer.tokenExpiresAt.getTime() - Date.now();
+          ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Access token expired'), Math.max(0, ms));
+        }
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: config.graphql.maxTokens });
+        } catch (err) {
+          return [withCode(err instanceof GraphQLError ? err : new GraphQLError('Invalid query'), 'GRAPHQL_PARSE_FAILED')];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
+        try {
+          assertCostWithin(config.graphql, schema, document, payload.variables ?? undefined, payload.operationName);
+        } catch (err) {
+          return [err as GraphQLError];
+        }
+        return {
+          schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue: contextFor(deps, ctx),
+        };
+      },
+      onNext: (ctx, _id, _payload, _args, result: ExecutionResult) => {
+        if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+          ctx.extra.socket.close(1008, 'Slow consumer: send buffer full');
+        }
+        return result.errors ? { ...result, errors: result.errors.map(format) } : result;
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onClose: (ctx) => forget(ctx.extra),
+    },
+    wss,
+  );
+
+  return {
+    closeUserSockets(userId, reason) {
+      const sockets = [...(byUser.get(userId) ?? [])];
+      for (const socket of sockets) socket.close(CloseCode.Forbidden, reason);
+      return sockets.length;
+    },
+    get connections() {
+      return wss.clients.size;
+    },
+    close: async () => {
+      await server.dispose();
+    },
+  };
+}
+
+/** graphql's parse and validation errors carry no code; Apollo adds them on HTTP, this does on WS. */
+function withCode(err: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(err.message, { nodes: err.nodes, source: err.source, positions: err.positions, extensions: { ...err.extensions, code } });
+}
+
+/** The viewer of a connection, or null when its credentials are present but no good. */
+async function authenticate(deps: WsDeps, params: Record<string, unknown> | undefined): Promise<Viewer | null> {
+  const raw = params?.authorization ?? params?.Authorization ?? params?.authToken;
+  if (raw === undefined || raw === null || raw === '') return ANONYMOUS;
+  if (typeof raw !== 'string') return null;
+  try {
+    const viewer = await deps.tokens.viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS);
+    return (await deps.sessionActive(viewer)) ? viewer : null;
+  } catch {
+    return null;
+  }
+}
+
+function contextFor(deps: WsDeps, ctx: Context<Record<string, unknown> | undefined, Extra>): GraphQLContext {
+  const viewer = ctx.extra.viewer ?? ANONYMOUS;
+  const requestId = randomUUID();
+  return {
+    viewer,
+    loaders: createLoaders(deps.db, viewer),
+    requestId,
+    log: deps.log.child({ requestId, userId: viewer.userId ?? undefined, transport: 'ws' }),
+    client: { ip: clientIp(deps.config, ctx.extra.request), userAgent: ctx.extra.request.headers['user-agent'] ?? null },
+    signedIn: new Set(),
+    live: deps.live,
+    disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
+  };
+}
+
+function clientIp(config: Config, request: IncomingMessage): string {
+  const forwarded = request.headers['x-forwarded-for'];
+  if (config.http.trustProxy && typeof forwarded === 'string') return forwarded.split(',')[0]!.trim();
+  return request.socket.remoteAddress ?? 'unknown';
+}
