@@ -6,26 +6,40 @@ import { createEnrollmentLoaders } from './modules/enrollments/index.js';
 import { createLessonLoaders, type LessonLive } from './modules/lessons/index.js';
 import { createUserLoaders } from './modules/users/index.js';
 
+interface ModuleLoaders {
+  users: ReturnType<typeof createUserLoaders>;
+  courses: ReturnType<typeof createCourseLoaders>;
+  lessons: ReturnType<typeof createLessonLoaders>;
+  enrollments: ReturnType<typeof createEnrollmentLoaders>;
+}
+export type Loaders = Readonly<ModuleLoaders>;
+
 /**
  * Per-request loaders, one factory per module. Created fresh for every HTTP request and
  * every subscription event, so a cached row never outlives the request that read it and
- * visibility (which depends on the viewer) is never shared between viewers.
+ * visibility (which depends on the viewer) is never shared between viewers. Each module's
+ * loaders are made on first use: a subscription event usually touches one or two modules,
+ * and thousands of subscribers receive each event.
  */
-export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders) {
-  const loaders = {
-    users: createUserLoaders(db, viewer),
-    courses: createCourseLoaders(db, viewer),
-    lessons: createLessonLoaders(db, viewer),
-    enrollments: createEnrollmentLoaders(db, viewer),
+export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): Loaders {
+  const made: Partial<ModuleLoaders> = {};
+  return {
+    get users() {
+      return (made.users ??= { ...createUserLoaders(db, viewer), ...(shared && { byId: shared.users }) });
+    },
+    get courses() {
+      return (made.courses ??= { ...createCourseLoaders(db, viewer), ...(shared && { byId: shared.courses }) });
+    },
+    get lessons() {
+      return (made.lessons ??= { ...createLessonLoaders(db, viewer), ...(shared && { byId: shared.lessons }) });
+    },
+    get enrollments() {
+      return (made.enrollments ??= createEnrollmentLoaders(db, viewer));
+    },
   };
-  if (shared) {
-    loaders.users.byId = shared.users;
-    loaders.courses.byId = shared.courses;
-    loaders.lessons.byId = shared.lessons;
-  }
-  return loaders;
 }
-export type Loaders = ReturnType<typeof createLoaders>;
+
+const NOBODY: Viewer = { userId: null, role: null, sessionId: null, tokenExpiresAt: null };
 
 /**
  * The loaders that do not depend on who is asking (rows by primary key). One set per
@@ -33,8 +47,11 @@ export type Loaders = ReturnType<typeof createLoaders>;
  * status change fans out to thousands of sockets with a handful of queries, still fresh.
  */
 export function createSharedLoaders(db: Db) {
-  const { users, courses, lessons } = createLoaders(db, { userId: null, role: null, sessionId: null, tokenExpiresAt: null });
-  return { users: users.byId, courses: courses.byId, lessons: lessons.byId };
+  return {
+    users: createUserLoaders(db, NOBODY).byId,
+    courses: createCourseLoaders(db, NOBODY).byId,
+    lessons: createLessonLoaders(db, NOBODY).byId,
+  };
 }
 export type SharedLoaders = ReturnType<typeof createSharedLoaders>;
 

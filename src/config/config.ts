@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   PORT: int(0, 65535).default(4000),
   PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_QUERY_COUNTS: bool.optional(),
 
   DATABASE_URL: z
     .string()
@@ -86,6 +87,8 @@ export interface Config {
     readonly trustProxy: string | undefined;
   };
   readonly logLevel: Env['LOG_LEVEL'];
+  /** Count SQL statements per request for the request log (AsyncLocalStorage: not free). */
+  readonly logQueryCounts: boolean;
   readonly db:
     | {
         readonly kind: 'postgres';
@@ -202,6 +205,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       trustProxy: e.TRUST_PROXY,
     },
     logLevel: e.LOG_LEVEL,
+    logQueryCounts: e.LOG_QUERY_COUNTS ?? !isProduction,
     db,
     dataDir: e.DATA_DIR,
     seedDemoData: e.SEED_DEMO_DATA ?? db.kind === 'pglite',

@@ -1,5 +1,6 @@
-import { and, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { anyUuid } from './any-uuid.js';
 import { keysetCondition, keysetOrderSql, type PageRequest, type SortSpec } from '../graphql/pagination.js';
 import type { Db } from './client.js';
 
@@ -26,7 +27,7 @@ export async function pagesByParent<Row>(
   const ranked: any = db
     .select({ ...getTableColumns(table), rn })
     .from(table)
-    .where(and(inArray(parentColumn, parentIds), filter, keysetCondition(spec, page)))
+    .where(and(anyUuid(parentColumn, parentIds), filter, keysetCondition(spec, page)))
     .as('ranked');
   const rows = (await db
     .select()

@@ -1,15 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import {
-  getOperationAST,
-  GraphQLError,
-  parse,
-  specifiedRules,
-  validate,
-  type DocumentNode,
-  type ExecutionResult,
-  type GraphQLSchema,
-} from 'graphql';
+import { getOperationAST, GraphQLError, specifiedRules, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -19,6 +10,7 @@ import type { Config } from '../config/config.js';
 import { createLoaders, type GraphQLContext, type LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
 import { createErrorFormatter } from '../errors/format-error.js';
+import { DocumentCache, withCode } from '../graphql/document-cache.js';
 import { assertCostWithin, limitValidationRules } from '../graphql/limits.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -67,7 +59,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   const { config, schema, log } = deps;
   const formatError = createErrorFormatter(log);
   const format = (err: GraphQLError) => formatError(err.toJSON(), err);
-  const rules = [...specifiedRules, ...limitValidationRules(config.graphql)];
+  const documents = new DocumentCache(schema, [...specifiedRules, ...limitValidationRules(config.graphql)], config.graphql.maxTokens);
   const byUser = new Map<string, Set<WebSocket>>();
 
   const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
@@ -99,14 +91,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: config.graphql.maxTokens });
-        } catch (err) {
-          return [withCode(err instanceof GraphQLError ? err : new GraphQLError('Invalid query'), 'GRAPHQL_PARSE_FAILED')];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const { document, errors } = documents.check(payload.query);
+        if (errors) return errors;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
         try {
@@ -149,11 +135,6 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   };
 }
 
-/** graphql's parse and validation errors carry no code; Apollo adds them on HTTP, this does on WS. */
-function withCode(err: GraphQLError, code: string): GraphQLError {
-  return new GraphQLError(err.message, { nodes: err.nodes, source: err.source, positions: err.positions, extensions: { ...err.extensions, code } });
-}
-
 /** The viewer of a connection, or null when its credentials are present but no good. */
 async function authenticate(deps: WsDeps, params: Record<string, unknown> | undefined): Promise<Viewer | null> {
   const raw = params?.authorization ?? params?.Authorization ?? params?.authToken;
@@ -170,11 +151,15 @@ async function authenticate(deps: WsDeps, params: Record<string, unknown> | unde
 function contextFor(deps: WsDeps, ctx: Context<Record<string, unknown> | undefined, Extra>): GraphQLContext {
   const viewer = ctx.extra.viewer ?? ANONYMOUS;
   const requestId = randomUUID();
+  let log: Logger | undefined;
   return {
     viewer,
     loaders: createLoaders(deps.db, viewer),
     requestId,
-    log: deps.log.child({ requestId, userId: viewer.userId ?? undefined, transport: 'ws' }),
+    // Made on first use: most subscriptions never log, and thousands stay open at once.
+    get log() {
+      return (log ??= deps.log.child({ requestId, userId: viewer.userId ?? undefined, transport: 'ws' }));
+    },
     client: { ip: clientIp(deps.config, ctx.extra.request), userAgent: ctx.extra.request.headers['user-agent'] ?? null },
     signedIn: new Set(),
     live: deps.live,

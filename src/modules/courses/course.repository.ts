@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { and, count, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, or, sql, type SQL } from 'drizzle-orm';
+import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
@@ -55,7 +56,7 @@ export function findCoursesByIds(db: Db, ids: string[], visibleTo?: Viewer): Pro
   return db
     .select()
     .from(courses)
-    .where(and(inArray(courses.id, ids), visibleTo ? courseVisibility(visibleTo) : undefined));
+    .where(and(anyUuid(courses.id, ids), visibleTo ? courseVisibility(visibleTo) : undefined));
 }
 
 export async function findCourseBySlug(db: Db, slug: string, visibleTo: Viewer): Promise<CourseRow | undefined> {
@@ -113,7 +114,7 @@ export async function countCoursesByInstructors(db: Db, viewer: Viewer, instruct
   const rows = await db
     .select({ instructorId: courses.instructorId, n: count() })
     .from(courses)
-    .where(and(inArray(courses.instructorId, instructorIds), courseVisibility(viewer)))
+    .where(and(anyUuid(courses.instructorId, instructorIds), courseVisibility(viewer)))
     .groupBy(courses.instructorId);
   return new Map(rows.map((r) => [r.instructorId, r.n]));
 }

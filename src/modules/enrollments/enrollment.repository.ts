@@ -1,4 +1,5 @@
-import { and, count, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, or, sql, type SQL } from 'drizzle-orm';
+import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
@@ -34,7 +35,7 @@ export function findEnrollmentsByIds(db: Db, ids: string[], visibleTo: Viewer): 
   return db
     .select()
     .from(enrollments)
-    .where(and(inArray(enrollments.id, ids), enrollmentVisibility(visibleTo)));
+    .where(and(anyUuid(enrollments.id, ids), enrollmentVisibility(visibleTo)));
 }
 
 export function enrollmentsPageByCourses(db: Db, courseIds: string[], page: PageRequest) {
@@ -58,7 +59,7 @@ async function countBy(db: Db, column: typeof enrollments.courseId | typeof enro
       active: sql<number>`count(*) filter (where ${enrollments.status} = 'ACTIVE')`.mapWith(Number),
     })
     .from(enrollments)
-    .where(inArray(column, ids))
+    .where(anyUuid(column, ids))
     .groupBy(column);
   return new Map<string, EnrollmentCounts>(rows.map((r) => [r.id, { all: r.all, active: r.active }]));
 }
@@ -71,7 +72,7 @@ export async function viewerEnrollmentsByCourses(db: Db, studentId: string, cour
   const rows = await db
     .selectDistinctOn([enrollments.courseId])
     .from(enrollments)
-    .where(and(eq(enrollments.studentId, studentId), inArray(enrollments.courseId, courseIds)))
+    .where(and(eq(enrollments.studentId, studentId), anyUuid(enrollments.courseId, courseIds)))
     .orderBy(enrollments.courseId, sql`(${enrollments.status} = 'ACTIVE') desc`, sql`${enrollments.enrolledAt} desc`);
   return new Map(rows.map((r) => [r.courseId, r]));
 }

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/any-uuid.js';
 import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import { createLoaders, createSharedLoaders, type GraphQLContext, type SharedLoaders } from '../../context.js';
 import type { Db } from '../../db/client.js';
@@ -142,7 +143,7 @@ export class LessonLive {
           })
           .from(users)
           .innerJoin(courses, eq(courses.id, courseId))
-          .where(and(inArray(users.id, [...userIds])));
+          .where(and(anyUuid(users.id, [...userIds])));
         for (const r of rows) {
           const allowed = r.role === 'ADMIN' || (r.teaches && r.role === 'INSTRUCTOR') || r.enrolled;
           result.set(`${courseId}|${r.userId}`, allowed ? r.role : null);

@@ -1,4 +1,5 @@
-import { and, count, eq, inArray } from 'drizzle-orm';
+import { and, count, eq } from 'drizzle-orm';
+import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
@@ -18,12 +19,12 @@ export const lessonSort: SortSpec<LessonRow> = {
 
 /** Lessons follow their course: a lesson is visible exactly when its course is. */
 export async function findLessonsByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<LessonRow[]> {
-  if (!visibleTo) return db.select().from(lessons).where(inArray(lessons.id, ids));
+  if (!visibleTo) return db.select().from(lessons).where(anyUuid(lessons.id, ids));
   const rows = await db
     .select({ lesson: lessons })
     .from(lessons)
     .innerJoin(courses, eq(courses.id, lessons.courseId))
-    .where(and(inArray(lessons.id, ids), courseVisibility(visibleTo)));
+    .where(and(anyUuid(lessons.id, ids), courseVisibility(visibleTo)));
   return rows.map((r) => r.lesson);
 }
 
@@ -51,7 +52,7 @@ export async function lessonCountsByCourses(db: Db, courseIds: string[]): Promis
   const rows = await db
     .select({ courseId: lessons.courseId, status: lessons.status, n: count() })
     .from(lessons)
-    .where(inArray(lessons.courseId, courseIds))
+    .where(anyUuid(lessons.courseId, courseIds))
     .groupBy(lessons.courseId, lessons.status);
   const result = new Map<string, LessonCounts>();
   for (const { courseId, status, n } of rows) {

@@ -1,4 +1,5 @@
 import { and, count, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 // Tables come from the schema barrel (leaf modules), not through other modules' services.
@@ -36,7 +37,7 @@ export function findUsersByIds(db: Db, ids: string[], visibleTo?: Viewer): Promi
   return db
     .select()
     .from(users)
-    .where(and(inArray(users.id, ids), visibleTo ? userVisibility(visibleTo) : undefined));
+    .where(and(anyUuid(users.id, ids), visibleTo ? userVisibility(visibleTo) : undefined));
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
