@@ -142,16 +142,33 @@ describe('HTTP surface', () => {
   });
 
   describe('bearer tokens', () => {
+    const subject = () => ({ userId: crypto.randomUUID(), role: 'ADMIN' as const, sessionId: crypto.randomUUID() });
+    const settings = { secret: TEST_JWT_SECRET, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 60 };
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const forged: Record<string, () => Promise<string>> = {
+      OTHER_KEY: async () => (await new TokenService({ ...settings, secret: 'another-secret-another-secret-another-secret' }).signAccessToken(subject())).token,
+      WRONG_AUDIENCE: async () => (await new TokenService({ ...settings, audience: 'someone-else' }).signAccessToken(subject())).token,
+      ALG_NONE: async () => {
+        const now = Math.floor(Date.now() / 1000);
+        const s = subject();
+        return `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ sub: s.userId, role: 'ADMIN', sid: s.sessionId, iss: 'eduflow', aud: 'eduflow-api', iat: now, exp: now + 60 })}.`;
+      },
+      TAMPERED: async () => {
+        const [h, , sig] = (await new TokenService(settings).signAccessToken({ ...subject(), role: 'STUDENT' })).token.split('.');
+        const now = Math.floor(Date.now() / 1000);
+        return `${h}.${b64({ sub: crypto.randomUUID(), role: 'ADMIN', sid: 'x', iss: 'eduflow', aud: 'eduflow-api', iat: now, exp: now + 60 })}.${sig}`;
+      },
+    };
+
     it.each([
       ['garbage', 'Bearer garbage'],
       ['a non-Bearer scheme', 'Basic dXNlcjpwYXNz'],
-      ['a token signed with another key', 'OTHER'],
+      ['a token signed with another key', 'OTHER_KEY'],
+      ['a token for another audience', 'WRONG_AUDIENCE'],
+      ['an unsigned token (alg: none)', 'ALG_NONE'],
+      ['a token whose claims were edited', 'TAMPERED'],
     ])('answers 401 UNAUTHENTICATED for %s, never anonymous', async (_name, header) => {
-      let authorization = header;
-      if (header === 'OTHER') {
-        const other = new TokenService({ secret: 'another-secret-another-secret-another-secret', issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 60 });
-        authorization = `Bearer ${(await other.signAccessToken({ userId: crypto.randomUUID(), role: 'ADMIN', sessionId: crypto.randomUUID() })).token}`;
-      }
+      const authorization = forged[header] ? `Bearer ${await forged[header]()}` : header;
       const res = await graphqlClient(t.url)('{ me { id } }', {}, { headers: { authorization } });
       expect(res.status).toBe(401);
       expect(codesOf(res)).toEqual(['UNAUTHENTICATED']);

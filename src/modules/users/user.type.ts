@@ -1,4 +1,4 @@
-import { Directive, Field, ID, InputType, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
+import { Directive, Field, InputType, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
 import { auth } from '../../auth/auth.directive.js';
 import { connectionOf, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
