@@ -8,7 +8,7 @@
  *  - the API process's resident memory per connection;
  * and the same with a bare `ws` server broadcasting the same payload to the same number of
  * clients, for scale. Needs the local Postgres and Redis (as `npm test` does). Prints a table
- * and writes bench/results/subscriptions.json and .md.
+ * and writes bench/results/subscriptions-<N>.json and .md.
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
@@ -251,11 +251,11 @@ async function main() {
       eduflow: { ...eduflow, sample: undefined },
       bare,
     };
-    writeFileSync('bench/results/subscriptions.json', `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(`bench/results/subscriptions-${N}.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(
-      'bench/results/subscriptions.md',
+      `bench/results/subscriptions-${N}.md`,
       `# Subscriptions benchmark\n\n${result.date}, ${N} subscribers, ${ROUNDS} rounds, Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}).\n` +
-        `Produced by \`npm run bench:subscriptions\`; raw numbers in subscriptions.json.\n\n` +
+        `Produced by \`npm run bench:subscriptions -- ${N}\`; raw numbers in subscriptions-${N}.json.\n\n` +
         `| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n${rows.slice(1).map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`,
     );
     const lost = eduflow.rounds.some((r) => r.delivered !== N);
@@ -263,7 +263,7 @@ async function main() {
       console.error('FAIL: not every subscriber received every event');
       process.exitCode = 1;
     }
-    console.log('\nresults written to bench/results/subscriptions.json and .md');
+    console.log(`\nresults written to bench/results/subscriptions-${N}.json and .md`);
   } finally {
     await cleanup();
   }

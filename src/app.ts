@@ -32,11 +32,11 @@ import {
   LessonStatusChangeResolver,
 } from './modules/lessons/index.js';
 import { ensureAdmin, UserResolver, UserService } from './modules/users/index.js';
-import { AccountResolver, AccountService, isSessionActive, purgeSessions } from './modules/accounts/index.js';
+import { AccountResolver, AccountService, isSessionCurrent, purgeSessions } from './modules/accounts/index.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { Topics, type SessionsEvent } from './pubsub/topics.js';
 import { typeGraphQLPubSub } from './pubsub/type-graphql-pubsub.js';
-import { startGraphQLWs } from './ws/graphql-ws.js';
+import { startGraphQLWs, type WsServer } from './ws/graphql-ws.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { createRedis } from './redis/redis.js';
 import { MemoryAttemptStore } from './throttle/attempt-store.js';
@@ -57,6 +57,8 @@ export interface App {
   readonly tokens: TokenService;
   readonly schema: GraphQLSchema;
   readonly httpServer: Server;
+  /** The WebSocket side (diagnostics and tests: connection counts, closing a user's sockets). */
+  readonly ws: WsServer;
   /** Starts listening; resolves with the GraphQL endpoint URL. */
   listen(): Promise<string>;
   /** Stops accepting, drains in-flight requests, closes pools. Safe to call twice. */
@@ -127,7 +129,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   });
   const lifecycle = new LessonLifecycle(db, lessonEvents);
   const enrollmentCommands = new EnrollmentCommands(db, follow);
-  const live = { lessons: new LessonLive(db, bus, { maxQueued: config.graphql.subscriptionMaxQueued }) };
+  const live = { lessons: new LessonLive(db, bus, { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) }) };
 
   const instances = new Map<Function, object>([
     [NodeResolver, new NodeResolver({ User: users, Course: courses, Lesson: lessons, Enrollment: enrollments })],
@@ -202,6 +204,11 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     };
   };
 
+  let draining = false;
+  const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
+  if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  const expressApp = createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor });
+
   const ws = startGraphQLWs({
     httpServer,
     schema,
@@ -210,7 +217,9 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     db,
     log: log.child({ module: 'ws' }),
     live,
-    sessionActive: (viewer) => (viewer.sessionId ? isSessionActive(db, viewer.sessionId) : Promise.resolve(true)),
+    sessionCurrent: async ({ sessionId, userId, role }) =>
+      sessionId !== null && userId !== null && role !== null && isSessionCurrent(db, sessionId, userId, role),
+    trustProxy: expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean,
   });
   // Logout, password changes and role changes close the user's sockets on every instance.
   const stopSessions = await bus.subscribe(Topics.sessions, (payload) => {
@@ -218,10 +227,6 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     const closed = ws.closeUserSockets(userId, reason === 'ROLE_CHANGED' ? 'Role changed' : 'Session ended');
     if (closed) log.info({ userId, reason, closed }, 'closed sockets of a user');
   });
-
-  let draining = false;
-  const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
-  if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
 
   // Expired and long-revoked sessions are deleted in the background; every instance may do
   // it (the DELETE is idempotent), so no coordination is needed.
@@ -231,10 +236,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       (err: unknown) => log.warn({ err }, 'session purge failed'),
     );
   }, config.auth.sessionPurgeIntervalMinutes * 60_000).unref();
-  httpServer.on(
-    'request',
-    createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor }),
-  );
+  httpServer.on('request', expressApp);
 
   let closing: Promise<void> | undefined;
   return {
@@ -244,6 +246,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     tokens,
     schema,
     httpServer,
+    ws,
     listen: () =>
       new Promise<string>((resolve, reject) => {
         httpServer.once('error', reject);

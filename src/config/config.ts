@@ -57,7 +57,11 @@ const EnvSchema = z.object({
 
   CORS_ORIGINS: csv.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
-  TRUST_PROXY: z.string().optional(),
+  // Express's `trust proxy`: true/false, a hop count, or addresses/subnets/names (loopback, ...).
+  TRUST_PROXY: z
+    .string()
+    .transform((v) => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
+    .optional(),
 
   BODY_LIMIT_BYTES: int(1_024, 10 * 1024 * 1024).default(100 * 1024),
   REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
@@ -84,7 +88,7 @@ export interface Config {
     readonly requestTimeoutMs: number;
     readonly shutdownGraceMs: number;
     readonly corsOrigins: readonly string[] | 'localhost';
-    readonly trustProxy: string | undefined;
+    readonly trustProxy: boolean | number | string | undefined;
   };
   readonly logLevel: Env['LOG_LEVEL'];
   /** Count SQL statements per request for the request log (AsyncLocalStorage: not free). */

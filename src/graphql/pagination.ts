@@ -70,7 +70,8 @@ export function encodeCursor<Row>(spec: SortSpec<Row>, row: Row): string {
 /** Throws BAD_USER_INPUT naming `field` for anything that is not a cursor of this list. */
 export function decodeCursor<Row>(spec: SortSpec<Row>, cursor: string, field: string): Cursor {
   const invalid = () => AppError.badInput({ [field]: 'is not a valid cursor for this list' });
-  if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  // Titles (≤ 200 characters, up to 4 UTF-8 bytes each) make the longest cursors.
+  if (cursor.length > 2_048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -49,7 +49,7 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
-  if (config.http.trustProxy) app.set('trust proxy', config.http.trustProxy);
+  if (config.http.trustProxy !== undefined) app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
 
   app.get('/health', (_req, res) => {

@@ -34,6 +34,16 @@ export function createEventBus(config: Config, log: Logger): EventBus {
       });
   }
   const engine = new RedisPubSub({ publisher, subscriber });
+  // When a SUBSCRIBE fails (Redis away), RedisPubSub rejects both the promise it returns
+  // (which our caller handles) and an internal "pending" deferred that only concurrent
+  // subscribers to the same channel await; with none, that second rejection is unhandled.
+  const subscribe = engine.subscribe.bind(engine);
+  engine.subscribe = (trigger, onMessage, options) => {
+    const result = subscribe(trigger, onMessage, options);
+    const internals = engine as unknown as { subsPendingRefsMap?: Map<string, { pending?: { catch?: (f: () => void) => unknown } }> };
+    internals.subsPendingRefsMap?.get(trigger)?.pending?.catch?.(() => {});
+    return result;
+  };
   // ioredis' keyPrefix does not apply to channels, so topics carry the prefix themselves.
   return new EngineEventBus(engine, keyPrefix, async () => {
     await engine.close().catch(() => {});

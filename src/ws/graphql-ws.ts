@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import { getOperationAST, GraphQLError, specifiedRules, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import proxyAddr from 'proxy-addr';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenService } from '../auth/tokens.js';
 import { ANONYMOUS, type Viewer } from '../auth/viewer.js';
@@ -34,8 +42,13 @@ export interface WsDeps {
   readonly db: Db;
   readonly log: Logger;
   readonly live: LiveServices;
-  /** Whether the session behind a token is still active (not logged out or revoked). */
-  readonly sessionActive: (viewer: Viewer) => Promise<boolean>;
+  /**
+   * Whether the token's session is still active (not logged out or revoked) and its role is
+   * still the user's role: otherwise the client must refresh before it may connect.
+   */
+  readonly sessionCurrent: (viewer: Viewer) => Promise<boolean>;
+  /** Express's compiled `trust proxy` function, so sockets see the same client IP as HTTP. */
+  readonly trustProxy: (addr: string, hop: number) => boolean;
 }
 
 export interface WsServer {
@@ -59,7 +72,13 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   const { config, schema, log } = deps;
   const formatError = createErrorFormatter(log);
   const format = (err: GraphQLError) => formatError(err.toJSON(), err);
-  const documents = new DocumentCache(schema, [...specifiedRules, ...limitValidationRules(config.graphql)], config.graphql.maxTokens);
+  const rules = [
+    ...specifiedRules,
+    ...limitValidationRules(config.graphql),
+    // What Apollo's `introspection: false` does on HTTP.
+    ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
+  const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
   const byUser = new Map<string, Set<WebSocket>>();
 
   const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
@@ -80,6 +99,10 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       onConnect: async (ctx) => {
         const viewer = await authenticate(deps, ctx.connectionParams);
         if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
+        // The client may have gone while we checked its token: register nothing for it then.
+        const { socket } = ctx.extra;
+        if (socket.readyState !== socket.OPEN) return false;
+        socket.once('close', () => forget(ctx.extra));
         ctx.extra.viewer = viewer;
         if (viewer.userId) {
           (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(ctx.extra.socket);
@@ -115,7 +138,6 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         return result.errors ? { ...result, errors: result.errors.map(format) } : result;
       },
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
-      onClose: (ctx) => forget(ctx.extra),
     },
     wss,
   );
@@ -142,7 +164,7 @@ async function authenticate(deps: WsDeps, params: Record<string, unknown> | unde
   if (typeof raw !== 'string') return null;
   try {
     const viewer = await deps.tokens.viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS);
-    return (await deps.sessionActive(viewer)) ? viewer : null;
+    return (await deps.sessionCurrent(viewer)) ? viewer : null;
   } catch {
     return null;
   }
@@ -160,15 +182,9 @@ function contextFor(deps: WsDeps, ctx: Context<Record<string, unknown> | undefin
     get log() {
       return (log ??= deps.log.child({ requestId, userId: viewer.userId ?? undefined, transport: 'ws' }));
     },
-    client: { ip: clientIp(deps.config, ctx.extra.request), userAgent: ctx.extra.request.headers['user-agent'] ?? null },
+    client: { ip: proxyAddr(ctx.extra.request, deps.trustProxy), userAgent: ctx.extra.request.headers['user-agent'] ?? null },
     signedIn: new Set(),
     live: deps.live,
     disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
   };
-}
-
-function clientIp(config: Config, request: IncomingMessage): string {
-  const forwarded = request.headers['x-forwarded-for'];
-  if (config.http.trustProxy && typeof forwarded === 'string') return forwarded.split(',')[0]!.trim();
-  return request.socket.remoteAddress ?? 'unknown';
 }

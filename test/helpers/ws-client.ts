@@ -9,12 +9,18 @@ export interface LiveClient {
 }
 
 /** The real graphql-ws client over `ws`, as a dashboard would connect. */
-export function liveClient(httpUrl: string, connectionParams?: Record<string, unknown>): LiveClient {
+export function liveClient(httpUrl: string, connectionParams?: Record<string, unknown>, headers?: Record<string, string>): LiveClient {
   let onClosed!: (code: number) => void;
   const closed = new Promise<number>((r) => (onClosed = r));
   const client = createClient({
     url: httpUrl.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(url: string, protocols?: string | string[]) {
+            super(url, protocols, { headers });
+          }
+        }
+      : WebSocket,
     connectionParams,
     lazy: false,
     retryAttempts: 0,

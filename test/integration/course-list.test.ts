@@ -180,3 +180,23 @@ describe('Query.courses', () => {
     });
   });
 });
+
+describe('long cursors', () => {
+  it('paginates by TITLE past titles of 200 multi-byte characters', async () => {
+    const t = await startTestApp();
+    try {
+      const i = await t.make.user({ role: 'INSTRUCTOR' });
+      await t.make.course(i.id, { title: '講'.repeat(200) });
+      await t.make.course(i.id, { title: '語'.repeat(200) });
+      const q = `query($a: String, $f: CourseFilter) { courses(first: 1, after: $a, filter: $f, orderBy: { field: TITLE, direction: ASC }) { edges { node { title } } pageInfo { endCursor } } }`;
+      const f = { instructorId: gid('User', i.id) };
+      const first = await t.gql(q, { f });
+      const second = await t.gql(q, { f, a: first.data.courses.pageInfo.endCursor });
+      expect(second.errors).toBeUndefined();
+      const titles = [first, second].map((r) => r.data.courses.edges[0].node.title).sort();
+      expect(titles).toEqual(['講'.repeat(200), '語'.repeat(200)].sort());
+    } finally {
+      await t.close();
+    }
+  });
+});

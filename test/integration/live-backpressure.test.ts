@@ -35,7 +35,7 @@ describe('slow subscribers', () => {
       loaders: createLoaders(t.app.database.db, viewer),
       disconnect: (code: number, reason: string) => closes.push([code, reason]),
     } as unknown as GraphQLContext;
-    const live = new LessonLive(t.app.database.db, bus, { maxQueued: 5 });
+    const live = new LessonLive(t.app.database.db, bus, { maxQueued: 5, log: t.app.log });
     const iterator = (await live.subscribe(ctx, gid('Course', course.id)))[Symbol.asyncIterator]();
     void iterator.next(); // the reader takes one event, then stalls forever
 

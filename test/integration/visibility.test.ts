@@ -251,3 +251,26 @@ describe('visibility', () => {
     });
   });
 });
+
+describe('enrollments in courses that became hidden', () => {
+  it('disappear with the course for the student whose enrollment was cancelled', async () => {
+    const t = await startTestApp();
+    try {
+      const owner = await t.make.user({ role: 'INSTRUCTOR' });
+      const student = await t.make.user();
+      const archived = await t.make.course(owner.id, { status: 'ARCHIVED' });
+      const open = await t.make.course(owner.id);
+      const gone = await t.make.enrollment(student.id, archived.id, { status: 'CANCELLED', cancelledAt: new Date() });
+      await t.make.enrollment(student.id, open.id, { status: 'CANCELLED', cancelledAt: new Date() });
+      const token = await t.tokenFor(student);
+      const byId = await t.gql(`query($id: ID!) { enrollment(id: $id) { id } }`, { id: gid('Enrollment', gone.id) }, { token });
+      expect(byId.data.enrollment).toBeNull();
+      const list = await t.gql(`{ me { enrollments { totalCount edges { node { course { title } } } } } }`, {}, { token });
+      expect(list.data.me.enrollments).toEqual({ totalCount: 1, edges: [{ node: { course: { title: open.title } } }] });
+      const asOwner = await t.gql(`query($id: ID!) { enrollment(id: $id) { status } }`, { id: gid('Enrollment', gone.id) }, { token: await t.tokenFor(owner) });
+      expect(asOwner.data.enrollment).toEqual({ status: 'CANCELLED' });
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -74,3 +74,15 @@ describe('JWT key configuration', () => {
     expect(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'not a key' }).join()).toMatch(/JWT_PRIVATE_KEY: not a usable PEM key/);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it.each([
+    ['true', true],
+    ['false', false],
+    ['1', 1],
+    ['loopback', 'loopback'],
+    ['10.0.0.0/8, 127.0.0.1', '10.0.0.0/8, 127.0.0.1'],
+  ])('reads %j as Express does', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+  });
+});

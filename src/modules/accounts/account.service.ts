@@ -70,19 +70,21 @@ export class AccountService {
   async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
     const v = parseInput(registerSchema, input);
     await this.deps.throttle.reserveRegistration(client.ip);
-    let user: UserRow;
+    const passwordHash = await hashPassword(v.password);
     try {
-      [user] = (await this.deps.db
-        .insert(users)
-        .values({ email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash: await hashPassword(v.password) })
-        .returning()) as [UserRow];
+      // The account and its first session together: a failure leaves no account behind
+      // that a retry would then call a CONFLICT.
+      const started = await this.deps.db.transaction(async (tx) => {
+        const [user] = await tx.insert(users).values({ email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash }).returning();
+        return { user: user!, ...(await createSession(tx, user!.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
+      });
+      return await this.issue(started.user, started.session.id, started.refreshToken);
     } catch (err) {
       if (isUniqueViolation(err, 'users_email_lower_key')) {
         throw AppError.conflict('An account with this email already exists', { field: 'email' });
       }
       throw err;
     }
-    return this.startSession(user, client);
   }
 
   /**
@@ -136,11 +138,9 @@ export class AccountService {
         this.deps.log.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
         this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT' });
         throw AppError.unauthenticated('Refresh token was already used; the session has been revoked');
-      case 'rotated': {
+      case 'rotated':
         // The role is read fresh here: a role change takes effect at the next refresh.
-        const access = await this.deps.tokens.signAccessToken({ userId: outcome.user.id, role: outcome.user.role, sessionId: outcome.sessionId });
-        return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: outcome.refreshToken, user: outcome.user };
-      }
+        return this.issue(outcome.user, outcome.sessionId, outcome.refreshToken);
     }
   }
 
@@ -219,7 +219,11 @@ export class AccountService {
 
   private async startSession(user: UserRow, client: ClientInfo): Promise<AuthResult> {
     const { session, refreshToken } = await createSession(this.deps.db, user.id, this.deps.refreshTokenTtlDays, client.userAgent);
-    const access = await this.deps.tokens.signAccessToken({ userId: user.id, role: user.role, sessionId: session.id });
+    return this.issue(user, session.id, refreshToken);
+  }
+
+  private async issue(user: UserRow, sessionId: string, refreshToken: string): Promise<AuthResult> {
+    const access = await this.deps.tokens.signAccessToken({ userId: user.id, role: user.role, sessionId });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, user };
   }
 }

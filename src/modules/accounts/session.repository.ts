@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { authSessions, refreshTokens, type AuthSessionRow, type RefreshTokenRow } from '../../db/schema.js';
+import { authSessions, refreshTokens, users, type AuthSessionRow, type RefreshTokenRow, type Role } from '../../db/schema.js';
 
 /** 256 random bits, prefixed so secret scanners can recognise a leaked EduFlow token. */
 export function newRefreshToken(): string {
@@ -59,12 +59,24 @@ export async function addToken(db: Db, sessionId: string): Promise<string> {
   return refreshToken;
 }
 
-/** Live: exists, not revoked, not expired. */
-export async function isSessionActive(db: Db, sessionId: string): Promise<boolean> {
+/**
+ * Whether a token still speaks for its user: its session exists, is not revoked or expired,
+ * and the user's role is still the one in the token.
+ */
+export async function isSessionCurrent(db: Db, sessionId: string, userId: string, role: Role): Promise<boolean> {
   const [row] = await db
     .select({ id: authSessions.id })
     .from(authSessions)
-    .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt), sql`${authSessions.expiresAt} > now()`));
+    .innerJoin(users, eq(users.id, authSessions.userId))
+    .where(
+      and(
+        eq(authSessions.id, sessionId),
+        eq(authSessions.userId, userId),
+        eq(users.role, role),
+        isNull(authSessions.revokedAt),
+        sql`${authSessions.expiresAt} > now()`,
+      ),
+    );
   return row !== undefined;
 }
 

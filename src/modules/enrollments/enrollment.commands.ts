@@ -2,7 +2,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import type { RequestScope } from '../../context.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
-import { enrollments, type EnrollmentRow } from '../../db/schema.js';
+import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 
@@ -30,6 +30,13 @@ export class EnrollmentCommands {
     let enrollment: EnrollmentRow;
     try {
       enrollment = await this.db.transaction(async (tx) => {
+        // Re-read the status under a share lock: an archive (which locks the row for update)
+        // either committed before, and is seen here, or waits for this enrollment.
+        const [current] = await tx.select({ status: courses.status }).from(courses).where(eq(courses.id, course.id)).for('share');
+        if (!current) throw AppError.notFound('Course');
+        if (current.status !== 'PUBLISHED') {
+          throw AppError.conflict(`A ${current.status} course does not take enrollments`, { status: current.status });
+        }
         const latestCancelled = tx
           .select({ id: enrollments.id })
           .from(enrollments)

@@ -5,6 +5,7 @@ import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
 import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
 import type { PageRequest, SortSpec } from '../../graphql/pagination.js';
+import { courseVisibility } from '../courses/index.js';
 
 /** Most recent first, for a course's roster and a student's own list alike. */
 export function enrollmentSort(list: string): SortSpec<EnrollmentRow> {
@@ -21,13 +22,26 @@ export function enrollmentSort(list: string): SortSpec<EnrollmentRow> {
 export const courseRosterSort = enrollmentSort('courseEnrollments');
 export const studentEnrollmentSort = enrollmentSort('userEnrollments');
 
-/** An enrollment is visible to its student, the course's instructor and admins. */
+/** The enrollment's course is visible to the viewer: a hidden course hides its enrollments too. */
+function courseVisibleTo(viewer: Viewer): SQL | undefined {
+  const visible = courseVisibility(viewer);
+  return visible && sql`exists (select 1 from ${courses} where ${courses.id} = ${enrollments.courseId} and ${visible})`;
+}
+
+/**
+ * An enrollment is visible to its student, the course's instructor and admins, and only
+ * while its course is visible to them (a cancelled enrollment in a course archived since is
+ * as gone as the course).
+ */
 export function enrollmentVisibility(viewer: Viewer): SQL | undefined {
   if (viewer.role === 'ADMIN') return undefined;
   if (!viewer.userId) return sql`false`;
-  return or(
-    eq(enrollments.studentId, viewer.userId),
-    sql`exists (select 1 from ${courses} where ${courses.id} = ${enrollments.courseId} and ${courses.instructorId} = ${viewer.userId})`,
+  return and(
+    or(
+      eq(enrollments.studentId, viewer.userId),
+      sql`exists (select 1 from ${courses} where ${courses.id} = ${enrollments.courseId} and ${courses.instructorId} = ${viewer.userId})`,
+    ),
+    courseVisibleTo(viewer),
   );
 }
 
@@ -42,8 +56,8 @@ export function enrollmentsPageByCourses(db: Db, courseIds: string[], page: Page
   return pagesByParent(db, enrollments, enrollments.courseId, (e: EnrollmentRow) => e.courseId, courseIds, courseRosterSort, page);
 }
 
-export function enrollmentsPageByStudents(db: Db, studentIds: string[], page: PageRequest) {
-  return pagesByParent(db, enrollments, enrollments.studentId, (e: EnrollmentRow) => e.studentId, studentIds, studentEnrollmentSort, page);
+export function enrollmentsPageByStudents(db: Db, viewer: Viewer, studentIds: string[], page: PageRequest) {
+  return pagesByParent(db, enrollments, enrollments.studentId, (e: EnrollmentRow) => e.studentId, studentIds, studentEnrollmentSort, page, courseVisibleTo(viewer));
 }
 
 export interface EnrollmentCounts {
@@ -51,7 +65,7 @@ export interface EnrollmentCounts {
   active: number;
 }
 
-async function countBy(db: Db, column: typeof enrollments.courseId | typeof enrollments.studentId, ids: string[]) {
+async function countBy(db: Db, column: typeof enrollments.courseId | typeof enrollments.studentId, ids: string[], filter?: SQL) {
   const rows = await db
     .select({
       id: column,
@@ -59,13 +73,14 @@ async function countBy(db: Db, column: typeof enrollments.courseId | typeof enro
       active: sql<number>`count(*) filter (where ${enrollments.status} = 'ACTIVE')`.mapWith(Number),
     })
     .from(enrollments)
-    .where(anyUuid(column, ids))
+    .where(and(anyUuid(column, ids), filter))
     .groupBy(column);
   return new Map<string, EnrollmentCounts>(rows.map((r) => [r.id, { all: r.all, active: r.active }]));
 }
 
 export const countEnrollmentsByCourses = (db: Db, courseIds: string[]) => countBy(db, enrollments.courseId, courseIds);
-export const countEnrollmentsByStudents = (db: Db, studentIds: string[]) => countBy(db, enrollments.studentId, studentIds);
+export const countEnrollmentsByStudents = (db: Db, viewer: Viewer, studentIds: string[]) =>
+  countBy(db, enrollments.studentId, studentIds, courseVisibleTo(viewer));
 
 /** The viewer's enrollment per course: the ACTIVE one if any, else the most recent. */
 export async function viewerEnrollmentsByCourses(db: Db, studentId: string, courseIds: string[]): Promise<Map<string, EnrollmentRow>> {

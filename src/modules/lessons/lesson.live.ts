@@ -1,13 +1,14 @@
 import DataLoader from 'dataloader';
 import { and, eq, or, sql } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
-import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
+import { requireSignedIn, type SignedInViewer, type Viewer } from '../../auth/viewer.js';
 import { createLoaders, createSharedLoaders, type GraphQLContext, type SharedLoaders } from '../../context.js';
 import type { Db } from '../../db/client.js';
 import { courses, enrollments, users, type Role } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { BoundedStream } from '../../pubsub/bounded-stream.js';
+import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import type { LessonStatusChangedEvent } from './lesson.events.js';
@@ -15,12 +16,7 @@ import type { LessonStatusChangedEvent } from './lesson.events.js';
 export interface LessonLiveOptions {
   /** Events one subscription may hold before its client counts as too slow. */
   readonly maxQueued: number;
-}
-
-interface Pending {
-  event: LessonStatusChangedEvent;
-  /** The viewer's current role when they may still follow the course, else null. */
-  access: Promise<Role | null>;
+  readonly log: Logger;
 }
 
 /**
@@ -44,15 +40,28 @@ export class LessonLive {
 
   async subscribe(ctx: GraphQLContext, courseId: string | null): Promise<AsyncIterable<LessonStatusChangedEvent>> {
     const viewer = requireSignedIn(ctx.viewer);
-    const stream = new BoundedStream<Pending>(this.options.maxQueued, () => ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'));
-    const listen = async (topic: string) => {
-      const stop = await this.bus.subscribe(topic, (payload) => {
-        const event = payload as LessonStatusChangedEvent;
-        stream.push({ event, access: this.access.load(`${event.courseId}|${viewer.userId}`) });
-      });
-      stream.onEnd(stop);
-    };
+    const stream = new BoundedStream<LessonStatusChangedEvent>(this.options.maxQueued, () =>
+      ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'),
+    );
+    const on = async (topic: string, handle: (payload: unknown) => void) => stream.onEnd(await this.bus.subscribe(topic, handle));
+    const listen = (topic: string) => on(topic, (payload) => stream.push(payload as LessonStatusChangedEvent));
+    try {
+      await this.listenFor(ctx, viewer, courseId, listen, on);
+    } catch (err) {
+      stream.end(); // unsubscribe whatever was already subscribed
+      throw err;
+    }
+    return this.deliver(ctx, viewer, stream);
+  }
 
+  /** Subscribes to the topics `courseId` (or null: every course the viewer follows) covers. */
+  private async listenFor(
+    ctx: GraphQLContext,
+    viewer: SignedInViewer,
+    courseId: string | null,
+    listen: (topic: string) => Promise<void>,
+    on: (topic: string, handle: (payload: unknown) => void) => Promise<void>,
+  ): Promise<void> {
     if (courseId !== null) {
       const uuid = uuidOf('Course', courseId);
       const course = uuid ? await ctx.loaders.courses.visibleById.load(uuid) : null;
@@ -67,30 +76,55 @@ export class LessonLive {
       // Every course followed now, plus any the viewer starts following while subscribed.
       const following = new Set(await this.followedCourses(viewer.userId));
       for (const id of following) await listen(Topics.lessonStatus(id));
-      const stop = await this.bus.subscribe(Topics.userFollows(viewer.userId), (payload) => {
+      await on(Topics.userFollows(viewer.userId), (payload) => {
         const { courseId: id } = payload as UserFollowsEvent;
         if (following.has(id)) return;
         following.add(id);
-        void listen(Topics.lessonStatus(id));
+        listen(Topics.lessonStatus(id)).catch((err: unknown) => {
+          following.delete(id);
+          this.options.log.error({ err, courseId: id }, 'could not follow a newly joined course');
+        });
       });
-      stream.onEnd(stop);
     }
-    return this.deliver(ctx, viewer, stream);
   }
 
-  private async *deliver(ctx: GraphQLContext, viewer: Viewer, stream: BoundedStream<Pending>): AsyncGenerator<LessonStatusChangedEvent> {
-    try {
-      for await (const { event, access } of stream) {
-        const role = await access;
+  /**
+   * The iterator graphql-ws consumes. Hand-written rather than an async generator: a
+   * generator's `return()` waits for its next `yield`, so an idle subscription would keep its
+   * topics until some event arrived; here `return()` unsubscribes at once.
+   */
+  private deliver(ctx: GraphQLContext, viewer: Viewer, stream: BoundedStream<LessonStatusChangedEvent>): AsyncIterableIterator<LessonStatusChangedEvent> {
+    const next = async (): Promise<IteratorResult<LessonStatusChangedEvent>> => {
+      for (;;) {
+        const item = await stream.next();
+        if (item.done) return item;
+        const event = item.value;
+        // Authorized now, at delivery, against current data. Idle subscribers reach this in
+        // the same tick, so the DataLoader batches them into one query per course.
+        const role = await this.access.load(`${event.courseId}|${viewer.userId}`).catch((err: unknown) => {
+          this.options.log.error({ err, eventId: event.eventId }, 'could not authorize a lesson event; not delivered');
+          return null;
+        });
         if (!role) continue;
         // Resolve this event with the viewer's current role and loaders made for it alone.
         ctx.viewer = { ...viewer, role };
         ctx.loaders = createLoaders(this.db, ctx.viewer, this.sharedLoaders(event.eventId));
-        yield event;
+        return { value: event, done: false };
       }
-    } finally {
-      stream.end();
-    }
+    };
+    const iterator: AsyncIterableIterator<LessonStatusChangedEvent> = {
+      next,
+      return: async () => {
+        stream.end();
+        return { value: undefined, done: true };
+      },
+      throw: async (err?: unknown) => {
+        stream.end();
+        throw err;
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Viewer-independent loaders, one set per event on this instance. */
