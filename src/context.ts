@@ -92,7 +92,3 @@ export interface GraphQLContext extends RequestScope {
 export interface LiveServices {
   readonly lessons: LessonLive;
 }
-
-export function createScope(db: Db, viewer: Viewer): RequestScope {
-  return { viewer, loaders: createLoaders(db, viewer) };
-}

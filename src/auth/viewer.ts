@@ -21,9 +21,6 @@ export function isSignedIn(viewer: Viewer): viewer is SignedInViewer {
   return viewer.userId !== null && viewer.role !== null;
 }
 
-export function isAdmin(viewer: Viewer): boolean {
-  return viewer.role === 'ADMIN';
-}
 
 export function requireSignedIn(viewer: Viewer): SignedInViewer {
   if (!isSignedIn(viewer)) throw AppError.unauthenticated();

@@ -50,10 +50,3 @@ export function createErrorFormatter(log: Logger) {
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
 }
-
-/** An AppError as a GraphQLError, for places outside resolvers (context creation, WebSocket). */
-export function toGraphQLError(err: AppError, httpStatus?: number): GraphQLError {
-  return new GraphQLError(err.message, {
-    extensions: { code: err.code, ...err.details, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
-  });
-}

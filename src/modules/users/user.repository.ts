@@ -3,7 +3,7 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 // Tables come from the schema barrel (leaf modules), not through other modules' services.
-import { courses, enrollments, users, type NewUserRow, type Role, type UserRow } from '../../db/schema.js';
+import { courses, enrollments, users, type Role, type UserRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 
 export const userSort: SortSpec<UserRow> = {
@@ -72,13 +72,8 @@ export async function countUsers(db: Db, filter: UserListFilter): Promise<number
   return row?.n ?? 0;
 }
 
-export async function insertUser(db: Db, row: NewUserRow): Promise<UserRow> {
-  const [created] = await db.insert(users).values(row).returning();
-  return created!;
-}
 
 /** `%`, `_` and `\` are literal in user searches, not wildcards. */
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
-
