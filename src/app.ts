@@ -127,7 +127,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   const lessonCommands = new LessonCommands(courseCommands, {
     created: (lesson, actorId) => void lessonEvents.statusChanged(lesson, null, actorId),
   });
-  const lifecycle = new LessonLifecycle(db, lessonEvents);
+  const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
   const enrollmentCommands = new EnrollmentCommands(db, follow);
   const live = { lessons: new LessonLive(db, bus, { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) }) };
 

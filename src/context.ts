@@ -25,13 +25,13 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
   const made: Partial<ModuleLoaders> = {};
   return {
     get users() {
-      return (made.users ??= { ...createUserLoaders(db, viewer), ...(shared && { byId: shared.users }) });
+      return (made.users ??= createUserLoaders(db, viewer, shared?.users));
     },
     get courses() {
-      return (made.courses ??= { ...createCourseLoaders(db, viewer), ...(shared && { byId: shared.courses }) });
+      return (made.courses ??= createCourseLoaders(db, viewer, shared?.courses));
     },
     get lessons() {
-      return (made.lessons ??= { ...createLessonLoaders(db, viewer), ...(shared && { byId: shared.lessons }) });
+      return (made.lessons ??= createLessonLoaders(db, viewer, shared?.lessons));
     },
     get enrollments() {
       return (made.enrollments ??= createEnrollmentLoaders(db, viewer));

@@ -10,10 +10,11 @@ import {
   findCoursesByIds,
 } from './course.repository.js';
 
-export function createCourseLoaders(db: Db, viewer: Viewer) {
+/** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
+export function createCourseLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, CourseRow | null>) {
   return {
     /** For relations of objects the viewer already sees (a lesson's or enrollment's course). */
-    byId: rowLoader((ids) => findCoursesByIds(db, ids), (c) => c.id),
+    byId: byId ?? rowLoader((ids) => findCoursesByIds(db, ids), (c) => c.id),
     /** For entry points: hidden courses behave exactly like missing ones. */
     visibleById: rowLoader((ids) => findCoursesByIds(db, ids, viewer), (c) => c.id),
     /** One page of `User.coursesTaught` for many instructors at once. */

@@ -24,9 +24,6 @@ export class EnrollmentCommands {
     const uuid = uuidOf('Course', courseId);
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
-    if (course.status !== 'PUBLISHED') {
-      throw AppError.conflict(`A ${course.status} course does not take enrollments`, { status: course.status });
-    }
     let enrollment: EnrollmentRow;
     try {
       enrollment = await this.db.transaction(async (tx) => {

@@ -2,12 +2,11 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { RequestScope } from '../../context.js';
-import type { Db } from '../../db/client.js';
 import { lessons, type CourseRow, type LessonRow, type LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
-import { uuidOf } from '../../graphql/global-id.js';
 import { optional, parseInput } from '../../graphql/validation.js';
-import { assertCanManageCourse, canManageCourse } from '../courses/index.js';
+import { canManageCourse } from '../courses/index.js';
+import type { LessonCommands } from './lesson.commands.js';
 import type { LessonEvents } from './lesson.events.js';
 
 /**
@@ -43,7 +42,7 @@ const reasonSchema = z.object({
 
 export class LessonLifecycle {
   constructor(
-    private readonly db: Db,
+    private readonly lessonCommands: LessonCommands,
     private readonly events: LessonEvents,
   ) {}
 
@@ -64,13 +63,7 @@ export class LessonLifecycle {
   async reschedule(scope: RequestScope, id: string, scheduledAt: Date): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     if (!(scheduledAt.getTime() > Date.now())) throw AppError.badInput({ scheduledAt: 'must be in the future' });
-    const lesson = await this.manageable(scope, id);
-    const [row] = await this.db
-      .update(lessons)
-      .set({ scheduledAt })
-      .where(and(eq(lessons.id, lesson.id), eq(lessons.status, 'SCHEDULED')))
-      .returning();
-    if (!row) throw await this.conflict(lesson.id, 'SCHEDULED', 'reschedule');
+    const { row } = await this.compareAndSet(scope, id, ['SCHEDULED'], 'SCHEDULED', 'reschedule', { scheduledAt });
     await this.events.statusChanged(row, 'SCHEDULED', viewer.userId);
     return row;
   }
@@ -78,34 +71,35 @@ export class LessonLifecycle {
   private async transition(scope: RequestScope, id: string, action: Action, extra: Partial<LessonRow>): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const { from, to, stamp } = MACHINE[action];
-    const lesson = await this.manageable(scope, id);
-    // Compare-and-set against the status just read: `previousStatus` is exactly what the
-    // row held when it changed. Losing a race re-reads and reports the new status.
-    if (!from.includes(lesson.status)) throw await this.conflict(lesson.id, to, action);
-    const [row] = await this.db
-      .update(lessons)
-      .set({ status: to, [stamp]: new Date(), ...extra })
-      .where(and(eq(lessons.id, lesson.id), eq(lessons.status, lesson.status)))
-      .returning();
-    if (!row) throw await this.conflict(lesson.id, to, action);
-    await this.events.statusChanged(row, lesson.status, viewer.userId);
+    const { row, previous } = await this.compareAndSet(scope, id, from, to, action, { status: to, [stamp]: new Date(), ...extra });
+    // Published after the transaction committed, with exactly the status the row held.
+    await this.events.statusChanged(row, previous, viewer.userId);
     return row;
   }
 
-  /** The current lesson row (not a cached one) of a course the viewer manages. */
-  private async manageable(scope: RequestScope, id: string): Promise<LessonRow> {
-    const uuid = uuidOf('Lesson', id);
-    const visible = uuid ? await scope.loaders.lessons.visibleById.load(uuid) : null;
-    if (!visible) throw AppError.notFound('Lesson');
-    assertCanManageCourse(scope.viewer, await scope.loaders.courses.byId.load(visible.courseId));
-    const [current] = await this.db.select().from(lessons).where(eq(lessons.id, visible.id));
-    if (!current) throw AppError.notFound('Lesson');
-    return current;
-  }
-
-  private async conflict(lessonId: string, to: LessonStatus, action: string): Promise<AppError> {
-    const [row] = await this.db.select({ status: lessons.status }).from(lessons).where(eq(lessons.id, lessonId));
-    if (!row) return AppError.notFound('Lesson');
-    return AppError.conflict(`Cannot ${action} a ${row.status} lesson`, { from: row.status, to });
+  /**
+   * `UPDATE ... WHERE id = $1 AND status = $expected`, in the same transaction (and under the
+   * same ownership checks and row locks) as every other lesson write. Concurrent callers
+   * queue on the row lock; the ones after the winner find the new status and get CONFLICT.
+   */
+  private compareAndSet(
+    scope: RequestScope,
+    id: string,
+    from: LessonStatus[],
+    to: LessonStatus,
+    action: string,
+    changes: Partial<LessonRow>,
+  ): Promise<{ row: LessonRow; previous: LessonStatus }> {
+    return this.lessonCommands.withManageableLesson(scope, id, async (tx, lesson) => {
+      const conflict = () => AppError.conflict(`Cannot ${action} a ${lesson.status} lesson`, { from: lesson.status, to });
+      if (!from.includes(lesson.status)) throw conflict();
+      const [row] = await tx
+        .update(lessons)
+        .set(changes)
+        .where(and(eq(lessons.id, lesson.id), eq(lessons.status, lesson.status)))
+        .returning();
+      if (!row) throw conflict();
+      return { row, previous: lesson.status };
+    });
   }
 }

@@ -1,12 +1,15 @@
+import type DataLoader from 'dataloader';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import type { UserRow } from '../../db/schema.js';
 import { rowLoader } from '../../graphql/loader-utils.js';
 import { findUsersByIds } from './user.repository.js';
 
-export function createUserLoaders(db: Db, viewer: Viewer) {
+/** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
+export function createUserLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, UserRow | null>) {
   return {
     /** For relations of objects the viewer already sees (a course's instructor, an enrollment's student). */
-    byId: rowLoader((ids) => findUsersByIds(db, ids), (u) => u.id),
+    byId: byId ?? rowLoader((ids) => findUsersByIds(db, ids), (u) => u.id),
     /** For entry points (`user`, `node`): a hidden user is indistinguishable from a missing one. */
     visibleById: rowLoader((ids) => findUsersByIds(db, ids, viewer), (u) => u.id),
   };
