@@ -97,7 +97,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       schema,
       connectionInitWaitTimeout: config.graphql.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
-        const viewer = await authenticate(deps, ctx.connectionParams);
+        const viewer = await verifiedViewer(deps, ctx.connectionParams);
         if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
         // The client may have gone while we checked its token: register nothing for it then.
         const { socket } = ctx.extra;
@@ -105,7 +105,14 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         socket.once('close', () => forget(ctx.extra));
         ctx.extra.viewer = viewer;
         if (viewer.userId) {
-          (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(ctx.extra.socket);
+          // Registered before the session is checked: a logout or role change committed while
+          // the check runs either shows in the check or closes this socket through byUser.
+          (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(socket);
+          const current = await deps.sessionCurrent(viewer).catch(() => false);
+          if (!current || socket.readyState !== socket.OPEN) {
+            forget(ctx.extra);
+            return false;
+          }
         }
         if (viewer.tokenExpiresAt) {
           const ms = viewer.tokenExpiresAt.getTime() - Date.now();
@@ -157,17 +164,12 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   };
 }
 
-/** The viewer of a connection, or null when its credentials are present but no good. */
-async function authenticate(deps: WsDeps, params: Record<string, unknown> | undefined): Promise<Viewer | null> {
+/** The viewer a connection's token names, or null when credentials are present but no good. */
+async function verifiedViewer(deps: WsDeps, params: Record<string, unknown> | undefined): Promise<Viewer | null> {
   const raw = params?.authorization ?? params?.Authorization ?? params?.authToken;
   if (raw === undefined || raw === null || raw === '') return ANONYMOUS;
   if (typeof raw !== 'string') return null;
-  try {
-    const viewer = await deps.tokens.viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS);
-    return (await deps.sessionCurrent(viewer)) ? viewer : null;
-  } catch {
-    return null;
-  }
+  return deps.tokens.viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS).catch(() => null);
 }
 
 function contextFor(deps: WsDeps, ctx: Context<Record<string, unknown> | undefined, Extra>): GraphQLContext {

@@ -5,6 +5,8 @@ export interface LiveClient {
   client: Client;
   /** Resolves with the close code once the socket closes. */
   closed: Promise<number>;
+  /** Resolves once the server acknowledged connection_init (the socket is registered). */
+  connected: Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -12,6 +14,8 @@ export interface LiveClient {
 export function liveClient(httpUrl: string, connectionParams?: Record<string, unknown>, headers?: Record<string, string>): LiveClient {
   let onClosed!: (code: number) => void;
   const closed = new Promise<number>((r) => (onClosed = r));
+  let onConnected!: () => void;
+  const connected = new Promise<void>((r) => (onConnected = r));
   const client = createClient({
     url: httpUrl.replace(/^http/, 'ws'),
     webSocketImpl: headers
@@ -25,10 +29,10 @@ export function liveClient(httpUrl: string, connectionParams?: Record<string, un
     lazy: false,
     retryAttempts: 0,
     shouldRetry: () => false,
-    on: { closed: (event) => onClosed((event as { code: number }).code) },
+    on: { closed: (event) => onClosed((event as { code: number }).code), connected: () => onConnected() },
   });
   client.on('error', () => {});
-  return { client, closed, dispose: () => client.dispose() as Promise<void> };
+  return { client, closed, connected, dispose: () => client.dispose() as Promise<void> };
 }
 
 export interface Subscription<T = any> {

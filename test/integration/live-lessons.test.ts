@@ -253,7 +253,7 @@ describe('lesson lifecycle and live subscriptions', () => {
       const c = liveClient(t.url, { authorization: `Bearer ${session.accessToken}` });
       clients.push(c);
       subscribe(c, `subscription { lessonStatusChanged { status } }`);
-      await new Promise((r) => setTimeout(r, 200));
+      await c.connected;
       await t.gql(LOGOUT, { t: session.refreshToken });
       expect(await c.closed).toBe(4403);
       const again = liveClient(t.url, { authorization: `Bearer ${session.accessToken}` });
@@ -265,7 +265,7 @@ describe('lesson lifecycle and live subscriptions', () => {
       const user = await t.make.user();
       const c = await connect(user);
       subscribe(c, `subscription { lessonStatusChanged { status } }`);
-      await new Promise((r) => setTimeout(r, 200));
+      await c.connected;
       const res = await t.gql(`mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`, { u: gid('User', user.id) }, { token: await t.tokenFor(admin) });
       expect(res.errors).toBeUndefined();
       expect(await c.closed).toBe(4403);

@@ -72,7 +72,7 @@ describe('two API instances', () => {
     const user = await make.user();
     const socket = liveClient(b.url, { authorization: `Bearer ${await tokenFor(user)}` });
     subscribe(socket, `subscription { lessonStatusChanged { status } }`);
-    await new Promise((r) => setTimeout(r, 300));
+    await socket.connected;
     const res = await graphqlClient(a.url)(`mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`, { u: gid('User', user.id) }, { token: await tokenFor(admin) });
     expect(res.errors).toBeUndefined();
     expect(await socket.closed).toBe(4403);
