@@ -32,7 +32,11 @@ import {
   LessonStatusChangeResolver,
 } from './modules/lessons/index.js';
 import { ensureAdmin, UserResolver, UserService } from './modules/users/index.js';
-import { AccountResolver, AccountService, isSessionCurrent, purgeSessions } from './modules/accounts/index.js';
+import { AccountResolver, AccountService, isSessionCurrent } from './modules/accounts/index.js';
+import { NotificationLive, NotificationResolver, NotificationService, UserNotificationsResolver } from './modules/notifications/index.js';
+import { PlatformResolver } from './modules/platform/index.js';
+import { startBackgroundWork, type BackgroundWork } from './background.js';
+import { createJobQueue, type JobQueue } from './queue/index.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { Topics, type SessionsEvent } from './pubsub/topics.js';
 import { typeGraphQLPubSub } from './pubsub/type-graphql-pubsub.js';
@@ -59,6 +63,8 @@ export interface App {
   readonly httpServer: Server;
   /** The WebSocket side (diagnostics and tests: connection counts, closing a user's sockets). */
   readonly ws: WsServer;
+  /** The job queue and the relay/processors, when this process runs them (NOTIFICATION_WORKER=on). */
+  readonly background: { readonly jobs: JobQueue; readonly work: BackgroundWork } | undefined;
   /** Starts listening; resolves with the GraphQL endpoint URL. */
   listen(): Promise<string>;
   /** Stops accepting, drains in-flight requests, closes pools. Safe to call twice. */
@@ -99,7 +105,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
   });
 
-  const redis = config.redis ? createRedis(config.redis.url, config.redis.keyPrefix, log, 'commands') : undefined;
+  // Throttle counters are volatile: they live on the cache Redis (CACHE_REDIS_URL, else REDIS_URL).
+  const redis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'commands') : undefined;
   const attemptStore = redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore();
   const throttle = new LoginThrottle(attemptStore, {
     freeAttempts: config.auth.loginMaxAttempts,
@@ -110,6 +117,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   const courses = new CourseService(db);
   const lessons = new LessonService();
   const enrollments = new EnrollmentService();
+  const notifications = new NotificationService(db);
   const bus = createEventBus(config, log.child({ module: 'pubsub' }));
   const publish = (topic: string, payload: object) =>
     bus.publish(topic, payload).catch((err: unknown) => log.error({ err, topic }, 'publish failed'));
@@ -129,16 +137,20 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   });
   const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
   const enrollmentCommands = new EnrollmentCommands(db, follow);
-  const live = { lessons: new LessonLive(db, bus, { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) }) };
+  const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
+  const live = { lessons: new LessonLive(db, bus, liveOptions), notifications: new NotificationLive(db, bus, liveOptions) };
 
   const instances = new Map<Function, object>([
-    [NodeResolver, new NodeResolver({ User: users, Course: courses, Lesson: lessons, Enrollment: enrollments })],
+    [NodeResolver, new NodeResolver({ User: users, Course: courses, Lesson: lessons, Enrollment: enrollments, Notification: notifications })],
     [UserResolver, new UserResolver(users, courses, enrollments)],
     [AccountResolver, new AccountResolver(accounts)],
     [CourseResolver, new CourseResolver(courses, users, lessons, enrollments, courseCommands)],
     [LessonResolver, new LessonResolver(lessons, courses, lessonCommands, lifecycle)],
     [LessonStatusChangeResolver, new LessonStatusChangeResolver()],
     [EnrollmentResolver, new EnrollmentResolver(enrollments, users, courses, enrollmentCommands)],
+    [NotificationResolver, new NotificationResolver(notifications)],
+    [UserNotificationsResolver, new UserNotificationsResolver(notifications)],
+    [PlatformResolver, new PlatformResolver(db)],
   ]);
   const container: ContainerType = {
     get(cls: Function) {
@@ -228,14 +240,19 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     if (closed) log.info({ userId, reason, closed }, 'closed sockets of a user');
   });
 
-  // Expired and long-revoked sessions are deleted in the background; every instance may do
-  // it (the DELETE is idempotent), so no coordination is needed.
-  const purge = setInterval(() => {
-    purgeSessions(db).then(
-      (n) => n && log.info({ deleted: n }, 'expired sessions purged'),
-      (err: unknown) => log.warn({ err }, 'session purge failed'),
-    );
-  }, config.auth.sessionPurgeIntervalMinutes * 60_000).unref();
+  // The outbox relay and job processors, unless this deployment runs them in `npm run worker`.
+  // Expired sessions, old notifications and outbox rows are cleaned up by a repeatable job.
+  let background: App['background'];
+  if (config.notifications.workerInProcess) {
+    const jobs = createJobQueue(config, log.child({ module: 'queue' }));
+    try {
+      background = { jobs, work: await startBackgroundWork({ config, log, database, jobs, bus }) };
+    } catch (err) {
+      await jobs.close().catch(() => {});
+      throw err;
+    }
+    readiness.push({ name: 'queue', check: async () => void (await jobs.counts()) });
+  }
   httpServer.on('request', expressApp);
 
   let closing: Promise<void> | undefined;
@@ -247,6 +264,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     schema,
     httpServer,
     ws,
+    background,
     listen: () =>
       new Promise<string>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -259,10 +277,10 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     close: () =>
       (closing ??= (async () => {
         draining = true;
-        clearInterval(purge);
         stopSessions();
         await ws.close();
         await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
+        await background?.work.close(); // jobs in hand finish first
         await bus.close();
         await attemptStore.close();
         redis?.disconnect();

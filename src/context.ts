@@ -4,6 +4,7 @@ import type { Logger } from './logging/logger.js';
 import { createCourseLoaders } from './modules/courses/index.js';
 import { createEnrollmentLoaders } from './modules/enrollments/index.js';
 import { createLessonLoaders, type LessonLive } from './modules/lessons/index.js';
+import type { NotificationLive } from './modules/notifications/notification.live.js';
 import { createUserLoaders } from './modules/users/index.js';
 
 interface ModuleLoaders {
@@ -91,4 +92,5 @@ export interface GraphQLContext extends RequestScope {
 
 export interface LiveServices {
   readonly lessons: LessonLive;
+  readonly notifications: NotificationLive;
 }

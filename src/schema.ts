@@ -8,6 +8,8 @@ import { courseRelationChecks, CourseResolver } from './modules/courses/index.js
 import { AccountResolver } from './modules/accounts/index.js';
 import { EnrollmentResolver } from './modules/enrollments/index.js';
 import { lessonRelationChecks, LessonResolver, LessonStatusChangeResolver } from './modules/lessons/index.js';
+import { NotificationResolver, UserNotificationsResolver } from './modules/notifications/index.js';
+import { PlatformResolver } from './modules/platform/index.js';
 import { userRelationChecks, UserResolver } from './modules/users/index.js';
 
 export const resolverClasses = [
@@ -18,6 +20,9 @@ export const resolverClasses = [
   LessonResolver,
   LessonStatusChangeResolver,
   EnrollmentResolver,
+  NotificationResolver,
+  UserNotificationsResolver,
+  PlatformResolver,
 ] as const;
 
 /**

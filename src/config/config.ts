@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { algorithmOf } from '../auth/jwt-keys.js';
 
@@ -39,6 +40,7 @@ const EnvSchema = z.object({
 
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('eduflow:'),
+  CACHE_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
 
   JWT_SECRET: z.string().optional(),
   JWT_PREVIOUS_SECRET: z.string().optional(),
@@ -50,7 +52,6 @@ const EnvSchema = z.object({
   REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
   LOGIN_MAX_ATTEMPTS: int(1, 1_000).default(5),
   REGISTRATIONS_PER_HOUR: int(1, 100_000).default(20),
-  SESSION_PURGE_INTERVAL_MINUTES: int(1, 24 * 60).default(60),
 
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(10).max(128).optional(),
@@ -73,6 +74,26 @@ const EnvSchema = z.object({
   MAX_TOKENS: int(100, 100_000).default(5_000),
   SUBSCRIPTION_MAX_QUEUED: int(1, 100_000).default(256),
   WS_CONNECTION_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
+
+  NOTIFICATION_WORKER: z.enum(['on', 'off']).default('on'),
+  NOTIFICATION_BATCH_SIZE: int(1, 5_000).default(500),
+  OUTBOX_POLL_MS: int(50, 60_000).default(1_000),
+  REMINDER_LEAD_MINUTES: int(0, 7 * 24 * 60).default(15),
+  READ_NOTIFICATION_RETENTION_DAYS: int(1, 3_650).default(90),
+  WORKER_CONCURRENCY: int(1, 100).default(4),
+  JOB_ATTEMPTS: int(1, 100).default(10),
+  JOB_BACKOFF_MS: int(10, 600_000).default(1_000),
+  JOB_LOCK_DURATION_MS: int(1_000, 600_000).default(30_000),
+  JOB_STALLED_INTERVAL_MS: int(500, 600_000).default(30_000),
+  JOB_KEEP_COMPLETED_HOURS: int(1, 24 * 30).default(24),
+  JOB_KEEP_FAILED_DAYS: int(1, 365).default(14),
+  ACTIVITY_REPORT_CRON: z.string().min(1).default('0 6 * * *'),
+  CLEANUP_CRON: z.string().min(1).default('*/30 * * * *'),
+
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).default('EduFlow <no-reply@eduflow.local>'),
+  MAIL_CONCURRENCY: int(1, 50).default(5),
+  PUBLIC_APP_URL: z.url().default('http://localhost:3000'),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -105,7 +126,15 @@ export interface Config {
     | { readonly kind: 'pglite'; readonly dataDir: string; readonly migrateOnStart: boolean };
   readonly dataDir: string;
   readonly seedDemoData: boolean;
-  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined;
+  readonly redis:
+    | {
+        /** Pub/sub and BullMQ: a Redis that never evicts (maxmemory-policy noeviction). */
+        readonly url: string;
+        readonly keyPrefix: string;
+        /** Volatile data (throttle counters, caches): may be an LRU Redis. Defaults to `url`. */
+        readonly cacheUrl: string;
+      }
+    | undefined;
   readonly auth: {
     /** Undefined only in embedded mode, where the app generates and stores one in dataDir. */
     readonly jwtSecret: string | undefined;
@@ -119,7 +148,6 @@ export interface Config {
     readonly refreshTokenTtlDays: number;
     readonly loginMaxAttempts: number;
     readonly registrationsPerHour: number;
-    readonly sessionPurgeIntervalMinutes: number;
   };
   readonly admin: { readonly email: string; readonly password: string } | undefined;
   readonly graphql: {
@@ -132,6 +160,33 @@ export interface Config {
     readonly maxTokens: number;
     readonly subscriptionMaxQueued: number;
     readonly wsConnectionInitTimeoutMs: number;
+  };
+  readonly notifications: {
+    /** Run the job processors (and the outbox relay) inside the API process too. */
+    readonly workerInProcess: boolean;
+    readonly batchSize: number;
+    readonly outboxPollMs: number;
+    /** 0: no reminders. */
+    readonly reminderLeadMinutes: number;
+    readonly readRetentionDays: number;
+    readonly activityReportCron: string;
+    readonly cleanupCron: string;
+  };
+  readonly jobs: {
+    readonly concurrency: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+    readonly keepCompletedSeconds: number;
+    readonly keepFailedSeconds: number;
+  };
+  readonly mail: {
+    /** Unset: messages are logged as JSON instead of sent. */
+    readonly smtpUrl: string | undefined;
+    readonly from: string;
+    readonly concurrency: number;
+    readonly publicAppUrl: string;
   };
 }
 
@@ -182,6 +237,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
   }
+  for (const [name, pattern] of [['ACTIVITY_REPORT_CRON', e.ACTIVITY_REPORT_CRON], ['CLEANUP_CRON', e.CLEANUP_CRON]] as const) {
+    try {
+      CronExpressionParser.parse(pattern, { tz: 'UTC' });
+    } catch (err) {
+      problems.push(`${name}: not a cron pattern (${(err as Error).message})`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const db: Config['db'] = e.DATABASE_URL
@@ -213,7 +275,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     db,
     dataDir: e.DATA_DIR,
     seedDemoData: e.SEED_DEMO_DATA ?? db.kind === 'pglite',
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL } : undefined,
     auth: {
       jwtSecret: e.JWT_SECRET,
       jwtPreviousSecret: e.JWT_PREVIOUS_SECRET,
@@ -225,7 +287,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
       loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS,
       registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
-      sessionPurgeIntervalMinutes: e.SESSION_PURGE_INTERVAL_MINUTES,
     },
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
     graphql: {
@@ -238,6 +299,30 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxTokens: e.MAX_TOKENS,
       subscriptionMaxQueued: e.SUBSCRIPTION_MAX_QUEUED,
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
+    },
+    notifications: {
+      workerInProcess: e.NOTIFICATION_WORKER === 'on',
+      batchSize: e.NOTIFICATION_BATCH_SIZE,
+      outboxPollMs: e.OUTBOX_POLL_MS,
+      reminderLeadMinutes: e.REMINDER_LEAD_MINUTES,
+      readRetentionDays: e.READ_NOTIFICATION_RETENTION_DAYS,
+      activityReportCron: e.ACTIVITY_REPORT_CRON,
+      cleanupCron: e.CLEANUP_CRON,
+    },
+    jobs: {
+      concurrency: e.WORKER_CONCURRENCY,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      lockDurationMs: e.JOB_LOCK_DURATION_MS,
+      stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+      keepCompletedSeconds: e.JOB_KEEP_COMPLETED_HOURS * 3_600,
+      keepFailedSeconds: e.JOB_KEEP_FAILED_DAYS * 86_400,
+    },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM,
+      concurrency: e.MAIL_CONCURRENCY,
+      publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),
     },
   });
 }

@@ -25,6 +25,8 @@ export interface Database {
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
   migrate(): Promise<void>;
+  /** LISTENs on a channel (a dedicated connection); resolves with a function that stops. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,10 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
         await client`select 1`;
       },
       migrate: () => migratePostgresUnderLock(c.url, log),
+      listen: async (channel, onNotify) => {
+        const { unlisten } = await client.listen(channel, () => onNotify());
+        return unlisten;
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -80,6 +86,10 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
     migrate: async () => {
       await migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_FOLDER });
       log.info({ dataDir }, 'embedded database migrated');
+    },
+    listen: async (channel, onNotify) => {
+      const stop = await client.listen(channel, () => onNotify());
+      return () => stop();
     },
     close: () => client.close(),
   };

@@ -5,3 +5,5 @@ export * from '../modules/courses/course.table.js';
 export * from '../modules/lessons/lesson.table.js';
 export * from '../modules/enrollments/enrollment.table.js';
 export * from '../modules/accounts/session.table.js';
+export * from '../modules/notifications/notification.table.js';
+export * from '../outbox/outbox.table.js';

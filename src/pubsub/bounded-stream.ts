@@ -65,3 +65,32 @@ export class BoundedStream<T> implements AsyncIterableIterator<T> {
     return this;
   }
 }
+
+/**
+ * An iterator over `stream` that passes each item through `accept` (authorization at
+ * delivery, say) and skips the ones it maps to null. Hand-written rather than an async
+ * generator: a generator's `return()` waits for its next `yield`, so an idle subscription
+ * would keep its topics until some event arrived; here `return()` unsubscribes at once.
+ */
+export function acceptedItems<T, U>(stream: BoundedStream<T>, accept: (item: T) => Promise<U | null>): AsyncIterableIterator<U> {
+  const iterator: AsyncIterableIterator<U> = {
+    async next(): Promise<IteratorResult<U>> {
+      for (;;) {
+        const item = await stream.next();
+        if (item.done) return { value: undefined, done: true };
+        const value = await accept(item.value);
+        if (value !== null) return { value, done: false };
+      }
+    },
+    return: async () => {
+      stream.end();
+      return { value: undefined, done: true };
+    },
+    throw: async (err?: unknown) => {
+      stream.end();
+      throw err;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}

@@ -6,6 +6,8 @@ export const Topics = {
   lessonStatusAll: 'lesson.status.all',
   /** A user started following a course (enrolled, or created it): open subscriptions add it. */
   userFollows: (userId: string) => `user.${userId}.follows`,
+  /** New notifications of one user (payload: NotificationAddedEvent). */
+  userNotifications: (userId: string) => `user.${userId}.notifications`,
   /** A user's sessions ended or their role changed: their sockets are closed everywhere. */
   sessions: 'auth.sessions',
 } as const;
@@ -17,4 +19,8 @@ export interface UserFollowsEvent {
 export interface SessionsEvent {
   userId: string;
   reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
+}
+
+export interface NotificationAddedEvent {
+  notificationId: string;
 }

@@ -40,6 +40,9 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     REDIS_KEY_PREFIX: redisPrefix,
     JWT_SECRET: TEST_JWT_SECRET,
     SEED_DEMO_DATA: 'false',
+    // Most tests exercise requests alone (and count their SQL); notification tests turn the
+    // in-process relay and workers on.
+    NOTIFICATION_WORKER: 'off',
     ...env,
   });
   const app = await createApp(config, { log: options.log, onQuery: () => void statements++ });

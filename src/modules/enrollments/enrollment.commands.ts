@@ -5,6 +5,7 @@ import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/clie
 import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
+import { appendToOutbox } from '../../outbox/outbox.js';
 
 /** Enrolling and unenrolling: students only, PUBLISHED courses only. */
 export class EnrollmentCommands {
@@ -47,9 +48,16 @@ export class EnrollmentCommands {
           .set({ status: 'ACTIVE', enrolledAt: new Date(), cancelledAt: null })
           .where(and(eq(enrollments.id, sql`(${latestCancelled})`), eq(enrollments.status, 'CANCELLED')))
           .returning();
-        if (reactivated) return reactivated;
-        const [created] = await tx.insert(enrollments).values({ studentId: viewer.userId, courseId: course.id }).returning();
-        return created!;
+        const enrollment =
+          reactivated ?? (await tx.insert(enrollments).values({ studentId: viewer.userId, courseId: course.id }).returning())[0]!;
+        await appendToOutbox(tx, {
+          type: 'enrollment.confirmed',
+          enrollmentId: enrollment.id,
+          studentId: enrollment.studentId,
+          courseId: enrollment.courseId,
+          occurredAt: enrollment.enrolledAt.toISOString(),
+        });
+        return enrollment;
       });
     } catch (err) {
       if (isUniqueViolation(err, 'enrollments_active_student_course_key')) {

@@ -6,6 +6,7 @@ import { lessons, type LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
+import { appendToOutbox } from '../../outbox/outbox.js';
 import type { CourseCommands } from '../courses/index.js';
 import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
 
@@ -40,6 +41,16 @@ export class LessonCommands {
           durationMinutes: v.durationMinutes ?? null,
         })
         .returning();
+      // Students hear of a new lesson once it has a time (notifications, via the outbox).
+      if (row!.scheduledAt) {
+        await appendToOutbox(tx, {
+          type: 'lesson.scheduled',
+          lessonId: row!.id,
+          courseId: row!.courseId,
+          scheduledAt: row!.scheduledAt.toISOString(),
+          occurredAt: row!.createdAt.toISOString(),
+        });
+      }
       return row!;
     });
     this.listener.created?.(lesson, viewer.userId);

@@ -5,6 +5,8 @@ import type { RequestScope } from '../../context.js';
 import { lessons, type CourseRow, type LessonRow, type LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { optional, parseInput } from '../../graphql/validation.js';
+import type { LessonEventType } from '../../outbox/domain-events.js';
+import { appendToOutbox } from '../../outbox/outbox.js';
 import { canManageCourse } from '../courses/index.js';
 import type { LessonCommands } from './lesson.commands.js';
 import type { LessonEvents } from './lesson.events.js';
@@ -18,10 +20,10 @@ import type { LessonEvents } from './lesson.events.js';
  */
 type Action = 'start' | 'complete' | 'cancel';
 
-const MACHINE: Record<Action, { from: LessonStatus[]; to: LessonStatus; stamp: 'startedAt' | 'completedAt' | 'cancelledAt' }> = {
-  start: { from: ['SCHEDULED'], to: 'IN_PROGRESS', stamp: 'startedAt' },
-  complete: { from: ['IN_PROGRESS'], to: 'COMPLETED', stamp: 'completedAt' },
-  cancel: { from: ['SCHEDULED', 'IN_PROGRESS'], to: 'CANCELLED', stamp: 'cancelledAt' },
+const MACHINE: Record<Action, { from: LessonStatus[]; to: LessonStatus; stamp: 'startedAt' | 'completedAt' | 'cancelledAt'; event: LessonEventType }> = {
+  start: { from: ['SCHEDULED'], to: 'IN_PROGRESS', stamp: 'startedAt', event: 'lesson.started' },
+  complete: { from: ['IN_PROGRESS'], to: 'COMPLETED', stamp: 'completedAt', event: 'lesson.completed' },
+  cancel: { from: ['SCHEDULED', 'IN_PROGRESS'], to: 'CANCELLED', stamp: 'cancelledAt', event: 'lesson.cancelled' },
 };
 
 /** The statuses a lesson in `status` can move to next. */
@@ -63,15 +65,21 @@ export class LessonLifecycle {
   async reschedule(scope: RequestScope, id: string, scheduledAt: Date): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     if (!(scheduledAt.getTime() > Date.now())) throw AppError.badInput({ scheduledAt: 'must be in the future' });
-    const { row } = await this.compareAndSet(scope, id, ['SCHEDULED'], 'SCHEDULED', 'reschedule', { scheduledAt });
+    const { row } = await this.compareAndSet(scope, id, ['SCHEDULED'], 'SCHEDULED', 'reschedule', { scheduledAt }, (before) =>
+      // A lesson that had no time is now scheduled; one that had a time moved.
+      before.scheduledAt ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() } : { type: 'lesson.scheduled' },
+    );
     await this.events.statusChanged(row, 'SCHEDULED', viewer.userId);
     return row;
   }
 
   private async transition(scope: RequestScope, id: string, action: Action, extra: Partial<LessonRow>): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
-    const { from, to, stamp } = MACHINE[action];
-    const { row, previous } = await this.compareAndSet(scope, id, from, to, action, { status: to, [stamp]: new Date(), ...extra });
+    const { from, to, stamp, event } = MACHINE[action];
+    const changes = { status: to, [stamp]: new Date(), ...extra };
+    const { row, previous } = await this.compareAndSet(scope, id, from, to, action, changes, () =>
+      event === 'lesson.cancelled' ? { type: event, reason: extra.cancellationReason ?? null } : { type: event },
+    );
     // Published after the transaction committed, with exactly the status the row held.
     await this.events.statusChanged(row, previous, viewer.userId);
     return row;
@@ -81,6 +89,7 @@ export class LessonLifecycle {
    * `UPDATE ... WHERE id = $1 AND status = $expected`, in the same transaction (and under the
    * same ownership checks and row locks) as every other lesson write. Concurrent callers
    * queue on the row lock; the ones after the winner find the new status and get CONFLICT.
+   * The domain event for notifications is written to the outbox in that same transaction.
    */
   private compareAndSet(
     scope: RequestScope,
@@ -89,6 +98,7 @@ export class LessonLifecycle {
     to: LessonStatus,
     action: string,
     changes: Partial<LessonRow>,
+    event: (before: LessonRow) => { type: LessonEventType; previousScheduledAt?: string | null; reason?: string | null },
   ): Promise<{ row: LessonRow; previous: LessonStatus }> {
     return this.lessonCommands.withManageableLesson(scope, id, async (tx, lesson) => {
       const conflict = () => AppError.conflict(`Cannot ${action} a ${lesson.status} lesson`, { from: lesson.status, to });
@@ -99,6 +109,13 @@ export class LessonLifecycle {
         .where(and(eq(lessons.id, lesson.id), eq(lessons.status, lesson.status)))
         .returning();
       if (!row) throw conflict();
+      await appendToOutbox(tx, {
+        lessonId: row.id,
+        courseId: row.courseId,
+        scheduledAt: row.scheduledAt?.toISOString() ?? null,
+        occurredAt: row.updatedAt.toISOString(),
+        ...event(lesson),
+      });
       return { row, previous: lesson.status };
     });
   }

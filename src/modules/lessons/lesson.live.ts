@@ -7,7 +7,7 @@ import type { Db } from '../../db/client.js';
 import { courses, enrollments, users, type Role } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
-import { BoundedStream } from '../../pubsub/bounded-stream.js';
+import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
 import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
@@ -88,43 +88,21 @@ export class LessonLive {
     }
   }
 
-  /**
-   * The iterator graphql-ws consumes. Hand-written rather than an async generator: a
-   * generator's `return()` waits for its next `yield`, so an idle subscription would keep its
-   * topics until some event arrived; here `return()` unsubscribes at once.
-   */
+  /** What graphql-ws consumes: each event, authorized at delivery, with fresh loaders. */
   private deliver(ctx: GraphQLContext, viewer: Viewer, stream: BoundedStream<LessonStatusChangedEvent>): AsyncIterableIterator<LessonStatusChangedEvent> {
-    const next = async (): Promise<IteratorResult<LessonStatusChangedEvent>> => {
-      for (;;) {
-        const item = await stream.next();
-        if (item.done) return item;
-        const event = item.value;
-        // Authorized now, at delivery, against current data. Idle subscribers reach this in
-        // the same tick, so the DataLoader batches them into one query per course.
-        const role = await this.access.load(`${event.courseId}|${viewer.userId}`).catch((err: unknown) => {
-          this.options.log.error({ err, eventId: event.eventId }, 'could not authorize a lesson event; not delivered');
-          return null;
-        });
-        if (!role) continue;
-        // Resolve this event with the viewer's current role and loaders made for it alone.
-        ctx.viewer = { ...viewer, role };
-        ctx.loaders = createLoaders(this.db, ctx.viewer, this.sharedLoaders(event.eventId));
-        return { value: event, done: false };
-      }
-    };
-    const iterator: AsyncIterableIterator<LessonStatusChangedEvent> = {
-      next,
-      return: async () => {
-        stream.end();
-        return { value: undefined, done: true };
-      },
-      throw: async (err?: unknown) => {
-        stream.end();
-        throw err;
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return acceptedItems(stream, async (event) => {
+      // Authorized now, against current data. Idle subscribers reach this in the same tick,
+      // so the DataLoader batches them into one query per course.
+      const role = await this.access.load(`${event.courseId}|${viewer.userId}`).catch((err: unknown) => {
+        this.options.log.error({ err, eventId: event.eventId }, 'could not authorize a lesson event; not delivered');
+        return null;
+      });
+      if (!role) return null;
+      // Resolve this event with the viewer's current role and loaders made for it alone.
+      ctx.viewer = { ...viewer, role };
+      ctx.loaders = createLoaders(this.db, ctx.viewer, this.sharedLoaders(event.eventId));
+      return event;
+    });
   }
 
   /** Viewer-independent loaders, one set per event on this instance. */

@@ -1,0 +1,54 @@
+import type { Config } from './config/config.js';
+import type { Database } from './db/client.js';
+import type { Logger } from './logging/logger.js';
+import { createMailer } from './mail/mailer.js';
+import { NotificationProcessors } from './modules/notifications/index.js';
+import { maintenanceProcessors } from './modules/platform/index.js';
+import { OutboxRelay } from './outbox/outbox.relay.js';
+import type { EventBus } from './pubsub/event-bus.js';
+import type { JobQueue } from './queue/index.js';
+
+export interface BackgroundWork {
+  readonly relay: OutboxRelay;
+  /** Stops the relay, lets jobs in hand finish, closes the mailer (not the queue). */
+  close(): Promise<void>;
+}
+
+/**
+ * What a worker runs: the outbox relay, the job processors and the repeatable jobs. The
+ * worker process (`npm run worker`) runs only this; the API process runs it too unless
+ * NOTIFICATION_WORKER=off. Either way it is this one function.
+ */
+export async function startBackgroundWork(deps: {
+  config: Config;
+  log: Logger;
+  database: Database;
+  jobs: JobQueue;
+  bus: EventBus;
+}): Promise<BackgroundWork> {
+  const { config, database, jobs, bus } = deps;
+  const log = deps.log.child({ module: 'worker' });
+  const { db } = database;
+  const mailer = createMailer(config.mail, log.child({ module: 'mail' }));
+  const notifications = new NotificationProcessors({ db, jobs, bus, mailer, config, log });
+  await jobs.work({
+    ...notifications.processors(),
+    ...maintenanceProcessors(db, log, { readRetentionDays: config.notifications.readRetentionDays }),
+  });
+  // Declared by every worker; BullMQ keeps one scheduler per id, so each fires once.
+  await jobs.schedule('maintenance.activity-report', 'activity-report', config.notifications.activityReportCron);
+  await jobs.schedule('maintenance.cleanup', 'cleanup', config.notifications.cleanupCron);
+
+  const relay = new OutboxRelay(database, jobs, log.child({ module: 'outbox' }), { pollMs: config.notifications.outboxPollMs });
+  await relay.start();
+  log.info({ queue: jobs.kind, mailer: mailer.kind, concurrency: config.jobs.concurrency }, 'background work started');
+
+  return {
+    relay,
+    async close() {
+      await relay.stop();
+      await jobs.close();
+      mailer.close();
+    },
+  };
+}

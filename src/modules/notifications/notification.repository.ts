@@ -1,0 +1,179 @@
+import { and, count, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { courses, enrollments, lessons, notifications, users, type NotificationRow } from '../../db/schema.js';
+import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
+import type { DomainEvent } from '../../outbox/domain-events.js';
+import type { RecipientRange } from '../../queue/jobs.js';
+import type { NotificationContent, Subject } from './notification.content.js';
+
+export const notificationSort: SortSpec<NotificationRow> = {
+  key: 'userNotifications:CREATED_AT:DESC',
+  column: notifications.createdAt,
+  idColumn: notifications.id,
+  kind: 'timestamp',
+  direction: 'DESC',
+  valueOf: (n) => n.createdAt,
+  idOf: (n) => n.id,
+};
+
+/**
+ * The recipients of an event, as a query over enrollments: the student who enrolled, or every
+ * actively enrolled student of the lesson's course, within `range` (ids: from inclusive, to
+ * exclusive). Re-evaluated by each batch, so a batch run twice or after a crash sees the same
+ * recipients a first run would.
+ */
+function recipientsWhere(event: DomainEvent, range: RecipientRange): SQL {
+  const base =
+    event.type === 'enrollment.confirmed'
+      ? and(eq(enrollments.id, event.enrollmentId), eq(enrollments.studentId, event.studentId))
+      : eq(enrollments.courseId, event.courseId);
+  return and(
+    base,
+    eq(enrollments.status, 'ACTIVE'),
+    range.from ? sql`${enrollments.studentId} >= ${range.from}` : undefined,
+    range.to ? sql`${enrollments.studentId} < ${range.to}` : undefined,
+  )!;
+}
+
+/**
+ * Splits an event's recipients into ranges of at most `size` students: the id of every
+ * size-th student (in id order) starts a new range. One statement, however many students.
+ */
+export async function recipientRanges(db: Db, event: DomainEvent, size: number): Promise<RecipientRange[]> {
+  const ranked = db
+    .select({
+      id: enrollments.studentId,
+      rn: sql<number>`row_number() over (order by ${enrollments.studentId})`.as('rn'),
+    })
+    .from(enrollments)
+    .where(recipientsWhere(event, { from: null, to: null }))
+    .as('ranked');
+  const rows = await db
+    .select({ id: ranked.id })
+    .from(ranked)
+    .where(sql`${ranked.rn} > 1 and (${ranked.rn} - 1) % ${size} = 0`)
+    .orderBy(ranked.id);
+  const starts = [null, ...rows.map((r) => r.id)];
+  return starts.map((from, i) => ({ from, to: starts[i + 1] ?? null }));
+}
+
+/** Course and lesson titles for the notification text (null when the course is gone). */
+export async function findSubject(db: Db, event: DomainEvent): Promise<Subject | null> {
+  const lessonId = 'lessonId' in event ? event.lessonId : null;
+  const [row] = await db
+    .select({ courseTitle: courses.title, lessonTitle: lessonId ? lessons.title : sql<null>`null` })
+    .from(courses)
+    .leftJoin(lessons, lessonId ? eq(lessons.id, lessonId) : sql`false`)
+    .where(eq(courses.id, event.courseId));
+  return row ?? null;
+}
+
+/**
+ * One multi-row INSERT ... SELECT for a batch. The unique (event, recipient) key makes it
+ * idempotent: run twice, the second run inserts nothing and returns nothing.
+ */
+export async function insertNotifications(
+  db: Db,
+  eventId: string,
+  event: DomainEvent,
+  range: RecipientRange,
+  content: NotificationContent,
+): Promise<Array<{ id: string; recipientId: string }>> {
+  const lessonId = 'lessonId' in event ? event.lessonId : null;
+  const result = await db.execute<{ id: string; recipient_id: string }>(sql`
+    insert into ${notifications} (event_id, recipient_id, kind, title, body, course_id, lesson_id)
+    select ${eventId}::uuid, ${enrollments.studentId}, ${content.kind}::notification_kind, ${content.title}::text, ${content.body}::text,
+           ${event.courseId}::uuid,
+           (select ${lessons.id} from ${lessons} where ${lessons.id} = ${lessonId}::uuid)
+    from ${enrollments}
+    where ${recipientsWhere(event, range)}
+    on conflict (event_id, recipient_id) do nothing
+    returning id, recipient_id`);
+  return rowsOf<{ id: string; recipient_id: string }>(result).map((r) => ({ id: r.id, recipientId: r.recipient_id }));
+}
+
+export interface PendingEmail {
+  id: string;
+  email: string;
+  displayName: string;
+  title: string;
+  body: string;
+  courseSlug: string | null;
+}
+
+/** Notifications of one batch whose email has not been handed to the mail server yet. */
+export function findPendingEmails(db: Db, eventId: string, range: RecipientRange): Promise<PendingEmail[]> {
+  return db
+    .select({
+      id: notifications.id,
+      email: users.email,
+      displayName: users.displayName,
+      title: notifications.title,
+      body: notifications.body,
+      courseSlug: courses.slug,
+    })
+    .from(notifications)
+    .innerJoin(users, eq(users.id, notifications.recipientId))
+    .leftJoin(courses, eq(courses.id, notifications.courseId))
+    .where(
+      and(
+        eq(notifications.eventId, eventId),
+        isNull(notifications.emailedAt),
+        range.from ? sql`${notifications.recipientId} >= ${range.from}` : undefined,
+        range.to ? sql`${notifications.recipientId} < ${range.to}` : undefined,
+      ),
+    );
+}
+
+export async function markEmailed(db: Db, ids: string[]): Promise<void> {
+  if (ids.length) await db.update(notifications).set({ emailedAt: new Date() }).where(inArray(notifications.id, ids));
+}
+
+export async function findNotificationsByIds(db: Db, ids: string[], recipientId: string): Promise<NotificationRow[]> {
+  return db
+    .select()
+    .from(notifications)
+    .where(and(inArray(notifications.id, ids), eq(notifications.recipientId, recipientId)));
+}
+
+export function notificationPage(db: Db, recipientId: string, unreadOnly: boolean, page: PageRequest): Promise<NotificationRow[]> {
+  return db
+    .select()
+    .from(notifications)
+    .where(and(eq(notifications.recipientId, recipientId), unreadOnly ? isNull(notifications.readAt) : undefined, keysetCondition(notificationSort, page)))
+    .orderBy(...keysetOrder(notificationSort, page))
+    .limit(page.size + 1);
+}
+
+export async function countNotifications(db: Db, recipientId: string, unreadOnly: boolean): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(notifications)
+    .where(and(eq(notifications.recipientId, recipientId), unreadOnly ? isNull(notifications.readAt) : undefined));
+  return row?.n ?? 0;
+}
+
+/** Marks the recipient's own unread notifications among `ids` read; returns how many changed. */
+export async function markRead(db: Db, recipientId: string, ids: string[]): Promise<number> {
+  if (!ids.length) return 0;
+  const rows = await db
+    .update(notifications)
+    .set({ readAt: new Date() })
+    .where(and(inArray(notifications.id, ids), eq(notifications.recipientId, recipientId), isNull(notifications.readAt)))
+    .returning({ id: notifications.id });
+  return rows.length;
+}
+
+/** Read notifications older than `days` days. */
+export async function deleteOldReadNotifications(db: Db, days: number): Promise<number> {
+  const rows = await db
+    .delete(notifications)
+    .where(lt(notifications.readAt, sql`now() - make_interval(days => ${days})`))
+    .returning({ id: notifications.id });
+  return rows.length;
+}
+
+/** postgres.js returns the rows array itself; PGlite returns `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

@@ -1,0 +1,114 @@
+import { asc, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../logging/logger.js';
+import type { JobQueue } from '../queue/jobs.js';
+import type { OutboxEvent } from './domain-events.js';
+import { outbox } from './outbox.table.js';
+
+export const OUTBOX_CHANNEL = 'eduflow_outbox';
+
+export interface OutboxRelayOptions {
+  readonly pollMs: number;
+  /** Rows moved per transaction. */
+  readonly batchSize?: number;
+}
+
+/**
+ * Moves committed outbox rows into the job queue, oldest first, and stamps them relayed.
+ *
+ * - Wakes on NOTIFY (the outbox trigger fires at commit) and also polls, so an event waits
+ *   milliseconds normally and at most one poll interval if a notification was missed.
+ * - Rows are claimed with FOR UPDATE SKIP LOCKED: relays in many processes share the work
+ *   without handing out a row twice at the same time.
+ * - The job id is derived from the event id, so if the queue accepted the jobs but the stamp
+ *   did not commit (a crash, a timeout), the next relay re-adds them and BullMQ adds nothing.
+ * - Redis down: adding fails, the transaction rolls back, rows stay pending and are retried
+ *   on every poll until Redis is back. The mutations that wrote them never noticed.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private lastErrorLogAt = 0;
+
+  constructor(
+    private readonly database: Database,
+    private readonly jobs: JobQueue,
+    private readonly log: Logger,
+    private readonly options: OutboxRelayOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      this.unlisten = await this.database.listen(OUTBOX_CHANNEL, () => this.wake());
+    } catch (err) {
+      this.log.warn({ err }, 'outbox LISTEN failed; relying on polling');
+    }
+    this.timer = setInterval(() => this.wake(), this.options.pollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Runs a relay pass now, or right after the current one. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Relays until nothing is pending (or an error: the next wake retries). */
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.relayOnce()) > 0);
+    } catch (err) {
+      // Redis or Postgres away: say so at most every 30 s, keep polling.
+      if (Date.now() - this.lastErrorLogAt > 30_000) {
+        this.lastErrorLogAt = Date.now();
+        this.log.warn({ err }, 'outbox relay failed; events stay pending and will be retried');
+      }
+    }
+  }
+
+  /** One transaction: claim pending rows, queue them, stamp them. Returns how many. */
+  async relayOnce(): Promise<number> {
+    const size = this.options.batchSize ?? 200;
+    return this.database.db.transaction(async (tx) => {
+      const rows = await tx
+        .select({ seq: outbox.seq, id: outbox.id, payload: outbox.payload })
+        .from(outbox)
+        .where(isNull(outbox.relayedAt))
+        .orderBy(asc(outbox.seq))
+        .limit(size)
+        .for('update', { skipLocked: true });
+      if (rows.length === 0) return 0;
+      await this.jobs.add(
+        rows.map((r) => ({
+          name: 'notifications.event' as const,
+          data: { eventId: r.id, event: r.payload as OutboxEvent },
+          opts: { jobId: `event-${r.id}` },
+        })),
+      );
+      await tx.update(outbox).set({ relayedAt: sql`now()` }).where(inArray(outbox.seq, rows.map((r) => r.seq)));
+      return rows.length;
+    });
+  }
+
+  /** Stops waking; waits for a pass in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.unlisten?.().catch(() => {});
+    await this.running;
+  }
+}

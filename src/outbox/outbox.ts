@@ -1,0 +1,12 @@
+import type { Db } from '../db/client.js';
+import type { OutboxEvent } from './domain-events.js';
+import { outbox } from './outbox.table.js';
+
+/**
+ * Records a domain event in the caller's transaction: it commits with the change or not at
+ * all. Nothing else is needed from the caller; the relay notices the commit (a trigger sends
+ * NOTIFY) and delivers the event to the job queue, even if Redis is down right now.
+ */
+export async function appendToOutbox(tx: Db, event: OutboxEvent): Promise<void> {
+  await tx.insert(outbox).values({ type: event.type, payload: event });
+}

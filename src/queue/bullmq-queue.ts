@@ -1,0 +1,136 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
+import {
+  backoffDelay,
+  QUEUE_NAMES,
+  QUEUE_OF,
+  type JobName,
+  type JobQueue,
+  type JobSpec,
+  type Processors,
+  type QueueCounts,
+  type QueueName,
+  type QueueSettings,
+} from './jobs.js';
+
+/** How long `add` may wait for Redis before the caller (the outbox relay) gives up and retries. */
+const ADD_TIMEOUT_MS = 5_000;
+
+/**
+ * BullMQ on Redis. Producers fail fast (the outbox keeps what could not be added); workers
+ * use their own blocking connections, which BullMQ requires to retry forever.
+ *
+ * Redis for BullMQ must not evict keys (`maxmemory-policy noeviction`): an evicted job or
+ * lock is lost work. The cache belongs on another Redis (CACHE_REDIS_URL).
+ */
+export class BullJobQueue implements JobQueue {
+  readonly kind = 'bullmq';
+  private readonly producer: Redis;
+  private readonly queues: Record<QueueName, Queue>;
+  private readonly workers: Worker[] = [];
+  private readonly workerConnections: Redis[] = [];
+
+  constructor(
+    private readonly url: string,
+    private readonly prefix: string,
+    private readonly settings: QueueSettings,
+    private readonly log: Logger,
+  ) {
+    this.producer = new Redis(url, { connectionName: 'eduflow:queue', maxRetriesPerRequest: 2, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+    this.producer.on('error', (err) => log.warn({ err }, 'queue redis connection error'));
+    const defaultJobOptions = {
+      attempts: settings.attempts,
+      backoff: { type: 'jittered' },
+      removeOnComplete: { age: settings.keepCompletedSeconds },
+      removeOnFail: { age: settings.keepFailedSeconds },
+    };
+    this.queues = Object.fromEntries(
+      QUEUE_NAMES.map((name) => {
+        const queue = new Queue(name, { connection: this.producer, prefix, defaultJobOptions });
+        queue.on('error', (err) => log.warn({ err, queue: name }, 'queue error'));
+        return [name, queue];
+      }),
+    ) as Record<QueueName, Queue>;
+  }
+
+  async add(jobs: JobSpec[]): Promise<void> {
+    const byQueue = new Map<QueueName, JobSpec[]>();
+    for (const job of jobs) (byQueue.get(QUEUE_OF[job.name]) ?? byQueue.set(QUEUE_OF[job.name], []).get(QUEUE_OF[job.name])!).push(job);
+    await withTimeout(
+      Promise.all(
+        [...byQueue].map(([queue, specs]) =>
+          this.queues[queue].addBulk(specs.map((s) => ({ name: s.name, data: s.data, opts: { jobId: s.opts?.jobId, delay: s.opts?.delay } }))),
+        ),
+      ),
+      ADD_TIMEOUT_MS,
+      'adding jobs to the queue',
+    );
+  }
+
+  async remove(name: JobName, jobId: string): Promise<void> {
+    // Returns 0 for a job that is running (locked) or gone: both are fine for our callers.
+    await this.queues[QUEUE_OF[name]].remove(jobId);
+  }
+
+  async schedule(name: JobName, schedulerId: string, pattern: string): Promise<void> {
+    await this.queues[QUEUE_OF[name]].upsertJobScheduler(schedulerId, { pattern, tz: 'UTC' }, { name, data: {} });
+  }
+
+  async work(processors: Processors): Promise<void> {
+    for (const queue of QUEUE_NAMES) {
+      const connection = new Redis(this.url, { connectionName: `eduflow:worker:${queue}`, maxRetriesPerRequest: null });
+      connection.on('error', (err) => this.log.warn({ err, queue }, 'worker redis connection error'));
+      this.workerConnections.push(connection);
+      const worker = new Worker(
+        queue,
+        async (job: Job) => {
+          const run = processors[job.name as JobName] as (data: unknown, info: { id: string; name: JobName; attemptsMade: number }) => Promise<void>;
+          if (!run) throw new Error(`no processor for job ${job.name}`);
+          await run(job.data, { id: job.id!, name: job.name as JobName, attemptsMade: job.attemptsMade });
+        },
+        {
+          connection,
+          prefix: this.prefix,
+          concurrency: this.settings.concurrency,
+          lockDuration: this.settings.lockDurationMs,
+          stalledInterval: this.settings.stalledIntervalMs,
+          maxStalledCount: 2,
+          settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, this.settings.backoffMs) },
+        },
+      );
+      worker.on('error', (err) => this.log.warn({ err, queue }, 'worker error'));
+      worker.on('failed', (job, err) => {
+        const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
+        this.log[final ? 'error' : 'warn']({ err, queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, final }, 'job failed');
+      });
+      worker.on('stalled', (jobId) => this.log.warn({ queue, jobId }, 'stalled job returned to the queue'));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const entries = await Promise.all(
+      QUEUE_NAMES.map(async (name) => [name, await this.queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')] as const),
+    );
+    return Object.fromEntries(entries) as QueueCounts;
+  }
+
+  /** Workers first: `Worker.close()` waits for the jobs in hand to finish. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close().catch((err: unknown) => this.log.warn({ err }, 'worker close failed'))));
+    await Promise.all(Object.values(this.queues).map((q) => q.close().catch(() => {})));
+    for (const c of this.workerConnections) c.disconnect();
+    this.producer.disconnect();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
+  });
+  promise.catch(() => {}); // a late failure after the timeout is not unhandled
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

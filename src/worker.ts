@@ -1,0 +1,67 @@
+import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { startBackgroundWork } from './background.js';
+import { createDatabase } from './db/client.js';
+import { createLogger } from './logging/logger.js';
+import { createEventBus } from './pubsub/event-bus.js';
+import { createJobQueue } from './queue/index.js';
+
+/**
+ * Worker process: the outbox relay and the job processors, no HTTP. Scale it independently of
+ * the API. SIGTERM stops taking new jobs and lets the ones in hand finish.
+ */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel).child({ process: 'worker' });
+  if (!config.redis || config.db.kind !== 'postgres') {
+    log.warn('a separate worker needs DATABASE_URL and REDIS_URL; the embedded mode runs its workers inside `npm start`');
+    process.exit(1);
+  }
+  const database = createDatabase(config, log.child({ module: 'db' }));
+  if (config.db.migrateOnStart) await database.migrate();
+  const bus = createEventBus(config, log.child({ module: 'pubsub' }));
+  const jobs = createJobQueue(config, log.child({ module: 'queue' }));
+  const work = await startBackgroundWork({ config, log, database, jobs, bus });
+  log.info('EduFlow worker running');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker shutting down; finishing jobs in hand');
+    const force = setTimeout(() => {
+      log.error('worker shutdown timed out; exiting');
+      process.exit(1);
+    }, config.jobs.lockDurationMs + 5_000);
+    force.unref();
+    work
+      .close()
+      .then(() => bus.close())
+      .then(() => database.close())
+      .then(
+        () => {
+          log.info('worker stopped cleanly');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error during worker shutdown');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('EduFlow worker failed to start:', err);
+  process.exit(1);
+});
