@@ -30,6 +30,7 @@ export class BullJobQueue implements JobQueue {
   private readonly queues: Record<QueueName, Queue>;
   private readonly workers: Worker[] = [];
   private readonly workerConnections: Redis[] = [];
+  private readonly schedules = new Map<string, { name: JobName; pattern: string }>();
 
   constructor(
     private readonly url: string,
@@ -39,6 +40,13 @@ export class BullJobQueue implements JobQueue {
   ) {
     this.producer = new Redis(url, { connectionName: 'eduflow:queue', maxRetriesPerRequest: 2, retryStrategy: (n) => Math.min(n * 200, 2_000) });
     this.producer.on('error', (err) => log.warn({ err }, 'queue redis connection error'));
+    // A Redis that lost its data (restarted without persistence, failed over) lost the job
+    // schedulers too: declare them again whenever the connection comes back.
+    let connectedBefore = false;
+    this.producer.on('ready', () => {
+      if (connectedBefore) for (const [id, s] of this.schedules) void this.schedule(s.name, id, s.pattern).catch(() => {});
+      connectedBefore = true;
+    });
     const defaultJobOptions = {
       attempts: settings.attempts,
       backoff: { type: 'jittered' },
@@ -74,6 +82,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async schedule(name: JobName, schedulerId: string, pattern: string): Promise<void> {
+    this.schedules.set(schedulerId, { name, pattern });
     await this.queues[QUEUE_OF[name]].upsertJobScheduler(schedulerId, { pattern, tz: 'UTC' }, { name, data: {} });
   }
 

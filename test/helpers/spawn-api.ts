@@ -13,7 +13,16 @@ export interface RunningApi {
  * exactly the environment given, and resolves once it prints its URL.
  */
 export function spawnApi(env: Record<string, string>, timeoutMs = 90_000): Promise<RunningApi> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  return spawnEntry('src/main.ts', /EduFlow GraphQL API: (http:\/\/\S+)/, env, timeoutMs);
+}
+
+/** Runs the worker entry point (`npm run worker`); `url` is empty. */
+export function spawnWorker(env: Record<string, string>, timeoutMs = 90_000): Promise<RunningApi> {
+  return spawnEntry('src/worker.ts', /EduFlow worker running()/, env, timeoutMs);
+}
+
+function spawnEntry(entry: string, ready: RegExp, env: Record<string, string>, timeoutMs: number): Promise<RunningApi> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -22,11 +31,11 @@ export function spawnApi(env: Record<string, string>, timeoutMs = 90_000): Promi
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the API did not start:\n${out}`));
+      reject(new Error(`${entry} did not start:\n${out}`));
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /EduFlow GraphQL API: (http:\/\/\S+)/.exec(out);
+      const match = ready.exec(out);
       if (match) {
         clearTimeout(timer);
         resolve({
@@ -44,7 +53,7 @@ export function spawnApi(env: Record<string, string>, timeoutMs = 90_000): Promi
     child.stderr!.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`the API exited with ${code}:\n${out}`));
+      reject(new Error(`${entry} exited with ${code}:\n${out}`));
     });
   });
 }

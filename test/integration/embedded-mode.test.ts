@@ -43,6 +43,22 @@ describe('embedded mode (npm start with no services)', () => {
       } finally {
         await socket.dispose();
       }
+
+      // Notifications run through the in-process queue: a demo student enrolls and is told.
+      const student = await gql(`mutation { login(input: { email: "student01@eduflow.local", password: "${DEMO_PASSWORD}" }) { accessToken } }`);
+      const studentToken = student.data.login.accessToken;
+      const catalog = await gql(`{ courses(first: 20) { edges { node { id viewerEnrollment { status } } } } }`, {}, { token: studentToken });
+      const open = catalog.data.courses.edges.find((e: any) => !e.node.viewerEnrollment).node.id;
+      expect((await gql(`mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: open }, { token: studentToken })).errors).toBeUndefined();
+      const inbox = `{ me { unreadNotificationCount notifications(first: 1) { edges { node { kind course { id } } } } } }`;
+      let me: any;
+      for (let i = 0; i < 100 && !me?.unreadNotificationCount; i++) {
+        me = (await gql(inbox, {}, { token: studentToken })).data.me;
+        if (!me.unreadNotificationCount) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(me.unreadNotificationCount).toBe(1);
+      expect(me.notifications.edges[0].node).toEqual({ kind: 'ENROLLMENT_CONFIRMED', course: { id: open } });
+      expect(first.output()).toContain('email (not sent: SMTP_URL unset)');
     } finally {
       expect(await first.stop()).toBe(0);
     }

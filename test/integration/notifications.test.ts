@@ -39,7 +39,10 @@ describe('notifications', () => {
     student = await t.make.user();
     other = await t.make.user();
     admin = await t.make.user({ role: 'ADMIN' });
-    [instructorToken, studentToken, otherToken, adminToken] = await Promise.all([instructor, student, other, admin].map((u) => t.tokenFor(u)));
+    instructorToken = await t.tokenFor(instructor);
+    studentToken = await t.tokenFor(student);
+    otherToken = await t.tokenFor(other);
+    adminToken = await t.tokenFor(admin);
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));

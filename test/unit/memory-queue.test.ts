@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logging/logger.js';
+import { backoffDelay, type JobInfo, type Processors, type QueueSettings } from '../../src/queue/jobs.js';
+import { MemoryJobQueue } from '../../src/queue/memory-queue.js';
+import { eventually } from '../helpers/notifications.js';
+
+const settings: QueueSettings = {
+  concurrency: 2,
+  attempts: 3,
+  backoffMs: 5,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  keepCompletedSeconds: 3_600,
+  keepFailedSeconds: 3_600,
+};
+const log = createLogger('silent');
+const noop = async () => {};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Processors that record what ran; `cleanup` is the one under test. */
+function recording(run: (info: JobInfo) => Promise<void>): Processors {
+  return {
+    'notifications.event': noop,
+    'notifications.batch': noop,
+    'notifications.reminder': noop,
+    'notifications.email': noop,
+    'maintenance.cleanup': (_data, info) => run(info),
+    'maintenance.activity-report': noop,
+  };
+}
+const cleanup = (jobId?: string, delay?: number) => ({ name: 'maintenance.cleanup' as const, data: {}, opts: { jobId, delay } });
+
+describe(MemoryJobQueue.name, () => {
+  let queue: MemoryJobQueue;
+  afterEach(() => queue?.close());
+
+  it('adds nothing for a job id it already has, as BullMQ does', async () => {
+    queue = new MemoryJobQueue(settings, log);
+    const ran: string[] = [];
+    await queue.work(recording(async (info) => void ran.push(info.id)));
+    await queue.add([cleanup('a'), cleanup('a'), cleanup('b')]);
+    await eventually(async () => (await queue.counts()).maintenance.completed, (n) => n === 2, 5_000, 5);
+    await queue.add([cleanup('a')]); // completed, still remembered
+    await queue.add([cleanup('c')]);
+    await eventually(async () => (await queue.counts()).maintenance.completed, (n) => n === 3, 5_000, 5);
+    expect(ran.sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('retries a failing job with back-off, and keeps it as failed after the last attempt', async () => {
+    queue = new MemoryJobQueue(settings, log);
+    const attempts: number[] = [];
+    await queue.work(recording(async (info) => {
+      attempts.push(info.attemptsMade);
+      throw new Error('boom');
+    }));
+    await queue.add([cleanup('x')]);
+    await eventually(async () => (await queue.counts()).maintenance.failed, (n) => n === 1, 5_000, 5);
+    expect(attempts).toEqual([0, 1, 2]);
+    expect((await queue.counts()).maintenance).toMatchObject({ failed: 1, waiting: 0, delayed: 0, active: 0 });
+  });
+
+  it('runs at most `concurrency` jobs of a queue at once', async () => {
+    queue = new MemoryJobQueue(settings, log);
+    let running = 0;
+    let peak = 0;
+    await queue.work(recording(async () => {
+      peak = Math.max(peak, ++running);
+      await sleep(10);
+      running--;
+    }));
+    await queue.add(Array.from({ length: 8 }, (_, i) => cleanup(`c${i}`)));
+    await eventually(async () => (await queue.counts()).maintenance.completed, (n) => n === 8, 5_000, 5);
+    expect(peak).toBe(2);
+  });
+
+  it('holds delayed jobs until their time, and removes them on request', async () => {
+    queue = new MemoryJobQueue(settings, log);
+    const ran: string[] = [];
+    await queue.work(recording(async (info) => void ran.push(info.id)));
+    await queue.add([cleanup('soon', 30), cleanup('dropped', 30)]);
+    expect((await queue.counts()).maintenance.delayed).toBe(2);
+    await queue.remove('maintenance.cleanup', 'dropped');
+    await sleep(10);
+    expect(ran).toEqual([]);
+    await eventually(async () => ran.length, (n) => n === 1, 5_000, 5);
+    await sleep(50); // well past the removed job's time
+    expect(ran).toEqual(['soon']);
+  });
+
+  it('lets jobs in hand finish on close, and starts no new ones', async () => {
+    queue = new MemoryJobQueue({ ...settings, concurrency: 1 }, log);
+    const finished: string[] = [];
+    await queue.work(recording(async (info) => {
+      await sleep(30);
+      finished.push(info.id);
+    }));
+    await queue.add([cleanup('first'), cleanup('second')]);
+    await sleep(5);
+    await queue.close();
+    expect(finished).toEqual(['first']);
+  });
+});
+
+describe(backoffDelay.name, () => {
+  it('doubles per attempt, with ±50% jitter', () => {
+    expect(backoffDelay(1, 1_000, () => 0.5)).toBe(1_000);
+    expect(backoffDelay(3, 1_000, () => 0.5)).toBe(4_000);
+    expect(backoffDelay(3, 1_000, () => 0)).toBe(2_000);
+    expect(backoffDelay(3, 1_000, () => 0.999)).toBe(5_996);
+  });
+
+  it('never waits more than an hour and a half', () => {
+    expect(backoffDelay(40, 1_000, () => 0.999)).toBeLessThanOrEqual(5_400_000);
+  });
+});
