@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for the API (and, later, the worker): compiled TypeScript on Node 20.
+# One image for the API (`node dist/main.js`) and the worker (`node dist/worker.js`): compiled TypeScript on Node 20.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,6 +17,4 @@ COPY package.json ./
 COPY drizzle ./drizzle
 USER node
 EXPOSE 4000
-HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/main.js"]

@@ -1,6 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import WebSocket from 'ws';
+
+/** Drops a benchmark's database and deletes its Redis keys. */
+export async function dropBenchData(pgAdminUrl: string, dbName: string, redisUrl: string, redisPrefix: string): Promise<void> {
+  const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
+  await admin.end();
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  await redis.connect();
+  for await (const keys of redis.scanStream({ match: `${redisPrefix}*` }) as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+}
 
 /** Resident set size of a process, in bytes (Linux /proc). */
 export function rssOf(pid: number): number {

@@ -13,7 +13,6 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { TokenService } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config/config.js';
@@ -31,6 +30,7 @@ import {
   stopProcess,
   summarize,
   type ProtocolClient,
+  dropBenchData,
 } from './lib.js';
 
 const N = Number(process.argv[2] ?? process.env.SUBSCRIBERS ?? 2_000);
@@ -207,15 +207,7 @@ async function benchBare(sample: string) {
   }
 }
 
-async function cleanup() {
-  const admin = postgres(PG_ADMIN, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
-  await admin.end();
-  const redis = new Redis(REDIS_URL, { lazyConnect: true });
-  await redis.connect();
-  for await (const keys of redis.scanStream({ match: `${redisPrefix}*` }) as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-}
+const cleanup = () => dropBenchData(PG_ADMIN, dbName, REDIS_URL, redisPrefix);
 
 const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
 const worst = (rounds: Round[], key: 'p50' | 'p95' | 'p99' | 'max') => Math.max(...rounds.map((r) => r.latencyMs[key]));
