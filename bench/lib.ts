@@ -1,8 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import WebSocket from 'ws';
+import { loadConfig } from '../src/config/config.js';
+import { createDatabase } from '../src/db/client.js';
+import { createLogger } from '../src/logging/logger.js';
+
+/** Creates the run's database and applies the migrations; the caller closes the handle. */
+export async function createBenchDatabase(pgAdminUrl: string, run: ReturnType<typeof benchRun>) {
+  const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${run.dbName}"`);
+  await admin.end();
+  const database = createDatabase(loadConfig({ DATABASE_URL: run.dbUrl, JWT_SECRET: run.secret, LOG_LEVEL: 'warn' }), createLogger('warn'));
+  await database.migrate();
+  return database;
+}
+
+/** Names of one benchmark run's own database and Redis prefix, and a fresh JWT secret. */
+export function benchRun(pgAdminUrl: string) {
+  const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const dbName = `eduflow_bench_${runId}`;
+  const url = new URL(pgAdminUrl);
+  url.pathname = `/${dbName}`;
+  return { dbName, dbUrl: url.toString(), redisPrefix: `eduflow:bench:${runId}:`, secret: randomBytes(32).toString('hex') };
+}
 
 /** Drops a benchmark's database and deletes its Redis keys. */
 export async function dropBenchData(pgAdminUrl: string, dbName: string, redisUrl: string, redisPrefix: string): Promise<void> {

@@ -10,19 +10,14 @@
  *  - that every student got exactly one notification and one email.
  * Prints a table and writes bench/results/notifications-<N>.json and .md.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { SMTPServer } from 'smtp-server';
 import { TokenService } from '../src/auth/tokens.js';
-import { loadConfig } from '../src/config/config.js';
-import { createDatabase } from '../src/db/client.js';
 import { authSessions, courses, lessons, users } from '../src/db/schema.js';
 import { toGlobalId } from '../src/graphql/global-id.js';
-import { createLogger } from '../src/logging/logger.js';
-import { dropBenchData, sleep, startProcess, stopProcess } from './lib.js';
+import { benchRun, createBenchDatabase, dropBenchData, sleep, startProcess, stopProcess } from './lib.js';
 
 const N = Number(process.argv[2] ?? process.env.STUDENTS ?? 10_000);
 const WORKERS = Number(process.env.WORKERS ?? 1);
@@ -30,22 +25,11 @@ const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const TIMEOUT_MS = 300_000;
 
-const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-const dbName = `eduflow_bench_${runId}`;
-const redisPrefix = `eduflow:bench:${runId}:`;
-const secret = randomBytes(32).toString('hex');
-const dbUrl = (() => {
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${dbName}`;
-  return url.toString();
-})();
+const run = benchRun(PG_ADMIN);
+const { dbName, dbUrl, redisPrefix, secret } = run;
 
 async function seed() {
-  const admin = postgres(PG_ADMIN, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${dbName}"`);
-  await admin.end();
-  const database = createDatabase(loadConfig({ DATABASE_URL: dbUrl, JWT_SECRET: secret, LOG_LEVEL: 'warn' }), createLogger('warn'));
-  await database.migrate();
+  const database = await createBenchDatabase(PG_ADMIN, run);
   const { db } = database;
   const [owner] = await db.insert(users).values({ email: 'owner@bench.test', displayName: 'Owner', role: 'INSTRUCTOR', passwordHash: 'x' }).returning();
   const [course] = await db.insert(courses).values({ instructorId: owner!.id, slug: 'bench', title: 'Bench course', status: 'PUBLISHED' }).returning();

@@ -37,6 +37,10 @@ import { NotificationLive, NotificationResolver, NotificationService, UserNotifi
 import { PlatformResolver } from './modules/platform/index.js';
 import { startBackgroundWork, type BackgroundWork } from './background.js';
 import { createJobQueue, type JobQueue } from './queue/index.js';
+import { ErrorsAreMissesCache } from '@apollo/utils.keyvaluecache';
+import { RedisApqStore } from './cache/apq-store.js';
+import { ResponseCache } from './cache/response-cache.js';
+import { MemoryResponseStore, RedisResponseStore } from './cache/response-store.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { Topics, type SessionsEvent } from './pubsub/topics.js';
 import { typeGraphQLPubSub } from './pubsub/type-graphql-pubsub.js';
@@ -63,6 +67,8 @@ export interface App {
   readonly httpServer: Server;
   /** The WebSocket side (diagnostics and tests: connection counts, closing a user's sockets). */
   readonly ws: WsServer;
+  /** The whole-response cache (its counters, and invalidation for tests and workers). */
+  readonly responseCache: ResponseCache;
   /** The job queue and the relay/processors, when this process runs them (NOTIFICATION_WORKER=on). */
   readonly background: { readonly jobs: JobQueue; readonly work: BackgroundWork } | undefined;
   /** Starts listening; resolves with the GraphQL endpoint URL. */
@@ -107,6 +113,10 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
 
   // Throttle counters are volatile: they live on the cache Redis (CACHE_REDIS_URL, else REDIS_URL).
   const redis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'commands') : undefined;
+  // The response cache and APQ: a connection that fails fast, so an outage costs a request
+  // at most the cache timeout.
+  const cacheRedis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'cache', { failFast: true }) : undefined;
+  let responseCache: ResponseCache | undefined; // built with the schema, below
   const attemptStore = redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore();
   const throttle = new LoginThrottle(attemptStore, {
     freeAttempts: config.auth.loginMaxAttempts,
@@ -128,7 +138,12 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     throttle,
     refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
     log,
-    onSessionChange: (event) => void publish(Topics.sessions, event),
+    // Logout, password and role changes: sockets close everywhere, and the user's cached
+    // responses go before the mutation answers.
+    onSessionChange: async (event) => {
+      void publish(Topics.sessions, event);
+      await responseCache?.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
+    },
   });
   const lessonEvents = new LessonEvents(bus, log);
   const courseCommands = new CourseCommands(db, follow);
@@ -160,6 +175,11 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     },
   };
   const schema = await buildAppSchema(container, typeGraphQLPubSub(bus));
+  responseCache = new ResponseCache(schema, cacheRedis ? new RedisResponseStore(cacheRedis) : new MemoryResponseStore(config.cache.maxEntries), {
+    enabled: config.cache.enabled,
+    timeoutMs: config.cache.timeoutMs,
+    log: log.child({ module: 'cache' }),
+  });
 
   const httpServer = createServer();
   httpServer.requestTimeout = config.http.requestTimeoutMs;
@@ -174,15 +194,21 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     validationRules: limitValidationRules(limits),
     parseOptions: parseOptions(limits),
     stopOnTerminationSignals: false,
+    // Automatic persisted queries: in Redis when there is one (shared by every instance).
+    persistedQueries: {
+      ttl: config.cache.apqTtlSeconds,
+      ...(cacheRedis ? { cache: new ErrorsAreMissesCache(new RedisApqStore(cacheRedis, config.cache.apqTtlSeconds), log) } : {}),
+    },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownGraceMs }),
-      // No cache hints are used; the default cache-control plugin would wrap every resolver
-      // of the schema (which graphql-ws executes too) for nothing.
+      // Cache policies come from the schema's static @cacheControl hints, computed once per
+      // document (see cache/cache-control.ts); Apollo's plugin would wrap every resolver.
       ApolloServerPluginCacheControlDisabled(),
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
         : ApolloServerPluginLandingPageDisabled(),
       costLimitPlugin(limits, () => schema),
+      responseCache.plugin(),
       httpStatusPlugin(), // before logging, so the logged status is the one sent
       requestLoggingPlugin(),
     ],
@@ -213,6 +239,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       log: log.child({ requestId: req.requestId, userId: viewer.userId ?? undefined }),
       client: { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.header('user-agent') ?? null },
       signedIn: new Set(),
+      changes: new Set(),
     };
   };
 
@@ -264,6 +291,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     schema,
     httpServer,
     ws,
+    responseCache,
     background,
     listen: () =>
       new Promise<string>((resolve, reject) => {
@@ -282,6 +310,8 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
         await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
         await background?.work.close(); // jobs in hand finish first
         await bus.close();
+        responseCache?.close();
+        cacheRedis?.disconnect();
         await attemptStore.close();
         redis?.disconnect();
         await database.close();

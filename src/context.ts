@@ -65,6 +65,16 @@ export interface RequestScope {
    * `user` is theirs to read, although the request itself carried no token for them.
    */
   readonly signedIn?: Set<string>;
+  /**
+   * Cache tags of what this request changed (`Course:<id>`, `Course:list`, ...): invalidated
+   * in the response cache before the response is sent. Absent outside HTTP requests.
+   */
+  readonly changes?: Set<string>;
+}
+
+/** Notes that a write changed these entities (see `RequestScope.changes`). */
+export function touched(scope: RequestScope, ...tags: string[]): void {
+  if (scope.changes) for (const t of tags) scope.changes.add(t);
 }
 
 /** Where a request comes from: for throttling and session records. */
@@ -88,6 +98,10 @@ export interface GraphQLContext extends RequestScope {
   readonly live?: LiveServices;
   /** WebSocket only: closes the connection (slow consumers). */
   readonly disconnect?: (code: number, reason: string) => void;
+  /** Response cache: entity tags seen while executing a cacheable query (set on a miss). */
+  cacheTags?: Set<string>;
+  /** Response cache: what happened to this request (for the log). */
+  cacheOutcome?: 'HIT' | 'MISS' | 'BYPASS';
 }
 
 export interface LiveServices {

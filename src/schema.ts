@@ -2,6 +2,7 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType, type PubSub } from './graphql/type-graphql.js';
 import { applyAuthDirective } from './auth/auth.directive.js';
+import { applyCacheControl } from './cache/cache-control.js';
 import { NodeResolver } from './graphql/node.resolver.js';
 import { DateTime } from './graphql/scalars.js';
 import { courseRelationChecks, CourseResolver } from './modules/courses/index.js';
@@ -39,7 +40,7 @@ export async function buildAppSchema(container?: ContainerType, pubSub?: PubSub)
     validate: false,
     scalarsMap: [{ type: Date, scalar: DateTime }],
   });
-  return applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks });
+  return applyCacheControl(applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks }));
 }
 
 const NO_PUBSUB: PubSub = {

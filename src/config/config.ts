@@ -90,6 +90,11 @@ const EnvSchema = z.object({
   ACTIVITY_REPORT_CRON: z.string().min(1).default('0 6 * * *'),
   CLEANUP_CRON: z.string().min(1).default('*/30 * * * *'),
 
+  CACHE_ENABLED: bool.default(true),
+  CACHE_TIMEOUT_MS: int(1, 1_000).default(10),
+  CACHE_MAX_ENTRIES: int(10, 1_000_000).default(5_000),
+  APQ_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
+
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   MAIL_FROM: z.string().min(3).default('EduFlow <no-reply@eduflow.local>'),
   MAIL_CONCURRENCY: int(1, 50).default(5),
@@ -160,6 +165,15 @@ export interface Config {
     readonly maxTokens: number;
     readonly subscriptionMaxQueued: number;
     readonly wsConnectionInitTimeoutMs: number;
+  };
+  readonly cache: {
+    /** Whole-response cache of queries (off: every query executes). */
+    readonly enabled: boolean;
+    /** Longest a cache read may take before the request runs uncached. */
+    readonly timeoutMs: number;
+    /** Embedded mode (in-memory LRU) only. */
+    readonly maxEntries: number;
+    readonly apqTtlSeconds: number;
   };
   readonly notifications: {
     /** Run the job processors (and the outbox relay) inside the API process too. */
@@ -299,6 +313,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxTokens: e.MAX_TOKENS,
       subscriptionMaxQueued: e.SUBSCRIPTION_MAX_QUEUED,
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
+    },
+    cache: {
+      enabled: e.CACHE_ENABLED,
+      timeoutMs: e.CACHE_TIMEOUT_MS,
+      maxEntries: e.CACHE_MAX_ENTRIES,
+      apqTtlSeconds: e.APQ_TTL_SECONDS,
     },
     notifications: {
       workerInProcess: e.NOTIFICATION_WORKER === 'on',

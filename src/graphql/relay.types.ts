@@ -1,4 +1,5 @@
-import { ArgsType, Field, ID, Int, InterfaceType, ObjectType, type ClassType } from './type-graphql.js';
+import { ArgsType, Directive, Field, ID, Int, InterfaceType, ObjectType, type ClassType } from './type-graphql.js';
+import { cacheControl } from '../cache/cache-control.js';
 import type { ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from './pagination.js';
 
@@ -17,6 +18,7 @@ export abstract class Node {
 }
 
 @ObjectType('PageInfo')
+@Directive(cacheControl({ inheritMaxAge: true }))
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -61,6 +63,7 @@ export function connectionComplexity({ args, childComplexity }: ComplexityEstima
 /** `<Name>Edge` and `<Name>Connection` object types for a node type, as the contract names them. */
 export function connectionOf<T extends object>(name: string, nodeType: ClassType<T>) {
   @ObjectType(`${name}Edge`)
+  @Directive(cacheControl({ inheritMaxAge: true }))
   class Edge {
     @Field(() => String)
     cursor!: string;
@@ -70,6 +73,7 @@ export function connectionOf<T extends object>(name: string, nodeType: ClassType
   }
 
   @ObjectType(`${name}Connection`)
+  @Directive(cacheControl({ inheritMaxAge: true }))
   class Connection {
     @Field(() => [Edge])
     edges!: Edge[];

@@ -23,6 +23,7 @@ export function requestLoggingPlugin(): ApolloServerPlugin<GraphQLContext> {
               status: response.http.status ?? 200,
               errors: codes.length ? codes : undefined,
               dbQueries: queriesInScope(),
+              cache: ctx.cacheOutcome,
             },
             'graphql request',
           );

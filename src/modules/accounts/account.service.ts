@@ -5,7 +5,7 @@ import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js';
 import type { TokenService } from '../../auth/tokens.js';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
-import type { ClientInfo, RequestScope } from '../../context.js';
+import { touched, type ClientInfo, type RequestScope } from '../../context.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
 import { users, type Role, type UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
@@ -39,7 +39,7 @@ export interface AuthResult {
 }
 
 /** Told when a user's sessions end or their role changes (live sockets are closed). */
-export type SessionListener = (event: { userId: string; reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' }) => void;
+export type SessionListener = (event: { userId: string; reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' }) => void | Promise<void>;
 
 export interface AccountServiceDeps {
   readonly db: Db;
@@ -136,7 +136,7 @@ export class AccountService {
         throw AppError.unauthenticated('Session expired; sign in again');
       case 'reused':
         this.deps.log.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
-        this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT' });
+        await this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT' });
         throw AppError.unauthenticated('Refresh token was already used; the session has been revoked');
       case 'rotated':
         // The role is read fresh here: a role change takes effect at the next refresh.
@@ -152,13 +152,14 @@ export class AccountService {
       await revokeSession(tx, found.session.id, 'LOGOUT');
       return found.session.userId;
     });
-    if (userId) this.deps.onSessionChange?.({ userId, reason: 'LOGOUT' });
+    if (userId) await this.deps.onSessionChange?.({ userId, reason: 'LOGOUT' });
     return true;
   }
 
   async updateProfile(scope: RequestScope, input: UpdateProfileInput): Promise<UserRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(profileSchema, input);
+    touched(scope, `User:${viewer.userId}`);
     const [user] = await this.deps.db
       .update(users)
       .set(v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName })
@@ -189,7 +190,7 @@ export class AccountService {
       await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
       await revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
-    this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED' });
+    await this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED' });
     return true;
   }
 
@@ -213,7 +214,7 @@ export class AccountService {
       const [user] = await tx.update(users).set({ role: input.role as Role }).where(eq(users.id, userId)).returning();
       return { user: user!, changed: true };
     });
-    if (updated.changed) this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED' });
+    if (updated.changed) await this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED' });
     return updated.user;
   }
 

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
-import type { RequestScope } from '../../context.js';
+import { touched, type RequestScope } from '../../context.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
 import { courses, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
@@ -40,6 +40,7 @@ export class CourseCommands {
       status: 'DRAFT' as const,
     };
     const course = await this.insert(values, v.slug);
+    touched(scope, 'Course:list');
     this.onFollow(viewer.userId, course.id);
     return course;
   }
@@ -83,11 +84,13 @@ export class CourseCommands {
         throw AppError.conflict(`The course has ${active} active enrollment(s); archive it instead`, { activeEnrollments: active });
       }
       await tx.delete(courses).where(eq(courses.id, course.id));
+      touched(scope, 'Course:list', 'Lesson:list', 'Enrollment:list');
       return id;
     });
   }
 
   private async transition(scope: RequestScope, id: string, to: 'PUBLISHED' | 'ARCHIVED'): Promise<CourseRow> {
+    touched(scope, 'Course:list'); // visibility changes: lists gain or lose it
     return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
       if (course.status === to) return course;
       if (!TRANSITIONS[to].includes(course.status)) {
@@ -115,6 +118,8 @@ export class CourseCommands {
     requireSignedIn(scope.viewer);
     const visible = courseId ? await scope.loaders.courses.visibleById.load(courseId) : null;
     assertCanManageCourse(scope.viewer, visible);
+    // Whatever is written under the course's lock changes the course or what it counts.
+    touched(scope, `Course:${visible!.id}`);
     return this.db.transaction(async (tx) => {
       const locked = await lockCourse(tx, visible!.id);
       if (!locked) throw AppError.notFound('Course');

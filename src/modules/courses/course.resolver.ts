@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from '../../graphql/type-graphql.js';
+import { cacheControl, CATALOG_MAX_AGE } from '../../cache/cache-control.js';
 import { auth } from '../../auth/auth.directive.js';
 import type { GraphQLContext } from '../../context.js';
 import type { CourseRow } from '../../db/schema.js';
@@ -65,6 +66,7 @@ export class CourseResolver {
     description: 'Courses the viewer may see: everyone sees PUBLISHED ones; instructors also their own; admins all.',
     complexity: connectionComplexity,
   })
+  @Directive(cacheControl({ maxAge: CATALOG_MAX_AGE }))
   courses(
     @Args(() => PageArgs) args: PageArgs,
     @Arg('filter', () => CourseFilter, { nullable: true }) filter: CourseFilter | null,
@@ -113,6 +115,7 @@ export class CourseResolver {
     nullable: true,
     description: "The signed-in viewer's own enrollment in this course, if any.",
   })
+  @Directive(cacheControl({ scope: 'PRIVATE' }))
   viewerEnrollment(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
     return this.enrollmentsService.viewerEnrollment(ctx, course.id);
   }

@@ -1,4 +1,5 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
+import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
+import { cacheControl, CATALOG_MAX_AGE } from '../../cache/cache-control.js';
 import { connectionOf, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
 import type { CourseStatus as CourseStatusValue } from './course.table.js';
@@ -14,6 +15,7 @@ export type CourseOrderField = keyof typeof CourseOrderField;
 registerEnumType(CourseOrderField, { name: 'CourseOrderField' });
 
 @ObjectType('Course', { implements: Node })
+@Directive(cacheControl({ maxAge: CATALOG_MAX_AGE }))
 export class Course extends Node {
   @Field(() => String)
   slug!: string;

@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
-import type { RequestScope } from '../../context.js';
+import { touched, type RequestScope } from '../../context.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
 import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
@@ -25,6 +25,8 @@ export class EnrollmentCommands {
     const uuid = uuidOf('Course', courseId);
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
+    // The course's counts, the student's own view (viewerEnrollment, access to lessons), rosters.
+    touched(scope, `Course:${course.id}`, 'Enrollment:list', `Viewer:${viewer.userId}`);
     let enrollment: EnrollmentRow;
     try {
       enrollment = await this.db.transaction(async (tx) => {
@@ -74,6 +76,7 @@ export class EnrollmentCommands {
     const viewer = requireSignedIn(scope.viewer);
     const uuid = uuidOf('Course', courseId);
     if (!uuid) throw AppError.notFound('Course');
+    touched(scope, `Course:${uuid}`, 'Enrollment:list', `Viewer:${viewer.userId}`);
     const [row] = await this.db
       .update(enrollments)
       .set({ status: 'CANCELLED', cancelledAt: new Date() })

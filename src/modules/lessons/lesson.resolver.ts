@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from '../../graphql/type-graphql.js';
+import { Directive, Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from '../../graphql/type-graphql.js';
+import { cacheControl } from '../../cache/cache-control.js';
 import type { GraphQLContext } from '../../context.js';
 import type { LessonRow } from '../../db/schema.js';
 import { toGlobalId } from '../../graphql/global-id.js';
@@ -64,6 +65,7 @@ export class LessonResolver {
   }
 
   @FieldResolver(() => [LessonStatus], { description: 'The statuses this viewer may move the lesson to next.' })
+  @Directive(cacheControl({ scope: 'PRIVATE' }))
   async allowedTransitions(@Root() lesson: LessonRow, @Ctx() ctx: GraphQLContext) {
     const course = await ctx.loaders.courses.byId.load(lesson.courseId);
     return course ? allowedTransitions(ctx.viewer, course, lesson) : [];

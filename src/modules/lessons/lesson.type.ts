@@ -1,4 +1,5 @@
 import { ArgsType, Directive, Field, Int, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
+import { cacheControl, CATALOG_MAX_AGE } from '../../cache/cache-control.js';
 import { auth } from '../../auth/auth.directive.js';
 import { connectionOf, ForwardPageArgs, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
@@ -13,6 +14,7 @@ export const LessonStatus = {
 registerEnumType(LessonStatus, { name: 'LessonStatus' });
 
 @ObjectType('Lesson', { implements: Node })
+@Directive(cacheControl({ maxAge: CATALOG_MAX_AGE }))
 export class Lesson extends Node {
   @Field(() => String)
   title!: string;

@@ -1,4 +1,5 @@
 import { auth } from '../../auth/auth.directive.js';
+import { cacheControl } from '../../cache/cache-control.js';
 import type { GraphQLContext } from '../../context.js';
 import type { NotificationRow, UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
@@ -73,6 +74,7 @@ export class UserNotificationsResolver {
     complexity: connectionComplexity,
   })
   @Directive(auth({ allow: ['SELF'] }))
+  @Directive(cacheControl({ maxAge: 0 }))
   notifications(
     @Root() user: UserRow,
     @Args(() => ForwardPageArgs) args: ForwardPageArgs,
@@ -84,6 +86,7 @@ export class UserNotificationsResolver {
 
   @FieldResolver(() => Int, { nullable: true, description: 'Only the user themself may read it.' })
   @Directive(auth({ allow: ['SELF'] }))
+  @Directive(cacheControl({ maxAge: 0 }))
   unreadNotificationCount(@Root() user: UserRow, @Ctx() ctx: GraphQLContext) {
     return this.service.unreadCount(ctx, user.id);
   }

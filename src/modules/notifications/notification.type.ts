@@ -1,4 +1,5 @@
-import { Field, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
+import { Directive, Field, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
+import { cacheControl } from '../../cache/cache-control.js';
 import { connectionOf, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
 import { NOTIFICATION_KINDS, type NotificationKind as NotificationKindValue } from './notification.table.js';
@@ -10,6 +11,7 @@ registerEnumType(NotificationKind, {
 });
 
 @ObjectType('Notification', { implements: Node, description: 'Something that happened which concerns the viewer. Only its recipient can read it.' })
+@Directive(cacheControl({ maxAge: 0, scope: 'PRIVATE' }))
 export class Notification extends Node {
   @Field(() => NotificationKind)
   kind!: NotificationKindValue;

@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, Directive, FieldResolver, ID, Query, Resolver, Root } from '../../graphql/type-graphql.js';
+import { cacheControl } from '../../cache/cache-control.js';
 import { auth } from '../../auth/auth.directive.js';
 import type { GraphQLContext } from '../../context.js';
 import type { UserRow } from '../../db/schema.js';
@@ -20,6 +21,7 @@ export class UserResolver {
   ) {}
 
   @Query(() => User, { nullable: true, description: 'The signed-in user, or null when anonymous.' })
+  @Directive(cacheControl({ maxAge: 30, scope: 'PRIVATE' }))
   me(@Ctx() ctx: GraphQLContext) {
     return this.usersService.me(ctx);
   }

@@ -1,4 +1,5 @@
 import { Directive, Field, InputType, ObjectType, registerEnumType } from '../../graphql/type-graphql.js';
+import { cacheControl, CATALOG_MAX_AGE } from '../../cache/cache-control.js';
 import { auth } from '../../auth/auth.directive.js';
 import { connectionOf, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
@@ -8,6 +9,7 @@ export const Role = { ADMIN: 'ADMIN', INSTRUCTOR: 'INSTRUCTOR', STUDENT: 'STUDEN
 registerEnumType(Role, { name: 'Role' });
 
 @ObjectType('User', { implements: Node })
+@Directive(cacheControl({ maxAge: CATALOG_MAX_AGE }))
 export class User extends Node {
   @Field(() => String)
   displayName!: string;

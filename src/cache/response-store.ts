@@ -1,0 +1,118 @@
+import type { Redis } from 'ioredis';
+
+/** What a read returns: the entry (if any), and the invalidation generation seen before it. */
+export interface CacheRead {
+  value: string | null;
+  generation: number;
+}
+
+/**
+ * Whole responses, tagged with the entities they contain. Shared by every API instance
+ * (Redis) or per process (memory, the embedded mode).
+ *
+ * Staleness is ruled out by generations: `invalidate` bumps a global generation and stamps
+ * each tag with it; `set` stores nothing if any of its tags was invalidated after the
+ * generation its request read before executing. So a response computed from data a
+ * concurrent write has changed is never stored, whatever the interleaving, and entries that
+ * were stored before the write are deleted by it.
+ */
+export interface ResponseStore {
+  get(key: string): Promise<CacheRead>;
+  set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean>;
+  invalidate(tags: readonly string[]): Promise<void>;
+}
+
+/** Tag version stamps outlive any request by far; they expire so they do not pile up. */
+const TAG_VERSION_TTL_SECONDS = 24 * 3_600;
+
+const SET_SCRIPT = `
+local n = tonumber(ARGV[4])
+for i = 1, n do
+  local v = tonumber(redis.call('GET', KEYS[n + 1 + i]) or '0')
+  if v > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+for i = 1, n do
+  redis.call('SADD', KEYS[1 + i], KEYS[1])
+  if redis.call('TTL', KEYS[1 + i]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1 + i], ARGV[2]) end
+end
+return 1`;
+
+const INVALIDATE_SCRIPT = `
+local n = tonumber(ARGV[1])
+local gen = redis.call('INCR', KEYS[2 * n + 1])
+for i = 1, n do
+  local members = redis.call('SMEMBERS', KEYS[i])
+  for j = 1, #members, 500 do
+    redis.call('DEL', unpack(members, j, math.min(j + 499, #members)))
+  end
+  redis.call('DEL', KEYS[i])
+  redis.call('SET', KEYS[n + i], gen, 'EX', ARGV[2])
+end
+return gen`;
+
+export class RedisResponseStore implements ResponseStore {
+  constructor(private readonly redis: Redis) {}
+
+  async get(key: string): Promise<CacheRead> {
+    const [generation, value] = await this.redis.mget('rc:gen', `rc:e:${key}`);
+    return { value: value ?? null, generation: Number(generation ?? 0) };
+  }
+
+  async set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean> {
+    const keys = [`rc:e:${key}`, ...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`)];
+    const stored = await this.redis.eval(SET_SCRIPT, keys.length, ...keys, value, ttlSeconds, generation, tags.length);
+    return stored === 1;
+  }
+
+  async invalidate(tags: readonly string[]): Promise<void> {
+    if (!tags.length) return;
+    const keys = [...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`), 'rc:gen'];
+    await this.redis.eval(INVALIDATE_SCRIPT, keys.length, ...keys, tags.length, TAG_VERSION_TTL_SECONDS);
+  }
+}
+
+/** The embedded mode's store: a bounded LRU map with the same tag and generation rules. */
+export class MemoryResponseStore implements ResponseStore {
+  private readonly entries = new Map<string, { value: string; expiresAt: number; tags: readonly string[] }>();
+  private readonly byTag = new Map<string, Set<string>>();
+  private readonly tagVersions = new Map<string, number>();
+  private generation = 0;
+
+  constructor(private readonly maxEntries: number) {}
+
+  async get(key: string): Promise<CacheRead> {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= Date.now()) this.drop(key);
+    else if (entry) {
+      this.entries.delete(key); // most recently used goes last
+      this.entries.set(key, entry);
+    }
+    return { value: this.entries.get(key)?.value ?? null, generation: this.generation };
+  }
+
+  async set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean> {
+    if (tags.some((t) => (this.tagVersions.get(t) ?? 0) > generation)) return false;
+    this.drop(key);
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000, tags });
+    for (const t of tags) (this.byTag.get(t) ?? this.byTag.set(t, new Set()).get(t)!).add(key);
+    while (this.entries.size > this.maxEntries) this.drop(this.entries.keys().next().value!);
+    return true;
+  }
+
+  async invalidate(tags: readonly string[]): Promise<void> {
+    this.generation++;
+    for (const t of tags) {
+      this.tagVersions.set(t, this.generation);
+      for (const key of this.byTag.get(t) ?? []) this.drop(key);
+      this.byTag.delete(t);
+    }
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    for (const t of entry.tags) this.byTag.get(t)?.delete(key);
+  }
+}

@@ -1,0 +1,37 @@
+import { parse } from 'graphql';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CachePolicyCalculator } from '../../src/cache/cache-control.js';
+import { buildAppSchema } from '../../src/schema.js';
+
+describe(CachePolicyCalculator.name, () => {
+  let calc: CachePolicyCalculator;
+  beforeAll(async () => {
+    calc = new CachePolicyCalculator(await buildAppSchema());
+  });
+  const policy = (q: string) => calc.policyOf(parse(q), undefined);
+
+  it('lets public catalog reads be cached for a minute', () => {
+    expect(policy(`{ courses(first: 5) { edges { node { title instructor { displayName } lessons { edges { node { title } } } } } pageInfo { hasNextPage } } }`)).toEqual({
+      maxAge: 60,
+      scope: 'PUBLIC',
+    });
+  });
+
+  it('makes @auth fields and viewer-specific fields private', () => {
+    expect(policy(`query($id: ID!) { lesson(id: $id) { title content } }`).scope).toBe('PRIVATE');
+    expect(policy(`{ courses { edges { node { viewerEnrollment { status } } } } }`)).toEqual({ maxAge: 30, scope: 'PRIVATE' });
+    expect(policy(`{ me { id } }`)).toEqual({ maxAge: 30, scope: 'PRIVATE' });
+  });
+
+  it('never caches notifications, unhinted root fields, interfaces with uncacheable members, or mutations', () => {
+    expect(policy(`{ me { unreadNotificationCount } }`).maxAge).toBe(0);
+    expect(policy(`query($id: ID!) { node(id: $id) { id } }`).maxAge).toBe(0);
+    expect(policy(`{ platformStats { users } }`).maxAge).toBe(0);
+    expect(policy(`{ __schema { queryType { name } } }`).maxAge).toBe(0);
+    expect(policy(`mutation { markNotificationsRead(ids: []) }`).maxAge).toBe(0);
+  });
+
+  it('follows fragments', () => {
+    expect(policy(`{ courses { ...C } } fragment C on CourseConnection { edges { node { viewerEnrollment { id } } } }`).scope).toBe('PRIVATE');
+  });
+});
