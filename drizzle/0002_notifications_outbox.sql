@@ -16,6 +16,7 @@ CREATE TABLE "notifications" (
 	"lesson_id" uuid,
 	"read_at" timestamp (3) with time zone,
 	"emailed_at" timestamp (3) with time zone,
+	"email_claimed_until" timestamp (3) with time zone,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -25,7 +26,9 @@ CREATE TABLE "outbox" (
 	"type" text NOT NULL,
 	"payload" jsonb NOT NULL,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
-	"relayed_at" timestamp (3) with time zone
+	"relayed_at" timestamp (3) with time zone,
+	"relay_count" integer DEFAULT 0 NOT NULL,
+	"processed_at" timestamp (3) with time zone
 );
 --> statement-breakpoint
 ALTER TABLE "notifications" ADD CONSTRAINT "notifications_recipient_id_fkey" FOREIGN KEY ("recipient_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -37,8 +40,13 @@ CREATE INDEX "notifications_recipient_unread_idx" ON "notifications" USING btree
 CREATE INDEX "notifications_course_id_idx" ON "notifications" USING btree ("course_id");--> statement-breakpoint
 CREATE INDEX "notifications_lesson_id_idx" ON "notifications" USING btree ("lesson_id");--> statement-breakpoint
 CREATE INDEX "notifications_read_at_idx" ON "notifications" USING btree ("read_at") WHERE "notifications"."read_at" is not null;--> statement-breakpoint
+CREATE INDEX "notifications_created_at_idx" ON "notifications" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "notifications_emailed_at_idx" ON "notifications" USING btree ("emailed_at") WHERE "notifications"."emailed_at" is not null;--> statement-breakpoint
+CREATE INDEX "notifications_unmailed_idx" ON "notifications" USING btree ("created_at") WHERE "notifications"."emailed_at" is null;--> statement-breakpoint
 CREATE INDEX "outbox_pending_idx" ON "outbox" USING btree ("seq") WHERE "outbox"."relayed_at" is null;--> statement-breakpoint
+CREATE UNIQUE INDEX "outbox_id_key" ON "outbox" USING btree ("id");--> statement-breakpoint
 CREATE INDEX "outbox_relayed_at_idx" ON "outbox" USING btree ("relayed_at");--> statement-breakpoint
+CREATE INDEX "outbox_unprocessed_idx" ON "outbox" USING btree ("relayed_at") WHERE "outbox"."processed_at" is null and "outbox"."relayed_at" is not null;--> statement-breakpoint
 -- Hand-written (drizzle-kit does not model triggers): wakes relays listening on
 -- "eduflow_outbox" when a transaction that wrote outbox rows commits. Relays also poll,
 -- so a missed notification only delays, never loses, an event.

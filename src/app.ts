@@ -306,9 +306,11 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       (closing ??= (async () => {
         draining = true;
         stopSessions();
-        await ws.close();
-        await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
-        await background?.work.close(); // jobs in hand finish first
+        // Workers stop taking jobs at once and finish the ones in hand while HTTP drains.
+        await Promise.all([
+          ws.close().then(() => apollo.stop()), // the drain plugin stops accepting and waits for in-flight requests
+          background?.work.close(),
+        ]);
         await bus.close();
         responseCache?.close();
         cacheRedis?.disconnect();

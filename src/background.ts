@@ -30,22 +30,32 @@ export async function startBackgroundWork(deps: {
   const log = deps.log.child({ module: 'worker' });
   const { db } = database;
   const mailer = createMailer(config.mail, log.child({ module: 'mail' }));
-  const notifications = new NotificationProcessors({ db, jobs, bus, mailer, config, log });
+  let stopping = false;
+  const notifications = new NotificationProcessors({ db, jobs, bus, mailer, config, log, stopping: () => stopping });
   await jobs.work({
     ...notifications.processors(),
-    ...maintenanceProcessors(db, log, { readRetentionDays: config.notifications.readRetentionDays }),
+    ...maintenanceProcessors(db, log, { readRetentionDays: config.notifications.readRetentionDays, heal: () => notifications.heal() }),
+  });
+  // Reminders live in the queue only; put back any it lost (a restart of the in-process queue).
+  const reminders = await notifications.rebuildReminders().catch((err: unknown) => {
+    log.warn({ err }, 'could not rebuild lesson reminders; the next start retries');
+    return 0;
   });
   // Declared by every worker; BullMQ keeps one scheduler per id, so each fires once.
   await jobs.schedule('maintenance.activity-report', 'activity-report', config.notifications.activityReportCron);
   await jobs.schedule('maintenance.cleanup', 'cleanup', config.notifications.cleanupCron);
 
-  const relay = new OutboxRelay(database, jobs, log.child({ module: 'outbox' }), { pollMs: config.notifications.outboxPollMs });
+  const relay = new OutboxRelay(database, jobs, log.child({ module: 'outbox' }), {
+    pollMs: config.notifications.outboxPollMs,
+    requeueAfterMs: config.notifications.outboxRequeueAfterMs,
+  });
   await relay.start();
-  log.info({ queue: jobs.kind, mailer: mailer.kind, concurrency: config.jobs.concurrency }, 'background work started');
+  log.info({ queue: jobs.kind, mailer: mailer.kind, concurrency: config.jobs.concurrency, reminders }, 'background work started');
 
   return {
     relay,
     async close() {
+      stopping = true; // long jobs (email runs) stop early; what they leave is retried
       await relay.stop();
       await jobs.close();
       mailer.close();

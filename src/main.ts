@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       app.log.error('graceful shutdown timed out; exiting');
       process.exit(1);
-    }, config.http.shutdownGraceMs + 5_000);
+    }, Math.max(config.http.shutdownGraceMs, config.notifications.workerInProcess ? config.jobs.drainMs : 0) + 5_000);
     force.unref();
     app.close().then(
       () => process.exit(0),

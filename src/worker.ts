@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       log.error('worker shutdown timed out; exiting');
       process.exit(1);
-    }, config.jobs.lockDurationMs + 5_000);
+    }, config.jobs.drainMs + 5_000);
     force.unref();
     work
       .close()

@@ -78,13 +78,15 @@ const EnvSchema = z.object({
   NOTIFICATION_WORKER: z.enum(['on', 'off']).default('on'),
   NOTIFICATION_BATCH_SIZE: int(1, 5_000).default(500),
   OUTBOX_POLL_MS: int(50, 60_000).default(1_000),
+  OUTBOX_REQUEUE_AFTER_SECONDS: int(1, 7 * 86_400).default(900),
   REMINDER_LEAD_MINUTES: int(0, 7 * 24 * 60).default(15),
   READ_NOTIFICATION_RETENTION_DAYS: int(1, 3_650).default(90),
   WORKER_CONCURRENCY: int(1, 100).default(4),
-  JOB_ATTEMPTS: int(1, 100).default(10),
-  JOB_BACKOFF_MS: int(10, 600_000).default(1_000),
+  JOB_ATTEMPTS: int(1, 100).default(12),
+  JOB_BACKOFF_MS: int(10, 600_000).default(5_000),
   JOB_LOCK_DURATION_MS: int(1_000, 600_000).default(30_000),
   JOB_STALLED_INTERVAL_MS: int(500, 600_000).default(30_000),
+  JOB_DRAIN_MS: int(0, 600_000).default(30_000),
   JOB_KEEP_COMPLETED_HOURS: int(1, 24 * 30).default(24),
   JOB_KEEP_FAILED_DAYS: int(1, 365).default(14),
   ACTIVITY_REPORT_CRON: z.string().min(1).default('0 6 * * *'),
@@ -180,6 +182,7 @@ export interface Config {
     readonly workerInProcess: boolean;
     readonly batchSize: number;
     readonly outboxPollMs: number;
+    readonly outboxRequeueAfterMs: number;
     /** 0: no reminders. */
     readonly reminderLeadMinutes: number;
     readonly readRetentionDays: number;
@@ -194,6 +197,8 @@ export interface Config {
     readonly stalledIntervalMs: number;
     readonly keepCompletedSeconds: number;
     readonly keepFailedSeconds: number;
+    /** How long shutdown waits for jobs in hand before the process exits anyway. */
+    readonly drainMs: number;
   };
   readonly mail: {
     /** Unset: messages are logged as JSON instead of sent. */
@@ -324,6 +329,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       workerInProcess: e.NOTIFICATION_WORKER === 'on',
       batchSize: e.NOTIFICATION_BATCH_SIZE,
       outboxPollMs: e.OUTBOX_POLL_MS,
+      outboxRequeueAfterMs: e.OUTBOX_REQUEUE_AFTER_SECONDS * 1000,
       reminderLeadMinutes: e.REMINDER_LEAD_MINUTES,
       readRetentionDays: e.READ_NOTIFICATION_RETENTION_DAYS,
       activityReportCron: e.ACTIVITY_REPORT_CRON,
@@ -337,6 +343,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
       keepCompletedSeconds: e.JOB_KEEP_COMPLETED_HOURS * 3_600,
       keepFailedSeconds: e.JOB_KEEP_FAILED_DAYS * 86_400,
+      drainMs: e.JOB_DRAIN_MS,
     },
     mail: {
       smtpUrl: e.SMTP_URL,

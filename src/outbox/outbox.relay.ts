@@ -1,4 +1,4 @@
-import { asc, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
 import type { JobQueue } from '../queue/jobs.js';
@@ -9,6 +9,8 @@ export const OUTBOX_CHANNEL = 'eduflow_outbox';
 
 export interface OutboxRelayOptions {
   readonly pollMs: number;
+  /** A relayed event not processed this long after is queued again (with a new job id). */
+  readonly requeueAfterMs: number;
   /** Rows moved per transaction. */
   readonly batchSize?: number;
 }
@@ -32,6 +34,7 @@ export class OutboxRelay {
   private again = false;
   private stopped = false;
   private lastErrorLogAt = 0;
+  private lastSweepAt = 0;
 
   constructor(
     private readonly database: Database,
@@ -70,6 +73,10 @@ export class OutboxRelay {
   /** Relays until nothing is pending (or an error: the next wake retries). */
   private async drain(): Promise<void> {
     try {
+      if (Date.now() - this.lastSweepAt > Math.min(60_000, this.options.requeueAfterMs / 2)) {
+        this.lastSweepAt = Date.now();
+        await this.requeueStuck();
+      }
       while (!this.stopped && (await this.relayOnce()) > 0);
     } catch (err) {
       // Redis or Postgres away: say so at most every 30 s, keep polling.
@@ -85,7 +92,7 @@ export class OutboxRelay {
     const size = this.options.batchSize ?? 200;
     return this.database.db.transaction(async (tx) => {
       const rows = await tx
-        .select({ seq: outbox.seq, id: outbox.id, payload: outbox.payload })
+        .select({ seq: outbox.seq, id: outbox.id, payload: outbox.payload, round: outbox.relayCount })
         .from(outbox)
         .where(isNull(outbox.relayedAt))
         .orderBy(asc(outbox.seq))
@@ -95,13 +102,30 @@ export class OutboxRelay {
       await this.jobs.add(
         rows.map((r) => ({
           name: 'notifications.event' as const,
-          data: { eventId: r.id, event: r.payload as OutboxEvent },
-          opts: { jobId: `event-${r.id}` },
+          data: { eventId: r.id, event: r.payload as OutboxEvent, round: r.round },
+          opts: { jobId: r.round === 0 ? `event-${r.id}` : `event-${r.id}-r${r.round}` },
         })),
       );
-      await tx.update(outbox).set({ relayedAt: sql`now()` }).where(inArray(outbox.seq, rows.map((r) => r.seq)));
+      await tx
+        .update(outbox)
+        .set({ relayedAt: sql`now()`, relayCount: sql`${outbox.relayCount} + 1` })
+        .where(inArray(outbox.seq, rows.map((r) => r.seq)));
       return rows.length;
     });
+  }
+
+  /**
+   * Events relayed long ago but never processed (their job lost with Redis data, or out of
+   * attempts while something was down) go back to pending: the queue never is the only copy.
+   */
+  async requeueStuck(): Promise<number> {
+    const rows = await this.database.db
+      .update(outbox)
+      .set({ relayedAt: null })
+      .where(and(isNull(outbox.processedAt), lt(outbox.relayedAt, sql`now() - make_interval(secs => ${this.options.requeueAfterMs / 1000})`)))
+      .returning({ id: outbox.id });
+    if (rows.length) this.log.warn({ events: rows.length }, 'outbox events were relayed but never processed; queueing them again');
+    return rows.length;
   }
 
   /** Stops waking; waits for a pass in progress. */

@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import type { OutboxEvent } from './domain-events.js';
 import { outbox } from './outbox.table.js';
@@ -9,4 +10,9 @@ import { outbox } from './outbox.table.js';
  */
 export async function appendToOutbox(tx: Db, event: OutboxEvent): Promise<void> {
   await tx.insert(outbox).values({ type: event.type, payload: event });
+}
+
+/** The event's fan-out is queued: the relay's sweep leaves it alone from now on. */
+export async function markOutboxProcessed(db: Db, eventId: string): Promise<void> {
+  await db.update(outbox).set({ processedAt: new Date() }).where(eq(outbox.id, eventId));
 }

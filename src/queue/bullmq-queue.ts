@@ -81,6 +81,19 @@ export class BullJobQueue implements JobQueue {
     await this.queues[QUEUE_OF[name]].remove(jobId);
   }
 
+  async reviveFailed(queue: QueueName, maxAgeMs: number): Promise<number> {
+    const failed = await this.queues[queue].getFailed(0, 999);
+    let revived = 0;
+    for (const job of failed) {
+      if (Date.now() - job.timestamp > maxAgeMs) continue;
+      await (job as Job).retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).then(
+        () => revived++,
+        () => {}, // removed or retried meanwhile
+      );
+    }
+    return revived;
+  }
+
   async schedule(name: JobName, schedulerId: string, pattern: string): Promise<void> {
     this.schedules.set(schedulerId, { name, pattern });
     await this.queues[QUEUE_OF[name]].upsertJobScheduler(schedulerId, { pattern, tz: 'UTC' }, { name, data: {} });

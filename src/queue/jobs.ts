@@ -31,8 +31,9 @@ export interface RecipientRange {
 }
 
 export interface JobPayloads {
-  'notifications.event': { eventId: string; event: DomainEvent };
-  'notifications.batch': { eventId: string; event: DomainEvent; range: RecipientRange };
+  /** `round`: how many times the outbox relayed this event before (0 the first time). */
+  'notifications.event': { eventId: string; event: DomainEvent; round?: number };
+  'notifications.batch': { eventId: string; event: DomainEvent; range: RecipientRange; round?: number };
   'notifications.reminder': { lessonId: string; scheduledAt: string };
   'notifications.email': { eventId: string; range: RecipientRange };
   'maintenance.cleanup': Record<string, never>;
@@ -70,6 +71,11 @@ export interface JobQueue {
   remove(name: JobName, jobId: string): Promise<void>;
   /** A repeatable job on a cron pattern (UTC); declaring it again, anywhere, keeps one. */
   schedule(name: JobName, schedulerId: string, pattern: string): Promise<void>;
+  /**
+   * Gives failed jobs created in the last `maxAgeMs` a fresh set of attempts: an outage longer
+   * than a job's whole retry budget delays its work instead of losing it. Returns how many.
+   */
+  reviveFailed(queue: QueueName, maxAgeMs: number): Promise<number>;
   /** Starts processing jobs with these processors until `close`. */
   work(processors: Processors): Promise<void>;
   counts(): Promise<QueueCounts>;

@@ -19,6 +19,7 @@ interface MemoryJob {
   data: unknown;
   attemptsMade: number;
   state: 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+  createdAt: number;
   timer?: NodeJS.Timeout;
   finishedAt?: number;
 }
@@ -55,11 +56,11 @@ export class MemoryJobQueue implements JobQueue {
   ) {}
 
   async add(specs: JobSpec[]): Promise<void> {
-    if (this.closed) throw new Error('queue closed');
+    // Adds are accepted while closing (jobs in hand may queue follow-ups); they just do not run.
     for (const spec of specs) {
       const id = spec.opts?.jobId ?? String(this.nextId++);
       if (this.jobs.has(id)) continue; // BullMQ semantics: an existing id adds nothing
-      const job: MemoryJob = { id, name: spec.name, data: spec.data, attemptsMade: 0, state: 'waiting' };
+      const job: MemoryJob = { id, name: spec.name, data: spec.data, attemptsMade: 0, state: 'waiting', createdAt: Date.now() };
       this.jobs.set(id, job);
       this.enqueue(job, spec.opts?.delay ?? 0);
     }
@@ -77,17 +78,30 @@ export class MemoryJobQueue implements JobQueue {
 
   async schedule(name: JobName, schedulerId: string, pattern: string): Promise<void> {
     clearTimeout(this.schedules.get(schedulerId));
-    const arm = () => {
-      const next = CronExpressionParser.parse(pattern, { tz: 'UTC' }).next().getTime();
+    const arm = (next: number) => {
       const timer = setTimeout(() => {
         if (this.closed) return;
+        // A timer cut short by setTimeout's limit re-arms for the same time.
+        if (Date.now() < next) return arm(next);
         void this.add([{ name, data: {}, opts: { jobId: `${schedulerId}-${next}` } } as JobSpec]).catch(() => {});
-        arm();
+        arm(CronExpressionParser.parse(pattern, { tz: 'UTC' }).next().getTime());
       }, Math.min(Math.max(0, next - Date.now()), MAX_TIMER_MS));
       timer.unref();
       this.schedules.set(schedulerId, timer);
     };
-    arm();
+    arm(CronExpressionParser.parse(pattern, { tz: 'UTC' }).next().getTime());
+  }
+
+  async reviveFailed(queue: QueueName, maxAgeMs: number): Promise<number> {
+    let revived = 0;
+    for (const job of this.jobs.values()) {
+      if (job.state !== 'failed' || QUEUE_OF[job.name] !== queue || Date.now() - job.createdAt > maxAgeMs) continue;
+      job.attemptsMade = 0;
+      job.finishedAt = undefined;
+      this.enqueue(job, 0);
+      revived++;
+    }
+    return revived;
   }
 
   async work(processors: Processors): Promise<void> {
@@ -156,13 +170,13 @@ export class MemoryJobQueue implements JobQueue {
   private finish(job: MemoryJob, state: 'completed' | 'failed'): void {
     job.state = state;
     job.finishedAt = Date.now();
-    job.data = state === 'failed' ? job.data : undefined;
+    if (state === 'completed') job.data = undefined;
     this.finished.push(job);
     // Oldest first; failed jobs are kept as long as completed ones here (bounded either way).
     const keepMs = 1000 * Math.max(this.settings.keepFailedSeconds, this.settings.keepCompletedSeconds);
     while (this.finished.length > MAX_FINISHED || (this.finished.length && Date.now() - this.finished[0]!.finishedAt! > keepMs)) {
       const old = this.finished.shift()!;
-      if (this.jobs.get(old.id) === old) this.jobs.delete(old.id);
+      if (this.jobs.get(old.id) === old && old.finishedAt !== undefined) this.jobs.delete(old.id);
     }
   }
 }

@@ -53,7 +53,7 @@ export interface ReceivedMail {
  * A real SMTP server in the test process (the `smtp-server` package). `reject(n)` returns an
  * SMTP error for a message instead of accepting it: a mail server outage, as clients see it.
  */
-export async function startSmtpSink(options: { reject?: (messageNumber: number) => boolean } = {}) {
+export async function startSmtpSink(options: { reject?: (messageNumber: number) => boolean; delayMs?: number } = {}) {
   const received: ReceivedMail[] = [];
   let attempts = 0;
   const server = new SMTPServer({
@@ -63,7 +63,8 @@ export async function startSmtpSink(options: { reject?: (messageNumber: number) 
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
         attempts++;
         if (options.reject?.(attempts)) {
           const err = Object.assign(new Error('Mailbox temporarily unavailable'), { responseCode: 451 });

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { notifications, users } from '../../src/db/schema.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
@@ -88,6 +89,30 @@ describe('notification delivery when things fail', () => {
     expect(mail.raw).toContain('Reason: Flooded room');
     expect(mail.raw).toContain('text/html');
   });
+});
+
+it('stops mailing on shutdown, with every email sent stamped and the rest left to retry', async () => {
+  const smtp = await startSmtpSink({ delayMs: 150 });
+  cleanups.push(() => smtp.close());
+  const t = await startTestApp({ NOTIFICATION_WORKER: 'on', SMTP_URL: smtp.url, MAIL_CONCURRENCY: '1', OUTBOX_POLL_MS: '200' });
+  cleanups.push(() => t.app.close());
+  const { course, lesson, token } = await courseWithStudents(t, 40);
+  await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
+  await eventually(async () => smtp.received.length, (n) => n >= 2, 20_000);
+  const started = Date.now();
+  await t.app.close(); // what SIGTERM runs
+  expect(Date.now() - started).toBeLessThan(5_000); // it did not wait for all 40 emails
+  const sqlc = postgres(t.databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sqlc<{ mailed: number; claimed: number }[]>`
+      select count(emailed_at)::int as mailed, count(email_claimed_until)::int as claimed
+      from notifications where course_id = ${course.id}`;
+    expect(row!.mailed).toBe(smtp.received.length); // each mail that went out is stamped
+    expect(row!.mailed).toBeLessThan(40);
+    expect(row!.claimed).toBe(0); // the rest are free for the next worker
+  } finally {
+    await sqlc.end(); // the database itself goes with the run's clean-up
+  }
 });
 
 describe('worker processes', () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { backoffDelay, type JobInfo, type Processors, type QueueSettings } from '../../src/queue/jobs.js';
 import { MemoryJobQueue } from '../../src/queue/memory-queue.js';
@@ -98,6 +98,38 @@ describe(MemoryJobQueue.name, () => {
     await sleep(5);
     await queue.close();
     expect(finished).toEqual(['first']);
+  });
+});
+
+describe(`${MemoryJobQueue.name} (timers)`, () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('accepts follow-up jobs from jobs in hand while closing (they are kept, not run)', async () => {
+    const queue = new MemoryJobQueue(settings, log);
+    let followUp: Promise<void> | undefined;
+    await queue.work({
+      ...recording(async () => {}),
+      'maintenance.activity-report': async () => {
+        await sleep(20);
+        followUp = queue.add([cleanup('follow-up')]);
+      },
+    });
+    await queue.add([{ name: 'maintenance.activity-report', data: {}, opts: { jobId: 'r' } }]);
+    await sleep(5);
+    await queue.close();
+    await expect(followUp).resolves.toBeUndefined();
+    expect((await queue.counts()).maintenance).toMatchObject({ completed: 1, waiting: 1 });
+  });
+
+  it('fires a yearly schedule on its day, not when setTimeout’s 24.8-day limit runs out', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-02T00:00:00Z') });
+    const queue = new MemoryJobQueue(settings, log);
+    await queue.schedule('maintenance.cleanup', 'yearly', '0 0 1 1 *');
+    await vi.advanceTimersByTimeAsync(30 * 86_400_000);
+    expect((await queue.counts()).maintenance.waiting).toBe(0);
+    await vi.advanceTimersByTimeAsync(335 * 86_400_000);
+    expect((await queue.counts()).maintenance.waiting).toBe(1);
+    await queue.close();
   });
 });
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { authSessions, refreshTokens, users, type AuthSessionRow, type RefreshTokenRow, type Role } from '../../db/schema.js';
 
 /** 256 random bits, prefixed so secret scanners can recognise a leaked EduFlow token. */
@@ -104,15 +105,12 @@ export async function revokeOtherSessions(db: Db, userId: string, keep: string |
  * `keepRevokedDays` ago. Revoked sessions are kept a while so reuse of their tokens is
  * still recognised (and logged) as reuse rather than as an unknown token.
  */
-export async function purgeSessions(db: Db, keepRevokedDays = 7): Promise<number> {
-  const rows = await db
-    .delete(authSessions)
-    .where(
-      or(
-        lt(authSessions.expiresAt, sql`now()`),
-        lt(authSessions.revokedAt, sql`now() - make_interval(days => ${keepRevokedDays})`),
-      ),
-    )
-    .returning({ id: authSessions.id });
-  return rows.length;
+export function purgeSessions(db: Db, keepRevokedDays = 7): Promise<number> {
+  // Refresh tokens go with their session (ON DELETE CASCADE).
+  return deleteInBatches(
+    db,
+    authSessions,
+    authSessions.id,
+    or(lt(authSessions.expiresAt, sql`now()`), lt(authSessions.revokedAt, sql`now() - make_interval(days => ${keepRevokedDays})`))!,
+  );
 }

@@ -1,4 +1,5 @@
 import { and, count, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { deleteInBatches } from '../../db/delete-in-batches.js';
 import type { Db } from '../../db/client.js';
 import { courses, enrollments, lessons, notifications, users, type NotificationRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
@@ -101,32 +102,64 @@ export interface PendingEmail {
   courseSlug: string | null;
 }
 
-/** Notifications of one batch whose email has not been handed to the mail server yet. */
-export function findPendingEmails(db: Db, eventId: string, range: RecipientRange): Promise<PendingEmail[]> {
-  return db
-    .select({
-      id: notifications.id,
-      email: users.email,
-      displayName: users.displayName,
-      title: notifications.title,
-      body: notifications.body,
-      courseSlug: courses.slug,
-    })
-    .from(notifications)
-    .innerJoin(users, eq(users.id, notifications.recipientId))
-    .leftJoin(courses, eq(courses.id, notifications.courseId))
-    .where(
-      and(
-        eq(notifications.eventId, eventId),
-        isNull(notifications.emailedAt),
-        range.from ? sql`${notifications.recipientId} >= ${range.from}` : undefined,
-        range.to ? sql`${notifications.recipientId} < ${range.to}` : undefined,
-      ),
-    );
+/**
+ * Claims up to `limit` notifications of one batch that are still owed an email and not claimed
+ * by another run (or whose claim ran out), until `claimMs` from now. Two runs of an email job
+ * (a retry racing a stalled original, overlapping ranges) never get the same row.
+ */
+export async function claimEmails(db: Db, eventId: string, range: RecipientRange, limit: number, claimMs: number): Promise<PendingEmail[]> {
+  const result = await db.execute(sql`
+    with claimable as (
+      select ${notifications.id} from ${notifications}
+      where ${notifications.eventId} = ${eventId}::uuid and ${notifications.emailedAt} is null
+        and (${notifications.emailClaimedUntil} is null or ${notifications.emailClaimedUntil} < now())
+        ${range.from ? sql`and ${notifications.recipientId} >= ${range.from}::uuid` : sql``}
+        ${range.to ? sql`and ${notifications.recipientId} < ${range.to}::uuid` : sql``}
+      order by ${notifications.id}
+      limit ${limit}
+      for update skip locked)
+    update ${notifications} n set email_claimed_until = now() + make_interval(secs => ${claimMs / 1000})
+    from claimable c, ${users} u
+    where n.id = c.id and u.id = n.recipient_id
+    returning n.id, u.email, u.display_name, n.title, n.body, (select slug from ${courses} where ${courses.id} = n.course_id) as course_slug`);
+  return rowsOf<{ id: string; email: string; display_name: string; title: string; body: string; course_slug: string | null }>(result).map((r) => ({
+    id: r.id,
+    email: r.email,
+    displayName: r.display_name,
+    title: r.title,
+    body: r.body,
+    courseSlug: r.course_slug,
+  }));
 }
 
-export async function markEmailed(db: Db, ids: string[]): Promise<void> {
-  if (ids.length) await db.update(notifications).set({ emailedAt: new Date() }).where(inArray(notifications.id, ids));
+/** Stamps one notification as mailed (right after the mail server accepted it). */
+export async function markEmailed(db: Db, id: string): Promise<void> {
+  await db.update(notifications).set({ emailedAt: new Date(), emailClaimedUntil: null }).where(eq(notifications.id, id));
+}
+
+/** Gives up claims on rows that were not mailed, so a retry can take them at once. */
+export async function releaseEmailClaims(db: Db, ids: string[]): Promise<void> {
+  if (ids.length) await db.update(notifications).set({ emailClaimedUntil: null }).where(and(inArray(notifications.id, ids), isNull(notifications.emailedAt)));
+}
+
+/**
+ * Events with notifications still owed an email although their jobs should have mailed them
+ * by now (an email job lost with Redis data, or given up): for the sweep to queue again.
+ */
+export async function eventsOwedEmails(db: Db, olderThanMinutes: number, withinHours: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ eventId: notifications.eventId })
+    .from(notifications)
+    .where(
+      and(
+        isNull(notifications.emailedAt),
+        sql`${notifications.createdAt} < now() - make_interval(mins => ${olderThanMinutes})`,
+        sql`${notifications.createdAt} > now() - make_interval(hours => ${withinHours})`,
+        sql`(${notifications.emailClaimedUntil} is null or ${notifications.emailClaimedUntil} < now())`,
+      ),
+    )
+    .limit(limit);
+  return rows.map((r) => r.eventId);
 }
 
 export async function findNotificationsByIds(db: Db, ids: string[], recipientId: string): Promise<NotificationRow[]> {
@@ -164,13 +197,9 @@ export async function markRead(db: Db, recipientId: string, ids: string[]): Prom
   return rows.length;
 }
 
-/** Read notifications older than `days` days. */
-export async function deleteOldReadNotifications(db: Db, days: number): Promise<number> {
-  const rows = await db
-    .delete(notifications)
-    .where(lt(notifications.readAt, sql`now() - make_interval(days => ${days})`))
-    .returning({ id: notifications.id });
-  return rows.length;
+/** Read notifications older than `days` days, in bounded batches. */
+export function deleteOldReadNotifications(db: Db, days: number): Promise<number> {
+  return deleteInBatches(db, notifications, notifications.id, lt(notifications.readAt, sql`now() - make_interval(days => ${days})`));
 }
 
 /** postgres.js returns the rows array itself; PGlite returns `{ rows }`. */

@@ -32,6 +32,8 @@ export const notifications = pgTable(
     readAt: ts('read_at'),
     /** Set once the email for it was handed to the mail server; null while one is owed. */
     emailedAt: ts('emailed_at'),
+    /** An email job has claimed this row until then (two jobs never mail the same row). */
+    emailClaimedUntil: ts('email_claimed_until'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -47,6 +49,10 @@ export const notifications = pgTable(
     index('notifications_course_id_idx').on(t.courseId),
     index('notifications_lesson_id_idx').on(t.lessonId),
     index('notifications_read_at_idx').on(t.readAt).where(sql`${t.readAt} is not null`),
+    index('notifications_created_at_idx').on(t.createdAt),
+    index('notifications_emailed_at_idx').on(t.emailedAt).where(sql`${t.emailedAt} is not null`),
+    // Rows still owed an email: the email sweep finds them without reading the table.
+    index('notifications_unmailed_idx').on(t.createdAt).where(sql`${t.emailedAt} is null`),
   ],
 );
 

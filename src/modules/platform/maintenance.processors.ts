@@ -7,20 +7,35 @@ import { computePlatformStats, deleteRelayedOutbox, saveActivityReport } from '.
 
 const KEEP_RELAYED_OUTBOX_DAYS = 7;
 
-/** The repeatable jobs. Both are idempotent, so an overlap or a retry does no harm. */
+/**
+ * The repeatable jobs. Both are idempotent, so an overlap or a retry does no harm. Each part
+ * of the cleanup runs on its own: one failing (and the job retrying) does not starve the rest.
+ */
 export function maintenanceProcessors(
   db: Db,
   log: Logger,
-  options: { readRetentionDays: number },
+  options: { readRetentionDays: number; heal: () => Promise<object> },
 ): Pick<Processors, 'maintenance.cleanup' | 'maintenance.activity-report'> {
   return {
     'maintenance.cleanup': async () => {
-      const [sessions, readNotifications, outboxRows] = [
-        await purgeSessions(db),
-        await deleteOldReadNotifications(db, options.readRetentionDays),
-        await deleteRelayedOutbox(db, KEEP_RELAYED_OUTBOX_DAYS),
-      ];
-      log.info({ deleted: { sessions, readNotifications, outboxRows } }, 'cleanup done');
+      const steps: Record<string, () => Promise<unknown>> = {
+        sessions: () => purgeSessions(db),
+        readNotifications: () => deleteOldReadNotifications(db, options.readRetentionDays),
+        outboxRows: () => deleteRelayedOutbox(db, KEEP_RELAYED_OUTBOX_DAYS),
+        healed: () => options.heal(),
+      };
+      const done: Record<string, unknown> = {};
+      const failed: string[] = [];
+      for (const [name, step] of Object.entries(steps)) {
+        try {
+          done[name] = await step();
+        } catch (err) {
+          failed.push(name);
+          log.warn({ err, step: name }, 'cleanup step failed');
+        }
+      }
+      log.info({ done, failed: failed.length ? failed : undefined }, 'cleanup done');
+      if (failed.length) throw new Error(`cleanup steps failed: ${failed.join(', ')}`);
     },
     'maintenance.activity-report': async () => {
       const stats = await computePlatformStats(db);

@@ -1,5 +1,6 @@
 import { desc, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { activityReports, courses, enrollments, lessons, notifications, outbox, users } from '../../db/schema.js';
 import { rowsOf } from '../notifications/notification.repository.js';
 
@@ -55,11 +56,7 @@ export async function latestActivityReports(db: Db, limit: number): Promise<Arra
   return rows.map((r) => ({ day: r.day, stats: r.stats as PlatformStatsData }));
 }
 
-/** Relayed outbox rows are kept a while for inspection, then dropped. */
-export async function deleteRelayedOutbox(db: Db, days: number): Promise<number> {
-  const rows = await db
-    .delete(outbox)
-    .where(sql`${outbox.relayedAt} < now() - make_interval(days => ${days})`)
-    .returning({ seq: outbox.seq });
-  return rows.length;
+/** Processed outbox rows are kept a while for inspection, then dropped (in batches). */
+export function deleteRelayedOutbox(db: Db, days: number): Promise<number> {
+  return deleteInBatches(db, outbox, outbox.seq, sql`${outbox.processedAt} < now() - make_interval(days => ${days})`);
 }
