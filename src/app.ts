@@ -37,6 +37,8 @@ import { NotificationLive, NotificationResolver, NotificationService, UserNotifi
 import { PlatformResolver } from './modules/platform/index.js';
 import { startBackgroundWork, type BackgroundWork } from './background.js';
 import { createJobQueue, type JobQueue } from './queue/index.js';
+import { CostBudget } from './graphql/cost-budget.js';
+import { Metrics, type MetricSources } from './observability/metrics.js';
 import { ErrorsAreMissesCache } from '@apollo/utils.keyvaluecache';
 import { RedisApqStore } from './cache/apq-store.js';
 import { ResponseCache } from './cache/response-cache.js';
@@ -67,6 +69,7 @@ export interface App {
   readonly httpServer: Server;
   /** The WebSocket side (diagnostics and tests: connection counts, closing a user's sockets). */
   readonly ws: WsServer;
+  readonly metrics: Metrics;
   /** The whole-response cache (its counters, and invalidation for tests and workers). */
   readonly responseCache: ResponseCache;
   /** The job queue and the relay/processors, when this process runs them (NOTIFICATION_WORKER=on). */
@@ -84,16 +87,22 @@ export interface App {
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
-  const database = createDatabase(config, log.child({ module: 'db' }), { onQuery: options.onQuery });
+  const live: MetricSources = {};
+  const metrics = new Metrics(live);
+  const onQuery = (sql: string) => {
+    metrics.sqlStatements.inc();
+    options.onQuery?.(sql);
+  };
+  const database = createDatabase(config, log.child({ module: 'db' }), { onQuery });
   try {
-    return await assemble(config, log, database);
+    return await assemble(config, log, database, metrics, live);
   } catch (err) {
     await database.close().catch(() => {});
     throw err;
   }
 }
 
-async function assemble(config: Config, log: Logger, database: Database): Promise<App> {
+async function assemble(config: Config, log: Logger, database: Database, metrics: Metrics, sources: MetricSources): Promise<App> {
   const { db } = database;
   if (config.db.migrateOnStart) await database.migrate();
   if (config.admin) await ensureAdmin(db, config.admin, log);
@@ -112,10 +121,12 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   });
 
   // Throttle counters are volatile: they live on the cache Redis (CACHE_REDIS_URL, else REDIS_URL).
-  const redis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'commands') : undefined;
+  const commandTimeoutMs = config.redis?.commandTimeoutMs;
+  const redis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'commands', { commandTimeoutMs }) : undefined;
   // The response cache and APQ: a connection that fails fast, so an outage costs a request
   // at most the cache timeout.
-  const cacheRedis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'cache', { failFast: true }) : undefined;
+  const cacheRedis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'cache', { failFast: true, commandTimeoutMs }) : undefined;
+  const costBudget = config.graphql.costBudgetPerMinute > 0 ? new CostBudget(config.graphql.costBudgetPerMinute, redis, log.child({ module: 'budget' })) : undefined;
   let responseCache: ResponseCache | undefined; // built with the schema, below
   const attemptStore = redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore();
   const throttle = new LoginThrottle(attemptStore, {
@@ -179,7 +190,9 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     enabled: config.cache.enabled,
     timeoutMs: config.cache.timeoutMs,
     log: log.child({ module: 'cache' }),
+    broadcastFailure: (tags) => void publish(Topics.cacheInvalidationFailed, { tags }),
   });
+  const stopCacheFailures = await bus.subscribe(Topics.cacheInvalidationFailed, (payload) => responseCache!.adoptPending((payload as { tags: string[] }).tags));
 
   const httpServer = createServer();
   httpServer.requestTimeout = config.http.requestTimeoutMs;
@@ -190,14 +203,14 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     schema,
     introspection: config.graphql.introspection,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(log),
+    formatError: createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection }),
     validationRules: limitValidationRules(limits),
     parseOptions: parseOptions(limits),
     stopOnTerminationSignals: false,
     // Automatic persisted queries: in Redis when there is one (shared by every instance).
     persistedQueries: {
       ttl: config.cache.apqTtlSeconds,
-      ...(cacheRedis ? { cache: new ErrorsAreMissesCache(new RedisApqStore(cacheRedis, config.cache.apqTtlSeconds), log) } : {}),
+      ...(cacheRedis ? { cache: new ErrorsAreMissesCache(new RedisApqStore(cacheRedis, config.cache.apqTtlSeconds, Math.max(config.cache.timeoutMs, 50)), log) } : {}),
     },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownGraceMs }),
@@ -207,10 +220,10 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
         : ApolloServerPluginLandingPageDisabled(),
-      costLimitPlugin(limits, () => schema),
+      costLimitPlugin(limits, () => schema, costBudget),
       responseCache.plugin(),
       httpStatusPlugin(), // before logging, so the logged status is the one sent
-      requestLoggingPlugin(),
+      requestLoggingPlugin(metrics),
     ],
   });
   await apollo.start();
@@ -246,7 +259,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   let draining = false;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
-  const expressApp = createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor });
+  const expressApp = createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor, metrics });
 
   const ws = startGraphQLWs({
     httpServer,
@@ -259,7 +272,13 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     sessionCurrent: async ({ sessionId, userId, role }) =>
       sessionId !== null && userId !== null && role !== null && isSessionCurrent(db, sessionId, userId, role),
     trustProxy: expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean,
+    costBudget,
+    metrics,
+    invalidate: (tags) => responseCache!.invalidate(tags),
   });
+  sources.wsConnections = () => ws.connections;
+  sources.wsSubscriptions = () => ws.subscriptions;
+  sources.cache = () => responseCache!.stats;
   // Logout, password changes and role changes close the user's sockets on every instance.
   const stopSessions = await bus.subscribe(Topics.sessions, (payload) => {
     const { userId, reason } = payload as SessionsEvent;
@@ -273,12 +292,13 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
   if (config.notifications.workerInProcess) {
     const jobs = createJobQueue(config, log.child({ module: 'queue' }));
     try {
-      background = { jobs, work: await startBackgroundWork({ config, log, database, jobs, bus }) };
+      background = { jobs, work: await startBackgroundWork({ config, log, database, jobs, bus, metrics }) };
     } catch (err) {
       await jobs.close().catch(() => {});
       throw err;
     }
     readiness.push({ name: 'queue', check: async () => void (await jobs.counts()) });
+    sources.queueCounts = () => jobs.counts();
   }
   httpServer.on('request', expressApp);
 
@@ -291,6 +311,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
     schema,
     httpServer,
     ws,
+    metrics,
     responseCache,
     background,
     listen: () =>
@@ -306,6 +327,7 @@ async function assemble(config: Config, log: Logger, database: Database): Promis
       (closing ??= (async () => {
         draining = true;
         stopSessions();
+        stopCacheFailures();
         // Workers stop taking jobs at once and finish the ones in hand while HTTP drains.
         await Promise.all([
           ws.close().then(() => apollo.stop()), // the drain plugin stops accepting and waits for in-flight requests

@@ -6,7 +6,8 @@ import { NotificationProcessors } from './modules/notifications/index.js';
 import { maintenanceProcessors } from './modules/platform/index.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import type { EventBus } from './pubsub/event-bus.js';
-import type { JobQueue } from './queue/index.js';
+import type { JobName, JobQueue, Processors } from './queue/index.js';
+import type { Metrics } from './observability/metrics.js';
 
 export interface BackgroundWork {
   readonly relay: OutboxRelay;
@@ -25,6 +26,7 @@ export async function startBackgroundWork(deps: {
   database: Database;
   jobs: JobQueue;
   bus: EventBus;
+  metrics?: Metrics;
 }): Promise<BackgroundWork> {
   const { config, database, jobs, bus } = deps;
   const log = deps.log.child({ module: 'worker' });
@@ -32,10 +34,15 @@ export async function startBackgroundWork(deps: {
   const mailer = createMailer(config.mail, log.child({ module: 'mail' }));
   let stopping = false;
   const notifications = new NotificationProcessors({ db, jobs, bus, mailer, config, log, stopping: () => stopping });
-  await jobs.work({
-    ...notifications.processors(),
-    ...maintenanceProcessors(db, log, { readRetentionDays: config.notifications.readRetentionDays, heal: () => notifications.heal() }),
-  });
+  await jobs.work(
+    instrumented(
+      {
+        ...notifications.processors(),
+        ...maintenanceProcessors(db, log, { readRetentionDays: config.notifications.readRetentionDays, heal: () => notifications.heal() }),
+      },
+      deps.metrics,
+    ),
+  );
   // Reminders live in the queue only; put back any it lost (a restart of the in-process queue).
   const reminders = await notifications.rebuildReminders().catch((err: unknown) => {
     log.warn({ err }, 'could not rebuild lesson reminders; the next start retries');
@@ -61,4 +68,25 @@ export async function startBackgroundWork(deps: {
       mailer.close();
     },
   };
+}
+
+/** Counts and times every job run (completed or failed) for /metrics. */
+function instrumented(processors: Processors, metrics: Metrics | undefined): Processors {
+  if (!metrics) return processors;
+  const wrapped = {} as Record<JobName, (data: never, job: never) => Promise<void>>;
+  for (const [name, run] of Object.entries(processors) as Array<[JobName, (data: never, job: never) => Promise<void>]>) {
+    wrapped[name] = async (data, job) => {
+      const end = metrics.jobDuration.startTimer({ job: name });
+      try {
+        await run(data, job);
+        metrics.jobs.inc({ job: name, outcome: 'completed' });
+      } catch (err) {
+        metrics.jobs.inc({ job: name, outcome: 'failed' });
+        throw err;
+      } finally {
+        end();
+      }
+    };
+  }
+  return wrapped as unknown as Processors;
 }

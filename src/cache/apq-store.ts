@@ -11,10 +11,22 @@ export class RedisApqStore implements KeyValueCache<string> {
   constructor(
     private readonly redis: Redis,
     private readonly defaultTtlSeconds: number,
+    /** A slow Redis makes a lookup a miss (the client resends the query) rather than a wait. */
+    private readonly readTimeoutMs: number,
   ) {}
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.redis.get(`apq:${key}`)) ?? undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const read = this.redis.get(`apq:${key}`);
+    read.catch(() => {});
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('APQ store did not answer in time')), this.readTimeoutMs);
+    });
+    try {
+      return (await Promise.race([read, timeout])) ?? undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {

@@ -1,4 +1,5 @@
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
+import { fromGlobalId } from '../graphql/global-id.js';
 import {
   DirectiveLocation,
   GraphQLBoolean,
@@ -69,27 +70,55 @@ export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
   const declared = new GraphQLSchema({ ...config, types: [...config.types, scopeType], directives: [...config.directives, directive] });
   return mapSchema(declared, {
     [MapperKind.OBJECT_TYPE]: (type) => {
-      const tagOf = tagFunction(type);
-      if (!tagOf) return type;
+      const tagsOf = tagFunction(type);
+      if (!tagsOf) return type;
       return new GraphQLObjectType({
         ...type.toConfig(),
         // graphql-js calls isTypeOf for every object it completes: the cheapest place to note
         // which entities a response contains. It always answers true (types never overlap here).
         isTypeOf: (source: unknown, ctx: { cacheTags?: Set<string> } | undefined) => {
-          ctx?.cacheTags?.add(tagOf(source));
+          if (ctx?.cacheTags) for (const tag of tagsOf(source as Record<string, unknown>)) ctx.cacheTags.add(tag);
           return true;
         },
       });
     },
+    // An entry point that found nothing is tagged with what it looked for: the object may
+    // appear (published, enrolled in, role changed) and the cached null must go then.
+    [MapperKind.ROOT_OBJECT]: (type) => {
+      if (type.name !== 'Query') return type;
+      const config = type.toConfig();
+      for (const [name, field] of Object.entries(config.fields)) {
+        const named = getNamedType(field.type);
+        if (!(named instanceof GraphQLObjectType) || !named.getInterfaces().some((i) => i.name === 'Node') || !field.resolve) continue;
+        const resolve = field.resolve;
+        const byId = 'id' in (field.args ?? {});
+        field.resolve = async (source, args, ctx: { cacheTags?: Set<string> }, info) => {
+          const result = await resolve(source, args, ctx, info);
+          if (result == null && ctx?.cacheTags) {
+            const parsed = byId ? fromGlobalId(String(args.id)) : null;
+            ctx.cacheTags.add(parsed ? `${parsed.type}:${parsed.uuid}` : `${named.name}:list`);
+          }
+          return result;
+        };
+        config.fields[name] = field;
+      }
+      return new GraphQLObjectType(config);
+    },
   });
 }
 
-/** `Course:<uuid>` for an entity, `Course:list` for a connection of them. */
-function tagFunction(type: GraphQLObjectType): ((source: unknown) => string) | undefined {
+/**
+ * The tags of an object: `Course:<uuid>` for an entity, plus its parents where its visibility
+ * follows theirs (a lesson its course; an enrollment its course and student); `Course:list`
+ * for a connection of courses.
+ */
+function tagFunction(type: GraphQLObjectType): ((source: Record<string, unknown>) => string[]) | undefined {
   const connection = /^(\w+)Connection$/.exec(type.name);
-  if (connection) return () => `${connection[1]}:list`;
-  if (type.getInterfaces().some((i) => i.name === 'Node')) return (source) => `${type.name}:${(source as { id: string }).id}`;
-  return undefined;
+  if (connection) return () => [`${connection[1]}:list`];
+  if (!type.getInterfaces().some((i) => i.name === 'Node')) return undefined;
+  const parents: Array<[field: string, type: string]> =
+    type.name === 'Lesson' ? [['courseId', 'Course']] : type.name === 'Enrollment' ? [['courseId', 'Course'], ['studentId', 'User']] : [];
+  return (source) => [`${type.name}:${String(source.id)}`, ...parents.map(([field, parent]) => `${parent}:${String(source[field])}`)];
 }
 
 /** Computes and remembers the cache policy of each document (Apollo reuses parsed documents). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import { print, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { print, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
@@ -21,7 +21,15 @@ export interface ResponseCacheOptions {
   /** Longest a cache read may take before the request runs uncached. */
   readonly timeoutMs: number;
   readonly log: Logger;
+  /**
+   * Tells every instance that these tags could not be invalidated (over the event bus, which
+   * lives on the other, non-evicting Redis): they all bypass the cache until one succeeds.
+   */
+  readonly broadcastFailure?: (tags: string[]) => void;
 }
+
+/** How long a mutation may spend invalidating before it answers anyway (and broadcasts). */
+const INVALIDATION_BUDGET_MS = 300;
 
 /**
  * The whole-response cache and its invalidation, as one Apollo plugin.
@@ -45,8 +53,11 @@ export interface ResponseCacheOptions {
  */
 export class ResponseCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, bypasses: 0, invalidations: 0, errors: 0 };
-  private readonly pending = new Set<string>();
+  /** Tags still to invalidate → a sequence number, so a retry clears only what it covered. */
+  private readonly pending = new Map<string, number>();
+  private pendingSeq = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retrying = false;
   private lastWarnAt = 0;
   private readonly calculator: CachePolicyCalculator;
   private readonly normalized = new WeakMap<DocumentNode, string>();
@@ -76,7 +87,7 @@ export class ResponseCache {
               return null;
             }
             const { scope, userScoped } = cacheScope(ctx, policy);
-            const key = `${scope}:${cache.keyOf(document, operationName, request.variables)}`;
+            const key = `${scope}:${cache.keyOf(document, operationName, declaredVariables(operation, request.variables))}`;
             let read;
             try {
               read = await withTimeout(cache.store.get(key), cache.options.timeoutMs);
@@ -103,7 +114,9 @@ export class ResponseCache {
             const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
             const ok = body && body.data && !body.errors?.length;
             response.http.headers.set('x-cache', outcome);
-            response.http.headers.set('cache-control', cacheControlHeader(policy!, ok ? ctx : undefined));
+            const shareable = ok && cache.pending.size === 0 && cache.options.enabled;
+            response.http.headers.set('cache-control', cacheControlHeader(policy!, shareable ? ctx : undefined));
+            response.http.headers.set('vary', 'Authorization');
             ctx.cacheOutcome = outcome;
             if (!miss || !ok) return;
             const tags = [...(ctx.cacheTags ?? [])];
@@ -116,37 +129,65 @@ export class ResponseCache {
     };
   }
 
-  /** Invalidates now; on failure, keeps retrying in the background and bypasses meanwhile. */
+  /**
+   * Invalidates now, trying again within a small budget. If it still fails, every instance is
+   * told to bypass the cache until the tags are invalidated (this one keeps retrying), so no
+   * instance serves the old response meanwhile.
+   */
   async invalidate(tags: readonly string[], log: Logger = this.options.log): Promise<void> {
     if (!tags.length) return;
     this.stats.invalidations += tags.length;
-    try {
-      await withTimeout(this.store.invalidate(tags), Math.max(this.options.timeoutMs * 50, 1_000));
-    } catch (err) {
-      this.stats.errors++;
-      log.warn({ err, tags }, 'cache invalidation failed; bypassing the cache until it succeeds');
-      for (const t of tags) this.pending.add(t);
-      this.retryTimer ??= setInterval(() => void this.retryPending(), 1_000);
+    const deadline = Date.now() + INVALIDATION_BUDGET_MS;
+    let lastError: unknown;
+    do {
+      try {
+        await withTimeout(this.store.invalidate(tags), Math.max(10, deadline - Date.now()));
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+    } while (Date.now() < deadline);
+    this.stats.errors++;
+    log.warn({ err: lastError, tags }, 'cache invalidation failed; every instance bypasses the cache until it succeeds');
+    this.adoptPending(tags);
+    this.options.broadcastFailure?.([...tags]);
+  }
+
+  /** Bypass the cache until these tags are invalidated (retried here every second). */
+  adoptPending(tags: readonly string[]): void {
+    for (const t of tags) this.pending.set(t, ++this.pendingSeq);
+    if (!this.retryTimer) {
+      this.retryTimer = setInterval(() => void this.retryPending(), 1_000);
       this.retryTimer.unref();
     }
+  }
+
+  /** True while some invalidation is still pending: nothing is served from the cache. */
+  get bypassing(): boolean {
+    return this.pending.size > 0;
   }
 
   close(): void {
     clearInterval(this.retryTimer);
   }
 
+  /** One retry at a time, bounded; clears only the tags whose entry it covered. */
   private async retryPending(): Promise<void> {
-    const tags = [...this.pending];
+    if (this.retrying) return;
+    this.retrying = true;
+    const snapshot = [...this.pending];
     try {
-      await this.store.invalidate(tags);
-      for (const t of tags) this.pending.delete(t);
+      await withTimeout(this.store.invalidate(snapshot.map(([t]) => t)), 2_000);
+      for (const [tag, seq] of snapshot) if (this.pending.get(tag) === seq) this.pending.delete(tag);
       if (!this.pending.size) {
         clearInterval(this.retryTimer);
         this.retryTimer = undefined;
-        this.options.log.info({ tags: tags.length }, 'pending cache invalidations done; cache back in use');
+        this.options.log.info({ tags: snapshot.length }, 'pending cache invalidations done; cache back in use');
       }
     } catch {
-      // still down; the next tick retries
+      // still failing; the next tick retries
+    } finally {
+      this.retrying = false;
     }
   }
 
@@ -164,6 +205,19 @@ export class ResponseCache {
       this.options.log.warn({ err }, 'response cache unavailable; serving uncached');
     }
   }
+}
+
+/**
+ * Only the variables the operation declares: execution ignores the rest, and they must not
+ * multiply cache entries (an anonymous caller could otherwise fill the cache at will).
+ */
+function declaredVariables(operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const def of operation.variableDefinitions ?? []) {
+    const name = def.variable.name.value;
+    if (variables && name in variables) out[name] = variables[name];
+  }
+  return out;
 }
 
 function cacheScope(ctx: GraphQLContext, policy: CachePolicy): { scope: string; userScoped: boolean } {

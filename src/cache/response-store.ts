@@ -22,9 +22,18 @@ export interface ResponseStore {
   invalidate(tags: readonly string[]): Promise<void>;
 }
 
-/** Tag version stamps outlive any request by far; they expire so they do not pile up. */
-const TAG_VERSION_TTL_SECONDS = 24 * 3_600;
+/**
+ * Version stamps only guard requests in flight (bounded by OPERATION_TIMEOUT_MS), so they live
+ * a minute; being the most recently written keys, eviction reaches them last.
+ */
+const TAG_VERSION_TTL_SECONDS = 60;
 
+// Redis layout (all under the deployment's key prefix):
+//   rc:e:<key>  the response (TTL = its max-age; evictable)
+//   rc:t:<tag>  sorted set of entry keys scored by their expiry (no TTL: an LRU Redis with
+//               volatile-lru never evicts it; expired members are trimmed on every store)
+//   rc:v:<tag>  the generation that last invalidated the tag (short TTL)
+//   rc:gen      the invalidation generation (no TTL)
 const SET_SCRIPT = `
 local n = tonumber(ARGV[4])
 for i = 1, n do
@@ -32,9 +41,10 @@ for i = 1, n do
   if v > tonumber(ARGV[3]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local now = tonumber(ARGV[5])
 for i = 1, n do
-  redis.call('SADD', KEYS[1 + i], KEYS[1])
-  if redis.call('TTL', KEYS[1 + i]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1 + i], ARGV[2]) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1 + i], '-inf', now)
+  redis.call('ZADD', KEYS[1 + i], now + tonumber(ARGV[2]), KEYS[1])
 end
 return 1`;
 
@@ -42,11 +52,11 @@ const INVALIDATE_SCRIPT = `
 local n = tonumber(ARGV[1])
 local gen = redis.call('INCR', KEYS[2 * n + 1])
 for i = 1, n do
-  local members = redis.call('SMEMBERS', KEYS[i])
+  local members = redis.call('ZRANGEBYSCORE', KEYS[i], ARGV[3], '+inf')
   for j = 1, #members, 500 do
-    redis.call('DEL', unpack(members, j, math.min(j + 499, #members)))
+    redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
   end
-  redis.call('DEL', KEYS[i])
+  redis.call('UNLINK', KEYS[i])
   redis.call('SET', KEYS[n + i], gen, 'EX', ARGV[2])
 end
 return gen`;
@@ -61,14 +71,15 @@ export class RedisResponseStore implements ResponseStore {
 
   async set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean> {
     const keys = [`rc:e:${key}`, ...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`)];
-    const stored = await this.redis.eval(SET_SCRIPT, keys.length, ...keys, value, ttlSeconds, generation, tags.length);
+    const now = Math.floor(Date.now() / 1000);
+    const stored = await this.redis.eval(SET_SCRIPT, keys.length, ...keys, value, ttlSeconds, generation, tags.length, now);
     return stored === 1;
   }
 
   async invalidate(tags: readonly string[]): Promise<void> {
     if (!tags.length) return;
     const keys = [...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`), 'rc:gen'];
-    await this.redis.eval(INVALIDATE_SCRIPT, keys.length, ...keys, tags.length, TAG_VERSION_TTL_SECONDS);
+    await this.redis.eval(INVALIDATE_SCRIPT, keys.length, ...keys, tags.length, TAG_VERSION_TTL_SECONDS, Math.floor(Date.now() / 1000));
   }
 }
 
@@ -76,7 +87,8 @@ export class RedisResponseStore implements ResponseStore {
 export class MemoryResponseStore implements ResponseStore {
   private readonly entries = new Map<string, { value: string; expiresAt: number; tags: readonly string[] }>();
   private readonly byTag = new Map<string, Set<string>>();
-  private readonly tagVersions = new Map<string, number>();
+  /** tag → [generation, when]: only needed while requests that started before may still store. */
+  private readonly tagVersions = new Map<string, [number, number]>();
   private generation = 0;
 
   constructor(private readonly maxEntries: number) {}
@@ -92,7 +104,7 @@ export class MemoryResponseStore implements ResponseStore {
   }
 
   async set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean> {
-    if (tags.some((t) => (this.tagVersions.get(t) ?? 0) > generation)) return false;
+    if (tags.some((t) => (this.tagVersions.get(t)?.[0] ?? 0) > generation)) return false;
     this.drop(key);
     this.entries.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000, tags });
     for (const t of tags) (this.byTag.get(t) ?? this.byTag.set(t, new Set()).get(t)!).add(key);
@@ -102,8 +114,14 @@ export class MemoryResponseStore implements ResponseStore {
 
   async invalidate(tags: readonly string[]): Promise<void> {
     this.generation++;
+    const now = Date.now();
+    for (const [t, [, at]] of this.tagVersions) {
+      if (now - at < TAG_VERSION_TTL_SECONDS * 1000) break; // insertion order: oldest first
+      this.tagVersions.delete(t);
+    }
     for (const t of tags) {
-      this.tagVersions.set(t, this.generation);
+      this.tagVersions.delete(t); // re-inserted last, keeping the map ordered by time
+      this.tagVersions.set(t, [this.generation, now]);
       for (const key of this.byTag.get(t) ?? []) this.drop(key);
       this.byTag.delete(t);
     }
@@ -113,6 +131,10 @@ export class MemoryResponseStore implements ResponseStore {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
-    for (const t of entry.tags) this.byTag.get(t)?.delete(key);
+    for (const t of entry.tags) {
+      const keys = this.byTag.get(t);
+      keys?.delete(key);
+      if (keys?.size === 0) this.byTag.delete(t);
+    }
   }
 }

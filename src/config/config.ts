@@ -34,12 +34,14 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_MAX: int(1, 200).default(10),
   DB_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(100, 600_000).default(10_000),
   DB_CONNECT_TIMEOUT_S: int(1, 120).default(10),
   DB_MIGRATE_ON_START: bool.default(true),
   SEED_DEMO_DATA: bool.optional(),
 
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('eduflow:'),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(2_000),
   CACHE_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
 
   JWT_SECRET: z.string().optional(),
@@ -74,6 +76,11 @@ const EnvSchema = z.object({
   MAX_TOKENS: int(100, 100_000).default(5_000),
   SUBSCRIPTION_MAX_QUEUED: int(1, 100_000).default(256),
   WS_CONNECTION_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  OPERATION_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  COST_BUDGET_PER_MINUTE: int(0, 1_000_000_000).default(60_000),
+  MAX_SUBSCRIPTIONS_PER_USER: int(0, 100_000).default(25),
+  MAX_SOCKETS_PER_IP: int(0, 1_000_000).default(100),
+  METRICS_TOKEN: z.string().min(16).optional(),
 
   NOTIFICATION_WORKER: z.enum(['on', 'off']).default('on'),
   NOTIFICATION_BATCH_SIZE: int(1, 5_000).default(500),
@@ -127,6 +134,7 @@ export interface Config {
         readonly url: string;
         readonly poolMax: number;
         readonly statementTimeoutMs: number;
+        readonly idleInTransactionTimeoutMs: number;
         readonly connectTimeoutS: number;
         readonly migrateOnStart: boolean;
       }
@@ -140,6 +148,7 @@ export interface Config {
         readonly keyPrefix: string;
         /** Volatile data (throttle counters, caches): may be an LRU Redis. Defaults to `url`. */
         readonly cacheUrl: string;
+        readonly commandTimeoutMs: number;
       }
     | undefined;
   readonly auth: {
@@ -167,7 +176,16 @@ export interface Config {
     readonly maxTokens: number;
     readonly subscriptionMaxQueued: number;
     readonly wsConnectionInitTimeoutMs: number;
+    /** A request still running after this answers SERVICE_UNAVAILABLE (TIMEOUT). */
+    readonly operationTimeoutMs: number;
+    /** Query cost a caller may spend per minute; 0: unlimited. */
+    readonly costBudgetPerMinute: number;
+    /** Per API instance; 0: unlimited. */
+    readonly maxSubscriptionsPerUser: number;
+    readonly maxSocketsPerIp: number;
   };
+  /** Bearer token /metrics requires; unset: /metrics is open (keep it off the public network). */
+  readonly metricsToken: string | undefined;
   readonly cache: {
     /** Whole-response cache of queries (off: every query executes). */
     readonly enabled: boolean;
@@ -271,6 +289,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         url: e.DATABASE_URL,
         poolMax: e.DB_POOL_MAX,
         statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+        idleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         connectTimeoutS: e.DB_CONNECT_TIMEOUT_S,
         migrateOnStart: e.DB_MIGRATE_ON_START,
       }
@@ -294,7 +313,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     db,
     dataDir: e.DATA_DIR,
     seedDemoData: e.SEED_DEMO_DATA ?? db.kind === 'pglite',
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL } : undefined,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
     auth: {
       jwtSecret: e.JWT_SECRET,
       jwtPreviousSecret: e.JWT_PREVIOUS_SECRET,
@@ -318,7 +337,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxTokens: e.MAX_TOKENS,
       subscriptionMaxQueued: e.SUBSCRIPTION_MAX_QUEUED,
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
+      operationTimeoutMs: e.OPERATION_TIMEOUT_MS,
+      costBudgetPerMinute: e.COST_BUDGET_PER_MINUTE,
+      maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
+      maxSocketsPerIp: e.MAX_SOCKETS_PER_IP,
     },
+    metricsToken: e.METRICS_TOKEN,
     cache: {
       enabled: e.CACHE_ENABLED,
       timeoutMs: e.CACHE_TIMEOUT_MS,

@@ -55,7 +55,12 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
       idle_timeout: 60,
       max_lifetime: 30 * 60,
       onnotice: () => {},
-      connection: { statement_timeout: c.statementTimeoutMs, application_name: 'eduflow' },
+      connection: {
+        statement_timeout: c.statementTimeoutMs,
+        // A transaction left open (a stuck request, a crashed handler) cannot hold locks for long.
+        idle_in_transaction_session_timeout: c.idleInTransactionTimeoutMs,
+        application_name: 'eduflow',
+      },
     });
     const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
     return {
@@ -124,6 +129,27 @@ export function isUniqueViolation(err: unknown, constraint: string): boolean {
 /** `true` when a Postgres error is a foreign-key violation (the referenced row is gone). */
 export function isForeignKeyViolation(err: unknown): boolean {
   return findPgError(err)?.code === '23503';
+}
+
+/** postgres.js' own connection failures (no SQLSTATE). */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+
+/**
+ * `'unavailable'` when the database could not be reached or went away (SQLSTATE class 08,
+ * 57P01-57P03, driver connection errors); `'timeout'` when a statement ran into
+ * `statement_timeout` (57014). Such errors are the deployment's, not the request's.
+ */
+export function databaseOutage(err: unknown): 'unavailable' | 'timeout' | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      if (code === '57014') return 'timeout';
+      if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code) || CONNECTION_ERRORS.has(code)) return 'unavailable';
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 interface PgErrorLike {

@@ -1,5 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { databaseOutage } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
 import { AppError, ErrorCode } from './app-error.js';
 
@@ -26,7 +27,7 @@ const TYPE_GRAPHQL_CODES: Record<string, ErrorCode> = {
  * graphql's request errors pass through; everything else is logged with the request id and
  * answered as a bare INTERNAL_SERVER_ERROR, never with a message or stack from inside.
  */
-export function createErrorFormatter(log: Logger) {
+export function createErrorFormatter(log: Logger, options: { hideSuggestions?: boolean } = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const where = { locations: formatted.locations, path: formatted.path };
@@ -36,7 +37,11 @@ export function createErrorFormatter(log: Logger) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string') {
-      if (REQUEST_ERROR_CODES.has(code)) return { message: formatted.message, ...where, extensions: { code } };
+      if (REQUEST_ERROR_CODES.has(code)) {
+        // With introspection off, "Did you mean ...?" would leak the schema piece by piece.
+        const message = options.hideSuggestions ? formatted.message.replace(/ ?Did you mean .*\?$/, '') : formatted.message;
+        return { message, ...where, extensions: { code } };
+      }
       const mapped = TYPE_GRAPHQL_CODES[code];
       if (mapped) return { message: formatted.message, ...where, extensions: { code: mapped } };
       // GraphQLErrors raised on purpose with one of our codes (e.g. the context function's
@@ -45,6 +50,12 @@ export function createErrorFormatter(log: Logger) {
         const { stacktrace: _s, http: _h, ...extensions } = formatted.extensions ?? {};
         return { message: formatted.message.replace(/^Context creation failed: /, ''), ...where, extensions: { ...extensions, code } };
       }
+    }
+    const outage = databaseOutage(original);
+    if (outage) {
+      log.warn({ err: original, path: formatted.path, outage }, 'database unavailable while handling a GraphQL request');
+      const message = outage === 'timeout' ? 'The database took too long to answer; try again' : 'The service is temporarily unavailable; try again shortly';
+      return { message, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: outage === 'timeout' ? 'TIMEOUT' : 'DATABASE_UNAVAILABLE' } };
     }
     log.error({ err: original, path: formatted.path }, 'unexpected error while handling a GraphQL request');
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

@@ -1,27 +1,39 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { queriesInScope } from '../db/query-stats.js';
-import { ErrorCode, httpStatusOf } from '../errors/app-error.js';
+import { AppError, ErrorCode, httpStatusOf } from '../errors/app-error.js';
+import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
+import type { Metrics } from '../observability/metrics.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
 
-/** One log line per operation: name, duration, viewer, error codes and SQL statement count. */
-export function requestLoggingPlugin(): ApolloServerPlugin<GraphQLContext> {
+/**
+ * The access log, one line per operation (request id, operation name and type, user, duration,
+ * status, error codes, cost, cache outcome, SQL statements), and the matching metrics.
+ * Variables are not logged; the logger redacts tokens, passwords and email addresses anywhere.
+ */
+export function requestLoggingPlugin(metrics?: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
-    async requestDidStart({ contextValue }) {
+    async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
-        async willSendResponse({ contextValue: ctx, operationName, response, errors }) {
-          const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+        async willSendResponse({ contextValue: ctx, operationName, operation, response, errors }) {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const codes = (body?.errors ?? errors ?? []).map((e) => e.extensions?.code);
+          const type = operation?.operation;
+          metrics?.operationDuration.observe({ operation: metrics.operationLabel(operationName), type: type ?? 'invalid' }, seconds);
+          for (const code of codes) metrics?.errors.inc({ code: String(code ?? 'UNKNOWN') });
           ctx.log.info(
             {
               operationName: operationName ?? undefined,
-              durationMs: Math.round(durationMs * 10) / 10,
+              operationType: type,
+              durationMs: Math.round(seconds * 10_000) / 10,
               userId: ctx.viewer.userId ?? undefined,
               status: response.http.status ?? 200,
               errors: codes.length ? codes : undefined,
+              cost: (body?.extensions?.cost as { requested?: number } | undefined)?.requested,
               dbQueries: queriesInScope(),
               cache: ctx.cacheOutcome,
             },
@@ -33,13 +45,33 @@ export function requestLoggingPlugin(): ApolloServerPlugin<GraphQLContext> {
   };
 }
 
-/** Rejects operations whose estimated cost is over the limit, before any resolver runs. */
-export function costLimitPlugin(limits: Limits, schema: () => GraphQLSchema): ApolloServerPlugin<GraphQLContext> {
+/**
+ * Rejects operations whose estimated cost is over the limit, before any resolver runs, then
+ * spends the cost from the caller's per-minute budget (RATE_LIMITED with Retry-After when it
+ * is gone). The response reports `extensions.cost` so well-behaved clients can pace themselves.
+ */
+export function costLimitPlugin(limits: Limits, schema: () => GraphQLSchema, budget?: CostBudget): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
+      let report: CostReport | undefined;
       return {
-        async didResolveOperation({ document, request, operationName }) {
-          assertCostWithin(limits, schema(), document, request.variables, operationName);
+        async didResolveOperation({ document, request, operationName, contextValue: ctx }) {
+          const cost = assertCostWithin(limits, schema(), document, request.variables, operationName);
+          if (!budget) return;
+          try {
+            report = await budget.spend(budgetKey(ctx.viewer, ctx.client.ip), cost);
+          } catch (err) {
+            if (!(err instanceof AppError)) throw err;
+            const retryAfter = String(err.details.retryAfterSeconds ?? 60);
+            throw new GraphQLError(err.message, {
+              extensions: { code: err.code, ...err.details, http: { status: 429, headers: new HeaderMap([['retry-after', retryAfter]]) } },
+            });
+          }
+        },
+        async willSendResponse({ response }) {
+          if (report && response.body.kind === 'single') {
+            response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost: report };
+          }
         },
       };
     },

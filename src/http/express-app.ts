@@ -6,6 +6,9 @@ import type { Config } from '../config/config.js';
 import type { GraphQLContext } from '../context.js';
 import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
+import helmet from 'helmet';
+import type { Metrics } from '../observability/metrics.js';
+import { isOriginAllowed } from './origins.js';
 import { requestId } from './request-id.js';
 
 export interface HealthCheck {
@@ -20,27 +23,15 @@ export interface ExpressAppDeps {
   readonly readiness: readonly HealthCheck[];
   readonly isDraining: () => boolean;
   readonly contextFor: (req: Request) => Promise<GraphQLContext>;
+  readonly metrics: Metrics;
 }
 
-const LOCALHOST_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
-/** Where Apollo Sandbox (the development landing page) sends its requests from. */
-const SANDBOX_ORIGINS = ['https://sandbox.embed.apollographql.com', 'https://studio.apollographql.com'];
-
 function corsOptions(config: Config): CorsOptions {
-  const { corsOrigins } = config.http;
-  const sandbox = config.graphql.landingPage ? SANDBOX_ORIGINS : [];
   return {
-    origin: (origin, done) => {
-      if (!origin) return done(null, true); // same-origin and non-browser clients
-      const allowed =
-        corsOrigins === 'localhost'
-          ? LOCALHOST_ORIGIN.test(origin)
-          : corsOrigins.includes(origin) || corsOrigins.includes('*');
-      done(null, allowed || sandbox.includes(origin));
-    },
+    origin: (origin, done) => done(null, isOriginAllowed(config, origin)),
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-ID', 'Apollo-Require-Preflight', 'X-Apollo-Operation-Name'],
-    exposedHeaders: ['X-Request-ID'],
+    exposedHeaders: ['X-Request-ID', 'X-Cache', 'Retry-After'],
     maxAge: 600,
   };
 }
@@ -51,6 +42,22 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   app.disable('x-powered-by');
   if (config.http.trustProxy !== undefined) app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
+  // Security headers. The development landing page (Apollo Sandbox) loads scripts from
+  // Apollo's CDN, so the content security policy is left to production, where it is off.
+  app.use(helmet({ contentSecurityPolicy: config.graphql.landingPage ? false : undefined, crossOriginEmbedderPolicy: false }));
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => end({ path: KNOWN_PATHS.has(req.path) ? req.path : 'other', status: String(res.statusCode) }));
+    next();
+  });
+
+  app.get('/metrics', async (req, res) => {
+    if (config.metricsToken && req.header('authorization') !== `Bearer ${config.metricsToken}`) {
+      res.status(401).json({ errors: [{ message: 'Bearer token required', extensions: { code: 'UNAUTHENTICATED' } }] });
+      return;
+    }
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) });
@@ -78,6 +85,7 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   app.use(
     '/graphql',
     cors(corsOptions(config)),
+    operationTimeout(config.graphql.operationTimeoutMs),
     express.json({ limit: config.http.bodyLimitBytes }),
     // Per-request SQL counts ride on AsyncLocalStorage, whose promise hooks slow every
     // promise in the process (about a fifth of subscription fan-out time): opt-in.
@@ -106,6 +114,30 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   });
 
   return app;
+}
+
+const KNOWN_PATHS = new Set(['/graphql', '/health', '/ready', '/metrics']);
+
+/**
+ * A request still running after `ms` is answered 503 SERVICE_UNAVAILABLE (reason TIMEOUT),
+ * whatever it waits on (a pool with no free connection, a slow dependency); what the handler
+ * writes later is dropped. Statements are separately bounded by statement_timeout.
+ */
+function operationTimeout(ms: number) {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      res.status(503).set('retry-after', '1').json({
+        errors: [{ message: `The request did not finish within ${ms} ms; try again`, extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' } }],
+      });
+      const ignore = () => res;
+      Object.assign(res, { status: ignore, set: ignore, setHeader: ignore, send: ignore, json: ignore, end: ignore, write: () => true });
+    }, ms);
+    const clear = () => clearTimeout(timer);
+    res.on('finish', clear);
+    res.on('close', clear);
+    next();
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

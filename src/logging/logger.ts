@@ -20,6 +20,9 @@ const REDACT = [
   'variables.input.currentPassword',
   'variables.input.newPassword',
   'variables.input.refreshToken',
+  'email',
+  '*.email',
+  'variables.input.email',
 ];
 
 export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {

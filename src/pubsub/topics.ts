@@ -8,6 +8,8 @@ export const Topics = {
   userFollows: (userId: string) => `user.${userId}.follows`,
   /** New notifications of one user (payload: NotificationAddedEvent). */
   userNotifications: (userId: string) => `user.${userId}.notifications`,
+  /** An instance could not invalidate these cache tags: all bypass the cache until done. */
+  cacheInvalidationFailed: 'cache.invalidation-failed',
   /** A user's sessions ended or their role changed: their sockets are closed everywhere. */
   sessions: 'auth.sessions',
 } as const;

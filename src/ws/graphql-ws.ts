@@ -19,7 +19,11 @@ import { createLoaders, type GraphQLContext, type LiveServices } from '../contex
 import type { Db } from '../db/client.js';
 import { createErrorFormatter } from '../errors/format-error.js';
 import { DocumentCache, withCode } from '../graphql/document-cache.js';
+import { AppError } from '../errors/app-error.js';
+import { budgetKey, type CostBudget } from '../graphql/cost-budget.js';
 import { assertCostWithin, limitValidationRules } from '../graphql/limits.js';
+import { isOriginAllowed } from '../http/origins.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
 
 /**
@@ -49,11 +53,17 @@ export interface WsDeps {
   readonly sessionCurrent: (viewer: Viewer) => Promise<boolean>;
   /** Express's compiled `trust proxy` function, so sockets see the same client IP as HTTP. */
   readonly trustProxy: (addr: string, hop: number) => boolean;
+  /** Invalidates response-cache tags (what a mutation over the socket changed). */
+  readonly invalidate?: (tags: string[]) => Promise<void>;
+  /** Per-caller query cost budget, shared with HTTP. */
+  readonly costBudget?: CostBudget;
+  readonly metrics?: Metrics;
 }
 
 export interface WsServer {
   closeUserSockets(userId: string, reason: string): number;
   readonly connections: number;
+  readonly subscriptions: number;
   close(): Promise<void>;
 }
 
@@ -62,6 +72,8 @@ interface Extra extends Record<PropertyKey, unknown> {
   readonly request: IncomingMessage;
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
+  /** Ids of this socket's running subscriptions. */
+  subscriptions?: Set<string>;
 }
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -70,7 +82,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export function startGraphQLWs(deps: WsDeps): WsServer {
   const { config, schema, log } = deps;
-  const formatError = createErrorFormatter(log);
+  const formatError = createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection });
   const format = (err: GraphQLError) => formatError(err.toJSON(), err);
   const rules = [
     ...specifiedRules,
@@ -80,11 +92,46 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   ];
   const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
   const byUser = new Map<string, Set<WebSocket>>();
+  const socketsByIp = new Map<string, number>();
+  const subscriptionsByCaller = new Map<string, number>();
+  let subscriptionCount = 0;
+  const { maxSocketsPerIp, maxSubscriptionsPerUser } = config.graphql;
+  const ipOf = (req: IncomingMessage) => proxyAddr(req, deps.trustProxy);
 
-  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    server: deps.httpServer,
+    path: '/graphql',
+    maxPayload: MAX_MESSAGE_BYTES,
+    // Browsers send Origin on WebSocket upgrades and CORS does not apply to them: the same
+    // allow-list is enforced here. Then a bound on sockets per client address.
+    verifyClient: ({ origin, req }, done) => {
+      if (!isOriginAllowed(config, origin || undefined)) return done(false, 403, 'Origin not allowed');
+      if (maxSocketsPerIp && (socketsByIp.get(ipOf(req)) ?? 0) >= maxSocketsPerIp) return done(false, 429, 'Too many connections from this address');
+      done(true);
+    },
+  });
+  wss.on('connection', (socket, req) => {
+    const ip = ipOf(req);
+    socketsByIp.set(ip, (socketsByIp.get(ip) ?? 0) + 1);
+    socket.once('close', () => {
+      const n = (socketsByIp.get(ip) ?? 1) - 1;
+      if (n > 0) socketsByIp.set(ip, n);
+      else socketsByIp.delete(ip);
+    });
+  });
+  const callerOf = (extra: Extra) => extra.viewer?.userId ?? `ip:${ipOf(extra.request)}`;
+  const subscriptionEnded = (extra: Extra, id: string) => {
+    if (!extra.subscriptions?.delete(id)) return;
+    subscriptionCount--;
+    const caller = callerOf(extra);
+    const n = (subscriptionsByCaller.get(caller) ?? 1) - 1;
+    if (n > 0) subscriptionsByCaller.set(caller, n);
+    else subscriptionsByCaller.delete(caller);
+  };
 
   const forget = (extra: Extra) => {
     if (extra.expiryTimer) clearTimeout(extra.expiryTimer);
+    for (const id of [...(extra.subscriptions ?? [])]) subscriptionEnded(extra, id);
     const userId = extra.viewer?.userId;
     if (userId) {
       byUser.get(userId)?.delete(extra.socket);
@@ -120,15 +167,28 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         }
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { document, errors } = documents.check(payload.query);
         if (errors) return errors;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
         try {
-          assertCostWithin(config.graphql, schema, document, payload.variables ?? undefined, payload.operationName);
+          const cost = assertCostWithin(config.graphql, schema, document, payload.variables ?? undefined, payload.operationName);
+          await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
         } catch (err) {
+          if (err instanceof AppError) return [new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } })];
           return [err as GraphQLError];
+        }
+        if (operation.operation === 'subscription') {
+          const caller = callerOf(ctx.extra);
+          const open = subscriptionsByCaller.get(caller) ?? 0;
+          if (maxSubscriptionsPerUser && open >= maxSubscriptionsPerUser) {
+            const message = `At most ${maxSubscriptionsPerUser} subscriptions may be open at once; complete one first`;
+            return [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', maxSubscriptions: maxSubscriptionsPerUser } })];
+          }
+          subscriptionsByCaller.set(caller, open + 1);
+          subscriptionCount++;
+          (ctx.extra.subscriptions ??= new Set()).add(id);
         }
         return {
           schema,
@@ -138,7 +198,16 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           contextValue: contextFor(deps, ctx),
         };
       },
-      onNext: (ctx, _id, _payload, _args, result: ExecutionResult) => {
+      onComplete: (ctx, id) => subscriptionEnded(ctx.extra, id),
+      onNext: async (ctx, _id, _payload, args, result: ExecutionResult) => {
+        // A mutation over the socket invalidates the response cache before its result is sent,
+        // as over HTTP.
+        const changes = (args.contextValue as GraphQLContext).changes;
+        if (changes?.size) {
+          await deps.invalidate?.([...changes]);
+          changes.clear();
+        }
+        deps.metrics?.eventsDelivered.inc();
         if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
           ctx.extra.socket.close(1008, 'Slow consumer: send buffer full');
         }
@@ -157,6 +226,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     },
     get connections() {
       return wss.clients.size;
+    },
+    get subscriptions() {
+      return subscriptionCount;
     },
     close: async () => {
       await server.dispose();
@@ -186,6 +258,7 @@ function contextFor(deps: WsDeps, ctx: Context<Record<string, unknown> | undefin
     },
     client: { ip: proxyAddr(ctx.extra.request, deps.trustProxy), userAgent: ctx.extra.request.headers['user-agent'] ?? null },
     signedIn: new Set(),
+    changes: new Set(),
     live: deps.live,
     disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
   };

@@ -43,6 +43,9 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     // Most tests exercise requests alone (and count their SQL); notification tests turn the
     // in-process relay and workers on.
     NOTIFICATION_WORKER: 'off',
+    // Tests run many requests from one address: the abuse limits are tested on their own.
+    COST_BUDGET_PER_MINUTE: '100000000',
+    MAX_SOCKETS_PER_IP: '0',
     ...env,
   });
   const app = await createApp(config, { log: options.log, onQuery: () => void statements++ });

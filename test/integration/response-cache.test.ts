@@ -7,6 +7,7 @@ import { gid } from '../helpers/factories.js';
 import { codesOf, graphqlClient, type GraphQLClient } from '../helpers/graphql-client.js';
 import { startPrivateRedis } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { liveClient, subscribe } from '../helpers/ws-client.js';
 
 const CATALOG = `query Catalog($first: Int) { courses(first: $first) { totalCount edges { node { id title enrollmentCount lessonCount
   instructor { displayName } lessons(first: 5) { edges { node { id title status } } } } } } }`;
@@ -104,6 +105,77 @@ describe('response cache', () => {
       const enrolled = await raw(b.gql, `mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: id }, studentToken);
       expect(enrolled.errors).toBeUndefined();
       expect((await raw(a.gql, COURSE, { id })).data.course.enrollmentCount).toBe(before + 1);
+    });
+  });
+
+  describe('found in review: writes whose effect reaches beyond the entity written', () => {
+    it('hides a cached lesson once its course is archived', async () => {
+      const own = await a.make.course(instructor.id, { title: 'Soon archived' });
+      const lesson = await a.make.lesson(own.id, { title: 'Visible for now' });
+      const q = `query($id: ID!) { lesson(id: $id) { title } }`;
+      const id = gid('Lesson', lesson.id);
+      await raw(a.gql, q, { id });
+      expect((await raw(a.gql, q, { id })).cache).toBe('HIT');
+      await raw(b.gql, `mutation($id: ID!) { archiveCourse(id: $id) { status } }`, { id: gid('Course', own.id) }, instructorToken);
+      expect((await raw(a.gql, q, { id })).data.lesson).toBeNull();
+    });
+
+    it('drops a cached "not found" when the object appears', async () => {
+      const draft = await a.make.course(instructor.id, { status: 'DRAFT', title: 'Draft to publish' });
+      const q = `query($id: ID!) { course(id: $id) { title } }`;
+      const id = gid('Course', draft.id);
+      await raw(a.gql, q, { id });
+      const cachedNull = await raw(a.gql, q, { id });
+      expect(cachedNull.cache).toBe('HIT');
+      expect(cachedNull.data.course).toBeNull();
+      await raw(b.gql, `mutation($id: ID!) { publishCourse(id: $id) { status } }`, { id }, instructorToken);
+      expect((await raw(a.gql, q, { id })).data.course).toEqual({ title: 'Draft to publish' });
+    });
+
+    it('reorders cached lists when a course is renamed', async () => {
+      const q = `{ courses(first: 1, orderBy: { field: TITLE, direction: ASC }) { edges { node { title } } } }`;
+      await raw(a.gql, q);
+      expect((await raw(a.gql, q)).cache).toBe('HIT');
+      const renamed = await a.make.course(instructor.id, { title: 'Zzz last' });
+      const rename = await raw(b.gql, `mutation($id: ID!) { updateCourse(input: { id: $id, title: "AAA first" }) { title } }`, { id: gid('Course', renamed.id) }, instructorToken);
+      expect(rename.errors).toBeUndefined();
+      expect((await raw(a.gql, q)).data.courses.edges[0].node.title).toBe('AAA first');
+    });
+
+    it('shows a cached enrollment cancelled after unenroll', async () => {
+      const s = await a.make.user();
+      const sToken = await a.tokenFor(s);
+      const c = gid('Course', course.id);
+      const enrolled = await raw(a.gql, `mutation($c: ID!) { enroll(courseId: $c) { id } }`, { c }, sToken);
+      const q = `query($id: ID!) { enrollment(id: $id) { status } }`;
+      const id = enrolled.data.enroll.id;
+      await raw(a.gql, q, { id }, adminToken);
+      expect((await raw(a.gql, q, { id }, adminToken)).cache).toBe('HIT');
+      await raw(b.gql, `mutation($c: ID!) { unenroll(courseId: $c) { id } }`, { c }, sToken);
+      expect((await raw(a.gql, q, { id }, adminToken)).data.enrollment.status).toBe('CANCELLED');
+    });
+
+    it('invalidates after a mutation sent over the WebSocket too', async () => {
+      const id = gid('Course', course.id);
+      await raw(a.gql, COURSE, { id });
+      expect((await raw(a.gql, COURSE, { id })).cache).toBe('HIT');
+      const socket = liveClient(b.url, { authorization: `Bearer ${instructorToken}` });
+      try {
+        const sub = subscribe(socket, `mutation($id: ID!) { updateCourse(input: { id: $id, title: "Renamed over the socket" }) { title } }`, { id });
+        expect((await sub.next()).data.updateCourse.title).toBe('Renamed over the socket');
+      } finally {
+        await socket.dispose();
+      }
+      expect((await raw(a.gql, COURSE, { id })).data.course.title).toBe('Renamed over the socket');
+    });
+
+    it('does not flush the cache for a refused mutation, nor grow it with undeclared variables', async () => {
+      await raw(a.gql, CATALOG, { first: 9 });
+      expect((await raw(a.gql, CATALOG, { first: 9 })).cache).toBe('HIT');
+      const refused = await raw(a.gql, `mutation($id: ID!) { publishCourse(id: $id) { id } }`, { id: gid('Course', course.id) });
+      expect(codesOf(refused)).toEqual(['UNAUTHENTICATED']);
+      expect((await raw(a.gql, CATALOG, { first: 9 })).cache).toBe('HIT');
+      expect((await raw(a.gql, CATALOG, { first: 9, junk: 'x1' })).cache).toBe('HIT');
     });
   });
 

@@ -159,13 +159,13 @@ export class AccountService {
   async updateProfile(scope: RequestScope, input: UpdateProfileInput): Promise<UserRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(profileSchema, input);
-    touched(scope, `User:${viewer.userId}`);
     const [user] = await this.deps.db
       .update(users)
       .set(v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName })
       .where(eq(users.id, viewer.userId))
       .returning();
     if (!user) throw AppError.unauthenticated();
+    touched(scope, `User:${viewer.userId}`);
     return user;
   }
 

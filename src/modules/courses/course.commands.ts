@@ -58,12 +58,17 @@ export class CourseCommands {
 
   async update(scope: RequestScope, input: UpdateCourseInput): Promise<CourseRow> {
     const v = parseInput(updateCourseSchema, input);
-    return this.withManageableCourse(scope, uuidOf('Course', v.id), async (tx, course) => {
-      const changes = { title: v.title, description: v.description, priceCents: v.priceCents };
-      if (Object.values(changes).every((x) => x === undefined)) return course;
-      const [row] = await tx.update(courses).set(changes).where(eq(courses.id, course.id)).returning();
-      return row!;
-    });
+    return this.withManageableCourse(
+      scope,
+      uuidOf('Course', v.id),
+      async (tx, course) => {
+        const changes = { title: v.title, description: v.description, priceCents: v.priceCents };
+        if (Object.values(changes).every((x) => x === undefined)) return course;
+        const [row] = await tx.update(courses).set(changes).where(eq(courses.id, course.id)).returning();
+        return row!;
+      },
+      ['Course:list'], // ordering and search by title
+    );
   }
 
   /** DRAFT or ARCHIVED → PUBLISHED; publishing a published course changes nothing. */
@@ -84,13 +89,11 @@ export class CourseCommands {
         throw AppError.conflict(`The course has ${active} active enrollment(s); archive it instead`, { activeEnrollments: active });
       }
       await tx.delete(courses).where(eq(courses.id, course.id));
-      touched(scope, 'Course:list', 'Lesson:list', 'Enrollment:list');
       return id;
-    });
+    }, ['Course:list', 'Lesson:list', 'Enrollment:list']);
   }
 
   private async transition(scope: RequestScope, id: string, to: 'PUBLISHED' | 'ARCHIVED'): Promise<CourseRow> {
-    touched(scope, 'Course:list'); // visibility changes: lists gain or lose it
     return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
       if (course.status === to) return course;
       if (!TRANSITIONS[to].includes(course.status)) {
@@ -102,7 +105,7 @@ export class CourseCommands {
         .where(eq(courses.id, course.id))
         .returning();
       return row!;
-    });
+    }, ['Course:list']); // visibility changes: lists gain or lose it
   }
 
   /**
@@ -114,16 +117,20 @@ export class CourseCommands {
     scope: RequestScope,
     courseId: string | null,
     work: (tx: Db, course: CourseRow) => Promise<T>,
+    /** Cache tags the write changes besides the course itself. */
+    alsoChanged: string[] = [],
   ): Promise<T> {
     requireSignedIn(scope.viewer);
     const visible = courseId ? await scope.loaders.courses.visibleById.load(courseId) : null;
     assertCanManageCourse(scope.viewer, visible);
-    // Whatever is written under the course's lock changes the course or what it counts.
-    touched(scope, `Course:${visible!.id}`);
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx) => {
       const locked = await lockCourse(tx, visible!.id);
       if (!locked) throw AppError.notFound('Course');
       return work(tx, locked);
     });
+    // After the commit only: a refused or failed write invalidates nothing. Whatever is
+    // written under the course's lock changes the course or what it counts.
+    touched(scope, `Course:${visible!.id}`, ...alsoChanged);
+    return result;
   }
 }

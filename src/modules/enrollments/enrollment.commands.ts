@@ -25,8 +25,6 @@ export class EnrollmentCommands {
     const uuid = uuidOf('Course', courseId);
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
-    // The course's counts, the student's own view (viewerEnrollment, access to lessons), rosters.
-    touched(scope, `Course:${course.id}`, 'Enrollment:list', `Viewer:${viewer.userId}`);
     let enrollment: EnrollmentRow;
     try {
       enrollment = await this.db.transaction(async (tx) => {
@@ -68,6 +66,7 @@ export class EnrollmentCommands {
       if (isForeignKeyViolation(err)) throw AppError.notFound('Course');
       throw err;
     }
+    this.changed(scope, enrollment);
     this.onFollow(viewer.userId, course.id);
     return enrollment;
   }
@@ -76,13 +75,21 @@ export class EnrollmentCommands {
     const viewer = requireSignedIn(scope.viewer);
     const uuid = uuidOf('Course', courseId);
     if (!uuid) throw AppError.notFound('Course');
-    touched(scope, `Course:${uuid}`, 'Enrollment:list', `Viewer:${viewer.userId}`);
     const [row] = await this.db
       .update(enrollments)
       .set({ status: 'CANCELLED', cancelledAt: new Date() })
       .where(and(eq(enrollments.studentId, viewer.userId), eq(enrollments.courseId, uuid), eq(enrollments.status, 'ACTIVE')))
       .returning();
     if (!row) throw AppError.notFound('Active enrollment');
+    this.changed(scope, row);
     return row;
+  }
+
+  /**
+   * After the commit: the enrollment, its course's counts, the student (visible to the course's
+   * instructor now), the student's own view (viewerEnrollment, lesson content), rosters.
+   */
+  private changed(scope: RequestScope, e: EnrollmentRow): void {
+    touched(scope, `Enrollment:${e.id}`, `Course:${e.courseId}`, `User:${e.studentId}`, `Viewer:${e.studentId}`, 'Enrollment:list');
   }
 }

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { requireSignedIn } from '../../auth/viewer.js';
-import { touched, type RequestScope } from '../../context.js';
+import type { RequestScope } from '../../context.js';
 import type { Db } from '../../db/client.js';
 import { lessons, type LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
@@ -27,7 +27,6 @@ export class LessonCommands {
   async create(scope: RequestScope, input: CreateLessonInput): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(createLessonSchema, input);
-    touched(scope, 'Lesson:list');
     const lesson = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
       // The course row is locked, so two appends cannot pick the same position.
       const position = v.position ?? (await nextPosition(tx, course.id));
@@ -53,7 +52,7 @@ export class LessonCommands {
         });
       }
       return row!;
-    });
+    }, ['Lesson:list']);
     this.listener.created?.(lesson, viewer.userId);
     return lesson;
   }
@@ -81,12 +80,16 @@ export class LessonCommands {
     const uuid = uuidOf('Lesson', id);
     const visible = uuid ? await scope.loaders.lessons.visibleById.load(uuid) : null;
     if (!visible) throw AppError.notFound('Lesson');
-    touched(scope, `Lesson:${visible.id}`, 'Lesson:list'); // status filters and order change lists
-    return this.courseCommands.withManageableCourse(scope, visible.courseId, async (tx, course) => {
-      const [lesson] = await tx.select().from(lessons).where(eq(lessons.id, visible.id)).for('update');
-      if (!lesson || lesson.courseId !== course.id) throw AppError.notFound('Lesson');
-      return work(tx, lesson);
-    });
+    return this.courseCommands.withManageableCourse(
+      scope,
+      visible.courseId,
+      async (tx, course) => {
+        const [lesson] = await tx.select().from(lessons).where(eq(lessons.id, visible.id)).for('update');
+        if (!lesson || lesson.courseId !== course.id) throw AppError.notFound('Lesson');
+        return work(tx, lesson);
+      },
+      [`Lesson:${visible.id}`, 'Lesson:list'], // status filters and order change lists
+    );
   }
 }
 
