@@ -60,6 +60,8 @@ async function measure(cacheEnabled: boolean): Promise<Run> {
       DB_MIGRATE_ON_START: 'false',
       NOTIFICATION_WORKER: 'off',
       CACHE_ENABLED: String(cacheEnabled),
+      // All load comes from one address here; the per-caller cost budget would throttle it.
+      COST_BUDGET_PER_MINUTE: '0',
     },
     /EduFlow GraphQL API: (http:\/\/\S+)/,
   );

@@ -143,6 +143,9 @@ async function benchEduFlow(data: Awaited<ReturnType<typeof seed>>) {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       DB_POOL_MAX: '20',
+      // Every benchmark socket comes from 127.0.0.1: lift the per-address caps.
+      MAX_SOCKETS_PER_IP: '0',
+      COST_BUDGET_PER_MINUTE: '0',
     },
     /EduFlow GraphQL API: (http:\/\/\S+)/,
   );
