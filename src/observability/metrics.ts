@@ -64,16 +64,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** `sources` may be filled in later (the composition root builds them after the metrics). */
   constructor(sources: MetricSources = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'eduflow_' });
-    const gauge = (name: string, help: string, read: (() => number) | undefined) => {
-      if (!read) return;
-      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    const gauge = (name: string, help: string, read: () => number | undefined) => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read() ?? 0);
+        },
+      });
     };
-    gauge('eduflow_ws_connections', 'Open WebSocket connections.', sources.wsConnections);
-    gauge('eduflow_ws_subscriptions', 'Active GraphQL subscriptions.', sources.wsSubscriptions);
-    if (sources.cache) {
-      const read = sources.cache;
+    gauge('eduflow_ws_connections', 'Open WebSocket connections.', () => sources.wsConnections?.());
+    gauge('eduflow_ws_subscriptions', 'Active GraphQL subscriptions.', () => sources.wsSubscriptions?.());
+    {
+      const read = () => sources.cache?.() ?? { hits: 0, misses: 0, bypasses: 0, invalidations: 0, errors: 0 };
       new Gauge({
         name: 'eduflow_response_cache_events',
         help: 'Response cache outcomes since start (hit, miss, bypass, invalidation, error).',
@@ -89,8 +96,8 @@ export class Metrics {
         },
       });
     }
-    if (sources.queueCounts) {
-      const read = sources.queueCounts;
+    {
+      const read = () => sources.queueCounts?.() ?? Promise.resolve({});
       new Gauge({
         name: 'eduflow_queue_jobs',
         help: 'Jobs per queue and state (waiting, active, delayed, failed, completed).',

@@ -27,6 +27,7 @@ export function liveClient(httpUrl: string, connectionParams?: Record<string, un
       : WebSocket,
     connectionParams,
     lazy: false,
+    onNonLazyError: () => {}, // closes are asserted through `closed`, not printed
     retryAttempts: 0,
     shouldRetry: () => false,
     on: { closed: (event) => onClosed((event as { code: number }).code), connected: () => onConnected() },

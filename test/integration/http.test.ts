@@ -53,7 +53,8 @@ describe('HTTP surface', () => {
       const res = await post(t.url, JSON.stringify({ query: 'query Probe { me { id } }' }), { 'x-request-id': 'probe-123', authorization: `Bearer ${token}` });
       expect(res.headers.get('x-request-id')).toBe('probe-123');
       const line = logLines.find((l) => l.requestId === 'probe-123' && l.msg === 'graphql request');
-      expect(line).toMatchObject({ operationName: 'Probe', userId: student.id, status: 200 });
+      expect(line).toMatchObject({ operationName: 'Probe', operationType: 'query', userId: student.id, status: 200 });
+      expect(line.cost).toBeGreaterThan(0);
       expect(typeof line.durationMs).toBe('number');
       expect(line.dbQueries).toBeGreaterThanOrEqual(1);
     });
@@ -61,6 +62,15 @@ describe('HTTP surface', () => {
     it('generates a request id when none (or a malformed one) is sent', async () => {
       const res = await post(t.url, JSON.stringify({ query: '{ me { id } }' }), { 'x-request-id': 'bad id with spaces' });
       expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('never logs email addresses or passwords', async () => {
+      const email = `secret-person-${Date.now()}@example.test`;
+      await post(t.url, JSON.stringify({ query: 'mutation($e: String!) { login(input: { email: $e, password: "hunter2-hunter2" }) { accessToken } }', variables: { e: email } }));
+      await post(t.url, JSON.stringify({ query: 'mutation($e: String!) { register(input: { email: $e, password: "x", displayName: "X" }) { accessToken } }', variables: { e: email } }));
+      const all = JSON.stringify(logLines);
+      expect(all).not.toContain(email);
+      expect(all).not.toContain('hunter2-hunter2');
     });
 
     it('never logs bearer tokens', async () => {
