@@ -96,7 +96,7 @@ async function main() {
     const api = await startProcess(['--import', 'tsx', 'src/main.ts'], { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NOTIFICATION_WORKER: 'off' }, /EduFlow GraphQL API: (http:\/\/\S+)/);
     processes.push(api.child);
     for (let i = 0; i < WORKERS; i++) {
-      processes.push((await startProcess(['--import', 'tsx', 'src/worker.ts'], { ...env, LOG_LEVEL: 'info' }, /EduFlow worker running/)).child);
+      processes.push((await startProcess(['--import', 'tsx', 'src/worker.ts'], { ...env, LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0' }, /EduFlow worker running/)).child);
     }
     await sleep(1_000);
 

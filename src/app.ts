@@ -289,6 +289,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
   // The outbox relay and job processors, unless this deployment runs them in `npm run worker`.
   // Expired sessions, old notifications and outbox rows are cleaned up by a repeatable job.
   let background: App['background'];
+  let queueReader: JobQueue | undefined;
   if (config.notifications.workerInProcess) {
     const jobs = createJobQueue(config, log.child({ module: 'queue' }));
     try {
@@ -299,6 +300,10 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
     }
     readiness.push({ name: 'queue', check: async () => void (await jobs.counts()) });
     sources.queueCounts = () => jobs.counts();
+  } else if (config.redis) {
+    // Workers run elsewhere; this process still reports the queues' depth in /metrics.
+    queueReader = createJobQueue(config, log.child({ module: 'queue' }));
+    sources.queueCounts = () => queueReader!.counts();
   }
   httpServer.on('request', expressApp);
 
@@ -328,6 +333,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
         draining = true;
         stopSessions();
         stopCacheFailures();
+        await queueReader?.close();
         // Workers stop taking jobs at once and finish the ones in hand while HTTP drains.
         await Promise.all([
           ws.close().then(() => apollo.stop()), // the drain plugin stops accepting and waits for in-flight requests

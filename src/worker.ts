@@ -1,9 +1,11 @@
+import { createServer, type Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { startBackgroundWork } from './background.js';
 import { createDatabase } from './db/client.js';
 import { createLogger } from './logging/logger.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { createJobQueue } from './queue/index.js';
+import { Metrics } from './observability/metrics.js';
 
 /**
  * Worker process: the outbox relay and the job processors, no HTTP. Scale it independently of
@@ -29,8 +31,10 @@ async function main(): Promise<void> {
   if (config.db.migrateOnStart) await database.migrate();
   const bus = createEventBus(config, log.child({ module: 'pubsub' }));
   const jobs = createJobQueue(config, log.child({ module: 'queue' }));
-  const work = await startBackgroundWork({ config, log, database, jobs, bus });
-  log.info('EduFlow worker running');
+  const metrics = new Metrics({ queueCounts: () => jobs.counts() });
+  const work = await startBackgroundWork({ config, log, database, jobs, bus, metrics });
+  const metricsServer = config.workerMetricsPort ? await serveMetrics(config, metrics) : undefined;
+  log.info({ metricsPort: config.workerMetricsPort || undefined }, 'EduFlow worker running');
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.jobs.drainMs + 5_000);
     force.unref();
+    metricsServer?.close();
     work
       .close()
       .then(() => bus.close())
@@ -59,6 +64,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** /metrics (job outcomes and durations, queue depth, process) and /health for the worker. */
+function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    if (config.metricsToken && req.headers.authorization !== `Bearer ${config.metricsToken}`) return void res.writeHead(401).end();
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.workerMetricsPort, config.http.host, () => resolve(server));
+  });
 }
 
 main().catch((err: unknown) => {

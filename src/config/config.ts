@@ -81,6 +81,7 @@ const EnvSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_USER: int(0, 100_000).default(25),
   MAX_SOCKETS_PER_IP: int(0, 1_000_000).default(100),
   METRICS_TOKEN: z.string().min(16).optional(),
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
 
   NOTIFICATION_WORKER: z.enum(['on', 'off']).default('on'),
   NOTIFICATION_BATCH_SIZE: int(1, 5_000).default(500),
@@ -186,6 +187,8 @@ export interface Config {
   };
   /** Bearer token /metrics requires; unset: /metrics is open (keep it off the public network). */
   readonly metricsToken: string | undefined;
+  /** Where `npm run worker` serves /metrics and /health; 0: not at all. */
+  readonly workerMetricsPort: number;
   readonly cache: {
     /** Whole-response cache of queries (off: every query executes). */
     readonly enabled: boolean;
@@ -343,6 +346,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxSocketsPerIp: e.MAX_SOCKETS_PER_IP,
     },
     metricsToken: e.METRICS_TOKEN,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     cache: {
       enabled: e.CACHE_ENABLED,
       timeoutMs: e.CACHE_TIMEOUT_MS,

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { notifications, users } from '../../src/db/schema.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
-import { enrollStudents, eventually, notificationTally, queryRows, startPrivateRedis, startSmtpSink } from '../helpers/notifications.js';
+import { enrollStudents, eventually, freePort, notificationTally, queryRows, startPrivateRedis, startSmtpSink } from '../helpers/notifications.js';
 import { spawnWorker, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -133,9 +133,10 @@ describe('worker processes', () => {
     JOB_LOCK_DURATION_MS: '2000',
     JOB_STALLED_INTERVAL_MS: '1000',
     OUTBOX_POLL_MS: '200',
+    WORKER_METRICS_PORT: '0',
   });
-  const startWorker = async () => {
-    const w = await spawnWorker(workerEnv());
+  const startWorker = async (env: Record<string, string> = {}) => {
+    const w = await spawnWorker({ ...workerEnv(), ...env });
     workers.push(w);
     return w;
   };
@@ -156,11 +157,16 @@ describe('worker processes', () => {
     const atKill = (await tally()).total;
     expect(atKill).toBeLessThan(2_000); // really interrupted in the middle
 
-    await startWorker();
+    const metricsPort = await freePort();
+    await startWorker({ WORKER_METRICS_PORT: String(metricsPort) });
     const done = await eventually(tally, (x) => x.total >= 2_000, 90_000);
     await new Promise((r) => setTimeout(r, 1_000)); // a duplicate, if any, would land now
     expect(await tally()).toEqual({ total: 2_000, recipients: 2_000, maxPerRecipientAndEvent: 1 });
     expect(done.recipients).toBe(2_000);
+    // The replacement worker's own /metrics shows the batches it ran and the queues' depth.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/eduflow_jobs_total\{job="notifications.batch",outcome="completed"\} [1-9]/);
+    expect(metrics).toMatch(/eduflow_queue_jobs\{queue="notifications",state="waiting"\} \d+/);
   }, 180_000);
 
   it('finishes the jobs in hand on SIGTERM and exits cleanly', async () => {
