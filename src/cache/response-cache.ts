@@ -122,7 +122,8 @@ export class ResponseCache {
             const tags = [...(ctx.cacheTags ?? [])];
             if (miss.userScoped && ctx.viewer.userId) tags.push(`Viewer:${ctx.viewer.userId}`);
             // Not awaited: storing must not delay the response (the generation rule keeps it safe).
-            cache.store.set(miss.key, JSON.stringify(body), policy!.maxAge, tags, miss.generation).catch((err: unknown) => cache.bypassed(err));
+            // Only `data`: extensions (the cost report) belong to each request.
+            cache.store.set(miss.key, JSON.stringify({ data: body.data }), policy!.maxAge, tags, miss.generation).catch((err: unknown) => cache.bypassed(err));
           },
         };
       },
