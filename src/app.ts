@@ -51,6 +51,7 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import { createRedis } from './redis/redis.js';
 import { MemoryAttemptStore } from './throttle/attempt-store.js';
 import { RedisAttemptStore } from './throttle/redis-attempt-store.js';
+import { FallbackAttemptStore } from './throttle/fallback-attempt-store.js';
 import { buildAppSchema } from './schema.js';
 import { isDatabaseEmpty, seedDemoData } from './seed/demo-data.js';
 
@@ -128,7 +129,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
   const cacheRedis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'cache', { failFast: true, commandTimeoutMs }) : undefined;
   const costBudget = config.graphql.costBudgetPerMinute > 0 ? new CostBudget(config.graphql.costBudgetPerMinute, redis, log.child({ module: 'budget' })) : undefined;
   let responseCache: ResponseCache | undefined; // built with the schema, below
-  const attemptStore = redis ? new RedisAttemptStore(redis) : new MemoryAttemptStore();
+  const attemptStore = redis ? new FallbackAttemptStore(new RedisAttemptStore(redis), log.child({ module: 'throttle' })) : new MemoryAttemptStore();
   const throttle = new LoginThrottle(attemptStore, {
     freeAttempts: config.auth.loginMaxAttempts,
     registrationsPerHour: config.auth.registrationsPerHour,
@@ -336,7 +337,8 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
         await queueReader?.close();
         // Workers stop taking jobs at once and finish the ones in hand while HTTP drains.
         await Promise.all([
-          ws.close().then(() => apollo.stop()), // the drain plugin stops accepting and waits for in-flight requests
+          ws.close(), // 1001 to every socket; ones that do not answer are cut off after a grace period
+          apollo.stop(), // the drain plugin stops accepting and waits for in-flight requests
           background?.work.close(),
         ]);
         await bus.close();

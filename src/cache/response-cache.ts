@@ -5,6 +5,7 @@ import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
 import type { ResponseStore } from './response-store.js';
+import { withTimeout } from '../util/with-timeout.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -245,15 +246,4 @@ function stableJson(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  promise.catch(() => {});
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`cache did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

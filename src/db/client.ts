@@ -132,7 +132,20 @@ export function isForeignKeyViolation(err: unknown): boolean {
 }
 
 /** postgres.js' own connection failures (no SQLSTATE). */
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
 
 /**
  * `'unavailable'` when the database could not be reached or went away (SQLSTATE class 08,
@@ -145,7 +158,8 @@ export function databaseOutage(err: unknown): 'unavailable' | 'timeout' | undefi
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') {
       if (code === '57014') return 'timeout';
-      if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code) || CONNECTION_ERRORS.has(code)) return 'unavailable';
+      if (code === '25P03') return 'timeout'; // idle_in_transaction_session_timeout
+      if (code.startsWith('08') || ['57P01', '57P02', '57P03', '57P05', '53300'].includes(code) || CONNECTION_ERRORS.has(code)) return 'unavailable';
     }
     e = (e as { cause?: unknown }).cause;
   }

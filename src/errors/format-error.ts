@@ -51,9 +51,14 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
         return { message: formatted.message.replace(/^Context creation failed: /, ''), ...where, extensions: { ...extensions, code } };
       }
     }
+    // graphql-js's own errors about the request (e.g. a null reaching a non-null argument
+    // through a variable's default) carry no code and wrap nothing: the client's mistake.
+    if (original instanceof GraphQLError && !original.originalError && formatted.extensions?.code === undefined) {
+      return { message: formatted.message, ...where, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    }
     const outage = databaseOutage(original);
     if (outage) {
-      log.warn({ err: original, path: formatted.path, outage }, 'database unavailable while handling a GraphQL request');
+      log.warn({ err: original, path: formatted.path, outage }, 'database unavailable while handling a GraphQL request'); // err serializer drops query parameters
       const message = outage === 'timeout' ? 'The database took too long to answer; try again' : 'The service is temporarily unavailable; try again shortly';
       return { message, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: outage === 'timeout' ? 'TIMEOUT' : 'DATABASE_UNAVAILABLE' } };
     }

@@ -1,7 +1,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
 import type * as QueryComplexity from 'graphql-query-complexity';
 import { createRequire } from 'node:module';
 import type { Config } from '../config/config.js';
@@ -48,6 +48,17 @@ export function parseOptions(limits: Limits) {
   return { maxTokens: limits.maxTokens };
 }
 
+function variablesFailToCoerce(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined | null,
+): boolean {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  if (!operation) return true;
+  return 'errors' in getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+}
+
 /** Throws a GRAPHQL_VALIDATION_FAILED error (HTTP 400) when the operation costs too much. */
 export function assertCostWithin(
   limits: Limits,
@@ -66,10 +77,13 @@ export function assertCostWithin(
       estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
     });
   } catch (err) {
-    // Variables that do not coerce: execution reports them as BAD_USER_INPUT with a precise
-    // message and runs nothing. Anything else is a bug, and must not wave the query through.
-    if (err instanceof GraphQLError) return 0;
-    throw err;
+    // Variables that do not coerce: execution refuses the whole operation (BAD_USER_INPUT)
+    // and runs nothing, so nothing is spent. Any other estimation failure refuses the request:
+    // a query whose cost cannot be known does not run.
+    if (err instanceof GraphQLError && variablesFailToCoerce(schema, document, variables, operationName)) return 0;
+    throw new GraphQLError(`The query's cost cannot be estimated: ${err instanceof Error ? err.message : String(err)}`, {
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+    });
   }
   if (cost > limits.maxCost) {
     throw new GraphQLError(`Query cost ${cost} exceeds the maximum of ${limits.maxCost}; ask for fewer items per page or fewer fields.`, {

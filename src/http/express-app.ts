@@ -10,6 +10,7 @@ import helmet from 'helmet';
 import type { Metrics } from '../observability/metrics.js';
 import { isOriginAllowed } from './origins.js';
 import { requestId } from './request-id.js';
+import { withTimeout } from '../util/with-timeout.js';
 
 export interface HealthCheck {
   readonly name: string;
@@ -127,8 +128,15 @@ function operationTimeout(ms: number) {
   return (_req: Request, res: Response, next: NextFunction) => {
     const timer = setTimeout(() => {
       if (res.headersSent) return;
-      res.status(503).set('retry-after', '1').json({
-        errors: [{ message: `The request did not finish within ${ms} ms; try again`, extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' } }],
+      // The operation may still finish (and a mutation commit) after this answer: no
+      // Retry-After, and the message says so. Statements end at statement_timeout anyway.
+      res.status(503).json({
+        errors: [
+          {
+            message: `The request did not finish within ${ms} ms; a mutation may still take effect, so check before repeating it`,
+            extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' },
+          },
+        ],
       });
       const ignore = () => res;
       Object.assign(res, { status: ignore, set: ignore, setHeader: ignore, send: ignore, json: ignore, end: ignore, write: () => true });
@@ -138,20 +146,4 @@ function operationTimeout(ms: number) {
     res.on('close', clear);
     next();
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -25,11 +25,28 @@ const REDACT = [
   'variables.input.email',
 ];
 
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
-  return pino({
+/**
+ * Errors as pino logs them, minus what a failed query carries: Drizzle puts the statement's
+ * parameters (emails, hashes, tokens) in the message, the stack and a `params` field.
+ */
+function safeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as Record<string, unknown>;
+  const strip = (v: unknown) => (typeof v === 'string' ? v.replace(/\nparams: [\s\S]*?(\n|$)/g, '\nparams: [redacted]$1').replace(/params: [^\n]*/g, 'params: [redacted]') : v);
+  out.message = strip(out.message);
+  out.stack = strip(out.stack);
+  delete out.params;
+  if (out.cause && typeof out.cause === 'object') out.cause = safeError(out.cause);
+  return out;
+}
+
+/** `destination`: stdout unless given (tests read the lines back). */
+export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'eduflow', ...bindings },
     redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: { err: safeError },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

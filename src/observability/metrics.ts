@@ -104,7 +104,12 @@ export class Metrics {
         labelNames: ['queue', 'state'] as const,
         registers: [this.registry],
         async collect() {
-          const counts = await read().catch(() => ({}) as Record<string, Record<string, number>>);
+          // Bounded: a Redis that stopped answering must not hang /metrics.
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<Record<string, Record<string, number>>>((resolve) => {
+            timer = setTimeout(() => resolve({}), 1_000);
+          });
+          const counts = await Promise.race([read().catch(() => ({}) as Record<string, Record<string, number>>), timeout]).finally(() => clearTimeout(timer));
           for (const [queue, states] of Object.entries(counts)) for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
         },
       });

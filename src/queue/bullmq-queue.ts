@@ -13,6 +13,7 @@ import {
   type QueueName,
   type QueueSettings,
 } from './jobs.js';
+import { withTimeout } from '../util/with-timeout.js';
 
 /** How long `add` may wait for Redis before the caller (the outbox relay) gives up and retries. */
 const ADD_TIMEOUT_MS = 5_000;
@@ -146,13 +147,4 @@ export class BullJobQueue implements JobQueue {
     for (const c of this.workerConnections) c.disconnect();
     this.producer.disconnect();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
-  });
-  promise.catch(() => {}); // a late failure after the timeout is not unhandled
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

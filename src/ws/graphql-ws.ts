@@ -5,10 +5,11 @@ import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
   specifiedRules,
+  type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import { CloseCode, type Context } from 'graphql-ws';
+import { CloseCode, type Context, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -25,6 +26,7 @@ import { assertCostWithin, limitValidationRules } from '../graphql/limits.js';
 import { isOriginAllowed } from '../http/origins.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
+import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's port and path.
@@ -74,16 +76,26 @@ interface Extra extends Record<PropertyKey, unknown> {
   expiryTimer?: NodeJS.Timeout;
   /** Ids of this socket's running subscriptions. */
   subscriptions?: Set<string>;
+  /** Ids whose `subscribe` is being checked (the cost budget is asynchronous). */
+  pending?: Set<string>;
 }
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
+const SESSION_CHECK_TIMEOUT_MS = 3_000;
+/** How long shutdown waits for clients to acknowledge the close before cutting them off. */
+const CLOSE_GRACE_MS = 2_000;
+
 /** Past this much unsent data on one socket, the client is too slow and is disconnected. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export function startGraphQLWs(deps: WsDeps): WsServer {
   const { config, schema, log } = deps;
   const formatError = createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection });
-  const format = (err: GraphQLError) => formatError(err.toJSON(), err);
+  const format = (err: GraphQLError) => {
+    const formatted = formatError(err.toJSON(), err);
+    deps.metrics?.errors.inc({ code: String(formatted.extensions?.code ?? 'UNKNOWN') });
+    return formatted;
+  };
   const rules = [
     ...specifiedRules,
     ...limitValidationRules(config.graphql),
@@ -139,6 +151,45 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     }
   };
 
+  /** Limits, budget and caps for one `subscribe`: its execution arguments, or why not. */
+  const checkOperation = async (
+    ctx: Context<Record<string, unknown> | undefined, Extra>,
+    id: string,
+    payload: SubscribePayload,
+  ): Promise<readonly GraphQLError[] | ExecutionArgs> => {
+    const { document, errors } = documents.check(payload.query);
+    if (errors) return errors;
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
+    try {
+      const cost = assertCostWithin(config.graphql, schema, document, payload.variables ?? undefined, payload.operationName);
+      await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
+    } catch (err) {
+      if (err instanceof AppError) return [new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } })];
+      return [err as GraphQLError];
+    }
+    if (operation.operation === 'subscription') {
+      // Closed while the budget was checked: its clean-up already ran; count nothing.
+      if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return [new GraphQLError('The connection closed')];
+      const caller = callerOf(ctx.extra);
+      const open = subscriptionsByCaller.get(caller) ?? 0;
+      if (maxSubscriptionsPerUser && open >= maxSubscriptionsPerUser) {
+        const message = `At most ${maxSubscriptionsPerUser} subscriptions may be open at once; complete one first`;
+        return [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', maxSubscriptions: maxSubscriptionsPerUser } })];
+      }
+      subscriptionsByCaller.set(caller, open + 1);
+      subscriptionCount++;
+      (ctx.extra.subscriptions ??= new Set()).add(id);
+    }
+    return {
+      schema,
+      document,
+      variableValues: payload.variables,
+      operationName: payload.operationName,
+      contextValue: contextFor(deps, ctx),
+    };
+  };
+
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
@@ -155,7 +206,11 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           // Registered before the session is checked: a logout or role change committed while
           // the check runs either shows in the check or closes this socket through byUser.
           (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(socket);
-          const current = await deps.sessionCurrent(viewer).catch(() => false);
+          // Bounded: a hung database closes the socket (4500) instead of leaving it waiting.
+        const current = await withTimeout(deps.sessionCurrent(viewer), SESSION_CHECK_TIMEOUT_MS, 'the session check').catch((err: unknown) => {
+          if (err instanceof TimeoutError) throw err;
+          return false;
+        });
           if (!current || socket.readyState !== socket.OPEN) {
             forget(ctx.extra);
             return false;
@@ -168,35 +223,18 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
-        const { document, errors } = documents.check(payload.query);
-        if (errors) return errors;
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
+        // An id may not be reused while its first `subscribe` is still being checked (graphql-ws
+        // only knows it once we return): the two would share one record and leak the first.
+        const pending = (ctx.extra.pending ??= new Set());
+        if (pending.has(id) || ctx.extra.subscriptions?.has(id)) {
+          return [withCode(new GraphQLError(`Operation id "${id}" is already in use`), 'BAD_USER_INPUT')];
+        }
+        pending.add(id);
         try {
-          const cost = assertCostWithin(config.graphql, schema, document, payload.variables ?? undefined, payload.operationName);
-          await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
-        } catch (err) {
-          if (err instanceof AppError) return [new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } })];
-          return [err as GraphQLError];
+          return await checkOperation(ctx, id, payload);
+        } finally {
+          pending.delete(id);
         }
-        if (operation.operation === 'subscription') {
-          const caller = callerOf(ctx.extra);
-          const open = subscriptionsByCaller.get(caller) ?? 0;
-          if (maxSubscriptionsPerUser && open >= maxSubscriptionsPerUser) {
-            const message = `At most ${maxSubscriptionsPerUser} subscriptions may be open at once; complete one first`;
-            return [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', maxSubscriptions: maxSubscriptionsPerUser } })];
-          }
-          subscriptionsByCaller.set(caller, open + 1);
-          subscriptionCount++;
-          (ctx.extra.subscriptions ??= new Set()).add(id);
-        }
-        return {
-          schema,
-          document,
-          variableValues: payload.variables,
-          operationName: payload.operationName,
-          contextValue: contextFor(deps, ctx),
-        };
       },
       onComplete: (ctx, id) => subscriptionEnded(ctx.extra, id),
       onNext: async (ctx, _id, _payload, args, result: ExecutionResult) => {
@@ -231,7 +269,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       return subscriptionCount;
     },
     close: async () => {
-      await server.dispose();
+      // Clients that never acknowledge the close (a dropped network) must not hold up shutdown.
+      await Promise.race([server.dispose(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
+      for (const socket of wss.clients) socket.terminate();
     },
   };
 }

@@ -74,6 +74,25 @@ describe('abuse limits (production configuration)', () => {
       expect(body.errors?.[0]?.message).toMatch(message);
     });
 
+    it('refuses a query whose cost cannot be estimated, and prices nodes(ids:) by how many', async () => {
+      const trick = await post({
+        query: `query Q($v: ID = "x") { node(id: $v) { id } courses(first: 100) { edges { node { lessons(first: 100) { edges { node { id title } } } } } } }`,
+        variables: { v: null },
+      });
+      expect(trick.status).toBe(400);
+      expect((await json(trick)).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      const ids = Array.from({ length: 100 }, (_, i) => `Q291cnNlOjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDA${String(i).padStart(2, '0')}`);
+      const many = await post({ query: `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Course { lessons(first: 10) { edges { node { id } } } } } }`, variables: { ids } });
+      expect(many.status).toBe(400);
+      expect((await json(many)).errors?.[0]?.message).toMatch(/cost \d+ exceeds/);
+    });
+
+    it('answers a null smuggled into a non-null argument with a 400, not a 500', async () => {
+      const res = await post({ query: `query Q($id: ID = "x") { course(id: $id) { id } }`, variables: { id: null } });
+      expect(res.status).toBe(400);
+      expect((await json(res)).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    });
+
     it('refuses batched (array) requests and oversized bodies', async () => {
       expect((await post([{ query: '{ me { id } }' }, { query: '{ me { id } }' }])).status).toBe(400);
       const huge = await post({ query: `{ me { id } } # ${'x'.repeat(200 * 1024)}` });
@@ -159,6 +178,24 @@ describe('abuse limits (production configuration)', () => {
       const third = subscribe(c, q);
       const outcome = await Promise.race([third.ended, third.next(3_000)]);
       expect(JSON.stringify(outcome)).toContain('RATE_LIMITED');
+    });
+
+    it('does not leak a subscription when its id is reused while it is being checked', async () => {
+      await Promise.all(clients.map((c) => c.dispose()));
+      clients.length = 0;
+      await eventually(async () => t.app.ws.connections, (n) => n === 0, 5_000);
+      const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      await new Promise((r) => socket.once('open', r));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+      await new Promise((r) => socket.once('message', r)); // connection_ack
+      const sub = { type: 'subscribe', id: '1', payload: { query: 'subscription { notificationAdded { id } }' } };
+      socket.send(JSON.stringify(sub));
+      socket.send(JSON.stringify({ type: 'complete', id: '1' }));
+      socket.send(JSON.stringify(sub));
+      await new Promise((r) => setTimeout(r, 300));
+      socket.close();
+      await eventually(async () => t.app.ws.connections, (n) => n === 0, 5_000);
+      expect(t.app.ws.subscriptions).toBe(0);
     });
 
     it('caps sockets per client address', async () => {

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
@@ -22,6 +23,21 @@ describe('fault tolerance', () => {
     const closing = t.app.close();
     expect(await socket.closed).toBe(1001);
     await closing;
+    await t.close();
+  });
+
+  it('does not let a client that never acknowledges the close hold up shutdown', async () => {
+    const t = await startTestApp();
+    const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await new Promise((r) => socket.once('open', r));
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => socket.once('message', r));
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause(); // a dropped network: reads nothing more
+    socket.on('error', () => {});
+    const started = Date.now();
+    await t.app.close();
+    expect(Date.now() - started).toBeLessThan(8_000);
+    socket.terminate();
     await t.close();
   });
 
@@ -86,6 +102,9 @@ describe('fault tolerance', () => {
     expect(read.headers.get('x-cache')).toBe('BYPASS');
     const write = await create('during the outage');
     expect(write.errors).toBeUndefined();
+    // Sign-in throttling falls back to this instance's memory instead of failing.
+    const login = await t.gql(`mutation { login(input: { email: "nobody@example.test", password: "wrong-password-1" }) { accessToken } }`);
+    expect(login.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
     await redis.start();
     // ioredis reconnects and resubscribes by itself; the open subscription hears new events.

@@ -17,7 +17,10 @@ export class PlatformResolver {
     return toGraphQL(await computePlatformStats(this.db));
   }
 
-  @Query(() => [ActivityReport], { description: 'The most recent daily activity reports, newest first. Admins only.' })
+  @Query(() => [ActivityReport], {
+    description: 'The most recent daily activity reports, newest first. Admins only.',
+    complexity: ({ args, childComplexity }) => 1 + Math.min(MAX_REPORTS, Math.max(1, Number(args.last ?? 7))) * Math.max(1, childComplexity),
+  })
   @Directive(auth({ requires: ['ADMIN'] }))
   async activityReports(@Arg('last', () => Int, { nullable: true, description: `1..${MAX_REPORTS} (default 7).` }) last: number | null): Promise<ActivityReport[]> {
     const n = last ?? 7;
