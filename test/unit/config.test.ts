@@ -86,3 +86,23 @@ describe('TRUST_PROXY', () => {
     expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
   });
 });
+
+describe('notifications, cache and limits', () => {
+  it('reports a bad cron pattern and a bad SMTP URL by name', () => {
+    const problems = problemsOf({ ACTIVITY_REPORT_CRON: 'every day', SMTP_URL: 'http://mail' }).join('\n');
+    expect(problems).toMatch(/SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/);
+    const cron = problemsOf({ ACTIVITY_REPORT_CRON: 'every day' }).join('\n');
+    expect(cron).toMatch(/ACTIVITY_REPORT_CRON: not a cron pattern/);
+  });
+
+  it('puts volatile data on CACHE_REDIS_URL, and the queue on REDIS_URL', () => {
+    const both = loadConfig({ REDIS_URL: 'redis://q:6379', CACHE_REDIS_URL: 'redis://c:6379' }).redis!;
+    expect([both.url, both.cacheUrl]).toEqual(['redis://q:6379', 'redis://c:6379']);
+    expect(loadConfig({ REDIS_URL: 'redis://q:6379' }).redis!.cacheUrl).toBe('redis://q:6379');
+  });
+
+  it('runs workers in the API process unless NOTIFICATION_WORKER=off', () => {
+    expect(loadConfig({}).notifications.workerInProcess).toBe(true);
+    expect(loadConfig({ NOTIFICATION_WORKER: 'off' }).notifications.workerInProcess).toBe(false);
+  });
+});

@@ -1,0 +1,119 @@
+import type { Env } from './env.schema.js';
+
+/** The frozen configuration every part of the app receives (built by `loadConfig`). */
+export interface Config {
+  readonly env: Env['NODE_ENV'];
+  readonly isProduction: boolean;
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly publicUrl: string | undefined;
+    readonly bodyLimitBytes: number;
+    readonly requestTimeoutMs: number;
+    readonly shutdownGraceMs: number;
+    readonly corsOrigins: readonly string[] | 'localhost';
+    readonly trustProxy: boolean | number | string | undefined;
+  };
+  readonly logLevel: Env['LOG_LEVEL'];
+  /** Count SQL statements per request for the request log (AsyncLocalStorage: not free). */
+  readonly logQueryCounts: boolean;
+  readonly db:
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolMax: number;
+        readonly statementTimeoutMs: number;
+        readonly idleInTransactionTimeoutMs: number;
+        readonly connectTimeoutS: number;
+        readonly migrateOnStart: boolean;
+      }
+    | { readonly kind: 'pglite'; readonly dataDir: string; readonly migrateOnStart: boolean };
+  readonly dataDir: string;
+  readonly seedDemoData: boolean;
+  readonly redis:
+    | {
+        /** Pub/sub and BullMQ: a Redis that never evicts (maxmemory-policy noeviction). */
+        readonly url: string;
+        readonly keyPrefix: string;
+        /** Volatile data (throttle counters, caches): may be an LRU Redis. Defaults to `url`. */
+        readonly cacheUrl: string;
+        readonly commandTimeoutMs: number;
+      }
+    | undefined;
+  readonly auth: {
+    /** Undefined only in embedded mode, where the app generates and stores one in dataDir. */
+    readonly jwtSecret: string | undefined;
+    readonly jwtPreviousSecret: string | undefined;
+    /** PKCS#8 PEM: signs with ES256 / EdDSA / RS256 instead of the HS256 secret. */
+    readonly jwtPrivateKey: string | undefined;
+    readonly jwtPreviousPublicKey: string | undefined;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlDays: number;
+    readonly loginMaxAttempts: number;
+    readonly registrationsPerHour: number;
+  };
+  readonly admin: { readonly email: string; readonly password: string } | undefined;
+  readonly graphql: {
+    readonly introspection: boolean;
+    readonly landingPage: boolean;
+    readonly maxDepth: number;
+    readonly maxCost: number;
+    readonly maxAliases: number;
+    readonly maxDirectives: number;
+    readonly maxTokens: number;
+    readonly subscriptionMaxQueued: number;
+    readonly wsConnectionInitTimeoutMs: number;
+    /** A request still running after this answers SERVICE_UNAVAILABLE (TIMEOUT). */
+    readonly operationTimeoutMs: number;
+    /** Query cost a caller may spend per minute; 0: unlimited. */
+    readonly costBudgetPerMinute: number;
+    /** Per API instance; 0: unlimited. */
+    readonly maxSubscriptionsPerUser: number;
+    readonly maxSocketsPerIp: number;
+  };
+  /** Bearer token /metrics requires; unset: /metrics is open (keep it off the public network). */
+  readonly metricsToken: string | undefined;
+  /** Where `npm run worker` serves /metrics and /health; 0: not at all. */
+  readonly workerMetricsPort: number;
+  readonly cache: {
+    /** Whole-response cache of queries (off: every query executes). */
+    readonly enabled: boolean;
+    /** Longest a cache read may take before the request runs uncached. */
+    readonly timeoutMs: number;
+    /** Embedded mode (in-memory LRU) only. */
+    readonly maxEntries: number;
+    readonly apqTtlSeconds: number;
+  };
+  readonly notifications: {
+    /** Run the job processors (and the outbox relay) inside the API process too. */
+    readonly workerInProcess: boolean;
+    readonly batchSize: number;
+    readonly outboxPollMs: number;
+    readonly outboxRequeueAfterMs: number;
+    /** 0: no reminders. */
+    readonly reminderLeadMinutes: number;
+    readonly readRetentionDays: number;
+    readonly activityReportCron: string;
+    readonly cleanupCron: string;
+  };
+  readonly jobs: {
+    readonly concurrency: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+    readonly keepCompletedSeconds: number;
+    readonly keepFailedSeconds: number;
+    /** How long shutdown waits for jobs in hand before the process exits anyway. */
+    readonly drainMs: number;
+  };
+  readonly mail: {
+    /** Unset: messages are logged as JSON instead of sent. */
+    readonly smtpUrl: string | undefined;
+    readonly from: string;
+    readonly concurrency: number;
+    readonly publicAppUrl: string;
+  };
+}
