@@ -104,7 +104,9 @@ export interface Config {
     readonly backoffMs: number;
     readonly lockDurationMs: number;
     readonly stalledIntervalMs: number;
+    /** Completed jobs are kept this long (so a replayed job id is still recognised). */
     readonly keepCompletedSeconds: number;
+    /** Failed jobs (after their last attempt) are kept this long for inspection. */
     readonly keepFailedSeconds: number;
     /** How long shutdown waits for jobs in hand before the process exits anyway. */
     readonly drainMs: number;

@@ -1,3 +1,4 @@
+import type { Config } from '../config/config.js';
 import type { DomainEvent } from '../outbox/domain-events.js';
 
 /**
@@ -82,17 +83,8 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
-export interface QueueSettings {
-  readonly concurrency: number;
-  readonly attempts: number;
-  readonly backoffMs: number;
-  readonly lockDurationMs: number;
-  readonly stalledIntervalMs: number;
-  /** Completed jobs are kept this long (so a replayed job id is still recognised). */
-  readonly keepCompletedSeconds: number;
-  /** Failed jobs (after their last attempt) are kept this long for inspection. */
-  readonly keepFailedSeconds: number;
-}
+/** What a queue needs of the configuration (see `Config['jobs']` for what each means). */
+export type QueueSettings = Omit<Config['jobs'], 'drainMs'>;
 
 /** Exponential back-off with ±50% jitter: retries of many jobs do not arrive together. */
 export function backoffDelay(attemptsMade: number, baseMs: number, random = Math.random): number {
