@@ -66,6 +66,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       problems.push(`${name}: not a cron pattern (${(err as Error).message})`);
     }
   }
+  // A statement blocked past its timeout is cancelled (and its transaction rolled back) by
+  // Postgres before the client hears "timed out": no write lands after a 503 that way.
+  if (e.DATABASE_URL && e.OPERATION_TIMEOUT_MS <= e.DB_STATEMENT_TIMEOUT_MS) {
+    problems.push('OPERATION_TIMEOUT_MS: must be longer than DB_STATEMENT_TIMEOUT_MS');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const db: Config['db'] = e.DATABASE_URL

@@ -245,7 +245,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           await deps.invalidate?.([...changes]);
           changes.clear();
         }
-        deps.metrics?.eventsDelivered.inc();
+        if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') deps.metrics?.eventsDelivered.inc();
         if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
           ctx.extra.socket.close(1008, 'Slow consumer: send buffer full');
         }

@@ -67,7 +67,7 @@ describe('fault tolerance', () => {
   it('gives up on a Postgres that hangs after OPERATION_TIMEOUT_MS, with a clean 503, and recovers', async () => {
     const pg = await startPrivatePostgres();
     cleanups.push(() => pg.destroy());
-    const t = await startTestApp({ DATABASE_URL: pg.url, OPERATION_TIMEOUT_MS: '1000', CACHE_ENABLED: 'false' });
+    const t = await startTestApp({ DATABASE_URL: pg.url, OPERATION_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '500', CACHE_ENABLED: 'false' });
     cleanups.push(() => t.app.close());
     const gql = graphqlClient(t.url);
     expect((await gql(CATALOG)).status).toBe(200);

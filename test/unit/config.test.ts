@@ -101,6 +101,12 @@ describe('notifications, cache and limits', () => {
     expect(loadConfig({ REDIS_URL: 'redis://q:6379' }).redis!.cacheUrl).toBe('redis://q:6379');
   });
 
+  it('requires the operation timeout to outlast the statement timeout', () => {
+    const env = { DATABASE_URL: 'postgres://u@h/db', JWT_SECRET: 'x'.repeat(40) };
+    expect(problemsOf({ ...env, OPERATION_TIMEOUT_MS: '3000', DB_STATEMENT_TIMEOUT_MS: '5000' }).join()).toMatch(/OPERATION_TIMEOUT_MS: must be longer/);
+    expect(problemsOf({ ...env, OPERATION_TIMEOUT_MS: '6000', DB_STATEMENT_TIMEOUT_MS: '5000' })).toEqual([]);
+  });
+
   it('runs workers in the API process unless NOTIFICATION_WORKER=off', () => {
     expect(loadConfig({}).notifications.workerInProcess).toBe(true);
     expect(loadConfig({ NOTIFICATION_WORKER: 'off' }).notifications.workerInProcess).toBe(false);
