@@ -21,7 +21,7 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const run = benchRun(PG_ADMIN);
 const { dbName, dbUrl, redisPrefix, secret } = run;
 
-export const CATALOG_QUERY = `query Catalog {
+const CATALOG_QUERY = `query Catalog {
   courses(first: 10, orderBy: { field: TITLE, direction: ASC }) {
     totalCount
     edges { node { id title priceCents instructor { displayName } lessonCount

@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
 import { TokenService } from '../src/auth/tokens.js';
+import { rowsOf } from '../src/db/client.js';
 import { authSessions, courses, lessons, users } from '../src/db/schema.js';
 import { toGlobalId } from '../src/graphql/global-id.js';
 import { benchRun, createBenchDatabase, dropBenchData, sleep, startProcess, stopProcess } from './lib.js';
@@ -76,7 +77,6 @@ function smtpSink() {
 
 const cleanup = () => dropBenchData(PG_ADMIN, dbName, REDIS_URL, redisPrefix);
 
-const rowsOf = <T>(r: unknown) => (Array.isArray(r) ? r : (r as { rows: T[] }).rows) as T[];
 
 async function main() {
   console.log(`notifications benchmark: a cancellation to ${N} students, ${WORKERS} worker process(es) (node ${process.version}, ${cpus().length} CPUs)`);

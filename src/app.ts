@@ -5,7 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Request } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { ContainerType } from './graphql/type-graphql.js';
 import { loadOrCreateEmbeddedSecret } from './auth/embedded-secret.js';
 import { TokenService } from './auth/tokens.js';
@@ -234,13 +234,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
       return await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      throw new GraphQLError(err.message, {
-        extensions: {
-          code: err.code,
-          ...err.details,
-          http: { status: 401, headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]) },
-        },
-      });
+      throw err.toGraphQLError({ status: 401, headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]) });
     }
   };
 

@@ -1,45 +1,19 @@
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config/config.js';
+import type { Config } from './config/config.js';
+import { exitOnSignals, loadConfigOrExit } from './process.js';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './seed/demo-data.js';
 
 /** API process: load config, build the app, listen, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
-
+  const config = loadConfigOrExit();
   const app = await createApp(config);
   const url = await app.listen();
   app.log.info({ url, database: app.database.kind }, 'EduFlow API listening');
   printBanner(config, url);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      app.log.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, Math.max(config.http.shutdownGraceMs, config.notifications.workerInProcess ? config.jobs.drainMs : 0) + 5_000);
-    force.unref();
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        app.log.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Jobs in hand may need longer than HTTP requests when this process runs workers too.
+  const limitMs = Math.max(config.http.shutdownGraceMs, config.notifications.workerInProcess ? config.jobs.drainMs : 0) + 5_000;
+  exitOnSignals(app.log, 'API', limitMs, () => app.close());
 }
 
 function printBanner(config: Config, url: string): void {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { ConfigError, loadConfig, type Config } from './config/config.js';
+import type { Config } from './config/config.js';
+import { exitOnSignals, loadConfigOrExit } from './process.js';
 import { startBackgroundWork } from './background.js';
 import { createDatabase } from './db/client.js';
 import { createLogger } from './logging/logger.js';
@@ -12,16 +13,7 @@ import { Metrics } from './observability/metrics.js';
  * the API. SIGTERM stops taking new jobs and lets the ones in hand finish.
  */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const log = createLogger(config.logLevel).child({ process: 'worker' });
   if (!config.redis || config.db.kind !== 'postgres') {
     log.warn('a separate worker needs DATABASE_URL and REDIS_URL; the embedded mode runs its workers inside `npm start`');
@@ -36,34 +28,13 @@ async function main(): Promise<void> {
   const metricsServer = config.workerMetricsPort ? await serveMetrics(config, metrics) : undefined;
   log.info({ metricsPort: config.workerMetricsPort || undefined }, 'EduFlow worker running');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'worker shutting down; finishing jobs in hand');
-    const force = setTimeout(() => {
-      log.error('worker shutdown timed out; exiting');
-      process.exit(1);
-    }, config.jobs.drainMs + 5_000);
-    force.unref();
+  exitOnSignals(log, 'worker', config.jobs.drainMs + 5_000, async () => {
     metricsServer?.close();
-    work
-      .close()
-      .then(() => bus.close())
-      .then(() => database.close())
-      .then(
-        () => {
-          log.info('worker stopped cleanly');
-          process.exit(0);
-        },
-        (err: unknown) => {
-          log.error({ err }, 'error during worker shutdown');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    await work.close(); // stops taking jobs; the ones in hand finish
+    await bus.close();
+    await database.close();
+    log.info('worker stopped cleanly');
+  });
 }
 
 /** /metrics (job outcomes and durations, queue depth, process) and /health for the worker. */

@@ -1,5 +1,6 @@
 import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../util/with-timeout.js';
 
 /**
  * Automatic persisted queries (Apollo's APQ protocol) kept in Redis, so a hash registered
@@ -16,17 +17,7 @@ export class RedisApqStore implements KeyValueCache<string> {
   ) {}
 
   async get(key: string): Promise<string | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const read = this.redis.get(`apq:${key}`);
-    read.catch(() => {});
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('APQ store did not answer in time')), this.readTimeoutMs);
-    });
-    try {
-      return (await Promise.race([read, timeout])) ?? undefined;
-    } finally {
-      clearTimeout(timer);
-    }
+    return (await withTimeout(this.redis.get(`apq:${key}`), this.readTimeoutMs, 'the APQ store')) ?? undefined;
   }
 
   async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {

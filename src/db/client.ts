@@ -120,6 +120,11 @@ async function migratePostgresUnderLock(url: string, log: Logger): Promise<void>
   }
 }
 
+/** The rows of `db.execute(...)`: postgres.js returns the array itself, PGlite `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
 /** `true` when a Postgres error is a violation of the named unique constraint or index. */
 export function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = findPgError(err);

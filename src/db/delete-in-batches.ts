@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
-import type { Db } from './client.js';
+import { rowsOf, type Db } from './client.js';
 
 const BATCH = 5_000;
 
@@ -15,7 +15,7 @@ export async function deleteInBatches(db: Db, table: PgTable, id: AnyPgColumn, w
     const deleted = await db.execute(sql`
       with doomed as (select ${id} from ${table} where ${where} limit ${BATCH})
       delete from ${table} where ${id} in (select * from doomed) returning 1`);
-    const n = Array.isArray(deleted) ? deleted.length : ((deleted as { rows?: unknown[] }).rows?.length ?? 0);
+    const n = rowsOf(deleted).length;
     total += n;
     if (n < BATCH) return total;
   }

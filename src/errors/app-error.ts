@@ -1,3 +1,5 @@
+import { GraphQLError } from 'graphql';
+
 /**
  * The closed set of error codes the API answers with (see the contract's header comment).
  * Services throw `AppError`; `formatError` (errors/format-error.ts) is the one place that
@@ -39,6 +41,14 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = 'AppError';
+  }
+
+  /**
+   * For the places that must hand graphql a GraphQLError rather than throw from a resolver
+   * (context creation, request plugins, graphql-ws' onSubscribe); `http` sets Apollo's status.
+   */
+  toGraphQLError(http?: { status: number; headers?: Map<string, string> }): GraphQLError {
+    return new GraphQLError(this.message, { extensions: { code: this.code, ...this.details, ...(http ? { http } : {}) } });
   }
 
   static badInput(fieldErrors: FieldErrors, message?: string): AppError {

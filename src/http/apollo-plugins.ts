@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { queriesInScope } from '../db/query-stats.js';
 import { AppError, ErrorCode, httpStatusOf } from '../errors/app-error.js';
@@ -62,10 +62,7 @@ export function costLimitPlugin(limits: Limits, schema: () => GraphQLSchema, bud
             report = await budget.spend(budgetKey(ctx.viewer, ctx.client.ip), cost);
           } catch (err) {
             if (!(err instanceof AppError)) throw err;
-            const retryAfter = String(err.details.retryAfterSeconds ?? 60);
-            throw new GraphQLError(err.message, {
-              extensions: { code: err.code, ...err.details, http: { status: 429, headers: new HeaderMap([['retry-after', retryAfter]]) } },
-            });
+            throw err.toGraphQLError({ status: 429, headers: new HeaderMap([['retry-after', String(err.details.retryAfterSeconds ?? 60)]]) });
           }
         },
         async willSendResponse({ response }) {

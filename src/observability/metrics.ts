@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { withTimeout } from '../util/with-timeout.js';
 
 /** Operation names come from clients: only tidy ones become label values, and only so many. */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -105,11 +106,7 @@ export class Metrics {
         registers: [this.registry],
         async collect() {
           // Bounded: a Redis that stopped answering must not hang /metrics.
-          let timer: NodeJS.Timeout | undefined;
-          const timeout = new Promise<Record<string, Record<string, number>>>((resolve) => {
-            timer = setTimeout(() => resolve({}), 1_000);
-          });
-          const counts = await Promise.race([read().catch(() => ({}) as Record<string, Record<string, number>>), timeout]).finally(() => clearTimeout(timer));
+          const counts = await withTimeout(read(), 1_000, 'reading queue counts').catch(() => ({}) as Record<string, Record<string, number>>);
           for (const [queue, states] of Object.entries(counts)) for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
         },
       });

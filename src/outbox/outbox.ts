@@ -1,5 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { deleteInBatches } from '../db/delete-in-batches.js';
 import type { OutboxEvent } from './domain-events.js';
 import { outbox } from './outbox.table.js';
 
@@ -15,4 +16,9 @@ export async function appendToOutbox(tx: Db, event: OutboxEvent): Promise<void> 
 /** The event's fan-out is queued: the relay's sweep leaves it alone from now on. */
 export async function markOutboxProcessed(db: Db, eventId: string): Promise<void> {
   await db.update(outbox).set({ processedAt: new Date() }).where(eq(outbox.id, eventId));
+}
+
+/** Processed rows are kept `days` days for inspection, then dropped (in batches). */
+export function deleteProcessedOutbox(db: Db, days: number): Promise<number> {
+  return deleteInBatches(db, outbox, outbox.seq, sql`${outbox.processedAt} < now() - make_interval(days => ${days})`);
 }

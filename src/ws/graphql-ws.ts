@@ -165,7 +165,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       const cost = assertCostWithin(config.graphql, schema, document, payload.variables ?? undefined, payload.operationName);
       await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
     } catch (err) {
-      if (err instanceof AppError) return [new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } })];
+      if (err instanceof AppError) return [err.toGraphQLError()];
       return [err as GraphQLError];
     }
     if (operation.operation === 'subscription') {

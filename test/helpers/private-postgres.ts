@@ -2,7 +2,7 @@ import { execFileSync, execSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './notifications.js';
+import { freePort } from './services.js';
 
 /**
  * A Postgres server of the test's own (the machine's Postgres binaries, a fresh cluster in a

@@ -7,7 +7,8 @@ import { reminderJobId } from '../../src/modules/notifications/index.js';
 import type { LessonDomainEvent } from '../../src/outbox/domain-events.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
-import { enrollStudents, eventually, notificationTally, startSmtpSink } from '../helpers/notifications.js';
+import { eventually } from '../helpers/eventually.js';
+import { enrollStudents, notificationTally, startSmtpSink } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 const CANCEL = `mutation($id: ID!) { cancelLesson(id: $id) { id } }`;

@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { notifications, users } from '../../src/db/schema.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
-import { enrollStudents, eventually, freePort, notificationTally, queryRows, startPrivateRedis, startSmtpSink } from '../helpers/notifications.js';
+import { eventually } from '../helpers/eventually.js';
+import { enrollStudents, notificationTally, queryRows, startSmtpSink } from '../helpers/notifications.js';
+import { freePort, startPrivateRedis } from '../helpers/services.js';
 import { spawnWorker, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 

@@ -5,7 +5,7 @@ import type { CourseRow, UserRow } from '../../src/db/schema.js';
 import { LOGIN, REFRESH, userWithPassword } from '../helpers/accounts.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf, graphqlClient, type GraphQLClient } from '../helpers/graphql-client.js';
-import { startPrivateRedis } from '../helpers/notifications.js';
+import { startPrivateRedis } from '../helpers/services.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { spawnApi } from '../helpers/spawn-api.js';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { backoffDelay, type JobInfo, type Processors, type QueueSettings } from '../../src/queue/jobs.js';
 import { MemoryJobQueue } from '../../src/queue/memory-queue.js';
-import { eventually } from '../helpers/notifications.js';
+import { eventually } from '../helpers/eventually.js';
 
 const settings: QueueSettings = {
   concurrency: 2,

@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
-import type { Db } from '../../db/client.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { courses, enrollments, lessons, notifications, users, type NotificationRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import type { DomainEvent } from '../../outbox/domain-events.js';
@@ -200,9 +200,4 @@ export async function markRead(db: Db, recipientId: string, ids: string[]): Prom
 /** Read notifications older than `days` days, in bounded batches. */
 export function deleteOldReadNotifications(db: Db, days: number): Promise<number> {
   return deleteInBatches(db, notifications, notifications.id, lt(notifications.readAt, sql`now() - make_interval(days => ${days})`));
-}
-
-/** postgres.js returns the rows array itself; PGlite returns `{ rows }`. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -3,9 +3,10 @@ import type { Logger } from '../../logging/logger.js';
 import type { Processors } from '../../queue/jobs.js';
 import { purgeSessions } from '../accounts/index.js';
 import { deleteOldReadNotifications } from '../notifications/notification.repository.js';
-import { computePlatformStats, deleteRelayedOutbox, saveActivityReport } from './platform.repository.js';
+import { deleteProcessedOutbox } from '../../outbox/outbox.js';
+import { computePlatformStats, saveActivityReport } from './platform.repository.js';
 
-const KEEP_RELAYED_OUTBOX_DAYS = 7;
+const KEEP_PROCESSED_OUTBOX_DAYS = 7;
 
 /**
  * The repeatable jobs. Both are idempotent, so an overlap or a retry does no harm. Each part
@@ -21,7 +22,7 @@ export function maintenanceProcessors(
       const steps: Record<string, () => Promise<unknown>> = {
         sessions: () => purgeSessions(db),
         readNotifications: () => deleteOldReadNotifications(db, options.readRetentionDays),
-        outboxRows: () => deleteRelayedOutbox(db, KEEP_RELAYED_OUTBOX_DAYS),
+        outboxRows: () => deleteProcessedOutbox(db, KEEP_PROCESSED_OUTBOX_DAYS),
         healed: () => options.heal(),
       };
       const done: Record<string, unknown> = {};

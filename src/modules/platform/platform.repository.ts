@@ -1,8 +1,6 @@
 import { desc, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
-import { deleteInBatches } from '../../db/delete-in-batches.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { activityReports, courses, enrollments, lessons, notifications, outbox, users } from '../../db/schema.js';
-import { rowsOf } from '../notifications/notification.repository.js';
 
 /** Plain JSON: stored as is in activity_reports and served by `platformStats`. */
 export interface PlatformStatsData {
@@ -54,9 +52,4 @@ export async function saveActivityReport(db: Db, day: string, stats: PlatformSta
 export async function latestActivityReports(db: Db, limit: number): Promise<Array<{ day: string; stats: PlatformStatsData }>> {
   const rows = await db.select().from(activityReports).orderBy(desc(activityReports.day)).limit(limit);
   return rows.map((r) => ({ day: r.day, stats: r.stats as PlatformStatsData }));
-}
-
-/** Processed outbox rows are kept a while for inspection, then dropped (in batches). */
-export function deleteRelayedOutbox(db: Db, days: number): Promise<number> {
-  return deleteInBatches(db, outbox, outbox.seq, sql`${outbox.processedAt} < now() - make_interval(days => ${days})`);
 }
