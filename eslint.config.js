@@ -1,0 +1,66 @@
+// ESLint flat config. Two jobs: keep the dependency graph honest (no import cycles, the
+// layering rules below) and catch the few correctness slips the compiler lets through.
+// Formatting is Prettier's alone (eslint-config-prettier switches off every style rule).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import prettier from 'eslint-config-prettier';
+
+/** Layering: who may not import whom (paths relative to the repository root). */
+const layers = [
+  {
+    // Modules hold the domain. They never reach up into the composition root, the request
+    // contexts or the transports.
+    target: './src/modules',
+    from: ['./src/app.ts', './src/main.ts', './src/worker.ts', './src/http', './src/ws', './src/wiring'],
+    message: 'modules never import the composition root, HTTP or WebSocket code',
+  },
+  {
+    // Infrastructure adapters are generic: they know nothing of the domain.
+    target: ['./src/db', './src/redis', './src/pubsub', './src/cache', './src/queue', './src/mail', './src/throttle', './src/logging', './src/config', './src/util'],
+    from: './src/modules',
+    message: 'infrastructure never imports modules',
+  },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'bench/results/**', 'drizzle/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver': undefined,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: {
+      // Runtime cycles only: `import type` is erased and cannot create one.
+      'import-x/no-cycle': ['error', { ignoreExternal: true, allowUnsafeDynamicCyclicDependency: false }],
+      'import-x/no-restricted-paths': ['error', { zones: layers }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-declaration-merging': 'off',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // Resolvers stay thin: no Drizzle and no database client.
+    files: ['src/**/*.resolver.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'drizzle-orm', message: 'resolvers call services; SQL lives in repositories' }],
+          patterns: [
+            { group: ['drizzle-orm/*'], message: 'resolvers call services; SQL lives in repositories' },
+            { group: ['**/db/client.js'], message: 'resolvers never touch the database client' },
+          ],
+        },
+      ],
+    },
+  },
+  prettier,
+);
