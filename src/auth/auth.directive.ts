@@ -10,7 +10,7 @@ import {
   type GraphQLFieldResolver,
 } from 'graphql';
 import { AppError } from '../errors/app-error.js';
-import type { Role } from '../modules/users/user.table.js';
+import type { Role } from './role.js';
 import type { RequestScope } from '../context.js';
 
 /**

@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import { AppError } from '../errors/app-error.js';
-import { ROLES, type Role } from '../modules/users/user.table.js';
+import { ROLES, type Role } from './role.js';
 import { privateKey, publicKey, secretKey, type JwtAlgorithm, type SigningKey, type VerificationKey } from './jwt-keys.js';
 import type { Viewer } from './viewer.js';
 

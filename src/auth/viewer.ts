@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error.js';
-import type { Role } from '../modules/users/user.table.js';
+import type { Role } from './role.js';
 
 /** Who is asking. Built once per request (or per WebSocket connection) from the access token. */
 export interface Viewer {

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { check, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { ROLES } from '../../auth/role.js';
 import { createdAt, primaryId, updatedAt } from '../../db/columns.js';
 
-export const ROLES = ['ADMIN', 'INSTRUCTOR', 'STUDENT'] as const;
-export type Role = (typeof ROLES)[number];
+export type { Role } from '../../auth/role.js';
 
 export const users = pgTable(
   'users',
