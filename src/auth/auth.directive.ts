@@ -11,7 +11,7 @@ import {
 } from 'graphql';
 import { AppError } from '../errors/app-error.js';
 import type { Role } from './role.js';
-import type { RequestScope } from '../context.js';
+import type { RequestScope } from '../request-scope.js';
 
 /**
  * Field-level authorization, declared in the schema and enforced in one place.

@@ -1,5 +1,6 @@
 import { Arg, Ctx, ID, Query, Resolver } from './type-graphql.js';
-import type { GraphQLContext, RequestScope } from '../context.js';
+import type { GraphQLContext } from '../context.js';
+import type { RequestScope } from '../request-scope.js';
 import { AppError } from '../errors/app-error.js';
 import { fromGlobalId, type NodeType } from './global-id.js';
 import { Node, type Typed } from './relay.types.js';

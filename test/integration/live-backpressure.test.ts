@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLoaders, type GraphQLContext } from '../../src/context.js';
+import type { GraphQLContext } from '../../src/context.js';
+import { createLoaders } from '../../src/loaders.js';
 import { LessonEvents, LessonLive } from '../../src/modules/lessons/index.js';
 import { createEventBus, type EventBus } from '../../src/pubsub/event-bus.js';
 import { typeGraphQLPubSub } from '../../src/pubsub/type-graphql-pubsub.js';

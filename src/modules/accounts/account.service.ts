@@ -5,7 +5,7 @@ import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js';
 import type { TokenService } from '../../auth/tokens.js';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
-import { touched, type ClientInfo, type RequestScope } from '../../context.js';
+import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
 import { users, type Role, type UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';

@@ -1,4 +1,4 @@
-import type { RequestScope } from '../../context.js';
+import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';

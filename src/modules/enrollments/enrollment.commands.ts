@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
-import { touched, type RequestScope } from '../../context.js';
+import { touched, type RequestScope } from '../../request-scope.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
 import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';

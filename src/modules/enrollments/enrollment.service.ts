@@ -1,4 +1,4 @@
-import type { RequestScope } from '../../context.js';
+import type { RequestScope } from '../../request-scope.js';
 import type { EnrollmentRow } from '../../db/schema.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { requireSignedIn } from '../../auth/viewer.js';
-import type { RequestScope } from '../../context.js';
+import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
 import { lessons, type LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
-import type { RequestScope } from '../../context.js';
+import type { RequestScope } from '../../request-scope.js';
 import { lessons, type CourseRow, type LessonRow, type LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { optional, parseInput } from '../../graphql/validation.js';

@@ -1,5 +1,6 @@
 import { requireSignedIn } from '../../auth/viewer.js';
-import { createLoaders, type GraphQLContext } from '../../context.js';
+import type { GraphQLContext } from '../../context.js';
+import { createLoaders } from '../../loaders.js';
 import type { Db } from '../../db/client.js';
 import type { NotificationRow } from '../../db/schema.js';
 import type { Logger } from '../../logging/logger.js';

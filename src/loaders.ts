@@ -1,0 +1,58 @@
+// The per-request loader set, composed from each module's factory. The live services build
+// fresh loaders for every subscription event, so they import this file; it therefore imports
+// the loader files themselves, not the module barrels (which export the live services).
+import type { Viewer } from './auth/viewer.js';
+import type { Db } from './db/client.js';
+import { createCourseLoaders } from './modules/courses/course.loader.js';
+import { createEnrollmentLoaders } from './modules/enrollments/enrollment.loader.js';
+import { createLessonLoaders } from './modules/lessons/lesson.loader.js';
+import { createUserLoaders } from './modules/users/user.loader.js';
+
+interface ModuleLoaders {
+  users: ReturnType<typeof createUserLoaders>;
+  courses: ReturnType<typeof createCourseLoaders>;
+  lessons: ReturnType<typeof createLessonLoaders>;
+  enrollments: ReturnType<typeof createEnrollmentLoaders>;
+}
+export type Loaders = Readonly<ModuleLoaders>;
+
+/**
+ * Per-request loaders, one factory per module. Created fresh for every HTTP request and
+ * every subscription event, so a cached row never outlives the request that read it and
+ * visibility (which depends on the viewer) is never shared between viewers. Each module's
+ * loaders are made on first use: a subscription event usually touches one or two modules,
+ * and thousands of subscribers receive each event.
+ */
+export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): Loaders {
+  const made: Partial<ModuleLoaders> = {};
+  return {
+    get users() {
+      return (made.users ??= createUserLoaders(db, viewer, shared?.users));
+    },
+    get courses() {
+      return (made.courses ??= createCourseLoaders(db, viewer, shared?.courses));
+    },
+    get lessons() {
+      return (made.lessons ??= createLessonLoaders(db, viewer, shared?.lessons));
+    },
+    get enrollments() {
+      return (made.enrollments ??= createEnrollmentLoaders(db, viewer));
+    },
+  };
+}
+
+const NOBODY: Viewer = { userId: null, role: null, sessionId: null, tokenExpiresAt: null };
+
+/**
+ * The loaders that do not depend on who is asking (rows by primary key). One set per
+ * subscription event is shared by every subscriber of that event on this instance, so a
+ * status change fans out to thousands of sockets with a handful of queries, still fresh.
+ */
+export function createSharedLoaders(db: Db) {
+  return {
+    users: createUserLoaders(db, NOBODY).byId,
+    courses: createCourseLoaders(db, NOBODY).byId,
+    lessons: createLessonLoaders(db, NOBODY).byId,
+  };
+}
+export type SharedLoaders = ReturnType<typeof createSharedLoaders>;
