@@ -21,21 +21,24 @@ import { limitValidationRules, parseOptions } from './graphql/limits.js';
 import { costLimitPlugin, httpStatusPlugin, requestLoggingPlugin } from './http/apollo-plugins.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
 import { createLogger, type Logger } from './logging/logger.js';
-import { CourseCommands, CourseResolver, CourseService } from './modules/courses/index.js';
-import { EnrollmentCommands, EnrollmentResolver, EnrollmentService } from './modules/enrollments/index.js';
-import {
-  LessonCommands,
-  LessonEvents,
-  LessonLifecycle,
-  LessonLive,
-  LessonResolver,
-  LessonService,
-  LessonStatusChangeResolver,
-} from './modules/lessons/index.js';
-import { ensureAdmin, UserResolver, UserService } from './modules/users/index.js';
-import { AccountResolver, AccountService, isSessionCurrent } from './modules/accounts/index.js';
-import { NotificationLive, NotificationResolver, NotificationService, UserNotificationsResolver } from './modules/notifications/index.js';
-import { PlatformResolver } from './modules/platform/index.js';
+import { CourseCommands, CourseService } from './modules/courses/index.js';
+import { EnrollmentCommands, EnrollmentService } from './modules/enrollments/index.js';
+import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonService } from './modules/lessons/index.js';
+import { ensureAdmin, UserService } from './modules/users/index.js';
+import { AccountService, isSessionCurrent } from './modules/accounts/index.js';
+import { NotificationLive, NotificationService } from './modules/notifications/index.js';
+import { AccountResolver } from './modules/accounts/account.resolver.js';
+import { CourseResolver } from './modules/courses/course.resolver.js';
+import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
+import { CourseEnrollmentsResolver } from './modules/enrollments/course-enrollments.resolver.js';
+import { EnrollmentResolver } from './modules/enrollments/enrollment.resolver.js';
+import { UserEnrollmentsResolver } from './modules/enrollments/user-enrollments.resolver.js';
+import { CourseLessonsResolver } from './modules/lessons/course-lessons.resolver.js';
+import { LessonStatusChangeResolver } from './modules/lessons/lesson-status-change.resolver.js';
+import { LessonResolver } from './modules/lessons/lesson.resolver.js';
+import { NotificationResolver, UserNotificationsResolver } from './modules/notifications/notification.resolver.js';
+import { PlatformResolver } from './modules/platform/platform.resolver.js';
+import { UserResolver } from './modules/users/user.resolver.js';
 import { startBackgroundWork, type BackgroundWork } from './background.js';
 import { createJobQueue, type JobQueue } from './queue/index.js';
 import { CostBudget } from './graphql/cost-budget.js';
@@ -170,12 +173,16 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
 
   const instances = new Map<Function, object>([
     [NodeResolver, new NodeResolver({ User: users, Course: courses, Lesson: lessons, Enrollment: enrollments, Notification: notifications })],
-    [UserResolver, new UserResolver(users, courses, enrollments)],
+    [UserResolver, new UserResolver(users)],
     [AccountResolver, new AccountResolver(accounts)],
-    [CourseResolver, new CourseResolver(courses, users, lessons, enrollments, courseCommands)],
+    [CourseResolver, new CourseResolver(courses, users, courseCommands)],
+    [UserCoursesResolver, new UserCoursesResolver(courses)],
     [LessonResolver, new LessonResolver(lessons, courses, lessonCommands, lifecycle)],
+    [CourseLessonsResolver, new CourseLessonsResolver(lessons)],
     [LessonStatusChangeResolver, new LessonStatusChangeResolver()],
     [EnrollmentResolver, new EnrollmentResolver(enrollments, users, courses, enrollmentCommands)],
+    [CourseEnrollmentsResolver, new CourseEnrollmentsResolver(enrollments)],
+    [UserEnrollmentsResolver, new UserEnrollmentsResolver(enrollments)],
     [NotificationResolver, new NotificationResolver(notifications)],
     [UserNotificationsResolver, new UserNotificationsResolver(notifications)],
     [PlatformResolver, new PlatformResolver(db)],

@@ -3,28 +3,11 @@ import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType, type PubSub } from './graphql/type-graphql.js';
 import { applyAuthDirective } from './auth/auth.directive.js';
 import { applyCacheControl } from './cache/cache-control.js';
-import { NodeResolver } from './graphql/node.resolver.js';
 import { DateTime } from './graphql/scalars.js';
-import { courseRelationChecks, CourseResolver } from './modules/courses/index.js';
-import { AccountResolver } from './modules/accounts/index.js';
-import { EnrollmentResolver } from './modules/enrollments/index.js';
-import { lessonRelationChecks, LessonResolver, LessonStatusChangeResolver } from './modules/lessons/index.js';
-import { NotificationResolver, UserNotificationsResolver } from './modules/notifications/index.js';
-import { PlatformResolver } from './modules/platform/index.js';
-import { userRelationChecks, UserResolver } from './modules/users/index.js';
-
-export const resolverClasses = [
-  NodeResolver,
-  UserResolver,
-  AccountResolver,
-  CourseResolver,
-  LessonResolver,
-  LessonStatusChangeResolver,
-  EnrollmentResolver,
-  NotificationResolver,
-  UserNotificationsResolver,
-  PlatformResolver,
-] as const;
+import { courseRelationChecks } from './modules/courses/index.js';
+import { lessonRelationChecks } from './modules/lessons/index.js';
+import { userRelationChecks } from './modules/users/index.js';
+import { resolverClasses } from './resolvers.js';
 
 /**
  * Builds the executable schema. Without a container (schema emission, tests of the SDL) the

@@ -1,5 +1,5 @@
-// The module's public surface: other modules and the composition root import from here.
+// The module's public surface (types, services, loaders): other modules and the composition
+// root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './account.inputs.js';
-export * from './account.resolver.js';
 export * from './account.service.js';
 export { isSessionCurrent, purgeSessions } from './session.repository.js';

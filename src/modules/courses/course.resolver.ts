@@ -1,14 +1,10 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from '../../graphql/type-graphql.js';
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from '../../graphql/type-graphql.js';
 import { cacheControl, CATALOG_MAX_AGE } from '../../cache/cache-control.js';
 import { auth } from '../../auth/auth.directive.js';
 import type { GraphQLContext } from '../../context.js';
 import type { CourseRow } from '../../db/schema.js';
 import { toGlobalId } from '../../graphql/global-id.js';
-import { connectionComplexity, ForwardPageArgs, PageArgs } from '../../graphql/relay.types.js';
-import { Enrollment, EnrollmentConnection } from '../enrollments/index.js';
-import type { EnrollmentService } from '../enrollments/index.js';
-import { LessonConnection, LessonPageArgs } from '../lessons/index.js';
-import type { LessonService } from '../lessons/index.js';
+import { connectionComplexity, PageArgs } from '../../graphql/relay.types.js';
 import { User } from '../users/index.js';
 import type { UserService } from '../users/index.js';
 import type { CourseCommands } from './course.commands.js';
@@ -21,8 +17,6 @@ export class CourseResolver {
   constructor(
     private readonly coursesService: CourseService,
     private readonly usersService: UserService,
-    private readonly lessonsService: LessonService,
-    private readonly enrollmentsService: EnrollmentService,
     private readonly commands: CourseCommands,
   ) {}
 
@@ -84,39 +78,5 @@ export class CourseResolver {
   @FieldResolver(() => User)
   instructor(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
     return this.usersService.related(ctx, course.instructorId);
-  }
-
-  @FieldResolver(() => LessonConnection, { complexity: connectionComplexity })
-  lessons(@Root() course: CourseRow, @Args(() => LessonPageArgs) args: LessonPageArgs, @Ctx() ctx: GraphQLContext) {
-    return this.lessonsService.ofCourse(ctx, course.id, args, args.status ?? null);
-  }
-
-  @FieldResolver(() => Int)
-  lessonCount(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
-    return this.lessonsService.countOfCourse(ctx, course.id);
-  }
-
-  @FieldResolver(() => Int, { description: 'Active enrollments.' })
-  enrollmentCount(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
-    return this.enrollmentsService.activeCountOfCourse(ctx, course.id);
-  }
-
-  @FieldResolver(() => EnrollmentConnection, {
-    nullable: true,
-    description: "Only the course's instructor and admins may read it.",
-    complexity: connectionComplexity,
-  })
-  @Directive(auth({ requires: ['ADMIN'], allow: ['COURSE_INSTRUCTOR'] }))
-  enrollments(@Root() course: CourseRow, @Args(() => ForwardPageArgs) args: ForwardPageArgs, @Ctx() ctx: GraphQLContext) {
-    return this.enrollmentsService.ofCourse(ctx, course.id, args);
-  }
-
-  @FieldResolver(() => Enrollment, {
-    nullable: true,
-    description: "The signed-in viewer's own enrollment in this course, if any.",
-  })
-  @Directive(cacheControl({ scope: 'PRIVATE' }))
-  viewerEnrollment(@Root() course: CourseRow, @Ctx() ctx: GraphQLContext) {
-    return this.enrollmentsService.viewerEnrollment(ctx, course.id);
   }
 }

@@ -1,5 +1,5 @@
-// The module's public surface: other modules and the composition root import from here.
-export * from './course.resolver.js';
+// The module's public surface (types, services, loaders): other modules and the composition
+// root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './course.service.js';
 export * from './course.type.js';
 export * from './course.policy.js';

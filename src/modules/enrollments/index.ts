@@ -1,5 +1,5 @@
-// The module's public surface: other modules and the composition root import from here.
-export * from './enrollment.resolver.js';
+// The module's public surface (types, services, loaders): other modules and the composition
+// root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './enrollment.service.js';
 export * from './enrollment.type.js';
 export * from './enrollment.loader.js';

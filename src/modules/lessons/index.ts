@@ -1,5 +1,5 @@
-// The module's public surface: other modules and the composition root import from here.
-export * from './lesson.resolver.js';
+// The module's public surface (types, services, loaders): other modules and the composition
+// root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './lesson.service.js';
 export * from './lesson.type.js';
 export * from './lesson.policy.js';
@@ -9,4 +9,3 @@ export * from './lesson.inputs.js';
 export * from './lesson.events.js';
 export * from './lesson.lifecycle.js';
 export * from './lesson.live.js';
-export * from './lesson-status-change.resolver.js';

@@ -1,6 +1,6 @@
-// The module's public surface: other modules and the composition root import from here.
+// The module's public surface (types, services, loaders): other modules and the composition
+// root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './notification.type.js';
 export * from './notification.service.js';
-export * from './notification.resolver.js';
 export * from './notification.live.js';
 export * from './notification.processors.js';

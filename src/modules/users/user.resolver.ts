@@ -5,20 +5,12 @@ import type { GraphQLContext } from '../../context.js';
 import type { UserRow } from '../../db/schema.js';
 import { toGlobalId } from '../../graphql/global-id.js';
 import { connectionComplexity, ForwardPageArgs } from '../../graphql/relay.types.js';
-import { CourseConnection } from '../courses/index.js';
-import type { CourseService } from '../courses/index.js';
-import { EnrollmentConnection } from '../enrollments/index.js';
-import type { EnrollmentService } from '../enrollments/index.js';
 import type { UserService } from './user.service.js';
 import { User, UserConnection, UserFilter } from './user.type.js';
 
 @Resolver(() => User)
 export class UserResolver {
-  constructor(
-    private readonly usersService: UserService,
-    private readonly coursesService: CourseService,
-    private readonly enrollmentsService: EnrollmentService,
-  ) {}
+  constructor(private readonly usersService: UserService) {}
 
   @Query(() => User, { nullable: true, description: 'The signed-in user, or null when anonymous.' })
   @Directive(cacheControl({ maxAge: 30, scope: 'PRIVATE' }))
@@ -44,20 +36,5 @@ export class UserResolver {
   @FieldResolver(() => ID)
   id(@Root() user: UserRow) {
     return toGlobalId('User', user.id);
-  }
-
-  @FieldResolver(() => CourseConnection, { complexity: connectionComplexity })
-  coursesTaught(@Root() user: UserRow, @Args(() => ForwardPageArgs) args: ForwardPageArgs, @Ctx() ctx: GraphQLContext) {
-    return this.coursesService.taughtBy(ctx, user.id, args);
-  }
-
-  @FieldResolver(() => EnrollmentConnection, {
-    nullable: true,
-    description: 'Only the user themself and admins may read it.',
-    complexity: connectionComplexity,
-  })
-  @Directive(auth({ requires: ['ADMIN'], allow: ['SELF'] }))
-  enrollments(@Root() user: UserRow, @Args(() => ForwardPageArgs) args: ForwardPageArgs, @Ctx() ctx: GraphQLContext) {
-    return this.enrollmentsService.ofStudent(ctx, user.id, args);
   }
 }
