@@ -27,6 +27,7 @@ import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonServic
 import { ensureAdmin, UserService } from './modules/users/index.js';
 import { AccountService, isSessionCurrent } from './modules/accounts/index.js';
 import { NotificationLive, NotificationService } from './modules/notifications/index.js';
+import { PlatformService } from './modules/platform/index.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
 import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
@@ -185,7 +186,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
     [UserEnrollmentsResolver, new UserEnrollmentsResolver(enrollments)],
     [NotificationResolver, new NotificationResolver(notifications)],
     [UserNotificationsResolver, new UserNotificationsResolver(notifications)],
-    [PlatformResolver, new PlatformResolver(db)],
+    [PlatformResolver, new PlatformResolver(new PlatformService(db))],
   ]);
   const container: ContainerType = {
     get(cls: Function) {

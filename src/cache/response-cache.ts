@@ -72,6 +72,8 @@ export class ResponseCache {
   }
 
   plugin(): ApolloServerPlugin<GraphQLContext> {
+    // The hooks below are methods of Apollo's hook objects, where `this` is not the cache.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const cache = this;
     return {
       async requestDidStart() {

@@ -2,3 +2,4 @@
 // root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './maintenance.processors.js';
 export * from './platform.repository.js';
+export * from './platform.service.js';

@@ -1,20 +1,20 @@
 import { auth } from '../../auth/auth.directive.js';
-import type { Db } from '../../db/client.js';
 import { AppError } from '../../errors/app-error.js';
 import { Arg, Directive, Int, Query, Resolver } from '../../graphql/type-graphql.js';
-import { computePlatformStats, latestActivityReports, type PlatformStatsData } from './platform.repository.js';
+import type { PlatformStatsData } from './platform.repository.js';
+import type { PlatformService } from './platform.service.js';
 import { ActivityReport, PlatformStats } from './platform.type.js';
 
 const MAX_REPORTS = 90;
 
 @Resolver()
 export class PlatformResolver {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly platform: PlatformService) {}
 
   @Query(() => PlatformStats, { description: 'Live platform-wide counts. Admins only.' })
   @Directive(auth({ requires: ['ADMIN'] }))
   async platformStats(): Promise<PlatformStats> {
-    return toGraphQL(await computePlatformStats(this.db));
+    return toGraphQL(await this.platform.stats());
   }
 
   @Query(() => [ActivityReport], {
@@ -25,7 +25,7 @@ export class PlatformResolver {
   async activityReports(@Arg('last', () => Int, { nullable: true, description: `1..${MAX_REPORTS} (default 7).` }) last: number | null): Promise<ActivityReport[]> {
     const n = last ?? 7;
     if (n < 1 || n > MAX_REPORTS) throw AppError.badInput({ last: `must be between 1 and ${MAX_REPORTS}` });
-    return (await latestActivityReports(this.db, n)).map((r) => ({ day: r.day, stats: toGraphQL(r.stats) }));
+    return (await this.platform.latestReports(n)).map((r) => ({ day: r.day, stats: toGraphQL(r.stats) }));
   }
 }
 
