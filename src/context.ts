@@ -1,5 +1,10 @@
-import type { Viewer } from './auth/viewer.js';
-import type { Loaders } from './loaders.js';
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import type { TokenService } from './auth/tokens.js';
+import { ANONYMOUS, type Viewer } from './auth/viewer.js';
+import type { Db } from './db/client.js';
+import { AppError } from './errors/app-error.js';
+import { createLoaders, type Loaders } from './loaders.js';
 import type { Logger } from './logging/logger.js';
 import type { LessonLive } from './modules/lessons/index.js';
 import type { NotificationLive } from './modules/notifications/index.js';
@@ -31,3 +36,62 @@ export interface LiveServices {
   readonly notifications: NotificationLive;
 }
 
+/**
+ * The context of one HTTP request: the viewer its bearer token names (a bad token is a 401
+ * with `WWW-Authenticate`), fresh loaders, and a logger bound to the request id.
+ */
+export function httpContext(deps: { readonly db: Db; readonly tokens: TokenService; readonly log: Logger }) {
+  const { db, tokens, log } = deps;
+  const viewerOf = async (authorization: string | undefined): Promise<Viewer> => {
+    try {
+      return await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      throw err.toGraphQLError({ status: 401, headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]) });
+    }
+  };
+
+  return async (req: Request): Promise<GraphQLContext> => {
+    const viewer = await viewerOf(req.header('authorization'));
+    return {
+      viewer,
+      loaders: createLoaders(db, viewer),
+      requestId: req.requestId,
+      log: log.child({ requestId: req.requestId, userId: viewer.userId ?? undefined }),
+      client: { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.header('user-agent') ?? null },
+      signedIn: new Set(),
+      changes: new Set(),
+    };
+  };
+}
+
+/** What the WebSocket server knows of one operation's socket (its viewer was set at connect). */
+export interface SocketOperation {
+  readonly viewer: Viewer | undefined;
+  readonly ip: string;
+  readonly userAgent: string | null;
+  readonly disconnect: (code: number, reason: string) => void;
+}
+
+/** The context of one operation over a WebSocket: the viewer checked in `connection_init`. */
+export function wsContext(deps: { readonly db: Db; readonly log: Logger; readonly live: LiveServices }) {
+  return (socket: SocketOperation): GraphQLContext => {
+    const viewer = socket.viewer ?? ANONYMOUS;
+    const requestId = randomUUID();
+    let log: Logger | undefined;
+    return {
+      viewer,
+      loaders: createLoaders(deps.db, viewer),
+      requestId,
+      // Made on first use: most subscriptions never log, and thousands stay open at once.
+      get log() {
+        return (log ??= deps.log.child({ requestId, userId: viewer.userId ?? undefined, transport: 'ws' }));
+      },
+      client: { ip: socket.ip, userAgent: socket.userAgent },
+      signedIn: new Set(),
+      changes: new Set(),
+      live: deps.live,
+      disconnect: socket.disconnect,
+    };
+  };
+}

@@ -1,6 +1,7 @@
-// Every resolver class, in one place: the schema is built from this list. Module barrels do
-// not export resolvers, so a module that imports another never pulls in its resolvers (and
-// their imports) with it.
+// Every resolver class, in one place: the schema is built from this list, and the container
+// below hands type-graphql the instance of each. Module barrels do not export resolvers, so
+// a module that imports another never pulls in its resolvers (and their imports) with it.
+import type { ContainerType } from './graphql/type-graphql.js';
 import { NodeResolver } from './graphql/node.resolver.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
@@ -14,6 +15,7 @@ import { LessonResolver } from './modules/lessons/lesson.resolver.js';
 import { NotificationResolver, UserNotificationsResolver } from './modules/notifications/notification.resolver.js';
 import { PlatformResolver } from './modules/platform/platform.resolver.js';
 import { UserResolver } from './modules/users/user.resolver.js';
+import type { Modules } from './wiring/modules.js';
 
 export const resolverClasses = [
   NodeResolver,
@@ -31,3 +33,32 @@ export const resolverClasses = [
   UserNotificationsResolver,
   PlatformResolver,
 ] as const;
+
+type ResolverClass = (typeof resolverClasses)[number];
+
+/** One instance of every resolver, made from the wired modules, as type-graphql's container. */
+export function resolverContainer(m: Modules): ContainerType {
+  const instances = new Map<ResolverClass, object>([
+    [NodeResolver, new NodeResolver({ User: m.users, Course: m.courses, Lesson: m.lessons, Enrollment: m.enrollments, Notification: m.notifications })],
+    [UserResolver, new UserResolver(m.users)],
+    [AccountResolver, new AccountResolver(m.accounts)],
+    [CourseResolver, new CourseResolver(m.courses, m.users, m.courseCommands)],
+    [UserCoursesResolver, new UserCoursesResolver(m.courses)],
+    [LessonResolver, new LessonResolver(m.lessons, m.courses, m.lessonCommands, m.lifecycle)],
+    [CourseLessonsResolver, new CourseLessonsResolver(m.lessons)],
+    [LessonStatusChangeResolver, new LessonStatusChangeResolver()],
+    [EnrollmentResolver, new EnrollmentResolver(m.enrollments, m.users, m.courses, m.enrollmentCommands)],
+    [CourseEnrollmentsResolver, new CourseEnrollmentsResolver(m.enrollments)],
+    [UserEnrollmentsResolver, new UserEnrollmentsResolver(m.enrollments)],
+    [NotificationResolver, new NotificationResolver(m.notifications)],
+    [UserNotificationsResolver, new UserNotificationsResolver(m.notifications)],
+    [PlatformResolver, new PlatformResolver(m.platform)],
+  ]);
+  return {
+    get(cls: ResolverClass) {
+      const instance = instances.get(cls);
+      if (!instance) throw new Error(`no instance registered for ${cls.name}`);
+      return instance;
+    },
+  };
+}

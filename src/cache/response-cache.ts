@@ -60,21 +60,23 @@ export class ResponseCache {
   private retryTimer: NodeJS.Timeout | undefined;
   private retrying = false;
   private lastWarnAt = 0;
-  private readonly calculator: CachePolicyCalculator;
   private readonly normalized = new WeakMap<DocumentNode, string>();
 
   constructor(
-    schema: GraphQLSchema,
     private readonly store: ResponseStore,
     private readonly options: ResponseCacheOptions,
-  ) {
-    this.calculator = new CachePolicyCalculator(schema);
-  }
+  ) {}
 
-  plugin(): ApolloServerPlugin<GraphQLContext> {
+  /**
+   * The Apollo plugin, for this schema's cache policies. The schema comes here rather than
+   * to the constructor: services invalidate through the cache, and the schema is built from
+   * their resolvers, so the cache exists before the schema does.
+   */
+  plugin(schema: GraphQLSchema): ApolloServerPlugin<GraphQLContext> {
     // The hooks below are methods of Apollo's hook objects, where `this` is not the cache.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const cache = this;
+    const calculator = new CachePolicyCalculator(schema);
     return {
       async requestDidStart() {
         let outcome: CacheOutcome | undefined;
@@ -83,7 +85,7 @@ export class ResponseCache {
         return {
           async responseForOperation({ document, operation, operationName, request, contextValue: ctx }): Promise<GraphQLResponse | null> {
             if (operation.operation !== 'query') return null;
-            policy = cache.calculator.policyOf(document, operationName);
+            policy = calculator.policyOf(document, operationName);
             if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0) {
               outcome = 'BYPASS';
               cache.stats.bypasses++;

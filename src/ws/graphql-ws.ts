@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import {
   getOperationAST,
@@ -16,9 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenService } from '../auth/tokens.js';
 import { ANONYMOUS, type Viewer } from '../auth/viewer.js';
 import type { Config } from '../config/config.js';
-import type { GraphQLContext, LiveServices } from '../context.js';
-import { createLoaders } from '../loaders.js';
-import type { Db } from '../db/client.js';
+import type { GraphQLContext, SocketOperation } from '../context.js';
 import { createErrorFormatter } from '../errors/format-error.js';
 import { DocumentCache, withCode } from '../graphql/document-cache.js';
 import { AppError } from '../errors/app-error.js';
@@ -46,9 +43,9 @@ export interface WsDeps {
   readonly schema: GraphQLSchema;
   readonly config: Config;
   readonly tokens: TokenService;
-  readonly db: Db;
   readonly log: Logger;
-  readonly live: LiveServices;
+  /** The context of one operation (see context.ts). */
+  readonly contextFor: (socket: SocketOperation) => GraphQLContext;
   /**
    * Whether the token's session is still active (not logged out or revoked) and its role is
    * still the user's role: otherwise the client must refresh before it may connect.
@@ -187,7 +184,12 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       document,
       variableValues: payload.variables,
       operationName: payload.operationName,
-      contextValue: contextFor(deps, ctx),
+      contextValue: deps.contextFor({
+        viewer: ctx.extra.viewer,
+        ip: ipOf(ctx.extra.request),
+        userAgent: ctx.extra.request.headers['user-agent'] ?? null,
+        disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
+      }),
     };
   };
 
@@ -283,24 +285,4 @@ async function verifiedViewer(deps: WsDeps, params: Record<string, unknown> | un
   if (raw === undefined || raw === null || raw === '') return ANONYMOUS;
   if (typeof raw !== 'string') return null;
   return deps.tokens.viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS).catch(() => null);
-}
-
-function contextFor(deps: WsDeps, ctx: Context<Record<string, unknown> | undefined, Extra>): GraphQLContext {
-  const viewer = ctx.extra.viewer ?? ANONYMOUS;
-  const requestId = randomUUID();
-  let log: Logger | undefined;
-  return {
-    viewer,
-    loaders: createLoaders(deps.db, viewer),
-    requestId,
-    // Made on first use: most subscriptions never log, and thousands stay open at once.
-    get log() {
-      return (log ??= deps.log.child({ requestId, userId: viewer.userId ?? undefined, transport: 'ws' }));
-    },
-    client: { ip: proxyAddr(ctx.extra.request, deps.trustProxy), userAgent: ctx.extra.request.headers['user-agent'] ?? null },
-    signedIn: new Set(),
-    changes: new Set(),
-    live: deps.live,
-    disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
-  };
 }

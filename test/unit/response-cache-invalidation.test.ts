@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { MemoryResponseStore } from '../../src/cache/response-store.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { buildAppSchema } from '../../src/schema.js';
 
 /** A store whose invalidations fail until `healthy` is set. */
 class FlakyStore extends MemoryResponseStore {
@@ -19,7 +18,7 @@ describe('ResponseCache invalidation failures', () => {
   it('tells every instance to bypass, and keeps retrying until the tags are invalidated', async () => {
     const store = new FlakyStore(100);
     const broadcast: string[][] = [];
-    const cache = new ResponseCache(await buildAppSchema(), store, {
+    const cache = new ResponseCache(store, {
       enabled: true,
       timeoutMs: 10,
       log: createLogger('silent'),

@@ -1,0 +1,81 @@
+import type { Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ErrorsAreMissesCache } from '@apollo/utils.keyvaluecache';
+import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
+import { RedisApqStore } from '../cache/apq-store.js';
+import type { ResponseCache } from '../cache/response-cache.js';
+import type { Config } from '../config/config.js';
+import type { GraphQLContext } from '../context.js';
+import { createErrorFormatter } from '../errors/format-error.js';
+import type { CostBudget } from '../graphql/cost-budget.js';
+import { limitValidationRules, parseOptions } from '../graphql/limits.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { costLimitPlugin, httpStatusPlugin, requestLoggingPlugin } from './apollo-plugins.js';
+
+export interface ApolloDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly schema: GraphQLSchema;
+  readonly httpServer: Server;
+  readonly metrics: Metrics;
+  readonly responseCache: ResponseCache;
+  readonly cacheRedis?: Redis;
+  readonly costBudget?: CostBudget;
+}
+
+/** Apollo Server over the schema: limits, persisted queries, and its plugins in order. Started. */
+export async function createApollo({ config, log, schema, httpServer, metrics, responseCache, cacheRedis, costBudget }: ApolloDeps) {
+  const limits = config.graphql;
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.graphql.introspection,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection }),
+    validationRules: limitValidationRules(limits),
+    parseOptions: parseOptions(limits),
+    stopOnTerminationSignals: false,
+    // Automatic persisted queries: in Redis when there is one (shared by every instance).
+    persistedQueries: {
+      ttl: config.cache.apqTtlSeconds,
+      ...(cacheRedis ? { cache: new ErrorsAreMissesCache(new RedisApqStore(cacheRedis, config.cache.apqTtlSeconds, Math.max(config.cache.timeoutMs, 50)), log) } : {}),
+    },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownGraceMs }),
+      // Cache policies come from the schema's static @cacheControl hints, computed once per
+      // document (see cache/cache-control.ts); Apollo's plugin would wrap every resolver.
+      ApolloServerPluginCacheControlDisabled(),
+      config.graphql.landingPage
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
+        : ApolloServerPluginLandingPageDisabled(),
+      costLimitPlugin(limits, () => schema, costBudget),
+      responseCache.plugin(schema),
+      httpStatusPlugin(), // before logging, so the logged status is the one sent
+      requestLoggingPlugin(metrics),
+    ],
+  });
+  await apollo.start();
+  return apollo;
+}
+
+/** Preloaded in Apollo Sandbox, and the first example in the README. */
+export const EXAMPLE_QUERY = `query Catalog {
+  courses(first: 5, orderBy: { field: TITLE, direction: ASC }) {
+    totalCount
+    edges {
+      node {
+        title
+        priceCents
+        instructor { displayName }
+        lessonCount
+        lessons(first: 3) { edges { node { title status scheduledAt } } }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;

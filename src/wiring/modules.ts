@@ -1,0 +1,80 @@
+import type { LoginThrottle } from '../auth/login-throttle.js';
+import type { TokenService } from '../auth/tokens.js';
+import type { ResponseCache } from '../cache/response-cache.js';
+import type { Config } from '../config/config.js';
+import type { LiveServices } from '../context.js';
+import type { Db } from '../db/client.js';
+import type { Logger } from '../logging/logger.js';
+import { AccountService } from '../modules/accounts/index.js';
+import { CourseCommands, CourseService } from '../modules/courses/index.js';
+import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/index.js';
+import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonService } from '../modules/lessons/index.js';
+import { NotificationLive, NotificationService } from '../modules/notifications/index.js';
+import { PlatformService } from '../modules/platform/index.js';
+import { UserService } from '../modules/users/index.js';
+import type { EventBus } from '../pubsub/event-bus.js';
+import { Topics } from '../pubsub/topics.js';
+
+export interface ModuleDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly tokens: TokenService;
+  readonly throttle: LoginThrottle;
+  readonly bus: EventBus;
+  /** Publishes on the bus; a failure is logged, never thrown at the caller. */
+  readonly publish: (topic: string, payload: object) => Promise<unknown>;
+  readonly responseCache: ResponseCache;
+}
+
+/**
+ * The domain objects, each built once, and the closures that carry their events to the bus
+ * and the response cache. Resolvers are made from these in src/resolvers.ts.
+ */
+export function wireModules({ config, db, log, tokens, throttle, bus, publish, responseCache }: ModuleDeps) {
+  const users = new UserService(db);
+  const courses = new CourseService(db);
+  const lessons = new LessonService();
+  const enrollments = new EnrollmentService();
+  const notifications = new NotificationService(db);
+  const platform = new PlatformService(db);
+  const follow = (userId: string, courseId: string) => void publish(Topics.userFollows(userId), { courseId });
+  const accounts = new AccountService({
+    db,
+    tokens,
+    throttle,
+    refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
+    log,
+    // Logout, password and role changes: sockets close everywhere, and the user's cached
+    // responses go before the mutation answers.
+    onSessionChange: async (event) => {
+      void publish(Topics.sessions, event);
+      await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
+    },
+  });
+  const lessonEvents = new LessonEvents(bus, log);
+  const courseCommands = new CourseCommands(db, follow);
+  const lessonCommands = new LessonCommands(courseCommands, {
+    created: (lesson, actorId) => void lessonEvents.statusChanged(lesson, null, actorId),
+  });
+  const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
+  const enrollmentCommands = new EnrollmentCommands(db, follow);
+  const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
+  const live: LiveServices = { lessons: new LessonLive(db, bus, liveOptions), notifications: new NotificationLive(db, bus, liveOptions) };
+  return {
+    users,
+    courses,
+    lessons,
+    enrollments,
+    notifications,
+    platform,
+    accounts,
+    courseCommands,
+    lessonCommands,
+    lifecycle,
+    enrollmentCommands,
+    live,
+  };
+}
+
+export type Modules = ReturnType<typeof wireModules>;
