@@ -6,4 +6,5 @@ export * from '../modules/lessons/lesson.table.js';
 export * from '../modules/enrollments/enrollment.table.js';
 export * from '../modules/accounts/session.table.js';
 export * from '../modules/notifications/notification.table.js';
+export * from '../modules/platform/platform.table.js';
 export * from '../outbox/outbox.table.js';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { date, foreignKey, index, jsonb, pgEnum, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, pgEnum, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, ts } from '../../db/columns.js';
 import { courses } from '../courses/course.table.js';
 import { lessons } from '../lessons/lesson.table.js';
@@ -57,10 +57,3 @@ export const notifications = pgTable(
 );
 
 export type NotificationRow = typeof notifications.$inferSelect;
-
-/** One row per UTC day: what the daily activity report found (see the maintenance jobs). */
-export const activityReports = pgTable('activity_reports', {
-  day: date('day', { mode: 'string' }).primaryKey(),
-  stats: jsonb('stats').notNull(),
-  createdAt: createdAt(),
-});
