@@ -33,9 +33,4 @@ export class EnrollmentService {
   async viewerEnrollment(scope: RequestScope, courseId: string): Promise<EnrollmentRow | null> {
     return scope.loaders.enrollments.viewerByCourse.load(courseId);
   }
-
-  /** Whether the viewer is actively enrolled in the course (for `@auth(allow: [ENROLLED_STUDENT])`). */
-  async viewerIsActive(scope: RequestScope, courseId: string): Promise<boolean> {
-    return (await scope.loaders.enrollments.viewerByCourse.load(courseId))?.status === 'ACTIVE';
-  }
 }
