@@ -1,6 +1,8 @@
-import { Field, ID, InputType, ObjectType } from '../../graphql/type-graphql.js';
-import { DateTime } from '../../graphql/scalars.js';
-import { Role, User } from '../users/index.js';
+import { z } from 'zod';
+import { passwordProblem } from '../../auth/password-policy.js';
+import { Field, ID, InputType } from '../../graphql/type-graphql.js';
+import { email, optional, trimmed } from '../../graphql/validation.js';
+import { Role } from '../users/index.js';
 import type { Role as RoleValue } from '../users/user.table.js';
 
 @InputType('RegisterInput')
@@ -60,17 +62,11 @@ export class SetUserRoleInput {
   role!: RoleValue;
 }
 
-@ObjectType('AuthPayload', { description: 'A signed-in session: a short-lived access token and a rotating refresh token.' })
-export class AuthPayload {
-  @Field(() => String, { description: 'Send as `Authorization: Bearer <accessToken>`.' })
-  accessToken!: string;
+export const registerSchema = z
+  .object({ email, displayName: trimmed(1, 100), password: z.string() })
+  .superRefine((v, ctx) => {
+    const problem = passwordProblem(v.password, v.email);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
+  });
 
-  @Field(() => DateTime)
-  accessTokenExpiresAt!: Date;
-
-  @Field(() => String, { description: 'Opaque; exchange it with refreshSession. Each use rotates it.' })
-  refreshToken!: string;
-
-  @Field(() => User)
-  user!: unknown;
-}
+export const profileSchema = z.object({ displayName: optional(trimmed(1, 100)) });

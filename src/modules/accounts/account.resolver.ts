@@ -4,7 +4,6 @@ import type { GraphQLContext } from '../../context.js';
 import { Arg, Ctx, Directive, Info, Mutation, Resolver } from '../../graphql/type-graphql.js';
 import { User } from '../users/index.js';
 import {
-  AuthPayload,
   ChangePasswordInput,
   LoginInput,
   LogoutInput,
@@ -14,6 +13,7 @@ import {
   UpdateProfileInput,
 } from './account.inputs.js';
 import type { AccountService, AuthResult } from './account.service.js';
+import { AuthPayload } from './account.type.js';
 
 @Resolver()
 export class AccountResolver {

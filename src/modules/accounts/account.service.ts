@@ -1,5 +1,4 @@
 import { eq } from 'drizzle-orm';
-import { z } from 'zod';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js';
@@ -10,17 +9,19 @@ import { isUniqueViolation, type Db } from '../../db/client.js';
 import { users, type Role, type UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
-import { email, optional, parseInput, trimmed } from '../../graphql/validation.js';
+import { parseInput } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
 import { findUserByEmail } from '../users/user.repository.js';
-import type {
-  ChangePasswordInput,
-  LoginInput,
-  LogoutInput,
-  RefreshSessionInput,
-  RegisterInput,
-  SetUserRoleInput,
-  UpdateProfileInput,
+import {
+  profileSchema,
+  registerSchema,
+  type ChangePasswordInput,
+  type LoginInput,
+  type LogoutInput,
+  type RefreshSessionInput,
+  type RegisterInput,
+  type SetUserRoleInput,
+  type UpdateProfileInput,
 } from './account.inputs.js';
 import {
   addToken,
@@ -51,15 +52,6 @@ export interface AccountServiceDeps {
 }
 
 const INVALID_CREDENTIALS = 'Invalid email or password';
-
-const registerSchema = z
-  .object({ email, displayName: trimmed(1, 100), password: z.string() })
-  .superRefine((v, ctx) => {
-    const problem = passwordProblem(v.password, v.email);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
-  });
-
-const profileSchema = z.object({ displayName: optional(trimmed(1, 100)) });
 
 export class AccountService {
   /** One throttle reservation per request covers all of its (aliased) login fields. */

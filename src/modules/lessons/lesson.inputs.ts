@@ -58,3 +58,8 @@ export const createLessonSchema = z.object({
 });
 
 export const updateLessonSchema = z.object({ id: z.string(), ...fields, title: optional(fields.title) });
+
+/** `cancelLesson`'s reason. */
+export const reasonSchema = z.object({
+  reason: optional(z.string().trim().max(500, 'must be at most 500 characters')),
+});

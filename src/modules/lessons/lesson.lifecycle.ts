@@ -1,14 +1,14 @@
 import { and, eq } from 'drizzle-orm';
-import { z } from 'zod';
 import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
 import { lessons, type CourseRow, type LessonRow, type LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
-import { optional, parseInput } from '../../graphql/validation.js';
+import { parseInput } from '../../graphql/validation.js';
 import type { LessonEventType } from '../../outbox/domain-events.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { canManageCourse } from '../courses/index.js';
 import type { LessonCommands } from './lesson.commands.js';
+import { reasonSchema } from './lesson.inputs.js';
 import type { LessonEvents } from './lesson.events.js';
 
 /**
@@ -37,10 +37,6 @@ export function nextStatuses(status: LessonStatus): LessonStatus[] {
 export function allowedTransitions(viewer: Viewer, course: CourseRow, lesson: LessonRow): LessonStatus[] {
   return canManageCourse(viewer, course) ? nextStatuses(lesson.status) : [];
 }
-
-const reasonSchema = z.object({
-  reason: optional(z.string().trim().max(500, 'must be at most 500 characters')),
-});
 
 export class LessonLifecycle {
   constructor(
