@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { databaseOutage } from '../db/client.js';
@@ -22,13 +23,30 @@ const TYPE_GRAPHQL_CODES: Record<string, ErrorCode> = {
   FORBIDDEN: ErrorCode.FORBIDDEN,
 };
 
+/** The request each error arose in: Apollo gives `formatError` no context, so a plugin notes it. */
+const requestIds = new WeakMap<object, string>();
+
+/** Notes the request id of every error an operation produced, for the formatter's log line. */
+export function errorRequestIdPlugin(): ApolloServerPlugin<{ readonly requestId: string }> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const err of errors) requestIds.set(err, contextValue.requestId);
+        },
+      };
+    },
+  };
+}
+
 /**
  * The one error formatter (HTTP and WebSocket). AppErrors become their code and details;
  * graphql's request errors pass through; everything else is logged with the request id and
  * answered as a bare INTERNAL_SERVER_ERROR, never with a message or stack from inside.
  */
 export function createErrorFormatter(log: Logger, options: { hideSuggestions?: boolean } = {}) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  // Over WebSocket the caller passes the request id; over HTTP the plugin above noted it.
+  return (formatted: GraphQLFormattedError, error: unknown, requestId = requestIdOf(error)): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const where = { locations: formatted.locations, path: formatted.path };
 
@@ -58,11 +76,15 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
     }
     const outage = databaseOutage(original);
     if (outage) {
-      log.warn({ err: original, path: formatted.path, outage }, 'database unavailable while handling a GraphQL request'); // err serializer drops query parameters
+      log.warn({ err: original, path: formatted.path, requestId, outage }, 'database unavailable while handling a GraphQL request'); // err serializer drops query parameters
       const message = outage === 'timeout' ? 'The database took too long to answer; try again' : 'The service is temporarily unavailable; try again shortly';
       return { message, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: outage === 'timeout' ? 'TIMEOUT' : 'DATABASE_UNAVAILABLE' } };
     }
-    log.error({ err: original, path: formatted.path }, 'unexpected error while handling a GraphQL request');
+    log.error({ err: original, path: formatted.path, requestId }, 'unexpected error while handling a GraphQL request');
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
+}
+
+function requestIdOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? requestIds.get(error) : undefined;
 }

@@ -10,7 +10,7 @@ import { RedisApqStore } from '../cache/apq-store.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
 import type { GraphQLContext } from '../context.js';
-import { createErrorFormatter } from '../errors/format-error.js';
+import { createErrorFormatter, errorRequestIdPlugin } from '../errors/format-error.js';
 import type { CostBudget } from '../graphql/cost-budget.js';
 import { limitValidationRules, parseOptions } from '../graphql/limits.js';
 import type { Logger } from '../logging/logger.js';
@@ -54,6 +54,7 @@ export async function createApollo({ config, log, schema, httpServer, metrics, r
         : ApolloServerPluginLandingPageDisabled(),
       costLimitPlugin(limits, () => schema, costBudget),
       responseCache.plugin(schema),
+      errorRequestIdPlugin(), // so unexpected errors are logged with their request id
       httpStatusPlugin(), // before logging, so the logged status is the one sent
       requestLoggingPlugin(metrics),
     ],

@@ -89,8 +89,8 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 export function startGraphQLWs(deps: WsDeps): WsServer {
   const { config, schema, log } = deps;
   const formatError = createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection });
-  const format = (err: GraphQLError) => {
-    const formatted = formatError(err.toJSON(), err);
+  const format = (err: GraphQLError, requestId?: string) => {
+    const formatted = formatError(err.toJSON(), err, requestId);
     deps.metrics?.errors.inc({ code: String(formatted.extensions?.code ?? 'UNKNOWN') });
     return formatted;
   };
@@ -243,7 +243,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       onNext: async (ctx, _id, _payload, args, result: ExecutionResult) => {
         // A mutation over the socket invalidates the response cache before its result is sent,
         // as over HTTP.
-        const changes = (args.contextValue as GraphQLContext).changes;
+        const { changes, requestId } = args.contextValue as GraphQLContext;
         if (changes?.size) {
           await deps.invalidate?.([...changes]);
           changes.clear();
@@ -252,9 +252,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
           ctx.extra.socket.close(1008, 'Slow consumer: send buffer full');
         }
-        return result.errors ? { ...result, errors: result.errors.map(format) } : result;
+        return result.errors ? { ...result, errors: result.errors.map((err) => format(err, requestId)) } : result;
       },
-      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onError: (_ctx, _id, _payload, errors) => errors.map((err) => format(err)),
     },
     wss,
   );
