@@ -220,13 +220,17 @@ describe('notifications', () => {
     });
 
     it('marks only the viewer’s own notifications read, and says how many changed', async () => {
+      // Someone else's notification, made here so the cross-user check never depends on what
+      // earlier tests left behind.
+      const stranger = await t.make.user();
+      const strangersLesson = await t.make.lesson((await courseWith(stranger)).id);
+      await t.gql(CANCEL, { id: gid('Lesson', strangersLesson.id) }, { token: instructorToken });
+      const [theirs] = await eventually(() => notificationsOf(stranger.id), (r) => r.length === 1);
       const mine = (await t.gql(MY_NOTIFICATIONS, { first: 2 }, { token: readerToken })).data.me.notifications.edges.map((e: any) => e.node.id);
-      const theirs = (await notificationsOf(student.id))[0];
-      const foreign = theirs ? [gid('Notification', theirs.id)] : [];
-      const res = await t.gql(MARK_READ, { ids: [...mine, ...foreign, mine[0]] }, { token: readerToken });
+      const res = await t.gql(MARK_READ, { ids: [...mine, gid('Notification', theirs!.id), mine[0]] }, { token: readerToken });
       expect(res.data.markNotificationsRead).toBe(2);
       expect((await t.gql(MARK_READ, { ids: mine }, { token: readerToken })).data.markNotificationsRead).toBe(0);
-      if (theirs) expect((await notificationsOf(student.id))[0]!.readAt).toBeNull();
+      expect((await notificationsOf(stranger.id))[0]!.readAt).toBeNull();
       const after = (await t.gql(MY_NOTIFICATIONS, { first: 10, unread: true }, { token: readerToken })).data.me;
       expect(after.unreadNotificationCount).toBe(3);
       expect(after.notifications.totalCount).toBe(3);
