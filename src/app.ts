@@ -3,23 +3,22 @@ import type { GraphQLSchema } from 'graphql';
 import type { TokenService } from './auth/tokens.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config/config.js';
-import { httpContext, wsContext } from './context.js';
+import { httpContext } from './context.js';
 import { createDatabase, type Database } from './db/client.js';
 import { createApollo } from './http/apollo.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
 import { createHttpServer, listen } from './http/http-server.js';
 import { createLogger, type Logger } from './logging/logger.js';
-import { isSessionCurrent } from './modules/accounts/index.js';
 import { ensureAdmin } from './modules/users/index.js';
 import { Metrics, type MetricSources } from './observability/metrics.js';
-import { Topics, type SessionsEvent } from './pubsub/topics.js';
 import { resolverContainer } from './resolvers.js';
 import { buildAppSchema } from './schema.js';
 import { isDatabaseEmpty, seedDemoData } from './seed/demo-data.js';
 import { startInfrastructure } from './wiring/infrastructure.js';
 import { startJobs, type Background } from './wiring/jobs.js';
 import { wireModules } from './wiring/modules.js';
-import { startGraphQLWs, type WsServer } from './ws/graphql-ws.js';
+import { attachWebSocket } from './wiring/websocket.js';
+import type { WsServer } from './ws/graphql-ws.js';
 
 export interface AppOptions {
   readonly log?: Logger;
@@ -69,7 +68,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
 }
 
-async function assemble(config: Config, log: Logger, database: Database, metrics: Metrics, sources: MetricSources): Promise<App> {
+async function assemble(
+  config: Config,
+  log: Logger,
+  database: Database,
+  metrics: Metrics,
+  sources: MetricSources,
+): Promise<App> {
   const { db } = database;
   if (config.db.migrateOnStart) await database.migrate();
   if (config.admin) await ensureAdmin(db, config.admin, log);
@@ -78,7 +83,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
   }
 
   const infra = await startInfrastructure(config, log);
-  const { tokens, redis, bus, responseCache, costBudget } = infra;
+  const { tokens, redis, bus, responseCache } = infra;
   const modules = wireModules({ config, db, log, ...infra });
   const schema = await buildAppSchema(resolverContainer(modules));
 
@@ -87,34 +92,14 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
   let draining = false;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  const deps = { config, log, db, metrics, sources };
   const contextFor = httpContext({ db, tokens, log });
-  const expressApp = createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor, metrics });
+  const expressApp = createExpressApp({ ...deps, apollo, readiness, isDraining: () => draining, contextFor });
 
-  const ws = startGraphQLWs({
-    httpServer,
-    schema,
-    config,
-    tokens,
-    log: log.child({ module: 'ws' }),
-    contextFor: wsContext({ db, log: log.child({ module: 'ws' }), live: modules.live }),
-    sessionCurrent: async ({ sessionId, userId, role }) =>
-      sessionId !== null && userId !== null && role !== null && isSessionCurrent(db, sessionId, userId, role),
-    trustProxy: expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean,
-    costBudget,
-    metrics,
-    invalidate: (tags) => responseCache.invalidate(tags),
-  });
-  sources.wsConnections = () => ws.connections;
-  sources.wsSubscriptions = () => ws.subscriptions;
-  sources.cache = () => responseCache.stats;
-  // Logout, password changes and role changes close the user's sockets on every instance.
-  const stopSessions = await bus.subscribe(Topics.sessions, (payload) => {
-    const { userId, reason } = payload as SessionsEvent;
-    const closed = ws.closeUserSockets(userId, reason === 'ROLE_CHANGED' ? 'Role changed' : 'Session ended');
-    if (closed) log.info({ userId, reason, closed }, 'closed sockets of a user');
-  });
+  const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;
+  const { ws, stopSessions } = await attachWebSocket({ ...deps, httpServer, schema, infra, modules, trustProxy });
 
-  const { background, closeReader } = await startJobs({ config, log, database, bus, metrics, sources, readiness });
+  const { background, closeReader } = await startJobs({ ...deps, database, bus, readiness });
   httpServer.on('request', expressApp);
 
   let closing: Promise<void> | undefined;

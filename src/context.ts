@@ -47,7 +47,10 @@ export function httpContext(deps: { readonly db: Db; readonly tokens: TokenServi
       return await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      throw err.toGraphQLError({ status: 401, headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]) });
+      throw err.toGraphQLError({
+        status: 401,
+        headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]),
+      });
     }
   };
 

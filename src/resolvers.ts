@@ -39,7 +39,16 @@ type ResolverClass = (typeof resolverClasses)[number];
 /** One instance of every resolver, made from the wired modules, as type-graphql's container. */
 export function resolverContainer(m: Modules): ContainerType {
   const instances = new Map<ResolverClass, object>([
-    [NodeResolver, new NodeResolver({ User: m.users, Course: m.courses, Lesson: m.lessons, Enrollment: m.enrollments, Notification: m.notifications })],
+    [
+      NodeResolver,
+      new NodeResolver({
+        User: m.users,
+        Course: m.courses,
+        Lesson: m.lessons,
+        Enrollment: m.enrollments,
+        Notification: m.notifications,
+      }),
+    ],
     [UserResolver, new UserResolver(m.users)],
     [AccountResolver, new AccountResolver(m.accounts)],
     [CourseResolver, new CourseResolver(m.courses, m.users, m.courseCommands)],

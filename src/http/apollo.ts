@@ -1,7 +1,10 @@
 import type { Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ErrorsAreMissesCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLSchema } from 'graphql';
@@ -29,7 +32,16 @@ export interface ApolloDeps {
 }
 
 /** Apollo Server over the schema: limits, persisted queries, and its plugins in order. Started. */
-export async function createApollo({ config, log, schema, httpServer, metrics, responseCache, cacheRedis, costBudget }: ApolloDeps) {
+export async function createApollo({
+  config,
+  log,
+  schema,
+  httpServer,
+  metrics,
+  responseCache,
+  cacheRedis,
+  costBudget,
+}: ApolloDeps) {
   const limits = config.graphql;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -42,7 +54,14 @@ export async function createApollo({ config, log, schema, httpServer, metrics, r
     // Automatic persisted queries: in Redis when there is one (shared by every instance).
     persistedQueries: {
       ttl: config.cache.apqTtlSeconds,
-      ...(cacheRedis ? { cache: new ErrorsAreMissesCache(new RedisApqStore(cacheRedis, config.cache.apqTtlSeconds, Math.max(config.cache.timeoutMs, 50)), log) } : {}),
+      ...(cacheRedis
+        ? {
+            cache: new ErrorsAreMissesCache(
+              new RedisApqStore(cacheRedis, config.cache.apqTtlSeconds, Math.max(config.cache.timeoutMs, 50)),
+              log,
+            ),
+          }
+        : {}),
     },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.http.shutdownGraceMs }),

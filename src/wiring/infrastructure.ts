@@ -20,7 +20,8 @@ import { RedisAttemptStore } from '../throttle/redis-attempt-store.js';
  */
 export async function startInfrastructure(config: Config, log: Logger) {
   const tokens = new TokenService({
-    secret: config.auth.jwtSecret ?? (config.auth.jwtPrivateKey ? undefined : loadOrCreateEmbeddedSecret(config.dataDir)),
+    secret:
+      config.auth.jwtSecret ?? (config.auth.jwtPrivateKey ? undefined : loadOrCreateEmbeddedSecret(config.dataDir)),
     previousSecret: config.auth.jwtPreviousSecret,
     privateKeyPem: config.auth.jwtPrivateKey,
     previousPublicKeyPem: config.auth.jwtPreviousPublicKey,
@@ -31,12 +32,21 @@ export async function startInfrastructure(config: Config, log: Logger) {
 
   // Throttle counters are volatile: they live on the cache Redis (CACHE_REDIS_URL, else REDIS_URL).
   const commandTimeoutMs = config.redis?.commandTimeoutMs;
-  const redis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'commands', { commandTimeoutMs }) : undefined;
+  const redis = config.redis
+    ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'commands', { commandTimeoutMs })
+    : undefined;
   // The response cache and APQ: a connection that fails fast, so an outage costs a request
   // at most the cache timeout.
-  const cacheRedis = config.redis ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'cache', { failFast: true, commandTimeoutMs }) : undefined;
-  const costBudget = config.graphql.costBudgetPerMinute > 0 ? new CostBudget(config.graphql.costBudgetPerMinute, redis, log.child({ module: 'budget' })) : undefined;
-  const attemptStore = redis ? new FallbackAttemptStore(new RedisAttemptStore(redis), log.child({ module: 'throttle' })) : new MemoryAttemptStore();
+  const cacheRedis = config.redis
+    ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'cache', { failFast: true, commandTimeoutMs })
+    : undefined;
+  const costBudget =
+    config.graphql.costBudgetPerMinute > 0
+      ? new CostBudget(config.graphql.costBudgetPerMinute, redis, log.child({ module: 'budget' }))
+      : undefined;
+  const attemptStore = redis
+    ? new FallbackAttemptStore(new RedisAttemptStore(redis), log.child({ module: 'throttle' }))
+    : new MemoryAttemptStore();
   const throttle = new LoginThrottle(attemptStore, {
     freeAttempts: config.auth.loginMaxAttempts,
     registrationsPerHour: config.auth.registrationsPerHour,
@@ -45,13 +55,18 @@ export async function startInfrastructure(config: Config, log: Logger) {
   const bus = createEventBus(config, log.child({ module: 'pubsub' }));
   const publish = (topic: string, payload: object) =>
     bus.publish(topic, payload).catch((err: unknown) => log.error({ err, topic }, 'publish failed'));
-  const responseCache = new ResponseCache(cacheRedis ? new RedisResponseStore(cacheRedis) : new MemoryResponseStore(config.cache.maxEntries), {
-    enabled: config.cache.enabled,
-    timeoutMs: config.cache.timeoutMs,
-    log: log.child({ module: 'cache' }),
-    broadcastFailure: (tags) => void publish(Topics.cacheInvalidationFailed, { tags }),
-  });
-  const stopCacheFailures = await bus.subscribe(Topics.cacheInvalidationFailed, (payload) => responseCache.adoptPending((payload as { tags: string[] }).tags));
+  const responseCache = new ResponseCache(
+    cacheRedis ? new RedisResponseStore(cacheRedis) : new MemoryResponseStore(config.cache.maxEntries),
+    {
+      enabled: config.cache.enabled,
+      timeoutMs: config.cache.timeoutMs,
+      log: log.child({ module: 'cache' }),
+      broadcastFailure: (tags) => void publish(Topics.cacheInvalidationFailed, { tags }),
+    },
+  );
+  const stopCacheFailures = await bus.subscribe(Topics.cacheInvalidationFailed, (payload) =>
+    responseCache.adoptPending((payload as { tags: string[] }).tags),
+  );
 
   return {
     tokens,

@@ -26,10 +26,12 @@ export async function startJobs(deps: {
   const { config, log, database, bus, metrics, sources, readiness } = deps;
   if (config.notifications.workerInProcess) {
     const jobs = createJobQueue(config, log.child({ module: 'queue' }));
-    const work = await startBackgroundWork({ config, log, database, jobs, bus, metrics }).catch(async (err: unknown) => {
-      await jobs.close().catch(() => {});
-      throw err;
-    });
+    const work = await startBackgroundWork({ config, log, database, jobs, bus, metrics }).catch(
+      async (err: unknown) => {
+        await jobs.close().catch(() => {});
+        throw err;
+      },
+    );
     readiness.push({ name: 'queue', check: async () => void (await jobs.counts()) });
     sources.queueCounts = () => jobs.counts();
     return { background: { jobs, work }, closeReader: async () => {} };

@@ -60,7 +60,10 @@ export function wireModules({ config, db, log, tokens, throttle, bus, publish, r
   const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
   const enrollmentCommands = new EnrollmentCommands(db, follow);
   const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
-  const live: LiveServices = { lessons: new LessonLive(db, bus, liveOptions), notifications: new NotificationLive(db, bus, liveOptions) };
+  const live: LiveServices = {
+    lessons: new LessonLive(db, bus, liveOptions),
+    notifications: new NotificationLive(db, bus, liveOptions),
+  };
   return {
     users,
     courses,

@@ -2,7 +2,9 @@ import { Field, ObjectType } from '../../graphql/type-graphql.js';
 import { DateTime } from '../../graphql/scalars.js';
 import { User } from '../users/index.js';
 
-@ObjectType('AuthPayload', { description: 'A signed-in session: a short-lived access token and a rotating refresh token.' })
+@ObjectType('AuthPayload', {
+  description: 'A signed-in session: a short-lived access token and a rotating refresh token.',
+})
 export class AuthPayload {
   @Field(() => String, { description: 'Send as `Authorization: Bearer <accessToken>`.' })
   accessToken!: string;

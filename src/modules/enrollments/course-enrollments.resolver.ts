@@ -24,7 +24,11 @@ export class CourseEnrollmentsResolver {
     complexity: connectionComplexity,
   })
   @Directive(auth({ requires: ['ADMIN'], allow: ['COURSE_INSTRUCTOR'] }))
-  enrollments(@Root() course: CourseRow, @Args(() => ForwardPageArgs) args: ForwardPageArgs, @Ctx() ctx: GraphQLContext) {
+  enrollments(
+    @Root() course: CourseRow,
+    @Args(() => ForwardPageArgs) args: ForwardPageArgs,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return this.enrollmentsService.ofCourse(ctx, course.id, args);
   }
 

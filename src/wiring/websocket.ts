@@ -1,0 +1,71 @@
+import type { Server } from 'node:http';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config/config.js';
+import { wsContext } from '../context.js';
+import type { Db } from '../db/client.js';
+import type { Logger } from '../logging/logger.js';
+import { isSessionCurrent } from '../modules/accounts/index.js';
+import type { MetricSources, Metrics } from '../observability/metrics.js';
+import { Topics, type SessionsEvent } from '../pubsub/topics.js';
+import { startGraphQLWs } from '../ws/graphql-ws.js';
+import type { Infrastructure } from './infrastructure.js';
+import type { Modules } from './modules.js';
+
+export interface WebSocketDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly db: Db;
+  readonly httpServer: Server;
+  readonly schema: GraphQLSchema;
+  readonly infra: Infrastructure;
+  readonly modules: Modules;
+  readonly metrics: Metrics;
+  readonly sources: MetricSources;
+  /** Express's compiled `trust proxy` function, so sockets see the same client IP as HTTP. */
+  readonly trustProxy: (addr: string, hop: number) => boolean;
+}
+
+/**
+ * GraphQL over WebSocket on the HTTP server, its metrics, and the bus subscription that closes
+ * a user's sockets on every instance. Resolves with the server and a function that stops
+ * listening on the bus.
+ */
+export async function attachWebSocket({
+  config,
+  log,
+  db,
+  httpServer,
+  schema,
+  infra,
+  modules,
+  metrics,
+  sources,
+  trustProxy,
+}: WebSocketDeps) {
+  const { tokens, bus, costBudget, responseCache } = infra;
+  const wsLog = log.child({ module: 'ws' });
+  const ws = startGraphQLWs({
+    httpServer,
+    schema,
+    config,
+    tokens,
+    log: wsLog,
+    contextFor: wsContext({ db, log: wsLog, live: modules.live }),
+    sessionCurrent: async ({ sessionId, userId, role }) =>
+      sessionId !== null && userId !== null && role !== null && isSessionCurrent(db, sessionId, userId, role),
+    trustProxy,
+    costBudget,
+    metrics,
+    invalidate: (tags) => responseCache.invalidate(tags),
+  });
+  sources.wsConnections = () => ws.connections;
+  sources.wsSubscriptions = () => ws.subscriptions;
+  sources.cache = () => responseCache.stats;
+  // Logout, password changes and role changes close the user's sockets on every instance.
+  const stopSessions = await bus.subscribe(Topics.sessions, (payload) => {
+    const { userId, reason } = payload as SessionsEvent;
+    const closed = ws.closeUserSockets(userId, reason === 'ROLE_CHANGED' ? 'Role changed' : 'Session ended');
+    if (closed) log.info({ userId, reason, closed }, 'closed sockets of a user');
+  });
+  return { ws, stopSessions };
+}
