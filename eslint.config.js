@@ -24,6 +24,25 @@ const layers = [
   },
 ];
 
+/**
+ * Module dependencies point one way: a module may import modules on earlier lines only, never
+ * one on its own line or a later one. A field that crosses modules lives in the module that
+ * depends on the other (`Course.lessons` in lessons/), so this holds without contortions.
+ */
+const moduleOrder = [['users'], ['courses', 'accounts'], ['lessons', 'enrollments'], ['notifications'], ['platform']];
+for (const [i, line] of moduleOrder.entries()) {
+  const laterOrSame = moduleOrder.slice(i).flat();
+  for (const name of line) {
+    const from = laterOrSame.filter((other) => other !== name).map((other) => `./src/modules/${other}`);
+    if (from.length === 0) continue; // the last line may import every other module
+    layers.push({
+      target: `./src/modules/${name}`,
+      from,
+      message: `module dependencies point one way: ${moduleOrder.map((l) => l.join(' | ')).join(' ← ')}`,
+    });
+  }
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'bench/results/**', 'drizzle/**'] },
   js.configs.recommended,
