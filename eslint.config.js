@@ -18,9 +18,29 @@ const layers = [
   },
   {
     // Infrastructure adapters are generic: they know nothing of the domain.
-    target: ['./src/db', './src/redis', './src/pubsub', './src/cache', './src/queue', './src/mail', './src/throttle', './src/logging', './src/config', './src/util'],
+    target: [
+      './src/db',
+      './src/redis',
+      './src/pubsub',
+      './src/cache',
+      './src/queue',
+      './src/outbox',
+      './src/mail',
+      './src/throttle',
+      './src/logging',
+      './src/observability',
+      './src/config',
+      './src/util',
+    ],
     from: './src/modules',
     message: 'infrastructure never imports modules',
+  },
+  {
+    // Auth, errors, the GraphQL toolkit and the transports serve every module and know none:
+    // the composition root (app.ts, wiring/) connects them.
+    target: ['./src/auth', './src/errors', './src/graphql', './src/http', './src/ws'],
+    from: './src/modules',
+    message: 'auth, errors, graphql/, http/ and ws/ never import modules',
   },
 ];
 
@@ -70,7 +90,9 @@ export default tseslint.config(
     // the tables live with their modules: it alone is infrastructure that imports modules. It
     // imports table files only, which import nothing but other tables and db/columns.
     files: ['src/db/schema.ts'],
-    rules: { 'import-x/no-restricted-paths': ['error', { zones: layers.filter((zone) => zone.from !== './src/modules') }] },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones: layers.filter((zone) => zone.from !== './src/modules') }],
+    },
   },
   {
     // Resolvers stay thin: no Drizzle and no database client.
