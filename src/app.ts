@@ -17,7 +17,7 @@ import { AppError } from './errors/app-error.js';
 import { createErrorFormatter } from './errors/format-error.js';
 import { NodeResolver } from './graphql/node.resolver.js';
 import { limitValidationRules, parseOptions } from './graphql/limits.js';
-import { costLimitPlugin, httpStatusPlugin, requestLoggingPlugin } from './http/apollo-plugins.js';
+import { costLimitPlugin, httpOperationsPlugin, httpStatusPlugin, requestLoggingPlugin } from './http/apollo-plugins.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { CourseCommands, CourseResolver, CourseService } from './modules/courses/index.js';
@@ -221,6 +221,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
         : ApolloServerPluginLandingPageDisabled(),
+      httpOperationsPlugin(),
       costLimitPlugin(limits, () => schema, costBudget),
       responseCache.plugin(),
       httpStatusPlugin(), // before logging, so the logged status is the one sent

@@ -4,6 +4,7 @@ import { buildSchema, type ContainerType, type PubSub } from './graphql/type-gra
 import { applyAuthDirective } from './auth/auth.directive.js';
 import { applyCacheControl } from './cache/cache-control.js';
 import { NodeResolver } from './graphql/node.resolver.js';
+import { applyInputGuard } from './graphql/input-guard.js';
 import { DateTime } from './graphql/scalars.js';
 import { courseRelationChecks, CourseResolver } from './modules/courses/index.js';
 import { AccountResolver } from './modules/accounts/index.js';
@@ -40,7 +41,8 @@ export async function buildAppSchema(container?: ContainerType, pubSub?: PubSub)
     validate: false,
     scalarsMap: [{ type: Date, scalar: DateTime }],
   });
-  return applyCacheControl(applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks }));
+  // The input guard wraps outermost: no resolver, guarded or not, sees a string Postgres cannot store.
+  return applyInputGuard(applyCacheControl(applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks })));
 }
 
 const NO_PUBSUB: PubSub = {

@@ -51,6 +51,11 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
         return { message: formatted.message.replace(/^Context creation failed: /, ''), ...where, extensions: { ...extensions, code } };
       }
     }
+    // Apollo's own refusals of a malformed request that carry an HTTP 4xx but no code (an APQ
+    // hash that does not match its query, an unsupported APQ version): the client's mistake.
+    if (original instanceof GraphQLError && !original.originalError && original.extensions?.code === undefined && isClientStatus(original.extensions?.http)) {
+      return { message: formatted.message, ...where, extensions: { code: 'BAD_REQUEST' } };
+    }
     // graphql-js's own errors about the request (e.g. a null reaching a non-null argument
     // through a variable's default) carry no code and wrap nothing: the client's mistake.
     if (original instanceof GraphQLError && !original.originalError && formatted.extensions?.code === undefined) {
@@ -65,4 +70,9 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
     log.error({ err: original, path: formatted.path }, 'unexpected error while handling a GraphQL request');
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
+}
+
+function isClientStatus(http: unknown): boolean {
+  const status = (http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import helmet from 'helmet';
 import type { Metrics } from '../observability/metrics.js';
 import { isOriginAllowed } from './origins.js';
+import { persistedQueryShape } from './persisted-query-shape.js';
 import { requestId } from './request-id.js';
 import { withTimeout } from '../util/with-timeout.js';
 
@@ -88,6 +89,7 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     cors(corsOptions(config)),
     operationTimeout(config.graphql.operationTimeoutMs),
     express.json({ limit: config.http.bodyLimitBytes }),
+    persistedQueryShape,
     // Per-request SQL counts ride on AsyncLocalStorage, whose promise hooks slow every
     // promise in the process (about a fifth of subscription fan-out time): opt-in.
     (_req: Request, _res: Response, next: NextFunction) => (config.logQueryCounts ? withQueryScope(() => next()) : next()),
