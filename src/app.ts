@@ -8,7 +8,9 @@ import type { Request } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { ContainerType } from './graphql/type-graphql.js';
 import { loadOrCreateEmbeddedSecret } from './auth/embedded-secret.js';
-import { TokenService } from './auth/tokens.js';
+import { RevocationSync } from './auth/revocation-sync.js';
+import { Revocations } from './auth/revocations.js';
+import { MAX_CLOCK_SKEW_SECONDS, TokenService } from './auth/tokens.js';
 import { ANONYMOUS, type Viewer } from './auth/viewer.js';
 import type { Config } from './config/config.js';
 import { createLoaders, type GraphQLContext } from './context.js';
@@ -32,7 +34,7 @@ import {
   LessonStatusChangeResolver,
 } from './modules/lessons/index.js';
 import { ensureAdmin, UserResolver, UserService } from './modules/users/index.js';
-import { AccountResolver, AccountService, isSessionCurrent } from './modules/accounts/index.js';
+import { AccountResolver, AccountService, isSessionCurrent, recentRevocations } from './modules/accounts/index.js';
 import { NotificationLive, NotificationResolver, NotificationService, UserNotificationsResolver } from './modules/notifications/index.js';
 import { PlatformResolver } from './modules/platform/index.js';
 import { startBackgroundWork, type BackgroundWork } from './background.js';
@@ -143,6 +145,16 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
   const bus = createEventBus(config, log.child({ module: 'pubsub' }));
   const publish = (topic: string, payload: object) =>
     bus.publish(topic, payload).catch((err: unknown) => log.error({ err, topic }, 'publish failed'));
+  // Revoked sessions and role changes, in memory on every instance (see auth/revocation-sync.ts).
+  const tokenWindowSeconds = config.auth.accessTokenTtlSeconds + MAX_CLOCK_SKEW_SECONDS;
+  const revocations = new Revocations(tokenWindowSeconds * 1000);
+  const revocationSync = new RevocationSync(revocations, {
+    bus,
+    readRecent: () => recentRevocations(db, tokenWindowSeconds),
+    refreshMs: config.auth.revocationRefreshMs,
+    log: log.child({ module: 'revocations' }),
+  });
+  await revocationSync.start();
   const follow = (userId: string, courseId: string) => void publish(Topics.userFollows(userId), { courseId });
   const accounts = new AccountService({
     db,
@@ -153,7 +165,8 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
     // Logout, password and role changes: sockets close everywhere, and the user's cached
     // responses go before the mutation answers.
     onSessionChange: async (event) => {
-      void publish(Topics.sessions, event);
+      await revocationSync.revoke(event.revoked);
+      void publish(Topics.sessions, { userId: event.userId, reason: event.reason });
       await responseCache?.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
     },
   });
@@ -232,7 +245,11 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
 
   const viewerOf = async (authorization: string | undefined): Promise<Viewer> => {
     try {
-      return await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
+      const viewer = await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
+      if (config.auth.revocationCheck && revocations.isRevoked(viewer)) {
+        throw new AppError('UNAUTHENTICATED', 'Access token revoked (signed out, password or role changed); refresh the session or sign in again', { reason: 'TOKEN_REVOKED' });
+      }
+      return viewer;
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       throw err.toGraphQLError({ status: 401, headers: new Map([['www-authenticate', 'Bearer error="invalid_token"']]) });
@@ -328,6 +345,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
       (closing ??= (async () => {
         draining = true;
         stopSessions();
+        revocationSync.close();
         stopCacheFailures();
         await queueReader?.close();
         // Workers stop taking jobs at once and finish the ones in hand while HTTP drains.

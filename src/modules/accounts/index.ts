@@ -2,4 +2,4 @@
 export * from './account.inputs.js';
 export * from './account.resolver.js';
 export * from './account.service.js';
-export { isSessionCurrent, purgeSessions } from './session.repository.js';
+export { isSessionCurrent, purgeSessions, recentRevocations } from './session.repository.js';
