@@ -6,7 +6,7 @@ import type { RevocationEvent, Revocations } from './revocations.js';
 
 export interface RecentRevocations {
   sessions: Array<{ id: string; revokedAt: Date }>;
-  roleChanges: Array<{ userId: string; role: Role; at: Date }>;
+  roleChanges: Array<{ userId: string; role: Role; previousRole: Role | null; at: Date }>;
 }
 
 export interface RevocationSyncDeps {
@@ -62,7 +62,7 @@ export class RevocationSync {
       const recent = await this.deps.readRecent();
       const now = Date.now();
       for (const s of recent.sessions) this.revocations.revokeSession(s.id, s.revokedAt.getTime(), now);
-      for (const r of recent.roleChanges) this.revocations.roleChanged(r.userId, r.role, r.at.getTime(), now);
+      for (const r of recent.roleChanges) this.revocations.roleChanged(r.userId, r.role, r.previousRole, r.at.getTime(), now);
       this.revocations.prune(now);
       this.lastRefreshAt = now;
     } catch (err) {
@@ -83,10 +83,12 @@ export class RevocationSync {
 
 /** Pub/sub payloads come from other instances; anything malformed is ignored field by field. */
 function asEvent(payload: unknown): RevocationEvent {
-  const p = (payload ?? {}) as { sessionIds?: unknown; roleChange?: { userId?: unknown; role?: unknown; at?: unknown } };
+  const p = (payload ?? {}) as { sessionIds?: unknown; roleChange?: { userId?: unknown; role?: unknown; previousRole?: unknown; at?: unknown } };
   const sessionIds = Array.isArray(p.sessionIds) ? p.sessionIds.filter((id): id is string => typeof id === 'string') : [];
   const rc = p.roleChange;
   const roleChange =
-    rc && typeof rc.userId === 'string' && typeof rc.role === 'string' && typeof rc.at === 'number' ? { userId: rc.userId, role: rc.role as Role, at: rc.at } : undefined;
+    rc && typeof rc.userId === 'string' && typeof rc.role === 'string' && typeof rc.at === 'number'
+      ? { userId: rc.userId, role: rc.role as Role, previousRole: typeof rc.previousRole === 'string' ? (rc.previousRole as Role) : null, at: rc.at }
+      : undefined;
   return { sessionIds, ...(roleChange ? { roleChange } : {}) };
 }

@@ -13,8 +13,11 @@ import type { Role } from '../modules/users/user.table.js';
 export interface RevocationEvent {
   /** Sessions ended: every access token carrying one of these `sid`s is refused. */
   readonly sessionIds?: readonly string[];
-  /** A role change: the user's tokens issued before `at` (ms), or with another role, are refused. */
-  readonly roleChange?: { readonly userId: string; readonly role: Role; readonly at: number };
+  /**
+   * A role change: the user's tokens issued before `at` (ms), or with another role, are
+   * refused; except, after a promotion, tokens still carrying the lesser `previousRole`.
+   */
+  readonly roleChange?: { readonly userId: string; readonly role: Role; readonly previousRole: Role | null; readonly at: number };
 }
 
 /** The claims of a verified access token the check needs. */
@@ -30,7 +33,16 @@ interface UserMarker {
   /** Seconds: tokens with an earlier `iat` are refused, and tokens with another role. */
   readonly notBefore: number;
   readonly role: Role;
+  /** After a promotion: the lesser role, whose tokens stay valid until they expire. */
+  readonly lesser: Role | null;
   readonly expiresAt: number;
+}
+
+const RANK: Record<Role, number> = { STUDENT: 0, INSTRUCTOR: 1, ADMIN: 2 };
+
+/** The previous role when the change was a promotion (its tokens confer less): else null. */
+export function lesserRole(previous: Role | null, next: Role): Role | null {
+  return previous !== null && RANK[previous] < RANK[next] ? previous : null;
 }
 
 export class Revocations {
@@ -46,6 +58,9 @@ export class Revocations {
     if (claims.userId === null) return false;
     const marker = this.users.get(claims.userId);
     if (!marker) return false;
+    // A promoted user's old token still works with its lesser role until it expires (as it
+    // always did: the new role arrives with the next refresh).
+    if (marker.lesser !== null && claims.role === marker.lesser) return false;
     // A token with another role than the latest change set is stale whenever it was issued
     // (a refresh racing the change's transaction read the old role).
     return claims.role !== marker.role || (claims.issuedAt ?? 0) < marker.notBefore;
@@ -53,7 +68,7 @@ export class Revocations {
 
   apply(event: RevocationEvent, now = Date.now()): void {
     for (const id of event.sessionIds ?? []) this.revokeSession(id, now, now);
-    if (event.roleChange) this.roleChanged(event.roleChange.userId, event.roleChange.role, event.roleChange.at, now);
+    if (event.roleChange) this.roleChanged(event.roleChange.userId, event.roleChange.role, event.roleChange.previousRole, event.roleChange.at, now);
   }
 
   /** `at`: when the session was revoked (the marker lasts a token lifetime from then). */
@@ -63,14 +78,14 @@ export class Revocations {
     this.sessions.set(sessionId, Math.max(expiresAt, this.sessions.get(sessionId) ?? 0));
   }
 
-  roleChanged(userId: string, role: Role, at: number, now = Date.now()): void {
+  roleChanged(userId: string, role: Role, previousRole: Role | null, at: number, now = Date.now()): void {
     const expiresAt = at + this.keepMs;
     if (expiresAt <= now) return;
     const notBefore = Math.floor(at / 1000);
     const current = this.users.get(userId);
     // The latest change wins, whichever way (pub/sub or Postgres) it arrives first.
     if (current && current.notBefore > notBefore) return;
-    this.users.set(userId, { notBefore, role, expiresAt });
+    this.users.set(userId, { notBefore, role, lesser: lesserRole(previousRole, role), expiresAt });
   }
 
   /** Drops markers no unexpired token can be affected by. */

@@ -15,7 +15,7 @@ describe(Revocations.name, () => {
 
   it('after a role change, refuses tokens issued before it or carrying another role', () => {
     const r = new Revocations(KEEP);
-    r.roleChanged('u', 'STUDENT', T, T);
+    r.roleChanged('u', 'STUDENT', 'INSTRUCTOR', T, T);
     expect(r.isRevoked({ userId: 'u', role: 'INSTRUCTOR', sessionId: 's', issuedAt: sec(T) - 1 })).toBe(true);
     // the same second, the old role (issued just before the change): refused
     expect(r.isRevoked({ userId: 'u', role: 'INSTRUCTOR', sessionId: 's', issuedAt: sec(T) })).toBe(true);
@@ -26,17 +26,27 @@ describe(Revocations.name, () => {
     expect(r.isRevoked({ userId: 'other', role: 'INSTRUCTOR', sessionId: 's', issuedAt: 0 })).toBe(false);
   });
 
+  it('after a promotion, old tokens keep working with their lesser role; tokens of a role held before do not', () => {
+    const r = new Revocations(KEEP);
+    r.roleChanged('u', 'INSTRUCTOR', 'STUDENT', T, T);
+    expect(r.isRevoked({ userId: 'u', role: 'STUDENT', sessionId: 's', issuedAt: sec(T) - 60 })).toBe(false);
+    expect(r.isRevoked({ userId: 'u', role: 'INSTRUCTOR', sessionId: 's', issuedAt: sec(T) + 1 })).toBe(false);
+    // an INSTRUCTOR token from an earlier time the user taught (demoted, now promoted again)
+    expect(r.isRevoked({ userId: 'u', role: 'INSTRUCTOR', sessionId: 's', issuedAt: sec(T) - 60 })).toBe(true);
+    expect(r.isRevoked({ userId: 'u', role: 'ADMIN', sessionId: 's', issuedAt: sec(T) + 1 })).toBe(true);
+  });
+
   it('keeps the latest role change whichever arrives first', () => {
     const r = new Revocations(KEEP);
-    r.roleChanged('u', 'ADMIN', T + 5_000, T);
-    r.roleChanged('u', 'STUDENT', T, T); // older, arriving late (from the Postgres refresh)
+    r.roleChanged('u', 'ADMIN', 'STUDENT', T + 5_000, T);
+    r.roleChanged('u', 'STUDENT', 'INSTRUCTOR', T, T); // older, arriving late (from the Postgres refresh)
     expect(r.isRevoked({ userId: 'u', role: 'ADMIN', sessionId: 's', issuedAt: sec(T + 5_000) })).toBe(false);
   });
 
   it('forgets markers once no token they affect can be valid', () => {
     const r = new Revocations(KEEP);
     r.revokeSession('s1', T, T);
-    r.roleChanged('u', 'STUDENT', T, T);
+    r.roleChanged('u', 'STUDENT', 'INSTRUCTOR', T, T);
     r.revokeSession('old', T - KEEP - 1, T); // already irrelevant: never stored
     expect(r.size).toEqual({ sessions: 1, users: 1 });
     r.prune(T + KEEP - 1);

@@ -205,8 +205,9 @@ export class AccountService {
 
   /**
    * Admins only. The last admin cannot be demoted: every admin row is locked first, so two
-   * admins demoting each other at once cannot both succeed. Access tokens issued before the
-   * change are refused (within 2 s on every instance); live sockets are closed at once; the
+   * admins demoting each other at once cannot both succeed. After a demotion, access tokens
+   * issued before it are refused (within 2 s on every instance); after a promotion, the old
+   * tokens keep their lesser role until they expire. Live sockets are closed at once; the
    * user's next refresh carries the new role.
    */
   async setUserRole(scope: RequestScope, input: SetUserRoleInput): Promise<UserRow> {
@@ -223,12 +224,17 @@ export class AccountService {
       }
       // role_changed_at: access tokens issued before it are refused (auth/revocations.ts). The
       // API's clock, like the tokens' `iat`, not the database's.
-      const [user] = await tx.update(users).set({ role: input.role as Role, roleChangedAt: new Date() }).where(eq(users.id, userId)).returning();
+      const [user] = await tx
+        .update(users)
+        .set({ role: input.role as Role, previousRole: target.role, roleChangedAt: new Date() })
+        .where(eq(users.id, userId))
+        .returning();
       return { user: user!, changed: true };
     });
     if (updated.changed) {
-      const { role, roleChangedAt } = updated.user;
-      await this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED', revoked: { roleChange: { userId, role, at: roleChangedAt!.getTime() } } });
+      const { role, previousRole, roleChangedAt } = updated.user;
+      const roleChange = { userId, role, previousRole, at: roleChangedAt!.getTime() };
+      await this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED', revoked: { roleChange } });
     }
     return updated.user;
   }

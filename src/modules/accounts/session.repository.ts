@@ -123,14 +123,17 @@ export function purgeSessions(db: Db, keepRevokedDays = 7): Promise<number> {
 export async function recentRevocations(
   db: Db,
   windowSeconds: number,
-): Promise<{ sessions: Array<{ id: string; revokedAt: Date }>; roleChanges: Array<{ userId: string; role: Role; at: Date }> }> {
+): Promise<{ sessions: Array<{ id: string; revokedAt: Date }>; roleChanges: Array<{ userId: string; role: Role; previousRole: Role | null; at: Date }> }> {
   const since = sql`now() - make_interval(secs => ${windowSeconds})`;
   const [sessions, roleChanges] = await Promise.all([
     db.select({ id: authSessions.id, revokedAt: authSessions.revokedAt }).from(authSessions).where(gt(authSessions.revokedAt, since)),
-    db.select({ userId: users.id, role: users.role, at: users.roleChangedAt }).from(users).where(gt(users.roleChangedAt, since)),
+    db
+      .select({ userId: users.id, role: users.role, previousRole: users.previousRole, at: users.roleChangedAt })
+      .from(users)
+      .where(gt(users.roleChangedAt, since)),
   ]);
   return {
     sessions: sessions.map((s) => ({ id: s.id, revokedAt: s.revokedAt! })),
-    roleChanges: roleChanges.map((r) => ({ userId: r.userId, role: r.role, at: r.at! })),
+    roleChanges: roleChanges.map((r) => ({ userId: r.userId, role: r.role, previousRole: r.previousRole, at: r.at! })),
   };
 }

@@ -17,6 +17,8 @@ export const users = pgTable(
     updatedAt: updatedAt(),
     /** When the role last changed: access tokens issued before it are refused (auth/revocations.ts). */
     roleChangedAt: ts('role_changed_at'),
+    /** The role before that change (after a promotion, tokens with it stay valid). */
+    previousRole: text('previous_role', { enum: ROLES }),
   },
   (t) => [
     // Emails are stored lower-cased; the index on lower() makes that a database guarantee.
