@@ -221,6 +221,8 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
     validationRules: limitValidationRules(limits),
     parseOptions: parseOptions(limits),
     stopOnTerminationSignals: false,
+    // Apollo's own messages (an unexpected error while processing a request) as JSON lines.
+    logger: apolloLogger(log.child({ module: 'apollo' })),
     // Automatic persisted queries: in Redis when there is one (shared by every instance).
     persistedQueries: {
       ttl: config.cache.apqTtlSeconds,
@@ -362,6 +364,16 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
         await database.close();
         log.info('shut down cleanly');
       })()),
+  };
+}
+
+function apolloLogger(log: Logger) {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    debug: (message?: unknown) => log.debug(text(message)),
+    info: (message?: unknown) => log.info(text(message)),
+    warn: (message?: unknown) => log.warn(text(message)),
+    error: (message?: unknown) => log.error(text(message)),
   };
 }
 

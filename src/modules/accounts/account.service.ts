@@ -11,7 +11,7 @@ import { isUniqueViolation, type Db } from '../../db/client.js';
 import { users, type Role, type UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
-import { email, optional, parseInput, trimmed } from '../../graphql/validation.js';
+import { email, optional, parseInput, singleLine } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
 import { findUserByEmail } from '../users/user.repository.js';
 import type {
@@ -62,13 +62,13 @@ export interface AccountServiceDeps {
 const INVALID_CREDENTIALS = 'Invalid email or password';
 
 const registerSchema = z
-  .object({ email, displayName: trimmed(1, 100), password: z.string() })
+  .object({ email, displayName: singleLine(1, 100), password: z.string() })
   .superRefine((v, ctx) => {
     const problem = passwordProblem(v.password, v.email);
     if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
   });
 
-const profileSchema = z.object({ displayName: optional(trimmed(1, 100)) });
+const profileSchema = z.object({ displayName: optional(singleLine(1, 100)) });
 
 export class AccountService {
   /** One throttle reservation per request covers all of its (aliased) login fields. */
