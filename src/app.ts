@@ -347,7 +347,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
       (closing ??= (async () => {
         draining = true;
         stopSessions();
-        revocationSync.close();
+        await revocationSync.close();
         stopCacheFailures();
         await queueReader?.close();
         // Workers stop taking jobs at once and finish the ones in hand while HTTP drains.

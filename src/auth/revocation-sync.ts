@@ -32,7 +32,7 @@ export interface RevocationSyncDeps {
 export class RevocationSync {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
-  private refreshing = false;
+  private refreshing: Promise<void> | undefined;
   private lastWarnAt = 0;
   /** When the markers were last read from Postgres (ms), for /metrics and the logs. */
   lastRefreshAt = 0;
@@ -55,9 +55,12 @@ export class RevocationSync {
     await this.deps.bus.publish(Topics.revocations, event).catch((err: unknown) => this.deps.log.warn({ err }, 'revocation not published; other instances see it at their next refresh'));
   }
 
-  async refresh(): Promise<void> {
-    if (this.refreshing) return;
-    this.refreshing = true;
+  /** One read at a time; a caller arriving meanwhile shares it. */
+  refresh(): Promise<void> {
+    return (this.refreshing ??= this.readOnce().finally(() => (this.refreshing = undefined)));
+  }
+
+  private async readOnce(): Promise<void> {
     try {
       const recent = await this.deps.readRecent();
       const now = Date.now();
@@ -70,14 +73,14 @@ export class RevocationSync {
         this.lastWarnAt = Date.now();
         this.deps.log.warn({ err, lastRefreshAt: this.lastRefreshAt ? new Date(this.lastRefreshAt).toISOString() : null }, 'revocations could not be read from Postgres; keeping the ones known');
       }
-    } finally {
-      this.refreshing = false;
     }
   }
 
-  close(): void {
+  /** Stops refreshing; resolves once a read in flight is done (before the pool closes). */
+  async close(): Promise<void> {
     clearInterval(this.timer);
     this.unsubscribe?.();
+    await this.refreshing;
   }
 }
 

@@ -76,7 +76,7 @@ function variablesFailToCoerce(
  * selection, aliases and fragment uses counted one by one, costs INTROSPECTION_SCHEMA_COST
  * (so a request holds at most a few at the default limit); each `__type` INTROSPECTION_TYPE_COST.
  */
-export const INTROSPECTION_SCHEMA_COST = 2_000;
+export const INTROSPECTION_SCHEMA_COST = 1_000;
 export const INTROSPECTION_TYPE_COST = 50;
 
 export function introspectionCost(document: DocumentNode, operationName: string | undefined | null): number {
