@@ -189,6 +189,14 @@ describe('client mistakes are never a 500 (production configuration)', () => {
     });
   });
 
+  describe('found by the fuzz test', () => {
+    it("graphql-js's 'too many errors processing variables' is BAD_USER_INPUT, like the 50 before it", async () => {
+      const res = await post({ query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: { ids: Array.from({ length: 60 }, () => null) } });
+      expect(res.status).toBe(400);
+      expect(new Set(codesOf(res as GraphQLResponse))).toEqual(new Set(['BAD_USER_INPUT']));
+    });
+  });
+
   describe('9. an instructor demoted to STUDENT', () => {
     it('no longer reads the old course roster or lesson content', async () => {
       const teacher = await t.make.user({ role: 'INSTRUCTOR' });
