@@ -11,6 +11,7 @@ import {
 } from 'graphql';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -240,6 +241,9 @@ describe('fuzzing every argument of the schema', () => {
     socket.send(JSON.stringify({ id: 'sentinel', type: 'subscribe', payload: { query: '{ __typename }' } }));
     await waitFor(() => messages.some((m) => m.id === 'sentinel' && m.type === 'complete'));
     socket.close();
+    // Subscriptions completed by the client may still be setting up on the server: let them
+    // all end before the app (and its pool) closes.
+    await eventually(async () => t.app.ws.subscriptions + t.app.ws.connections, (n) => n === 0);
     expect(closeCode === undefined || closeCode === 1000 || closeCode === 1005, `socket closed with ${closeCode}`).toBe(true);
     expect(messages.some((m) => m.id === 'sentinel' && m.type === 'complete')).toBe(true);
     for (const m of messages.filter((x) => x.type === 'error')) {
