@@ -3,14 +3,25 @@ import { isSignedIn, requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { CourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 
+/**
+ * The one rule for "the viewer teaches this course": they are its instructor *and* still hold
+ * the INSTRUCTOR role. An instructor demoted to STUDENT keeps the `instructorId` on their old
+ * courses but none of what teaching grants (rosters, lesson content, writes, live events).
+ * The `@auth` relation COURSE_INSTRUCTOR, writes (canManageCourse), visibility in SQL
+ * (course.repository, enrollment.repository) and the lesson subscription all follow it.
+ */
+export function teachesCourse(viewer: Viewer, course: Pick<CourseRow, 'instructorId'> | null | undefined): boolean {
+  return isSignedIn(viewer) && viewer.role === 'INSTRUCTOR' && course?.instructorId === viewer.userId;
+}
+
 export const courseRelationChecks: RelationChecks = {
-  Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => course.instructorId === scope.viewer.userId },
+  Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => teachesCourse(scope.viewer, course) },
 };
 
 /** The course's own instructor (still holding the INSTRUCTOR role) or any admin. */
 export function canManageCourse(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
   if (!isSignedIn(viewer)) return false;
-  return viewer.role === 'ADMIN' || (viewer.role === 'INSTRUCTOR' && course.instructorId === viewer.userId);
+  return viewer.role === 'ADMIN' || teachesCourse(viewer, course);
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import type { LessonStatusChangedEvent } from './lesson.events.js';
+import { teachesCourse } from '../courses/index.js';
 
 export interface LessonLiveOptions {
   /** Events one subscription may hold before its client counts as too slow. */
@@ -150,7 +151,7 @@ export class LessonLive {
           .select({
             userId: users.id,
             role: users.role,
-            teaches: sql<boolean>`${courses.instructorId} = ${users.id}`,
+            instructorId: courses.instructorId,
             enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
               and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
           })
@@ -158,7 +159,9 @@ export class LessonLive {
           .innerJoin(courses, eq(courses.id, courseId))
           .where(and(anyUuid(users.id, [...userIds])));
         for (const r of rows) {
-          const allowed = r.role === 'ADMIN' || (r.teaches && r.role === 'INSTRUCTOR') || r.enrolled;
+          // The same rule as the @auth relation and writes (course.policy.ts).
+          const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
+          const allowed = r.role === 'ADMIN' || teaches || r.enrolled;
           result.set(`${courseId}|${r.userId}`, allowed ? r.role : null);
         }
       }),
