@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { Request } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { ContainerType } from './graphql/type-graphql.js';
@@ -218,9 +217,8 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
       // Cache policies come from the schema's static @cacheControl hints, computed once per
       // document (see cache/cache-control.ts); Apollo's plugin would wrap every resolver.
       ApolloServerPluginCacheControlDisabled(),
-      config.graphql.landingPage
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
-        : ApolloServerPluginLandingPageDisabled(),
+      // The explorer and Sandbox are served by Express (http/explorer.ts), not by Apollo.
+      ApolloServerPluginLandingPageDisabled(),
       costLimitPlugin(limits, () => schema, costBudget),
       responseCache.plugin(),
       httpStatusPlugin(), // before logging, so the logged status is the one sent
@@ -254,7 +252,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
   let draining = false;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
-  const expressApp = createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor, metrics });
+  const expressApp = createExpressApp({ config, log, apollo, readiness, isDraining: () => draining, contextFor, metrics, exampleQuery: EXAMPLE_QUERY });
 
   const ws = startGraphQLWs({
     httpServer,
@@ -346,7 +344,7 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
   };
 }
 
-/** Preloaded in Apollo Sandbox, and the first example in the README. */
+/** Preloaded in the explorer and in Apollo Sandbox, and the first example in the README. */
 export const EXAMPLE_QUERY = `query Catalog {
   courses(first: 5, orderBy: { field: TITLE, direction: ASC }) {
     totalCount

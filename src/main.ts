@@ -20,7 +20,7 @@ function printBanner(config: Config, url: string): void {
   const lines = [
     '',
     `  EduFlow GraphQL API: ${url}`,
-    config.graphql.landingPage ? '  Open it in a browser for Apollo Sandbox (loads from Apollo\'s CDN).' : '',
+    config.graphql.landingPage ? '  Open it in a browser for the GraphQL explorer (served locally, works offline); Apollo Sandbox is at /sandbox.' : '',
     config.db.kind === 'pglite' ? `  Embedded mode: data in ${config.dataDir}, no Postgres or Redis needed.` : '',
   ];
   if (config.seedDemoData) {

@@ -80,7 +80,9 @@ export class ResponseCache {
         let miss: { key: string; generation: number; userScoped: boolean } | undefined;
         return {
           async responseForOperation({ document, operation, operationName, request, contextValue: ctx }): Promise<GraphQLResponse | null> {
-            if (operation.operation !== 'query') return null;
+            // No operation: an unknown or missing operationName (an explorer tab renamed, two
+            // operations and no name); execution reports it as the client's error.
+            if (!operation || operation.operation !== 'query') return null;
             policy = cache.calculator.policyOf(document, operationName);
             if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0) {
               outcome = 'BYPASS';
