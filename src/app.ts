@@ -18,7 +18,7 @@ import { NodeResolver } from './graphql/node.resolver.js';
 import { limitValidationRules, parseOptions } from './graphql/limits.js';
 import { costLimitPlugin, httpStatusPlugin, requestLoggingPlugin } from './http/apollo-plugins.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
-import { createLogger, type Logger } from './logging/logger.js';
+import { createConfiguredLogger, type Logger } from './logging/logger.js';
 import { CourseCommands, CourseResolver, CourseService } from './modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentResolver, EnrollmentService } from './modules/enrollments/index.js';
 import {
@@ -86,7 +86,7 @@ export interface App {
  * Per-request things (viewer, loaders, logger) travel in the context only.
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createConfiguredLogger(config);
   const live: MetricSources = {};
   const metrics = new Metrics(live);
   const onQuery = (sql: string) => {
@@ -104,11 +104,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
 async function assemble(config: Config, log: Logger, database: Database, metrics: Metrics, sources: MetricSources): Promise<App> {
   const { db } = database;
-  if (config.db.migrateOnStart) await database.migrate();
+  // Progress lines: a first start (embedded database created, migrated and seeded) takes
+  // seconds, and a silent terminal looks like a hang.
+  const step = startupSteps(log);
+  if (config.db.migrateOnStart) {
+    step(config.db.kind === 'pglite' ? `opening the embedded database in ${config.dataDir} and applying migrations (the first start creates it)` : 'applying database migrations');
+    await database.migrate();
+  }
   if (config.admin) await ensureAdmin(db, config.admin, log);
   if (config.seedDemoData && (await isDatabaseEmpty(db))) {
+    step('loading the demo catalog');
     log.info({ added: await seedDemoData(db) }, 'demo data loaded');
   }
+  step('building the schema and connecting services');
 
   const tokens = new TokenService({
     secret: config.auth.jwtSecret ?? (config.auth.jwtPrivateKey ? undefined : loadOrCreateEmbeddedSecret(config.dataDir)),
@@ -341,6 +349,16 @@ async function assemble(config: Config, log: Logger, database: Database, metrics
         await database.close();
         log.info('shut down cleanly');
       })()),
+  };
+}
+
+/** Logs each start-up step with the time the previous one took. */
+function startupSteps(log: Logger) {
+  let last = Date.now();
+  return (next: string) => {
+    const now = Date.now();
+    log.info({ previousStepMs: now - last }, `starting: ${next}…`);
+    last = now;
   };
 }
 
