@@ -2,6 +2,10 @@ import { Client, fetchExchange } from '@urql/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEduFlowClient } from '../../examples/clients/apollo-client.js';
 import { createEduFlowSocket } from '../../examples/clients/graphql-ws.js';
+import { createEduFlowRelayEnvironment } from '../../examples/clients/relay.js';
+import NodeQuery, { type relayCatalogNodeQuery } from '../../examples/relay/__generated__/relayCatalogNodeQuery.graphql.js';
+import CatalogQuery, { type relayCatalogQuery } from '../../examples/relay/__generated__/relayCatalogQuery.graphql.js';
+import { fetchQuery } from 'relay-runtime';
 import { createEduFlowUrqlClient } from '../../examples/clients/urql.js';
 import {
   CatalogDocument,
@@ -166,6 +170,19 @@ describe('client recipes', () => {
         await events.return?.();
         await socket.dispose();
       }
+    });
+  });
+
+  describe('Relay (relay-runtime, operations compiled by relay-compiler)', () => {
+    it('normalises records by global ID, and node(id:) refetches into the same record', async () => {
+      const environment = createEduFlowRelayEnvironment(t.url, () => undefined);
+      const catalog = await fetchQuery<relayCatalogQuery>(environment, CatalogQuery, { first: 2 }).toPromise();
+      const first = catalog!.courses.edges[0]!.node;
+      const source = environment.getStore().getSource();
+      expect(source.get(first.id)).toMatchObject({ __id: first.id, __typename: 'Course', title: first.title });
+      const refetched = await fetchQuery<relayCatalogNodeQuery>(environment, NodeQuery, { id: first.id }).toPromise();
+      expect(refetched!.node).toMatchObject({ id: first.id, title: first.title });
+      expect(source.get(first.id)).toMatchObject({ title: first.title, priceCents: refetched!.node!.priceCents });
     });
   });
 

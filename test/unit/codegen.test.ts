@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
@@ -17,4 +18,13 @@ describe('typed client operations (codegen.ts)', () => {
     expect(types).toContain('scheduledAt: string | null');
     expect(types).toContain('changedAt: string,');
   });
+
+  it('examples/relay/__generated__ is what `npm run relay` (relay-compiler) makes', async () => {
+    const result = await new Promise<{ code: number; out: string }>((resolve) =>
+      execFile('npx', ['relay-compiler', '--validate'], { timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      ),
+    );
+    expect(result, 'Relay artifacts are out of date: run npm run relay').toMatchObject({ code: 0 });
+  }, 60_000);
 });
