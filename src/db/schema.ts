@@ -7,3 +7,4 @@ export * from '../modules/enrollments/enrollment.table.js';
 export * from '../modules/accounts/session.table.js';
 export * from '../modules/notifications/notification.table.js';
 export * from '../outbox/outbox.table.js';
+export * from '../idempotency/idempotency.table.js';

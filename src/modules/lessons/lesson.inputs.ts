@@ -24,6 +24,13 @@ export class CreateLessonInput {
 
   @Field(() => Int, { nullable: true, description: '1 to 1440.' })
   durationMinutes?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Optional, 1 to 200 characters, unique per client request: a retry with the same id within a day returns the lesson the first attempt created instead of creating another (retry with it after a 503 or a lost answer).',
+  })
+  clientMutationId?: string | null;
 }
 
 @InputType('UpdateLessonInput', { description: 'Omitted or null fields are left as they are.' })
@@ -55,6 +62,7 @@ export const createLessonSchema = z.object({
   courseId: z.string(),
   ...fields,
   scheduledAt: optional(z.date()),
+  clientMutationId: optional(trimmed(1, 200)),
 });
 
 export const updateLessonSchema = z.object({ id: z.string(), ...fields, title: optional(fields.title) });

@@ -5,6 +5,7 @@ import { purgeSessions } from '../accounts/index.js';
 import { deleteFinishedBatches } from '../notifications/notification-batch.repository.js';
 import { deleteOldReadNotifications } from '../notifications/notification.repository.js';
 import { deleteProcessedOutbox } from '../../outbox/outbox.js';
+import { deleteExpiredIdempotencyKeys } from '../../idempotency/idempotency.repository.js';
 import { computePlatformStats, saveActivityReport } from './platform.repository.js';
 
 const KEEP_PROCESSED_OUTBOX_DAYS = 7;
@@ -25,6 +26,7 @@ export function maintenanceProcessors(
         readNotifications: () => deleteOldReadNotifications(db, options.readRetentionDays),
         outboxRows: () => deleteProcessedOutbox(db, KEEP_PROCESSED_OUTBOX_DAYS),
         notificationBatches: () => deleteFinishedBatches(db, KEEP_PROCESSED_OUTBOX_DAYS),
+        idempotencyKeys: () => deleteExpiredIdempotencyKeys(db),
         healed: () => options.heal(),
       };
       const done: Record<string, unknown> = {};
