@@ -13,6 +13,7 @@ import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { enrollStudents, notificationTally, queryRows, startSmtpSink } from '../helpers/notifications.js';
+import { startPrivatePostgres } from '../helpers/private-postgres.js';
 import { startPrivateRedis } from '../helpers/services.js';
 import { spawnWorker, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -156,6 +157,45 @@ describe('emails through crashes and database errors', () => {
     // And the blocked stamp was retried, not given up: every row is stamped mailed.
     await eventually(() => unmailed(t, course.id), (n) => n === 0, 10_000, 100);
   }, 60_000);
+});
+
+describe('emails through a Postgres outage', () => {
+  it('mails everyone, nobody twice, soon after Postgres comes back from an outage mid-mailing', async () => {
+    const pg = await startPrivatePostgres();
+    cleanups.push(() => pg.destroy());
+    const smtp = await startSmtpSink({ delayMs: 20 });
+    cleanups.push(() => smtp.close());
+    const t = await startTestApp({
+      DATABASE_URL: pg.url,
+      DB_CONNECT_TIMEOUT_S: '2',
+      NOTIFICATION_WORKER: 'on',
+      SMTP_URL: smtp.url,
+      MAIL_CONCURRENCY: '2',
+      JOB_LOCK_DURATION_MS: '2000',
+      JOB_STALLED_INTERVAL_MS: '1000',
+      JOB_BACKOFF_MS: '200',
+      OUTBOX_POLL_MS: '200',
+      CACHE_ENABLED: 'false',
+    });
+    cleanups.push(() => t.app.close());
+    const students = 150;
+    const { course, lesson, token } = await courseWithStudents(t, students);
+    await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
+    await eventually(async () => smtp.received.length, (n) => n >= 20, 30_000, 5);
+    // Down for 3 s mid-run: stamps, lease renewals and the release of claims all fail.
+    pg.stop();
+    await new Promise((r) => setTimeout(r, 3_000));
+    pg.start();
+    const back = Date.now();
+    // Before: the claims that could not be released held their rows for 30 minutes.
+    await eventually(() => unmailed(t, course.id).catch(() => -1), (n) => n === 0, 30_000, 200);
+    const recoveredMs = Date.now() - back;
+    await new Promise((r) => setTimeout(r, 500));
+    const recipients = smtp.received.flatMap((m) => m.to).sort();
+    expect([...new Set(recipients)]).toEqual(await studentEmails(t, course.id));
+    expect(recipients.filter((r, i) => recipients[i - 1] === r)).toEqual([]); // nobody twice
+    console.info(`all ${students} emails sent ${recoveredMs} ms after Postgres came back`);
+  }, 90_000);
 });
 
 describe('in-app notifications when Redis loses its data mid fan-out', () => {
