@@ -118,7 +118,7 @@ export class NotificationProcessors {
   async email({ eventId, range, batchId }: JobPayloads['notifications.email']): Promise<void> {
     const { db, config, log } = this.deps;
     const leaseMs = config.jobs.lockDurationMs;
-    const waitingSince = Date.now();
+    let waitingSince = Date.now();
     for (;;) {
       if (this.deps.stopping?.()) throw new Error('shutting down; the remaining emails are retried');
       const runId = randomUUID();
@@ -135,6 +135,7 @@ export class NotificationProcessors {
         await sleep(Math.min(Math.max(msUntilFree ?? 0, 100) + 50, leaseMs));
         continue;
       }
+      waitingSince = Date.now();
       const result = await new EmailRun(db, this.deps.mailer, config.mail, log, runId, leaseMs, claimedAt, this.deps.stopping).send(claimed);
       if (result.failures.length) {
         log.warn({ eventId, failed: result.failures.length, sent: result.sent }, 'some emails failed; the job will retry them');
