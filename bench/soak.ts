@@ -215,7 +215,7 @@ async function main() {
         'bench/results/soak.md',
         `# Soak: memory after slow consumers\n\n${result.date}, Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}). ` +
           `Produced by \`npm run bench:soak\`; raw numbers in soak.json.\n\n` +
-          `${N} subscribers (${SLOW} never read: cut with 1008), ${CYCLES} cycles of ${LOAD_S} s load (create, start, cancel a lesson with 20 kB of content, back to back; each cancel notifies all ${N}) and ${QUIET_S} s quiet.\n\n` +
+          `${N} subscribers (${SLOW} never read: cut with 1008), ${CYCLES} cycles of ${LOAD_S} s load (create, start, cancel a lesson with 90 kB of content, back to back; each cancel notifies all ${N}) and ${QUIET_S} s quiet.\n\n` +
           `| phase | heap after full GC, end of phase (MiB) | heap max sampled (MiB) | RSS at end (MiB) | mutations | slow consumers cut (1008) |\n|---|---|---|---|---|---|\n` +
           phases.map((p) => `| ${p.name} | ${p.heapAfterGcMiB} | ${p.heapMaxMiB} | ${p.rssEndMiB} | ${p.mutations ?? ''} | ${p.slowCut ?? ''} |`).join('\n') +
           `\n\nHeap after GC at the end of the last quiet phase minus the first: ${round(growth)} MiB (${settled ? 'settled' : 'NOT settled'}).\n`,
