@@ -51,6 +51,7 @@ describe('lesson lifecycle mutations while the pub/sub Redis is away', () => {
       // Before: the answer waited for the publish until the operation timeout, then said 503
       // TIMEOUT although the lesson had started (and a retry got CONFLICT).
       const { res, ms } = await timed(START, { id: gid('Lesson', lesson.id) });
+      console.info(`startLesson with Redis frozen: ${ms} ms, ${res.errors ? JSON.stringify(res.errors[0]?.extensions) : 'no error'}`);
       expect(res.errors).toBeUndefined();
       expect(res.data.startLesson.status).toBe('IN_PROGRESS');
       expect(ms).toBeLessThan(2_000); // half the operation timeout
@@ -67,6 +68,7 @@ describe('lesson lifecycle mutations while the pub/sub Redis is away', () => {
       const times: number[] = [];
       const run = async (query: string, variables: Record<string, unknown>, field: string, status: string) => {
         const { res, ms } = await timed(query, variables);
+        console.info(`${field} with Redis down: ${ms} ms, ${res.errors ? JSON.stringify(res.errors[0]?.extensions) : 'no error'}`);
         expect(res.errors).toBeUndefined();
         expect(res.data[field].status).toBe(status);
         times.push(ms);
