@@ -165,19 +165,43 @@ describe('emails through a Postgres outage', () => {
     cleanups.push(() => pg.destroy());
     const smtp = await startSmtpSink({ delayMs: 20 });
     cleanups.push(() => smtp.close());
-    const t = await startTestApp({
-      DATABASE_URL: pg.url,
-      DB_CONNECT_TIMEOUT_S: '2',
-      NOTIFICATION_WORKER: 'on',
-      SMTP_URL: smtp.url,
-      MAIL_CONCURRENCY: '2',
-      JOB_LOCK_DURATION_MS: '2000',
-      JOB_STALLED_INTERVAL_MS: '1000',
-      JOB_BACKOFF_MS: '200',
-      OUTBOX_POLL_MS: '200',
-      CACHE_ENABLED: 'false',
-    });
+    const t = await startTestApp({ DATABASE_URL: pg.url, DB_CONNECT_TIMEOUT_S: '2', CACHE_ENABLED: 'false' }); // API only
     cleanups.push(() => t.app.close());
+    // The worker is a process of its own, restarted if it exits, as a supervisor would: a
+    // Postgres that goes away under load can crash a process through postgres.js
+    // (porsager/postgres#1154, #1208), and what a restart leaves must be finished too.
+    let stopped = false;
+    let restarts = 0;
+    let worker: RunningApi | undefined;
+    const supervise = async (): Promise<void> => {
+      worker = await spawnWorker({
+        DATABASE_URL: pg.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: t.redisPrefix,
+        JWT_SECRET: TEST_JWT_SECRET,
+        DB_MIGRATE_ON_START: 'false',
+        DB_CONNECT_TIMEOUT_S: '2',
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'test',
+        SMTP_URL: smtp.url,
+        MAIL_CONCURRENCY: '2',
+        JOB_LOCK_DURATION_MS: '2000',
+        JOB_STALLED_INTERVAL_MS: '1000',
+        JOB_BACKOFF_MS: '200',
+        OUTBOX_POLL_MS: '200',
+        WORKER_METRICS_PORT: '0',
+      });
+      worker.child.once('exit', () => {
+        if (stopped) return;
+        restarts++;
+        void supervise().catch(() => {});
+      });
+    };
+    cleanups.push(async () => {
+      stopped = true;
+      worker?.child.kill('SIGKILL');
+    });
+    await supervise();
     const students = 150;
     const { course, lesson, token } = await courseWithStudents(t, students);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
@@ -188,14 +212,15 @@ describe('emails through a Postgres outage', () => {
     pg.start();
     const back = Date.now();
     // Before: the claims that could not be released held their rows for 30 minutes.
-    await eventually(() => unmailed(t, course.id).catch(() => -1), (n) => n === 0, 30_000, 200);
+    await eventually(() => unmailed(t, course.id).catch(() => -1), (n) => n === 0, 45_000, 200);
     const recoveredMs = Date.now() - back;
     await new Promise((r) => setTimeout(r, 500));
     const recipients = smtp.received.flatMap((m) => m.to).sort();
     expect([...new Set(recipients)]).toEqual(await studentEmails(t, course.id));
-    expect(recipients.filter((r, i) => recipients[i - 1] === r)).toEqual([]); // nobody twice
-    console.info(`all ${students} emails sent ${recoveredMs} ms after Postgres came back`);
-  }, 90_000);
+    // Nobody twice, unless the worker crashed with messages in flight (at most MAIL_CONCURRENCY each time).
+    expect(recipients.length - students).toBeLessThanOrEqual(2 * restarts);
+    console.info(`all ${students} emails sent ${recoveredMs} ms after Postgres came back (worker restarts: ${restarts})`);
+  }, 120_000);
 });
 
 describe('in-app notifications when Redis loses its data mid fan-out', () => {
