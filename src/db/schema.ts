@@ -8,3 +8,4 @@ export * from '../modules/accounts/session.table.js';
 export * from '../modules/notifications/notification.table.js';
 export * from '../modules/platform/platform.table.js';
 export * from '../outbox/outbox.table.js';
+export * from '../idempotency/idempotency.table.js';

@@ -18,8 +18,10 @@ export interface LessonStatusChangedEvent {
 
 /**
  * Publishes lesson events. Callers invoke it only after their transaction committed, so a
- * subscriber never hears of a change that was rolled back. Publishing is best effort: the
- * change is durable in Postgres whatever happens to the live notification.
+ * subscriber never hears of a change that was rolled back. Publishing is best effort and
+ * fire-and-forget: the change is durable in Postgres whatever happens to the live update,
+ * the caller answers at once, and the publish itself is bounded by the bus's command timeout
+ * (and fails at once while Redis is disconnected).
  */
 export class LessonEvents {
   constructor(
@@ -27,7 +29,7 @@ export class LessonEvents {
     private readonly log: Logger,
   ) {}
 
-  async statusChanged(lesson: LessonRow, previousStatus: LessonStatus | null, actorId: string): Promise<void> {
+  statusChanged(lesson: LessonRow, previousStatus: LessonStatus | null, actorId: string): void {
     const event: LessonStatusChangedEvent = {
       eventId: randomUUID(),
       lessonId: lesson.id,
@@ -37,10 +39,8 @@ export class LessonEvents {
       changedAt: lesson.updatedAt.toISOString(),
       changedById: actorId,
     };
-    try {
-      await Promise.all([this.bus.publish(Topics.lessonStatus(lesson.courseId), event), this.bus.publish(Topics.lessonStatusAll, event)]);
-    } catch (err) {
-      this.log.error({ err, lessonId: lesson.id }, 'could not publish a lesson status event');
-    }
+    Promise.all([this.bus.publish(Topics.lessonStatus(lesson.courseId), event), this.bus.publish(Topics.lessonStatusAll, event)]).catch((err: unknown) =>
+      this.log.error({ err, lessonId: lesson.id }, 'could not publish a lesson status event'),
+    );
   }
 }

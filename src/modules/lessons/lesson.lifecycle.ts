@@ -65,7 +65,7 @@ export class LessonLifecycle {
       // A lesson that had no time is now scheduled; one that had a time moved.
       before.scheduledAt ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() } : { type: 'lesson.scheduled' },
     );
-    await this.events.statusChanged(row, 'SCHEDULED', viewer.userId);
+    this.events.statusChanged(row, 'SCHEDULED', viewer.userId);
     return row;
   }
 
@@ -76,8 +76,10 @@ export class LessonLifecycle {
     const { row, previous } = await this.compareAndSet(scope, id, from, to, action, changes, () =>
       event === 'lesson.cancelled' ? { type: event, reason: extra.cancellationReason ?? null } : { type: event },
     );
-    // Published after the transaction committed, with exactly the status the row held.
-    await this.events.statusChanged(row, previous, viewer.userId);
+    // Published after the transaction committed, with exactly the status the row held, and
+    // not awaited: the write is committed, and Redis (slow, away) must not delay or fail the
+    // answer. The outbox carries the event to notifications whatever happens to this push.
+    this.events.statusChanged(row, previous, viewer.userId);
     return row;
   }
 

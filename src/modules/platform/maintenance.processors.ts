@@ -2,8 +2,10 @@ import type { Db } from '../../db/client.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Processors } from '../../queue/jobs.js';
 import { purgeSessions } from '../accounts/index.js';
+import { deleteFinishedBatches } from '../notifications/notification-batch.repository.js';
 import { deleteOldReadNotifications } from '../notifications/notification.repository.js';
 import { deleteProcessedOutbox } from '../../outbox/outbox.js';
+import { deleteExpiredIdempotencyKeys } from '../../idempotency/idempotency.repository.js';
 import { computePlatformStats, saveActivityReport } from './platform.repository.js';
 
 const KEEP_PROCESSED_OUTBOX_DAYS = 7;
@@ -23,6 +25,8 @@ export function maintenanceProcessors(
         sessions: () => purgeSessions(db),
         readNotifications: () => deleteOldReadNotifications(db, options.readRetentionDays),
         outboxRows: () => deleteProcessedOutbox(db, KEEP_PROCESSED_OUTBOX_DAYS),
+        notificationBatches: () => deleteFinishedBatches(db, KEEP_PROCESSED_OUTBOX_DAYS),
+        idempotencyKeys: () => deleteExpiredIdempotencyKeys(db),
         healed: () => options.heal(),
       };
       const done: Record<string, unknown> = {};
