@@ -130,16 +130,26 @@ function mapped(
 }
 
 /** Whether a subscription's selection may resolve differently for two viewers of one audience. */
-function selectionNeedsUser(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
+function selectionNeedsUser(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): boolean {
   const operation = document.definitions.find(
     (d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
   );
   const root = schema.getSubscriptionType();
-  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'subscription' || !root) return true;
+  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'subscription' || !root)
+    return true;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
 
-  const visit = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType, isRoot: boolean, seen: ReadonlySet<string>): boolean => {
+  const visit = (
+    selectionSet: SelectionSetNode,
+    parent: GraphQLCompositeType,
+    isRoot: boolean,
+    seen: ReadonlySet<string>,
+  ): boolean => {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.INLINE_FRAGMENT || selection.kind === Kind.FRAGMENT_SPREAD) {
         const spread = selection.kind === Kind.FRAGMENT_SPREAD;
@@ -149,7 +159,8 @@ function selectionNeedsUser(schema: GraphQLSchema, document: DocumentNode, opera
         const condition = fragment.typeCondition ? schema.getType(fragment.typeCondition.name.value) : parent;
         if (!condition || !isCompositeType(condition)) return true;
         if (!isRoot && !AUDIENCE_TYPES.has(condition.name)) return true;
-        if (visit(fragment.selectionSet, condition, isRoot, spread ? new Set([...seen, selection.name.value]) : seen)) return true;
+        if (visit(fragment.selectionSet, condition, isRoot, spread ? new Set([...seen, selection.name.value]) : seen))
+          return true;
         continue;
       }
       if (selection.name.value === '__typename') continue;
