@@ -59,6 +59,9 @@ export class LessonLive {
       stream.end(); // unsubscribe whatever was already subscribed
       throw err;
     }
+    // The loaders used to authorize the subscription would otherwise stay with the open
+    // subscription (and their cached rows) until its first event: thousands stay open at once.
+    ctx.loaders = createLoaders(this.db, viewer);
     return this.deliver(ctx, viewer, stream);
   }
 
