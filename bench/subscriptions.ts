@@ -540,7 +540,7 @@ async function main() {
     writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(
       `bench/results/${name}.md`,
-      `# Subscriptions benchmark${MIXED ? ' (mixed audiences)' : ''}\n\n${result.date}, ${N} subscribers, ${ROUNDS} then as many bare ws rounds, Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}); ` +
+      `# Subscriptions benchmark${MIXED ? ' (mixed audiences)' : ''}\n\n${result.date}, ${N} subscribers, ${ROUNDS} EduFlow rounds then as many bare ws rounds, Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}); ` +
         `load average (1/5/15 min) at start and after each round (EduFlow's, then bare ws'): ${loads.join(' | ')}.\n` +
         `Produced by \`npm run bench:subscriptions -- ${N}${MIXED ? ' --mixed' : ''}\`; raw numbers in ${name}.json.\n\n` +
         `| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n${rows
