@@ -55,7 +55,7 @@ export function wireModules({ config, db, log, tokens, throttle, bus, publish, r
   const lessonEvents = new LessonEvents(bus, log);
   const courseCommands = new CourseCommands(db, follow);
   const lessonCommands = new LessonCommands(courseCommands, {
-    created: (lesson, actorId) => void lessonEvents.statusChanged(lesson, null, actorId),
+    created: (event) => void lessonEvents.publish(event),
   });
   const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
   const enrollmentCommands = new EnrollmentCommands(db, follow);

@@ -4,8 +4,28 @@ import type { CourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 
 export const courseRelationChecks: RelationChecks = {
-  Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => course.instructorId === scope.viewer.userId },
+  Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => isCourseInstructor(scope.viewer, course) },
 };
+
+/** The viewer teaches the course (the `COURSE_INSTRUCTOR` relation of `@auth`). */
+export function isCourseInstructor(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
+  return viewer.userId !== null && course.instructorId === viewer.userId;
+}
+
+/**
+ * `@auth(requires: [ADMIN], allow: [COURSE_INSTRUCTOR])` on a course's roster and statistics,
+ * as a function: what `viewerCan.readEnrollments` and `viewerCan.readStats` answer.
+ */
+export function canReadCourseRoster(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
+  return viewer.role === 'ADMIN' || isCourseInstructor(viewer, course);
+}
+
+/** Why a course the viewer manages cannot be deleted now (null: it can). */
+export function courseDeleteBlocker(activeEnrollments: number): AppError | null {
+  return activeEnrollments > 0
+    ? AppError.conflict(`The course has ${activeEnrollments} active enrollment(s); archive it instead`, { activeEnrollments })
+    : null;
+}
 
 /** The course's own instructor (still holding the INSTRUCTOR role) or any admin. */
 export function canManageCourse(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {

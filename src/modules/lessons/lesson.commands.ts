@@ -8,13 +8,16 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import type { CourseCommands } from '../courses/index.js';
+import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
 import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
 
 const MAX_POSITION = 10_000;
 
 /** Listens for lesson writes after they commit (live subscriptions hook in here). */
 export interface LessonWriteListener {
-  created?(lesson: LessonRow, actorId: string): void;
+  created?(event: LessonStatusChangedEvent): void;
+  /** Any committed write to a course's lessons (its live statistics follow). */
+  changed?(courseId: string): void;
 }
 
 /** Writes to lessons: only the course's instructor or an admin, under the course's row lock. */
@@ -27,7 +30,7 @@ export class LessonCommands {
   async create(scope: RequestScope, input: CreateLessonInput): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(createLessonSchema, input);
-    const lesson = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
+    const { lesson, event } = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
       // The course row is locked, so two appends cannot pick the same position.
       const position = v.position ?? (await nextPosition(tx, course.id));
       const [row] = await tx
@@ -51,9 +54,10 @@ export class LessonCommands {
           occurredAt: row!.createdAt.toISOString(),
         });
       }
-      return row!;
+      return { lesson: row!, event: await LessonEvents.record(tx, row!, null, viewer.userId) };
     }, ['Lesson:list']);
-    this.listener.created?.(lesson, viewer.userId);
+    this.listener.created?.(event);
+    this.listener.changed?.(lesson.courseId);
     return lesson;
   }
 
@@ -80,7 +84,7 @@ export class LessonCommands {
     const uuid = uuidOf('Lesson', id);
     const visible = uuid ? await scope.loaders.lessons.visibleById.load(uuid) : null;
     if (!visible) throw AppError.notFound('Lesson');
-    return this.courseCommands.withManageableCourse(
+    const result = await this.courseCommands.withManageableCourse(
       scope,
       visible.courseId,
       async (tx, course) => {
@@ -90,6 +94,8 @@ export class LessonCommands {
       },
       [`Lesson:${visible.id}`, 'Lesson:list'], // status filters and order change lists
     );
+    this.listener.changed?.(visible.courseId);
+    return result;
   }
 }
 
