@@ -12,7 +12,10 @@ import { UserEnrollmentsResolver } from './modules/enrollments/user-enrollments.
 import { CourseLessonsResolver } from './modules/lessons/course-lessons.resolver.js';
 import { LessonStatusChangeResolver } from './modules/lessons/lesson-status-change.resolver.js';
 import { LessonResolver } from './modules/lessons/lesson.resolver.js';
+import { UserScheduleResolver } from './modules/lessons/user-schedule.resolver.js';
 import { NotificationResolver, UserNotificationsResolver } from './modules/notifications/notification.resolver.js';
+import { CourseProgressResolver, CourseStatsSubscriptionResolver } from './modules/progress/course-stats.resolver.js';
+import { EnrollmentProgressResolver, LessonProgressResolver } from './modules/progress/progress.resolver.js';
 import { PlatformResolver } from './modules/platform/platform.resolver.js';
 import { UserResolver } from './modules/users/user.resolver.js';
 import type { Modules } from './wiring/modules.js';
@@ -26,9 +29,14 @@ export const resolverClasses = [
   LessonResolver,
   CourseLessonsResolver,
   LessonStatusChangeResolver,
+  UserScheduleResolver,
   EnrollmentResolver,
   CourseEnrollmentsResolver,
   UserEnrollmentsResolver,
+  LessonProgressResolver,
+  EnrollmentProgressResolver,
+  CourseProgressResolver,
+  CourseStatsSubscriptionResolver,
   NotificationResolver,
   UserNotificationsResolver,
   PlatformResolver,
@@ -56,9 +64,14 @@ export function resolverContainer(m: Modules): ContainerType {
     [LessonResolver, new LessonResolver(m.lessons, m.courses, m.lessonCommands, m.lifecycle)],
     [CourseLessonsResolver, new CourseLessonsResolver(m.lessons)],
     [LessonStatusChangeResolver, new LessonStatusChangeResolver()],
+    [UserScheduleResolver, new UserScheduleResolver(m.lessons)],
     [EnrollmentResolver, new EnrollmentResolver(m.enrollments, m.users, m.courses, m.enrollmentCommands)],
     [CourseEnrollmentsResolver, new CourseEnrollmentsResolver(m.enrollments)],
     [UserEnrollmentsResolver, new UserEnrollmentsResolver(m.enrollments)],
+    [LessonProgressResolver, new LessonProgressResolver(m.progress, m.progressCommands)],
+    [EnrollmentProgressResolver, new EnrollmentProgressResolver(m.progress)],
+    [CourseProgressResolver, new CourseProgressResolver(m.progress)],
+    [CourseStatsSubscriptionResolver, new CourseStatsSubscriptionResolver()],
     [NotificationResolver, new NotificationResolver(m.notifications)],
     [UserNotificationsResolver, new UserNotificationsResolver(m.notifications)],
     [PlatformResolver, new PlatformResolver(m.platform)],

@@ -4,6 +4,8 @@ export const Topics = {
   lessonStatus: (courseId: string) => `lesson.status.${courseId}`,
   /** The same events for all courses: only admins following everything subscribe to it. */
   lessonStatusAll: 'lesson.status.all',
+  /** Something a course's statistics count changed (enrollments, completion marks, lessons). */
+  courseActivity: (courseId: string) => `course.${courseId}.activity`,
   /** A user started following a course (enrolled, or created it): open subscriptions add it. */
   userFollows: (userId: string) => `user.${userId}.follows`,
   /** New notifications of one user (payload: NotificationAddedEvent). */

@@ -11,6 +11,7 @@ import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/in
 import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonService } from '../modules/lessons/index.js';
 import { NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
+import { CourseStatsLive, ProgressCommands, ProgressService } from '../modules/progress/index.js';
 import { UserService } from '../modules/users/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
 import { Topics } from '../pubsub/topics.js';
@@ -34,11 +35,13 @@ export interface ModuleDeps {
 export function wireModules({ config, db, log, tokens, throttle, bus, publish, responseCache }: ModuleDeps) {
   const users = new UserService(db);
   const courses = new CourseService(db);
-  const lessons = new LessonService();
+  const lessons = new LessonService(db);
   const enrollments = new EnrollmentService();
   const notifications = new NotificationService(db);
   const platform = new PlatformService(db);
   const follow = (userId: string, courseId: string) => void publish(Topics.userFollows(userId), { courseId });
+  // Live course statistics recompute (coalesced) when any instance announces activity.
+  const courseActivity = (courseId: string) => void publish(Topics.courseActivity(courseId), { courseId });
   const accounts = new AccountService({
     db,
     tokens,
@@ -56,13 +59,17 @@ export function wireModules({ config, db, log, tokens, throttle, bus, publish, r
   const courseCommands = new CourseCommands(db, follow);
   const lessonCommands = new LessonCommands(courseCommands, {
     created: (event) => void lessonEvents.publish(event),
+    changed: courseActivity,
   });
   const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
-  const enrollmentCommands = new EnrollmentCommands(db, follow);
+  const enrollmentCommands = new EnrollmentCommands(db, follow, courseActivity);
+  const progress = new ProgressService();
+  const progressCommands = new ProgressCommands(db, courseActivity);
   const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
   const live: LiveServices = {
     lessons: new LessonLive(db, bus, liveOptions),
     notifications: new NotificationLive(db, bus, liveOptions),
+    courseStats: new CourseStatsLive(db, bus, liveOptions),
   };
   return {
     users,
@@ -76,6 +83,8 @@ export function wireModules({ config, db, log, tokens, throttle, bus, publish, r
     lessonCommands,
     lifecycle,
     enrollmentCommands,
+    progress,
+    progressCommands,
     live,
   };
 }

@@ -6,7 +6,14 @@ import { lessonEvents, lessons, type LessonEventRow, type LessonStatus } from '.
 
 export async function insertLessonEvent(
   tx: Db,
-  values: { courseId: string; lessonId: string; previousStatus: LessonStatus | null; status: LessonStatus; changedAt: Date; changedById: string },
+  values: {
+    courseId: string;
+    lessonId: string;
+    previousStatus: LessonStatus | null;
+    status: LessonStatus;
+    changedAt: Date;
+    changedById: string;
+  },
 ): Promise<LessonEventRow> {
   const [row] = await tx.insert(lessonEvents).values(values).returning();
   return row!;
@@ -16,7 +23,12 @@ export async function insertLessonEvent(
  * Up to `limit` events after `afterSeq`, in order, of the given courses (null: every course),
  * of lessons that still exist (a deleted lesson is no longer visible to anyone).
  */
-export async function lessonEventsAfter(db: Db, courseIds: string[] | null, afterSeq: number, limit: number): Promise<LessonEventRow[]> {
+export async function lessonEventsAfter(
+  db: Db,
+  courseIds: string[] | null,
+  afterSeq: number,
+  limit: number,
+): Promise<LessonEventRow[]> {
   if (courseIds !== null && courseIds.length === 0) return [];
   const rows = await db
     .select({ event: lessonEvents })
@@ -44,11 +56,21 @@ export async function lessonEventCursorState(db: Db, seq: number): Promise<'VALI
 
 /** The log keeps `days` days of events (at least one: cursors stay valid 24 hours). */
 export function deleteOldLessonEvents(db: Db, days: number): Promise<number> {
-  return deleteInBatches(db, lessonEvents, lessonEvents.seq, sql`${lessonEvents.createdAt} < now() - make_interval(days => ${Math.max(1, days)})`);
+  return deleteInBatches(
+    db,
+    lessonEvents,
+    lessonEvents.seq,
+    sql`${lessonEvents.createdAt} < now() - make_interval(days => ${Math.max(1, days)})`,
+  );
 }
 
 /** How many events `lessonEventsAfter` would return, counting no further than `cap`. */
-export async function countLessonEventsAfter(db: Db, courseIds: string[] | null, afterSeq: number, cap: number): Promise<number> {
+export async function countLessonEventsAfter(
+  db: Db,
+  courseIds: string[] | null,
+  afterSeq: number,
+  cap: number,
+): Promise<number> {
   if (courseIds !== null && courseIds.length === 0) return 0;
   const inner = db
     .select({ one: sql`1` })

@@ -1,7 +1,13 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
-import { completionsOf, progressOfPairs, statsOfCourses, type CourseStatsData, type ProgressData } from './progress.repository.js';
+import {
+  completionsOf,
+  progressOfPairs,
+  statsOfCourses,
+  type CourseStatsData,
+  type ProgressData,
+} from './progress.repository.js';
 
 const NO_PROGRESS: ProgressData = { completedLessons: 0, totalLessons: 0, percent: 0, lastActivityAt: null };
 

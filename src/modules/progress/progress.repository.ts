@@ -1,7 +1,16 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import { rowsOf, type Db } from '../../db/client.js';
-import { enrollments, lessonCompletions, lessons, LESSON_STATUSES, type LessonStatus } from '../../db/schema.js';
+import {
+  courses,
+  enrollments,
+  lessonCompletions,
+  lessons,
+  users,
+  LESSON_STATUSES,
+  type LessonStatus,
+  type Role,
+} from '../../db/schema.js';
 
 export interface ProgressData {
   completedLessons: number;
@@ -34,12 +43,21 @@ export async function completionsOf(db: Db, studentId: string, lessonIds: string
  * (not CANCELLED), the student's marks on them, and the student's latest mark in the course.
  * Keyed "courseId|studentId".
  */
-export async function progressOfPairs(db: Db, pairs: Array<{ courseId: string; studentId: string }>): Promise<Map<string, ProgressData>> {
+export async function progressOfPairs(
+  db: Db,
+  pairs: Array<{ courseId: string; studentId: string }>,
+): Promise<Map<string, ProgressData>> {
   const result = new Map<string, ProgressData>();
   if (pairs.length === 0) return result;
   const courseIds = pairs.map((p) => p.courseId);
   const studentIds = pairs.map((p) => p.studentId);
-  const rows = rowsOf<{ course_id: string; student_id: string; total: number; done: number; last: Date | string | null }>(
+  const rows = rowsOf<{
+    course_id: string;
+    student_id: string;
+    total: number;
+    done: number;
+    last: Date | string | null;
+  }>(
     await db.execute(sql`
       select p.course_id, p.student_id,
         (select count(*)::int from ${lessons} l where l.course_id = p.course_id and l.status <> 'CANCELLED') as total,
@@ -67,7 +85,13 @@ export async function progressOfPairs(db: Db, pairs: Array<{ courseId: string; s
 export async function statsOfCourses(db: Db, courseIds: string[]): Promise<Map<string, CourseStatsData>> {
   const result = new Map<string, CourseStatsData>();
   if (courseIds.length === 0) return result;
-  const rows = rowsOf<{ course_id: string; active: number; avg: number | string; completed: number; by_status: Record<string, number> }>(
+  const rows = rowsOf<{
+    course_id: string;
+    active: number;
+    avg: number | string;
+    completed: number;
+    by_status: Record<string, number>;
+  }>(
     await db.execute(sql`
       with ids as (select distinct unnest(${sql.param(courseIds)}::uuid[]) as course_id),
       counted as (
@@ -136,4 +160,23 @@ export async function deleteCompletion(db: Db, studentId: string, lessonId: stri
       where c.lesson_id = ok.id and c.student_id = ${studentId}::uuid)
     select count(*)::int as n from ok`);
   return rowsOf<{ n: number }>(result)[0]!.n > 0;
+}
+
+/** For each (course, user) pair: the user's current role and the course's instructor. */
+export async function rosterReadersOf(
+  db: Db,
+  pairs: Array<{ courseId: string; userId: string }>,
+): Promise<Map<string, { userId: string; role: Role; instructorId: string }>> {
+  const result = new Map<string, { userId: string; role: Role; instructorId: string }>();
+  if (pairs.length === 0) return result;
+  const rows = rowsOf<{ course_id: string; user_id: string; role: Role; instructor_id: string }>(
+    await db.execute(sql`
+      select p.course_id, p.user_id, u.role, c.instructor_id
+      from unnest(${sql.param(pairs.map((p) => p.courseId))}::uuid[], ${sql.param(pairs.map((p) => p.userId))}::uuid[]) as p(course_id, user_id)
+      join ${users} u on u.id = p.user_id
+      join ${courses} c on c.id = p.course_id`),
+  );
+  for (const r of rows)
+    result.set(`${r.course_id}|${r.user_id}`, { userId: r.user_id, role: r.role, instructorId: r.instructor_id });
+  return result;
 }
