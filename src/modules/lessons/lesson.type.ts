@@ -59,6 +59,7 @@ export class Lesson extends Node {
 
 /** Lessons per status: platform statistics and a course's statistics. */
 @ObjectType('LessonStatusCount')
+@Directive(cacheControl({ inheritMaxAge: true }))
 export class LessonStatusCount {
   @Field(() => LessonStatus)
   status!: LessonStatusValue;

@@ -1,4 +1,5 @@
-import { Field, Float, Int, ObjectType } from '../../graphql/type-graphql.js';
+import { Directive, Field, Float, Int, ObjectType } from '../../graphql/type-graphql.js';
+import { cacheControl } from '../../cache/cache-control.js';
 import { DateTime } from '../../graphql/scalars.js';
 import { LessonStatusCount } from '../lessons/index.js';
 
@@ -7,6 +8,8 @@ import { LessonStatusCount } from '../lessons/index.js';
     "A student's progress through a course. Counted lessons are the course's lessons that are not CANCELLED; " +
     'percent = 100 * completedLessons / totalLessons (0 when there are none).',
 })
+// Cached as long as the object it hangs off (PRIVATE: its field is), invalidated with it.
+@Directive(cacheControl({ inheritMaxAge: true }))
 export class EnrollmentProgress {
   @Field(() => Int)
   completedLessons!: number;
@@ -22,6 +25,8 @@ export class EnrollmentProgress {
 }
 
 @ObjectType('CourseStats')
+// Cached as long as the object it hangs off (PRIVATE: its field is), invalidated with it.
+@Directive(cacheControl({ inheritMaxAge: true }))
 export class CourseStats {
   @Field(() => Int)
   activeEnrollments!: number;
@@ -42,6 +47,8 @@ export class CourseStats {
 }
 
 @ObjectType('CoursePermissions')
+// Cached as long as the object it hangs off (PRIVATE: its field is), invalidated with it.
+@Directive(cacheControl({ inheritMaxAge: true }))
 export class CoursePermissions {
   @Field(() => Boolean) update!: boolean;
   @Field(() => Boolean) publish!: boolean;
@@ -55,6 +62,8 @@ export class CoursePermissions {
 }
 
 @ObjectType('LessonPermissions')
+// Cached as long as the object it hangs off (PRIVATE: its field is), invalidated with it.
+@Directive(cacheControl({ inheritMaxAge: true }))
 export class LessonPermissions {
   @Field(() => Boolean) update!: boolean;
   @Field(() => Boolean) delete!: boolean;
