@@ -23,7 +23,7 @@ describe('learner progress, course statistics and schedules', () => {
   const tok: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ MAX_QUERY_COST: '300' }); // as the abuse tests: the pricing shows
     owner = await t.make.user({ role: 'INSTRUCTOR' });
     outsiderInstructor = await t.make.user({ role: 'INSTRUCTOR' });
     student = await t.make.user();
@@ -237,6 +237,21 @@ describe('learner progress, course statistics and schedules', () => {
       });
       expect((await myProgress(course)).totalLessons).toBe(3);
       expect((await stats()).stats.lessonsByStatus[0]).toEqual({ status: 'SCHEDULED', count: 3 });
+    });
+  });
+
+  describe('cost analysis', () => {
+    it('prices statistics, permissions and progress: a page of them costs more than the same page without', async () => {
+      const cheap = await t.gql(`{ courses(first: 30) { edges { node { title } } } }`, {}, { token: tok.admin });
+      expect(cheap.errors).toBeUndefined();
+      for (const q of [
+        `{ courses(first: 30) { edges { node { title stats { activeEnrollments } } } } }`,
+        `{ courses(first: 40) { edges { node { title viewerCan { update enroll } lessons(first: 2) { edges { node { viewerCan { update } } } } } } } }`,
+        `query($c: ID!) { course(id: $c) { enrollments(first: 100) { edges { node { progress { percent } } } } } }`,
+      ]) {
+        const res = await t.gql(q, { c: gid('Course', (await setup()).course.id) }, { token: tok.admin });
+        expect([res.status, res.errors?.[0]?.message], q).toEqual([400, expect.stringMatching(/cost \d+ exceeds/)]);
+      }
     });
   });
 
