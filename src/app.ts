@@ -17,6 +17,7 @@ import { isDatabaseEmpty, seedDemoData } from './seed/demo-data.js';
 import { startInfrastructure } from './wiring/infrastructure.js';
 import { startJobs, type Background } from './wiring/jobs.js';
 import { wireModules } from './wiring/modules.js';
+import { startRevocations } from './wiring/revocations.js';
 import { attachWebSocket } from './wiring/websocket.js';
 import type { WsServer } from './ws/graphql-ws.js';
 
@@ -84,7 +85,8 @@ async function assemble(
 
   const infra = await startInfrastructure(config, log);
   const { tokens, redis, bus, responseCache } = infra;
-  const modules = wireModules({ config, db, log, ...infra });
+  const revocation = await startRevocations({ config, db, bus, log });
+  const modules = wireModules({ config, db, log, ...infra, revocationSync: revocation.sync });
   const schema = await buildAppSchema(resolverContainer(modules));
 
   const httpServer = createHttpServer(config);
@@ -93,7 +95,8 @@ async function assemble(
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
   const deps = { config, log, db, metrics, sources };
-  const contextFor = httpContext({ db, tokens, log });
+  const { revocations } = revocation;
+  const contextFor = httpContext({ db, tokens, log, revocations, revocationCheck: config.auth.revocationCheck });
   const expressApp = createExpressApp({ ...deps, apollo, readiness, isDraining: () => draining, contextFor });
 
   const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;
@@ -119,6 +122,7 @@ async function assemble(
       (closing ??= (async () => {
         draining = true;
         stopSessions();
+        await revocation.sync.close();
         infra.stopListening();
         await closeReader();
         // Workers stop taking jobs at once and finish the ones in hand while HTTP drains.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
+import type { Revocations } from './auth/revocations.js';
 import type { TokenService } from './auth/tokens.js';
 import { ANONYMOUS, type Viewer } from './auth/viewer.js';
 import type { Db } from './db/client.js';
@@ -42,11 +43,26 @@ export interface LiveServices {
  * The context of one HTTP request: the viewer its bearer token names (a bad token is a 401
  * with `WWW-Authenticate`), fresh loaders, and a logger bound to the request id.
  */
-export function httpContext(deps: { readonly db: Db; readonly tokens: TokenService; readonly log: Logger }) {
-  const { db, tokens, log } = deps;
+export function httpContext(deps: {
+  readonly db: Db;
+  readonly tokens: TokenService;
+  readonly log: Logger;
+  /** Revoked sessions and role changes; checked when `revocationCheck` is on. */
+  readonly revocations: Revocations;
+  readonly revocationCheck: boolean;
+}) {
+  const { db, tokens, log, revocations, revocationCheck } = deps;
   const viewerOf = async (authorization: string | undefined): Promise<Viewer> => {
     try {
-      return await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
+      const viewer = await tokens.viewerFromAuthorization(authorization, ANONYMOUS);
+      if (revocationCheck && revocations.isRevoked(viewer)) {
+        throw new AppError(
+          'UNAUTHENTICATED',
+          'Access token revoked (signed out, password or role changed); refresh the session or sign in again',
+          { reason: 'TOKEN_REVOKED' },
+        );
+      }
+      return viewer;
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       throw err.toGraphQLError({

@@ -1,4 +1,5 @@
 import { createApp } from './app.js';
+import { routeConsoleToLogger } from './logging/console.js';
 import type { Config } from './config/config.js';
 import { exitOnSignals, loadConfigOrExit } from './process.js';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './seed/demo-data.js';
@@ -7,6 +8,7 @@ import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './seed/demo-data.js';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const app = await createApp(config);
+  routeConsoleToLogger(app.log);
   const url = await app.listen();
   app.log.info({ url, database: app.database.kind }, 'EduFlow API listening');
   printBanner(config, url);

@@ -3,6 +3,7 @@ import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType, type PubSub } from './graphql/type-graphql.js';
 import { applyAuthDirective } from './auth/auth.directive.js';
 import { applyCacheControl } from './cache/cache-control.js';
+import { applyInputGuard } from './graphql/input-guard.js';
 import { DateTime } from './graphql/scalars.js';
 import { courseRelationChecks } from './modules/courses/index.js';
 import { lessonRelationChecks } from './modules/lessons/index.js';
@@ -23,7 +24,8 @@ export async function buildAppSchema(container?: ContainerType): Promise<GraphQL
     validate: false,
     scalarsMap: [{ type: Date, scalar: DateTime }],
   });
-  return applyCacheControl(applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks }));
+  // The input guard wraps outermost: no resolver, guarded or not, sees a string Postgres cannot store.
+  return applyInputGuard(applyCacheControl(applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks })));
 }
 
 const NO_PUBSUB: PubSub = {

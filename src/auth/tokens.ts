@@ -19,6 +19,9 @@ import type { Viewer } from './viewer.js';
  */
 const TYP = 'at+jwt';
 
+/** How far ahead of this server's clock a token's `iat` may be (servers' clocks drift a little). */
+export const MAX_CLOCK_SKEW_SECONDS = 30;
+
 export type { JwtAlgorithm };
 
 export interface TokenSettings {
@@ -102,11 +105,16 @@ export class TokenService {
       if (!ROLES.includes(role) || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') {
         throw new Error('malformed claims');
       }
+      // jose accepts any `iat`; one from the future means a wrong clock or a forged token.
+      if (typeof payload.iat !== 'number' || payload.iat > Math.floor(Date.now() / 1000) + MAX_CLOCK_SKEW_SECONDS) {
+        throw new Error('issued in the future');
+      }
       return {
         userId: payload.sub,
         role,
         sessionId: payload.sid,
         tokenExpiresAt: new Date((payload.exp as number) * 1000),
+        issuedAt: payload.iat,
       };
     } catch (err) {
       const expired = err instanceof joseErrors.JWTExpired;

@@ -8,6 +8,8 @@ export interface Viewer {
   /** The refresh-session family the access token was issued for. */
   readonly sessionId: string | null;
   readonly tokenExpiresAt: Date | null;
+  /** The access token's `iat` (seconds), for the revocation check. */
+  readonly issuedAt?: number;
 }
 
 export interface SignedInViewer extends Viewer {

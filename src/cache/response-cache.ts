@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import { print, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues, print, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
@@ -84,15 +84,22 @@ export class ResponseCache {
         let miss: { key: string; generation: number; userScoped: boolean } | undefined;
         return {
           async responseForOperation({ document, operation, operationName, request, contextValue: ctx }): Promise<GraphQLResponse | null> {
-            if (operation.operation !== 'query') return null;
+            // Apollo's types promise an operation, but it is undefined when none matches the
+            // request (several operations and no operationName): execution answers that 400.
+            if (operation?.operation !== 'query') return null;
             policy = calculator.policyOf(document, operationName);
-            if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0) {
+            // The key is built from the variables as the schema coerces them: bounded by the
+            // schema's own types whatever the client nests, own properties only (a variable
+            // named `constructor` is not found on Object.prototype). Variables that do not
+            // coerce make no key; execution refuses them.
+            const variables = cache.options.enabled ? coercedVariables(schema, operation, request.variables) : undefined;
+            if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0 || !variables) {
               outcome = 'BYPASS';
               cache.stats.bypasses++;
               return null;
             }
             const { scope, userScoped } = cacheScope(ctx, policy);
-            const key = `${scope}:${cache.keyOf(document, operationName, declaredVariables(operation, request.variables))}`;
+            const key = `${scope}:${cache.keyOf(document, operationName, variables)}`;
             let read;
             try {
               read = await withTimeout(cache.store.get(key), cache.options.timeoutMs);
@@ -214,16 +221,13 @@ export class ResponseCache {
 }
 
 /**
- * Only the variables the operation declares: execution ignores the rest, and they must not
- * multiply cache entries (an anonymous caller could otherwise fill the cache at will).
+ * The operation's variables as execution will see them (defaults applied, undeclared ones
+ * dropped so they cannot multiply cache entries), or undefined when they do not coerce.
  */
-function declaredVariables(operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const def of operation.variableDefinitions ?? []) {
-    const name = def.variable.name.value;
-    if (variables && name in variables) out[name] = variables[name];
-  }
-  return out;
+function coercedVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) return undefined;
+  const result = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {}, { maxErrors: 1 });
+  return 'coerced' in result ? result.coerced : undefined;
 }
 
 function cacheScope(ctx: GraphQLContext, policy: CachePolicy): { scope: string; userScoped: boolean } {
@@ -240,8 +244,12 @@ function cacheControlHeader(policy: CachePolicy, ctx: GraphQLContext | undefined
   return `private, max-age=${policy.maxAge}`;
 }
 
-/** JSON with object keys sorted, so `{a, b}` and `{b, a}` share a cache entry. */
+/**
+ * JSON with object keys sorted, so `{a, b}` and `{b, a}` share a cache entry. Only ever given
+ * coerced variables, whose depth the schema bounds.
+ */
 function stableJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)

@@ -71,6 +71,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.DATABASE_URL && e.OPERATION_TIMEOUT_MS <= e.DB_STATEMENT_TIMEOUT_MS) {
     problems.push('OPERATION_TIMEOUT_MS: must be longer than DB_STATEMENT_TIMEOUT_MS');
   }
+  if (isProduction && e.REVOCATION_CHECK === false) {
+    problems.push('REVOCATION_CHECK: cannot be off in production (it exists for benchmarks)');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const db: Config['db'] = e.DATABASE_URL
@@ -115,6 +118,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
       loginMaxAttempts: e.LOGIN_MAX_ATTEMPTS,
       registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
+      revocationCheck: e.REVOCATION_CHECK ?? true,
+      revocationRefreshMs: e.REVOCATION_REFRESH_MS,
     },
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
     graphql: {

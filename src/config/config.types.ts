@@ -53,6 +53,10 @@ export interface Config {
     readonly refreshTokenTtlDays: number;
     readonly loginMaxAttempts: number;
     readonly registrationsPerHour: number;
+    /** Per-request check of access tokens against revoked sessions and role changes. */
+    readonly revocationCheck: boolean;
+    /** Interval of the Postgres refresh of revocations (pub/sub delivers them sooner). */
+    readonly revocationRefreshMs: number;
   };
   readonly admin: { readonly email: string; readonly password: string } | undefined;
   readonly graphql: {

@@ -47,6 +47,10 @@ export const EnvSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('eduflow-api'),
   ACCESS_TOKEN_TTL_SECONDS: int(1, 24 * 3600).default(900),
   REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
+  // How often each instance re-reads recent revocations from Postgres (the safety net under pub/sub).
+  REVOCATION_REFRESH_MS: int(100, 60_000).default(1_000),
+  // off: access tokens are not checked against revocations (benchmarks only; refused in production).
+  REVOCATION_CHECK: bool.optional(),
   LOGIN_MAX_ATTEMPTS: int(1, 1_000).default(5),
   REGISTRATIONS_PER_HOUR: int(1, 100_000).default(20),
 

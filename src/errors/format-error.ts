@@ -69,9 +69,16 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
         return { message: formatted.message.replace(/^Context creation failed: /, ''), ...where, extensions: { ...extensions, code } };
       }
     }
-    // graphql-js's own errors about the request (e.g. a null reaching a non-null argument
-    // through a variable's default) carry no code and wrap nothing: the client's mistake.
-    if (original instanceof GraphQLError && !original.originalError && formatted.extensions?.code === undefined) {
+    // Apollo's own refusals of a malformed request that carry an HTTP 4xx but no code (an APQ
+    // hash that does not match its query, an unsupported APQ version): the client's mistake.
+    if (original instanceof GraphQLError && !original.originalError && original.extensions?.code === undefined && isClientStatus(original.extensions?.http)) {
+      return { message: formatted.message, ...where, extensions: { code: 'BAD_REQUEST' } };
+    }
+    // graphql-js's own errors about the request (a null reaching a non-null argument through
+    // a variable's default, "Too many errors processing variables" after 50 bad ones) carry
+    // no code of their own, no path and wrap nothing: the client's mistake. (Apollo has
+    // already stamped INTERNAL_SERVER_ERROR on `formatted`, so the original is what counts.)
+    if (original instanceof GraphQLError && !original.originalError && original.extensions?.code === undefined && original.path === undefined) {
       return { message: formatted.message, ...where, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
     const outage = databaseOutage(original);
@@ -87,4 +94,9 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
 
 function requestIdOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? requestIds.get(error) : undefined;
+}
+
+function isClientStatus(http: unknown): boolean {
+  const status = (http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

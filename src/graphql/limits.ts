@@ -1,7 +1,18 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import type * as QueryComplexity from 'graphql-query-complexity';
 import { createRequire } from 'node:module';
 import type { Config } from '../config/config.js';
@@ -59,6 +70,44 @@ function variablesFailToCoerce(
   return 'errors' in getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
 }
 
+/**
+ * What introspection costs: the estimator prices `__schema` like any field (1), but its answer
+ * is the whole schema (~40 KB), so thirty aliased copies cost 750 for 1.2 MB. Each `__schema`
+ * selection, aliases and fragment uses counted one by one, costs INTROSPECTION_SCHEMA_COST
+ * (so a request holds at most a few at the default limit); each `__type` INTROSPECTION_TYPE_COST.
+ */
+export const INTROSPECTION_SCHEMA_COST = 1_000;
+export const INTROSPECTION_TYPE_COST = 50;
+
+export function introspectionCost(document: DocumentNode, operationName: string | undefined | null): number {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  if (!operation) return 0;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  let cost = 0;
+  let visits = 0;
+  // An explicit stack: fragments may be spread many times, but validation has already refused
+  // cycles, and the number of visits is bounded by the parser's token limit times the depth.
+  const stack: SelectionSetNode[] = [operation.selectionSet];
+  while (stack.length) {
+    const set = stack.pop()!;
+    for (const selection of set.selections) {
+      if (++visits > 1_000_000) return Number.MAX_SAFE_INTEGER;
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value === '__schema') cost += INTROSPECTION_SCHEMA_COST;
+        else if (selection.name.value === '__type') cost += INTROSPECTION_TYPE_COST;
+        if (selection.selectionSet) stack.push(selection.selectionSet);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        stack.push(selection.selectionSet);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) stack.push(fragment.selectionSet);
+      }
+    }
+  }
+  return cost;
+}
+
 /** Throws a GRAPHQL_VALIDATION_FAILED error (HTTP 400) when the operation costs too much. */
 export function assertCostWithin(
   limits: Limits,
@@ -85,6 +134,7 @@ export function assertCostWithin(
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
     });
   }
+  cost += introspectionCost(document, operationName);
   if (cost > limits.maxCost) {
     throw new GraphQLError(`Query cost ${cost} exceeds the maximum of ${limits.maxCost}; ask for fewer items per page or fewer fields.`, {
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED', cost, maxCost: limits.maxCost, http: { status: 400 } },

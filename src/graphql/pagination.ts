@@ -1,11 +1,14 @@
 import { asc, desc, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { AppError } from '../errors/app-error.js';
+import { textProblem } from './input-guard.js';
 
 /**
  * Relay cursor pagination on keysets (never offsets), so a cursor keeps pointing at the same
  * place while rows are inserted before it. A cursor is base64url(JSON) of the sort key, the
- * sort value and the row id; it is opaque to clients and validated on the way back in.
+ * sort value and the row id; it is opaque to clients and validated on the way back in: every
+ * value by type and by the range its Postgres column takes (a cursor is not signed, so a
+ * client can forge one, but only to start a page anywhere it could start one anyway).
  */
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -60,6 +63,9 @@ export interface Connection<Row> {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const INT4_MIN = -2_147_483_648;
+const INT4_MAX = 2_147_483_647;
 
 export function encodeCursor<Row>(spec: SortSpec<Row>, row: Row): string {
   const v = spec.valueOf(row);
@@ -83,16 +89,19 @@ export function decodeCursor<Row>(spec: SortSpec<Row>, cursor: string, field: st
   if (key !== spec.key || typeof id !== 'string' || !UUID.test(id)) throw invalid();
   switch (spec.kind) {
     case 'timestamp': {
-      if (typeof raw !== 'string') throw invalid();
+      // Only what encodeCursor writes (toISOString of a stored row): four-digit years from
+      // 0001, so an expanded year (+275760) or year 0 never reaches Postgres' timestamptz.
+      if (typeof raw !== 'string' || !ISO_INSTANT.test(raw)) throw invalid();
       const date = new Date(raw);
-      if (Number.isNaN(date.getTime())) throw invalid();
+      if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1) throw invalid();
       return { value: date, id };
     }
     case 'int':
-      if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) throw invalid();
+      // Sort columns of kind 'int' are Postgres int4.
+      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < INT4_MIN || raw > INT4_MAX) throw invalid();
       return { value: raw, id };
     case 'text':
-      if (typeof raw !== 'string') throw invalid();
+      if (typeof raw !== 'string' || raw.length > 1_000 || textProblem(raw) !== null) throw invalid();
       return { value: raw, id };
   }
 }

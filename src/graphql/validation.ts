@@ -24,6 +24,15 @@ export const trimmed = (min: number, max: number) =>
     .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
     .max(max, `must be at most ${max} characters`);
 
+/**
+ * A one-line string (titles, names): trimmed, and without control characters (CR, LF, tab,
+ * U+0000..U+001F, U+007F..U+009F, line and paragraph separators). Titles become email subjects
+ * and must never carry a line break into a mail header.
+ */
+export const singleLine = (min: number, max: number) =>
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  trimmed(min, max).regex(/^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$/, 'must be a single line without control characters');
+
 export const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 
 export const intBetween = (min: number, max: number) =>

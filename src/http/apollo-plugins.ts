@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { queriesInScope } from '../db/query-stats.js';
 import { AppError, ErrorCode, httpStatusOf } from '../errors/app-error.js';
@@ -100,6 +100,25 @@ export function httpStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
           if (code === ErrorCode.RATE_LIMITED && typeof first?.retryAfterSeconds === 'number') {
             response.http.headers.set('retry-after', String(first.retryAfterSeconds));
           }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Subscriptions are served over WebSocket (graphql-transport-ws) only; over HTTP one would
+ * resolve its event field without an event (a 500). Refused before any cost is spent.
+ */
+export function httpOperationsPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== 'subscription') return;
+          throw new GraphQLError('Subscriptions are not served over HTTP; open a WebSocket (graphql-transport-ws) at this same URL', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: new HeaderMap() } },
+          });
         },
       };
     },

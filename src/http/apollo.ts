@@ -18,7 +18,7 @@ import type { CostBudget } from '../graphql/cost-budget.js';
 import { limitValidationRules, parseOptions } from '../graphql/limits.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { costLimitPlugin, httpStatusPlugin, requestLoggingPlugin } from './apollo-plugins.js';
+import { costLimitPlugin, httpOperationsPlugin, httpStatusPlugin, requestLoggingPlugin } from './apollo-plugins.js';
 
 export interface ApolloDeps {
   readonly config: Config;
@@ -51,6 +51,8 @@ export async function createApollo({
     validationRules: limitValidationRules(limits),
     parseOptions: parseOptions(limits),
     stopOnTerminationSignals: false,
+    // Apollo's own messages (an unexpected error while processing a request) as JSON lines.
+    logger: apolloLogger(log.child({ module: 'apollo' })),
     // Automatic persisted queries: in Redis when there is one (shared by every instance).
     persistedQueries: {
       ttl: config.cache.apqTtlSeconds,
@@ -71,6 +73,7 @@ export async function createApollo({
       config.graphql.landingPage
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
         : ApolloServerPluginLandingPageDisabled(),
+      httpOperationsPlugin(),
       costLimitPlugin(limits, () => schema, costBudget),
       responseCache.plugin(schema),
       errorRequestIdPlugin(), // so unexpected errors are logged with their request id
@@ -80,6 +83,16 @@ export async function createApollo({
   });
   await apollo.start();
   return apollo;
+}
+
+function apolloLogger(log: Logger) {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    debug: (message?: unknown) => log.debug(text(message)),
+    info: (message?: unknown) => log.info(text(message)),
+    warn: (message?: unknown) => log.warn(text(message)),
+    error: (message?: unknown) => log.error(text(message)),
+  };
 }
 
 /** Preloaded in Apollo Sandbox, and the first example in the README. */

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors, { type CorsOptions } from 'cors';
@@ -9,6 +10,7 @@ import type { Logger } from '../logging/logger.js';
 import helmet from 'helmet';
 import type { Metrics } from '../observability/metrics.js';
 import { isOriginAllowed } from './origins.js';
+import { persistedQueryShape } from './persisted-query-shape.js';
 import { requestId } from './request-id.js';
 import { withTimeout } from '../util/with-timeout.js';
 
@@ -53,7 +55,13 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   });
 
   app.get('/metrics', async (req, res) => {
-    if (config.metricsToken && req.header('authorization') !== `Bearer ${config.metricsToken}`) {
+    // In production the metrics (operation names, error rates, queue depths) are for the
+    // scraper only: without METRICS_TOKEN they are not served on the public listener at all.
+    if (config.isProduction && !config.metricsToken) {
+      res.status(404).json({ errors: [{ message: 'Not found; the API is at /graphql', extensions: { code: 'NOT_FOUND' } }] });
+      return;
+    }
+    if (config.metricsToken && !tokenMatches(req.header('authorization'), config.metricsToken)) {
       res.status(401).json({ errors: [{ message: 'Bearer token required', extensions: { code: 'UNAUTHENTICATED' } }] });
       return;
     }
@@ -88,6 +96,7 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     cors(corsOptions(config)),
     operationTimeout(config.graphql.operationTimeoutMs),
     express.json({ limit: config.http.bodyLimitBytes }),
+    persistedQueryShape,
     // Per-request SQL counts ride on AsyncLocalStorage, whose promise hooks slow every
     // promise in the process (about a fifth of subscription fan-out time): opt-in.
     (_req: Request, _res: Response, next: NextFunction) => (config.logQueryCounts ? withQueryScope(() => next()) : next()),
@@ -115,6 +124,13 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   });
 
   return app;
+}
+
+/** Constant-time comparison of `Bearer <token>` (the metrics token is a shared secret). */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header ?? '');
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 const KNOWN_PATHS = new Set(['/graphql', '/health', '/ready', '/metrics']);

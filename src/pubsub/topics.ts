@@ -14,6 +14,8 @@ export const Topics = {
   cacheInvalidationFailed: 'cache.invalidation-failed',
   /** A user's sessions ended or their role changed: their sockets are closed everywhere. */
   sessions: 'auth.sessions',
+  /** Sessions revoked and role changes (payload: RevocationEvent): every instance refuses the tokens. */
+  revocations: 'auth.revocations',
 } as const;
 
 export interface UserFollowsEvent {

@@ -1,4 +1,5 @@
 import type { LoginThrottle } from '../auth/login-throttle.js';
+import type { RevocationSync } from '../auth/revocation-sync.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
@@ -26,13 +27,24 @@ export interface ModuleDeps {
   /** Publishes on the bus; a failure is logged, never thrown at the caller. */
   readonly publish: (topic: string, payload: object) => Promise<unknown>;
   readonly responseCache: ResponseCache;
+  readonly revocationSync: RevocationSync;
 }
 
 /**
  * The domain objects, each built once, and the closures that carry their events to the bus
  * and the response cache. Resolvers are made from these in src/resolvers.ts.
  */
-export function wireModules({ config, db, log, tokens, throttle, bus, publish, responseCache }: ModuleDeps) {
+export function wireModules({
+  config,
+  db,
+  log,
+  tokens,
+  throttle,
+  bus,
+  publish,
+  responseCache,
+  revocationSync,
+}: ModuleDeps) {
   const users = new UserService(db);
   const courses = new CourseService(db);
   const lessons = new LessonService(db);
@@ -51,7 +63,8 @@ export function wireModules({ config, db, log, tokens, throttle, bus, publish, r
     // Logout, password and role changes: sockets close everywhere, and the user's cached
     // responses go before the mutation answers.
     onSessionChange: async (event) => {
-      void publish(Topics.sessions, event);
+      await revocationSync.revoke(event.revoked);
+      void publish(Topics.sessions, { userId: event.userId, reason: event.reason });
       await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
     },
   });

@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { liveClient, subscribe, type LiveClient } from '../helpers/ws-client.js';
 
 const ORIGIN = 'https://app.example.test';
+const METRICS_TOKEN = 'metrics-scraper-token-0123456789';
 
 /**
  * A public endpoint under attack: deep, wide, aliased, batched, oversized and probing
@@ -26,6 +27,8 @@ describe('abuse limits (production configuration)', () => {
       MAX_SUBSCRIPTIONS_PER_USER: '2',
       COST_BUDGET_PER_MINUTE: '400',
       MAX_QUERY_COST: '300',
+      // Production serves /metrics only with a token (issue 11).
+      METRICS_TOKEN: METRICS_TOKEN,
     });
     user = await t.make.user();
     token = await t.tokenFor(user);
@@ -218,7 +221,7 @@ describe('abuse limits (production configuration)', () => {
   });
 
   it('counts all of it in /metrics', async () => {
-    const res = await fetch(new URL('/metrics', t.url));
+    const res = await fetch(new URL('/metrics', t.url), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toMatch(/eduflow_graphql_errors_total\{code="GRAPHQL_VALIDATION_FAILED"\} [1-9]/);

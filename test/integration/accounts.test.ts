@@ -211,11 +211,17 @@ describe('accounts and sessions', () => {
       const b = await t.make.user({ role: 'ADMIN' });
       const others = (await db.query.users.findMany({ where: (u, { eq: e }) => e(u.role, 'ADMIN') })).filter((u) => u.id !== a.id && u.id !== b.id);
       for (const o of others) await t.gql(SET, { u: gid('User', o.id), r: 'STUDENT' }, { token: await t.tokenFor(a) });
+      // Both tokens exist before the race starts. Since demotion revokes access tokens (issue
+      // 11), the loser is refused CONFLICT when its request was checked before the winner's
+      // demotion committed, or UNAUTHENTICATED (TOKEN_REVOKED) when it arrived after it.
+      const [tokenA, tokenB] = [await t.tokenFor(a), await t.tokenFor(b)];
       const [ra, rb] = await Promise.all([
-        t.gql(SET, { u: gid('User', b.id), r: 'STUDENT' }, { token: await t.tokenFor(a) }),
-        t.gql(SET, { u: gid('User', a.id), r: 'STUDENT' }, { token: await t.tokenFor(b) }),
+        t.gql(SET, { u: gid('User', b.id), r: 'STUDENT' }, { token: tokenA }),
+        t.gql(SET, { u: gid('User', a.id), r: 'STUDENT' }, { token: tokenB }),
       ]);
-      expect([codesOf(ra), codesOf(rb)].flat()).toEqual(['CONFLICT']);
+      const refused = [ra, rb].filter((r) => r.errors);
+      expect(refused).toHaveLength(1);
+      expect(codesOf(refused[0]!)).toEqual([refused[0]!.errors![0]!.extensions?.reason === 'TOKEN_REVOKED' ? 'UNAUTHENTICATED' : 'CONFLICT']);
       const admins = await db.query.users.findMany({ where: (u, { eq: e }) => e(u.role, 'ADMIN') });
       expect(admins).toHaveLength(1);
       expect(onlyAdmin).toBeDefined();

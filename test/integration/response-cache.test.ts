@@ -6,6 +6,7 @@ import { LOGIN, REFRESH, userWithPassword } from '../helpers/accounts.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf, graphqlClient, type GraphQLClient } from '../helpers/graphql-client.js';
 import { startPrivateRedis } from '../helpers/services.js';
+import { eventually } from '../helpers/eventually.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { spawnApi } from '../helpers/spawn-api.js';
@@ -262,7 +263,11 @@ describe('response cache', () => {
     expect(renamed.data.courses.totalCount).toBe(cached.data.courses.totalCount + 1); // fresh, so the new draft shows
 
     await raw(b.gql, `mutation($u: ID!) { setUserRole(input: { userId: $u, role: STUDENT }) { role } }`, { u: gid('User', instructor.id) }, adminToken);
-    expect((await raw(a.gql, q, {}, accessToken)).cache).toBe('MISS'); // the user's entries went with the change
+    // Since issue 11 a demotion revokes the tokens issued before it: nothing is served to the
+    // old token at all, cached or not (before, it was a MISS: the user's entries went with it).
+    // (made through B, it reaches A over pub/sub within moments)
+    const demotedOld = await eventually(() => raw(a.gql, q, {}, accessToken), (r) => r.status === 401, 2_000, 20);
+    expect(demotedOld.errors?.[0]?.extensions?.reason).toBe('TOKEN_REVOKED');
     const refreshed = await a.gql(REFRESH, { t: refreshToken });
     const asStudent = await raw(a.gql, q, {}, refreshed.data.refreshSession.accessToken);
     expect(asStudent.data.me.role).toBe('STUDENT');
@@ -270,7 +275,10 @@ describe('response cache', () => {
 
     await raw(a.gql, q, {}, refreshed.data.refreshSession.accessToken);
     await a.gql(`mutation($t: String!) { logout(input: { refreshToken: $t }) }`, { t: refreshed.data.refreshSession.refreshToken });
-    expect((await raw(a.gql, q, {}, refreshed.data.refreshSession.accessToken)).cache).toBe('MISS');
+    // Logged out: the session's access token is refused (issue 11), so no cached answer either.
+    const loggedOut = await raw(a.gql, q, {}, refreshed.data.refreshSession.accessToken);
+    expect(loggedOut.status).toBe(401);
+    expect(loggedOut.cache).toBeNull();
   });
 
   describe('automatic persisted queries', () => {

@@ -107,6 +107,13 @@ describe('notifications, cache and limits', () => {
     expect(problemsOf({ ...env, OPERATION_TIMEOUT_MS: '6000', DB_STATEMENT_TIMEOUT_MS: '5000' })).toEqual([]);
   });
 
+  it('checks revocations by default, and refuses to turn the check off in production', () => {
+    expect(loadConfig({}).auth.revocationCheck).toBe(true);
+    expect(loadConfig({}).auth.revocationRefreshMs).toBe(1_000);
+    expect(loadConfig({ REVOCATION_CHECK: 'false' }).auth.revocationCheck).toBe(false);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: SECRET, REVOCATION_CHECK: 'false' }).join()).toMatch(/REVOCATION_CHECK: cannot be off in production/);
+  });
+
   it('runs workers in the API process unless NOTIFICATION_WORKER=off', () => {
     expect(loadConfig({}).notifications.workerInProcess).toBe(true);
     expect(loadConfig({ NOTIFICATION_WORKER: 'off' }).notifications.workerInProcess).toBe(false);

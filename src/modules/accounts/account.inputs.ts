@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { passwordProblem } from '../../auth/password-policy.js';
 import { Field, ID, InputType } from '../../graphql/type-graphql.js';
-import { email, optional, trimmed } from '../../graphql/validation.js';
+import { email, optional, singleLine } from '../../graphql/validation.js';
 import { Role } from '../users/index.js';
 import type { Role as RoleValue } from '../users/user.table.js';
 
@@ -63,10 +63,10 @@ export class SetUserRoleInput {
 }
 
 export const registerSchema = z
-  .object({ email, displayName: trimmed(1, 100), password: z.string() })
+  .object({ email, displayName: singleLine(1, 100), password: z.string() })
   .superRefine((v, ctx) => {
     const problem = passwordProblem(v.password, v.email);
     if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
   });
 
-export const profileSchema = z.object({ displayName: optional(trimmed(1, 100)) });
+export const profileSchema = z.object({ displayName: optional(singleLine(1, 100)) });

@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import type { RevocationEvent } from '../../auth/revocations.js';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js';
@@ -39,8 +40,16 @@ export interface AuthResult {
   user: UserRow;
 }
 
-/** Told when a user's sessions end or their role changes (live sockets are closed). */
-export type SessionListener = (event: { userId: string; reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' }) => void | Promise<void>;
+/**
+ * Told when a user's sessions end or their role changes, after the change committed: live
+ * sockets are closed, and `revoked` reaches every instance's revocation markers (access
+ * tokens of those sessions, or issued before the role change, are refused on HTTP).
+ */
+export type SessionListener = (event: {
+  userId: string;
+  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
+  revoked: RevocationEvent;
+}) => void | Promise<void>;
 
 export interface AccountServiceDeps {
   readonly db: Db;
@@ -128,7 +137,7 @@ export class AccountService {
         throw AppError.unauthenticated('Session expired; sign in again');
       case 'reused':
         this.deps.log.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
-        await this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT' });
+        await this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT', revoked: { sessionIds: [outcome.sessionId] } });
         throw AppError.unauthenticated('Refresh token was already used; the session has been revoked');
       case 'rotated':
         // The role is read fresh here: a role change takes effect at the next refresh.
@@ -138,13 +147,13 @@ export class AccountService {
 
   /** Ends the session the refresh token belongs to. Unknown tokens are not an error. */
   async logout(input: LogoutInput): Promise<boolean> {
-    const userId = await this.deps.db.transaction(async (tx) => {
+    const ended = await this.deps.db.transaction(async (tx) => {
       const found = await findTokenForUpdate(tx, input.refreshToken);
       if (!found) return null;
       await revokeSession(tx, found.session.id, 'LOGOUT');
-      return found.session.userId;
+      return found.session;
     });
-    if (userId) await this.deps.onSessionChange?.({ userId, reason: 'LOGOUT' });
+    if (ended) await this.deps.onSessionChange?.({ userId: ended.userId, reason: 'LOGOUT', revoked: { sessionIds: [ended.id] } });
     return true;
   }
 
@@ -178,18 +187,20 @@ export class AccountService {
     }
     await this.deps.throttle.succeeded(user.email, client.ip);
     const passwordHash = await hashPassword(input.newPassword);
-    await this.deps.db.transaction(async (tx) => {
+    const revoked = await this.deps.db.transaction(async (tx) => {
       await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
-      await revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
+      return revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
-    await this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED' });
+    await this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED', revoked: { sessionIds: revoked } });
     return true;
   }
 
   /**
    * Admins only. The last admin cannot be demoted: every admin row is locked first, so two
-   * admins demoting each other at once cannot both succeed. The new role reaches the user's
-   * access token at their next refresh (live sockets are closed at once).
+   * admins demoting each other at once cannot both succeed. After a demotion, access tokens
+   * issued before it are refused (within 2 s on every instance); after a promotion, the old
+   * tokens keep their lesser role until they expire. Live sockets are closed at once; the
+   * user's next refresh carries the new role.
    */
   async setUserRole(scope: RequestScope, input: SetUserRoleInput): Promise<UserRow> {
     requireRole(scope.viewer, 'ADMIN');
@@ -203,10 +214,20 @@ export class AccountService {
       if (target.role === 'ADMIN' && admins.length <= 1) {
         throw AppError.conflict('Cannot demote the last admin', { from: target.role, to: input.role });
       }
-      const [user] = await tx.update(users).set({ role: input.role as Role }).where(eq(users.id, userId)).returning();
+      // role_changed_at: access tokens issued before it are refused (auth/revocations.ts). The
+      // API's clock, like the tokens' `iat`, not the database's.
+      const [user] = await tx
+        .update(users)
+        .set({ role: input.role as Role, previousRole: target.role, roleChangedAt: new Date() })
+        .where(eq(users.id, userId))
+        .returning();
       return { user: user!, changed: true };
     });
-    if (updated.changed) await this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED' });
+    if (updated.changed) {
+      const { role, previousRole, roleChangedAt } = updated.user;
+      const roleChange = { userId, role, previousRole, at: roleChangedAt!.getTime() };
+      await this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED', revoked: { roleChange } });
+    }
     return updated.user;
   }
 

@@ -3,4 +3,4 @@
 export * from './account.inputs.js';
 export * from './account.type.js';
 export * from './account.service.js';
-export { isSessionCurrent, purgeSessions } from './session.repository.js';
+export { isSessionCurrent, purgeSessions, recentRevocations } from './session.repository.js';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { authSessions, refreshTokens, users, type AuthSessionRow, type RefreshTokenRow, type Role } from '../../db/schema.js';
@@ -91,13 +91,13 @@ export async function revokeSession(db: Db, sessionId: string, reason: RevokeRea
 }
 
 /** Revokes every live session of a user except `keep` (the caller's own). */
-export async function revokeOtherSessions(db: Db, userId: string, keep: string | null, reason: RevokeReason): Promise<number> {
+export async function revokeOtherSessions(db: Db, userId: string, keep: string | null, reason: RevokeReason): Promise<string[]> {
   const rows = await db
     .update(authSessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
     .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt), keep ? ne(authSessions.id, keep) : undefined))
     .returning({ id: authSessions.id });
-  return rows.length;
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -113,4 +113,27 @@ export function purgeSessions(db: Db, keepRevokedDays = 7): Promise<number> {
     authSessions.id,
     or(lt(authSessions.expiresAt, sql`now()`), lt(authSessions.revokedAt, sql`now() - make_interval(days => ${keepRevokedDays})`))!,
   );
+}
+
+/**
+ * Revocations that can still matter (within `windowSeconds`, an access-token lifetime): the
+ * sessions revoked and the role changes since then. Both read by index, once a second per
+ * instance (auth/revocation-sync.ts).
+ */
+export async function recentRevocations(
+  db: Db,
+  windowSeconds: number,
+): Promise<{ sessions: Array<{ id: string; revokedAt: Date }>; roleChanges: Array<{ userId: string; role: Role; previousRole: Role | null; at: Date }> }> {
+  const since = sql`now() - make_interval(secs => ${windowSeconds})`;
+  const [sessions, roleChanges] = await Promise.all([
+    db.select({ id: authSessions.id, revokedAt: authSessions.revokedAt }).from(authSessions).where(gt(authSessions.revokedAt, since)),
+    db
+      .select({ userId: users.id, role: users.role, previousRole: users.previousRole, at: users.roleChangedAt })
+      .from(users)
+      .where(gt(users.roleChangedAt, since)),
+  ]);
+  return {
+    sessions: sessions.map((s) => ({ id: s.id, revokedAt: s.revokedAt! })),
+    roleChanges: roleChanges.map((r) => ({ userId: r.userId, role: r.role, previousRole: r.previousRole, at: r.at! })),
+  };
 }

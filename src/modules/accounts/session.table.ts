@@ -26,6 +26,8 @@ export const authSessions = pgTable(
       .onUpdate('cascade'),
     index('auth_sessions_user_id_idx').on(t.userId),
     index('auth_sessions_expires_at_idx').on(t.expiresAt),
+    // Every instance reads the recently revoked sessions each second (auth/revocations.ts).
+    index('auth_sessions_revoked_at_idx').on(t.revokedAt),
     check('auth_sessions_revoked_check', sql`(${t.revokedAt} is null) = (${t.revokedReason} is null)`),
   ],
 );

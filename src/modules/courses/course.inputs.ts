@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
-import { intBetween, optional, text, trimmed } from '../../graphql/validation.js';
+import { intBetween, optional, singleLine, text } from '../../graphql/validation.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 20_000;
@@ -48,7 +48,7 @@ const slug = z
   .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be lower-case letters and digits separated by single hyphens');
 
 export const createCourseSchema = z.object({
-  title: trimmed(1, TITLE_MAX),
+  title: singleLine(1, TITLE_MAX),
   description: optional(text(DESCRIPTION_MAX)),
   priceCents: optional(intBetween(0, PRICE_MAX)),
   slug: optional(slug),
@@ -56,7 +56,7 @@ export const createCourseSchema = z.object({
 
 export const updateCourseSchema = z.object({
   id: z.string(),
-  title: optional(trimmed(1, TITLE_MAX)),
+  title: optional(singleLine(1, TITLE_MAX)),
   description: optional(text(DESCRIPTION_MAX)),
   priceCents: optional(intBetween(0, PRICE_MAX)),
 });

@@ -3,21 +3,27 @@ import { isSignedIn, requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { CourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 
-export const courseRelationChecks: RelationChecks = {
-  Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => isCourseInstructor(scope.viewer, course) },
-};
-
-/** The viewer teaches the course (the `COURSE_INSTRUCTOR` relation of `@auth`). */
-export function isCourseInstructor(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
-  return viewer.userId !== null && course.instructorId === viewer.userId;
+/**
+ * The one rule for "the viewer teaches this course": they are its instructor *and* still hold
+ * the INSTRUCTOR role. An instructor demoted to STUDENT keeps the `instructorId` on their old
+ * courses but none of what teaching grants (rosters, lesson content, writes, live events).
+ * The `@auth` relation COURSE_INSTRUCTOR, writes (canManageCourse), visibility in SQL
+ * (course.repository, enrollment.repository) and the lesson subscription all follow it.
+ */
+export function teachesCourse(viewer: Viewer, course: Pick<CourseRow, 'instructorId'> | null | undefined): boolean {
+  return isSignedIn(viewer) && viewer.role === 'INSTRUCTOR' && course?.instructorId === viewer.userId;
 }
+
+export const courseRelationChecks: RelationChecks = {
+  Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => teachesCourse(scope.viewer, course) },
+};
 
 /**
  * `@auth(requires: [ADMIN], allow: [COURSE_INSTRUCTOR])` on a course's roster and statistics,
  * as a function: what `viewerCan.readEnrollments` and `viewerCan.readStats` answer.
  */
 export function canReadCourseRoster(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
-  return viewer.role === 'ADMIN' || isCourseInstructor(viewer, course);
+  return viewer.role === 'ADMIN' || teachesCourse(viewer, course);
 }
 
 /** Why a course the viewer manages cannot be deleted now (null: it can). */
@@ -30,7 +36,7 @@ export function courseDeleteBlocker(activeEnrollments: number): AppError | null 
 /** The course's own instructor (still holding the INSTRUCTOR role) or any admin. */
 export function canManageCourse(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
   if (!isSignedIn(viewer)) return false;
-  return viewer.role === 'ADMIN' || (viewer.role === 'INSTRUCTOR' && course.instructorId === viewer.userId);
+  return viewer.role === 'ADMIN' || teachesCourse(viewer, course);
 }
 
 /**

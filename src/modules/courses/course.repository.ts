@@ -43,7 +43,8 @@ export function courseVisibility(viewer: Viewer): SQL | undefined {
   if (!viewer.userId) return published;
   return or(
     published,
-    eq(courses.instructorId, viewer.userId),
+    // Their own courses, while they teach (see teachesCourse in course.policy.ts).
+    viewer.role === 'INSTRUCTOR' ? eq(courses.instructorId, viewer.userId) : undefined,
     and(
       eq(courses.status, 'ARCHIVED'),
       sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}

@@ -36,13 +36,12 @@ function courseVisibleTo(viewer: Viewer): SQL | undefined {
 export function enrollmentVisibility(viewer: Viewer): SQL | undefined {
   if (viewer.role === 'ADMIN') return undefined;
   if (!viewer.userId) return sql`false`;
-  return and(
-    or(
-      eq(enrollments.studentId, viewer.userId),
-      sql`exists (select 1 from ${courses} where ${courses.id} = ${enrollments.courseId} and ${courses.instructorId} = ${viewer.userId})`,
-    ),
-    courseVisibleTo(viewer),
-  );
+  // The instructor's view of a roster follows teachesCourse (course.policy): role and course.
+  const teaches =
+    viewer.role === 'INSTRUCTOR'
+      ? sql`exists (select 1 from ${courses} where ${courses.id} = ${enrollments.courseId} and ${courses.instructorId} = ${viewer.userId})`
+      : undefined;
+  return and(or(eq(enrollments.studentId, viewer.userId), teaches), courseVisibleTo(viewer));
 }
 
 export function findEnrollmentsByIds(db: Db, ids: string[], visibleTo: Viewer): Promise<EnrollmentRow[]> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DateTime } from '../../graphql/scalars.js';
 import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
-import { intBetween, optional, text, trimmed } from '../../graphql/validation.js';
+import { intBetween, optional, singleLine, text } from '../../graphql/validation.js';
 
 export const CONTENT_MAX = 100_000;
 
@@ -45,7 +45,7 @@ export class UpdateLessonInput {
 }
 
 const fields = {
-  title: trimmed(1, 200),
+  title: singleLine(1, 200),
   content: optional(text(CONTENT_MAX)),
   position: optional(intBetween(0, 10_000)),
   durationMinutes: optional(intBetween(1, 1440)),

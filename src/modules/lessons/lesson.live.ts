@@ -17,6 +17,7 @@ import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
 
 const expired = (message: string) => new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
+import { teachesCourse } from '../courses/index.js';
 
 export interface LessonLiveOptions {
   /** Events one subscription may hold before its client counts as too slow. */
@@ -184,7 +185,7 @@ export class LessonLive {
           .select({
             userId: users.id,
             role: users.role,
-            teaches: sql<boolean>`${courses.instructorId} = ${users.id}`,
+            instructorId: courses.instructorId,
             enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
               and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
           })
@@ -192,7 +193,9 @@ export class LessonLive {
           .innerJoin(courses, eq(courses.id, courseId))
           .where(and(anyUuid(users.id, [...userIds])));
         for (const r of rows) {
-          const allowed = r.role === 'ADMIN' || (r.teaches && r.role === 'INSTRUCTOR') || r.enrolled;
+          // The same rule as the @auth relation and writes (course.policy.ts).
+          const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
+          const allowed = r.role === 'ADMIN' || teaches || r.enrolled;
           result.set(`${courseId}|${r.userId}`, allowed ? r.role : null);
         }
       }),

@@ -1,7 +1,7 @@
 import type { RelationChecks } from '../../auth/auth.directive.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { CourseRow, EnrollmentRow, LessonRow } from '../../db/schema.js';
-import { isCourseInstructor } from '../courses/index.js';
+import { teachesCourse } from '../courses/index.js';
 
 /** Lesson fields follow the lesson's course: its instructor, and its actively enrolled students. */
 /**
@@ -9,15 +9,13 @@ import { isCourseInstructor } from '../courses/index.js';
  * ENROLLED_STUDENT])` as a function of what the checks below load.
  */
 export function canReadLessonContent(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>, viewerEnrollment: Pick<EnrollmentRow, 'status'> | null): boolean {
-  return viewer.role === 'ADMIN' || isCourseInstructor(viewer, course) || viewerEnrollment?.status === 'ACTIVE';
+  return viewer.role === 'ADMIN' || teachesCourse(viewer, course) || viewerEnrollment?.status === 'ACTIVE';
 }
 
 export const lessonRelationChecks: RelationChecks = {
   Lesson: {
-    COURSE_INSTRUCTOR: async (lesson: LessonRow, scope) => {
-      const course = await scope.loaders.courses.byId.load(lesson.courseId);
-      return course !== null && course !== undefined && isCourseInstructor(scope.viewer, course);
-    },
+    COURSE_INSTRUCTOR: async (lesson: LessonRow, scope) =>
+      scope.viewer.role === 'INSTRUCTOR' && teachesCourse(scope.viewer, await scope.loaders.courses.byId.load(lesson.courseId)),
     ENROLLED_STUDENT: async (lesson: LessonRow, scope) =>
       (await scope.loaders.enrollments.viewerByCourse.load(lesson.courseId))?.status === 'ACTIVE',
   },

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { check, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { ROLES } from '../../auth/role.js';
-import { createdAt, primaryId, updatedAt } from '../../db/columns.js';
+import { createdAt, primaryId, ts, updatedAt } from '../../db/columns.js';
 
 export type { Role } from '../../auth/role.js';
 
@@ -15,12 +15,17 @@ export const users = pgTable(
     role: text('role', { enum: ROLES }).notNull().default('STUDENT'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** When the role last changed: access tokens issued before it are refused (auth/revocations.ts). */
+    roleChangedAt: ts('role_changed_at'),
+    /** The role before that change (after a promotion, tokens with it stay valid). */
+    previousRole: text('previous_role', { enum: ROLES }),
   },
   (t) => [
     // Emails are stored lower-cased; the index on lower() makes that a database guarantee.
     uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
     index('users_created_at_id_idx').on(t.createdAt, t.id),
     index('users_role_idx').on(t.role),
+    index('users_role_changed_at_idx').on(t.roleChangedAt),
     check('users_role_check', sql`${t.role} in ('ADMIN', 'INSTRUCTOR', 'STUDENT')`),
     check('users_display_name_check', sql`char_length(${t.displayName}) between 1 and 100`),
   ],
