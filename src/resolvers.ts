@@ -4,6 +4,7 @@
 import type { ContainerType } from './graphql/type-graphql.js';
 import { NodeResolver } from './graphql/node.resolver.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
+import { SessionResolver, UserSessionsResolver } from './modules/accounts/session.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
 import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
 import { CourseEnrollmentsResolver } from './modules/enrollments/course-enrollments.resolver.js';
@@ -24,6 +25,8 @@ export const resolverClasses = [
   NodeResolver,
   UserResolver,
   AccountResolver,
+  SessionResolver,
+  UserSessionsResolver,
   CourseResolver,
   UserCoursesResolver,
   LessonResolver,
@@ -59,6 +62,8 @@ export function resolverContainer(m: Modules): ContainerType {
     ],
     [UserResolver, new UserResolver(m.users)],
     [AccountResolver, new AccountResolver(m.accounts)],
+    [SessionResolver, new SessionResolver(m.sessions)],
+    [UserSessionsResolver, new UserSessionsResolver(m.sessions)],
     [CourseResolver, new CourseResolver(m.courses, m.users, m.courseCommands)],
     [UserCoursesResolver, new UserCoursesResolver(m.courses)],
     [LessonResolver, new LessonResolver(m.lessons, m.courses, m.lessonCommands, m.lifecycle)],

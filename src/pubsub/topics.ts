@@ -24,7 +24,9 @@ export interface UserFollowsEvent {
 
 export interface SessionsEvent {
   userId: string;
-  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
+  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' | 'SESSION_REVOKED' | 'PASSWORD_RESET';
+  /** Only these sessions' sockets close (revokeSession); absent: every socket of the user. */
+  sessionIds?: string[];
 }
 
 export interface NotificationAddedEvent {

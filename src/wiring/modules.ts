@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import { AccountService } from '../modules/accounts/index.js';
+import { AccountService, SessionService, type SessionListener } from '../modules/accounts/index.js';
 import { CourseCommands, CourseService } from '../modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/index.js';
 import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonService } from '../modules/lessons/index.js';
@@ -54,19 +54,23 @@ export function wireModules({
   const follow = (userId: string, courseId: string) => void publish(Topics.userFollows(userId), { courseId });
   // Live course statistics recompute (coalesced) when any instance announces activity.
   const courseActivity = (courseId: string) => void publish(Topics.courseActivity(courseId), { courseId });
+  // Logout, password and role changes, revoked sessions: revocation markers on every instance,
+  // sockets closed everywhere, and the user's cached responses gone before the mutation answers.
+  const onSessionChange: SessionListener = async (event) => {
+    await revocationSync.revoke(event.revoked);
+    // One revoked session closes only its own sockets; everything else, all of the user's.
+    const only = event.reason === 'SESSION_REVOKED' ? { sessionIds: [...(event.revoked.sessionIds ?? [])] } : {};
+    void publish(Topics.sessions, { userId: event.userId, reason: event.reason, ...only });
+    await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
+  };
+  const sessions = new SessionService(db, onSessionChange);
   const accounts = new AccountService({
     db,
     tokens,
     throttle,
     refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
     log,
-    // Logout, password and role changes: sockets close everywhere, and the user's cached
-    // responses go before the mutation answers.
-    onSessionChange: async (event) => {
-      await revocationSync.revoke(event.revoked);
-      void publish(Topics.sessions, { userId: event.userId, reason: event.reason });
-      await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
-    },
+    onSessionChange,
   });
   const lessonEvents = new LessonEvents(bus, log);
   const courseCommands = new CourseCommands(db, follow);
@@ -92,6 +96,7 @@ export function wireModules({
     notifications,
     platform,
     accounts,
+    sessions,
     courseCommands,
     lessonCommands,
     lifecycle,

@@ -47,7 +47,7 @@ export interface AuthResult {
  */
 export type SessionListener = (event: {
   userId: string;
-  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
+  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' | 'SESSION_REVOKED' | 'PASSWORD_RESET';
   revoked: RevocationEvent;
 }) => void | Promise<void>;
 

@@ -4,3 +4,5 @@ export * from './account.inputs.js';
 export * from './account.type.js';
 export * from './account.service.js';
 export { isSessionCurrent, purgeSessions, recentRevocations } from './session.repository.js';
+export * from './session.type.js';
+export * from './session.service.js';
