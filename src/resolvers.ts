@@ -3,6 +3,7 @@
 // a module that imports another never pulls in its resolvers (and their imports) with it.
 import type { ContainerType } from './graphql/type-graphql.js';
 import { NodeResolver } from './graphql/node.resolver.js';
+import { AccountRecoveryResolver } from './modules/accounts/account-recovery.resolver.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { SessionResolver, UserSessionsResolver } from './modules/accounts/session.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
@@ -25,6 +26,7 @@ export const resolverClasses = [
   NodeResolver,
   UserResolver,
   AccountResolver,
+  AccountRecoveryResolver,
   SessionResolver,
   UserSessionsResolver,
   CourseResolver,
@@ -62,6 +64,7 @@ export function resolverContainer(m: Modules): ContainerType {
     ],
     [UserResolver, new UserResolver(m.users)],
     [AccountResolver, new AccountResolver(m.accounts)],
+    [AccountRecoveryResolver, new AccountRecoveryResolver(m.recovery)],
     [SessionResolver, new SessionResolver(m.sessions)],
     [UserSessionsResolver, new UserSessionsResolver(m.sessions)],
     [CourseResolver, new CourseResolver(m.courses, m.users, m.courseCommands)],

@@ -7,6 +7,7 @@ export * from '../modules/lessons/lesson-event.table.js';
 export * from '../modules/enrollments/enrollment.table.js';
 export * from '../modules/progress/progress.table.js';
 export * from '../modules/accounts/session.table.js';
+export * from '../modules/accounts/account-token.table.js';
 export * from '../modules/notifications/notification.table.js';
 export * from '../modules/platform/platform.table.js';
 export * from '../outbox/outbox.table.js';

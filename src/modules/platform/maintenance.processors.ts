@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Processors } from '../../queue/jobs.js';
-import { purgeSessions } from '../accounts/index.js';
+import { deleteExpiredAccountTokens, purgeSessions } from '../accounts/index.js';
 import { deleteOldLessonEvents } from '../lessons/lesson-event.repository.js';
 import { deleteOldReadNotifications } from '../notifications/notification.repository.js';
 import { deleteProcessedOutbox } from '../../outbox/outbox.js';
@@ -24,6 +24,7 @@ export function maintenanceProcessors(
     'maintenance.cleanup': async () => {
       const steps: Record<string, () => Promise<unknown>> = {
         sessions: () => purgeSessions(db),
+        accountTokens: () => deleteExpiredAccountTokens(db),
         readNotifications: () => deleteOldReadNotifications(db, options.readRetentionDays),
         outboxRows: () => deleteProcessedOutbox(db, KEEP_PROCESSED_OUTBOX_DAYS),
         lessonEvents: () => deleteOldLessonEvents(db, KEEP_LESSON_EVENTS_DAYS),
