@@ -64,7 +64,9 @@ for (const [i, line] of moduleOrder.entries()) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'bench/results/**', 'drizzle/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'bench/results/**', 'drizzle/**', 'examples/generated/**', '**/__generated__/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

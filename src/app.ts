@@ -5,15 +5,14 @@ import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config/config.js';
 import { httpContext } from './context.js';
 import { createDatabase, type Database } from './db/client.js';
-import { createApollo } from './http/apollo.js';
+import { createApollo, EXAMPLE_QUERY } from './http/apollo.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
 import { createHttpServer, listen } from './http/http-server.js';
-import { createLogger, type Logger } from './logging/logger.js';
-import { ensureAdmin } from './modules/users/index.js';
+import { createConfiguredLogger, type Logger } from './logging/logger.js';
 import { Metrics, type MetricSources } from './observability/metrics.js';
 import { resolverContainer } from './resolvers.js';
 import { buildAppSchema } from './schema.js';
-import { isDatabaseEmpty, seedDemoData } from './seed/demo-data.js';
+import { prepareDatabase } from './wiring/database.js';
 import { startInfrastructure } from './wiring/infrastructure.js';
 import { startJobs, type Background } from './wiring/jobs.js';
 import { wireModules } from './wiring/modules.js';
@@ -53,7 +52,7 @@ export interface App {
  * container. Per-request things (viewer, loaders, logger) travel in the context only.
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createConfiguredLogger(config);
   const live: MetricSources = {};
   const metrics = new Metrics(live);
   const onQuery = (sql: string) => {
@@ -77,11 +76,8 @@ async function assemble(
   sources: MetricSources,
 ): Promise<App> {
   const { db } = database;
-  if (config.db.migrateOnStart) await database.migrate();
-  if (config.admin) await ensureAdmin(db, config.admin, log);
-  if (config.seedDemoData && (await isDatabaseEmpty(db))) {
-    log.info({ added: await seedDemoData(db) }, 'demo data loaded');
-  }
+  const step = await prepareDatabase(config, database, log);
+  step('building the schema and connecting services');
 
   const infra = await startInfrastructure(config, log);
   const { tokens, redis, bus, responseCache } = infra;
@@ -97,7 +93,14 @@ async function assemble(
   const deps = { config, log, db, metrics, sources };
   const { revocations } = revocation;
   const contextFor = httpContext({ db, tokens, log, revocations, revocationCheck: config.auth.revocationCheck });
-  const expressApp = createExpressApp({ ...deps, apollo, readiness, isDraining: () => draining, contextFor });
+  const expressApp = createExpressApp({
+    ...deps,
+    apollo,
+    readiness,
+    isDraining: () => draining,
+    contextFor,
+    exampleQuery: EXAMPLE_QUERY,
+  });
 
   const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;
   const { ws, stopSessions } = await attachWebSocket({ ...deps, httpServer, schema, infra, modules, trustProxy });

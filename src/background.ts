@@ -59,15 +59,42 @@ export async function startBackgroundWork(deps: {
     requeueAfterMs: config.notifications.outboxRequeueAfterMs,
   });
   await relay.start();
+  const batchSweep = startBatchSweep(notifications, config.notifications.outboxRequeueAfterMs, log);
   log.info({ queue: jobs.kind, mailer: mailer.kind, concurrency: config.jobs.concurrency, reminders }, 'background work started');
 
   return {
     relay,
     async close() {
       stopping = true; // long jobs (email runs) stop early; what they leave is retried
+      await batchSweep.stop();
       await relay.stop();
       await jobs.close();
       mailer.close();
+    },
+  };
+}
+
+/**
+ * Queues again the jobs of notification batches still unfinished a while after they were
+ * queued: Postgres holds the plan, so a job Redis lost (a restart without its data, a
+ * failover) is re-created here. A batch whose job is still queued is re-added under the same
+ * job id, which adds nothing; so the wait can be short (a minute, or the outbox's re-queue
+ * time if that is shorter).
+ */
+function startBatchSweep(notifications: NotificationProcessors, outboxRequeueAfterMs: number, log: Logger) {
+  const afterMs = Math.min(60_000, outboxRequeueAfterMs);
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    running ??= notifications
+      .requeueStaleBatches(afterMs)
+      .catch((err: unknown) => log.warn({ err }, 'notification batch sweep failed; the next one retries'))
+      .finally(() => (running = undefined));
+  }, afterMs / 2);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
     },
   };
 }

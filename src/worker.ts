@@ -4,7 +4,7 @@ import { exitOnSignals, loadConfigOrExit } from './process.js';
 import { startBackgroundWork } from './background.js';
 import { createDatabase } from './db/client.js';
 import { routeConsoleToLogger } from './logging/console.js';
-import { createLogger } from './logging/logger.js';
+import { createConfiguredLogger } from './logging/logger.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { createJobQueue } from './queue/index.js';
 import { Metrics } from './observability/metrics.js';
@@ -15,7 +15,7 @@ import { Metrics } from './observability/metrics.js';
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const log = createLogger(config.logLevel).child({ process: 'worker' });
+  const log = createConfiguredLogger(config).child({ process: 'worker' });
   routeConsoleToLogger(log);
   if (!config.redis || config.db.kind !== 'postgres') {
     log.warn('a separate worker needs DATABASE_URL and REDIS_URL; the embedded mode runs its workers inside `npm start`');

@@ -102,6 +102,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       trustProxy: e.TRUST_PROXY,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT === 'auto' ? (!isProduction && process.stdout.isTTY === true ? 'pretty' : 'json') : e.LOG_FORMAT,
     logQueryCounts: e.LOG_QUERY_COUNTS ?? !isProduction,
     db,
     dataDir: e.DATA_DIR,

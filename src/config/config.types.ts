@@ -15,6 +15,8 @@ export interface Config {
     readonly trustProxy: boolean | number | string | undefined;
   };
   readonly logLevel: Env['LOG_LEVEL'];
+  /** pretty: pino-pretty lines for a developer's terminal; json: one object per line. */
+  readonly logFormat: 'json' | 'pretty';
   /** Count SQL statements per request for the request log (AsyncLocalStorage: not free). */
   readonly logQueryCounts: boolean;
   readonly db:

@@ -21,6 +21,8 @@ export const EnvSchema = z.object({
   PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_QUERY_COUNTS: bool.optional(),
+  // auto: readable lines when stdout is a terminal outside production, JSON otherwise.
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   DATABASE_URL: z
     .string()
@@ -91,8 +93,11 @@ export const EnvSchema = z.object({
   WORKER_CONCURRENCY: int(1, 100).default(4),
   JOB_ATTEMPTS: int(1, 100).default(12),
   JOB_BACKOFF_MS: int(10, 600_000).default(5_000),
-  JOB_LOCK_DURATION_MS: int(1_000, 600_000).default(30_000),
-  JOB_STALLED_INTERVAL_MS: int(500, 600_000).default(30_000),
+  // A dead worker's job is taken over at the first stalled check after its lock ran out: at
+  // most lock + interval (BullMQ's 30 s / 30 s defaults meant up to a minute and more).
+  // Email claims are leases of the same length, so they run out with the lock.
+  JOB_LOCK_DURATION_MS: int(1_000, 600_000).default(20_000),
+  JOB_STALLED_INTERVAL_MS: int(500, 600_000).default(10_000),
   JOB_DRAIN_MS: int(0, 600_000).default(30_000),
   JOB_KEEP_COMPLETED_HOURS: int(1, 24 * 30).default(24),
   JOB_KEEP_FAILED_DAYS: int(1, 365).default(14),

@@ -11,3 +11,4 @@ export * from '../modules/accounts/account-token.table.js';
 export * from '../modules/notifications/notification.table.js';
 export * from '../modules/platform/platform.table.js';
 export * from '../outbox/outbox.table.js';
+export * from '../idempotency/idempotency.table.js';

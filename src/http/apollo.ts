@@ -5,7 +5,6 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ErrorsAreMissesCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
@@ -70,9 +69,8 @@ export async function createApollo({
       // Cache policies come from the schema's static @cacheControl hints, computed once per
       // document (see cache/cache-control.ts); Apollo's plugin would wrap every resolver.
       ApolloServerPluginCacheControlDisabled(),
-      config.graphql.landingPage
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_QUERY })
-        : ApolloServerPluginLandingPageDisabled(),
+      // The explorer and Sandbox are served by Express (http/explorer.ts), not by Apollo.
+      ApolloServerPluginLandingPageDisabled(),
       httpOperationsPlugin(),
       costLimitPlugin(limits, () => schema, costBudget),
       responseCache.plugin(schema),
@@ -95,7 +93,7 @@ function apolloLogger(log: Logger) {
   };
 }
 
-/** Preloaded in Apollo Sandbox, and the first example in the README. */
+/** Preloaded in the explorer and in Apollo Sandbox, and the first example in the README. */
 export const EXAMPLE_QUERY = `query Catalog {
   courses(first: 5, orderBy: { field: TITLE, direction: ASC }) {
     totalCount

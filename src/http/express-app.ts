@@ -9,8 +9,10 @@ import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
 import helmet from 'helmet';
 import type { Metrics } from '../observability/metrics.js';
+import { mountExplorer } from './explorer.js';
 import { isOriginAllowed } from './origins.js';
 import { persistedQueryShape } from './persisted-query-shape.js';
+import { mountSandbox } from './sandbox.js';
 import { requestId } from './request-id.js';
 import { withTimeout } from '../util/with-timeout.js';
 
@@ -27,6 +29,8 @@ export interface ExpressAppDeps {
   readonly isDraining: () => boolean;
   readonly contextFor: (req: Request) => Promise<GraphQLContext>;
   readonly metrics: Metrics;
+  /** Preloaded in the explorer and in Sandbox. */
+  readonly exampleQuery: string;
 }
 
 function corsOptions(config: Config): CorsOptions {
@@ -45,9 +49,9 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   app.disable('x-powered-by');
   if (config.http.trustProxy !== undefined) app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
-  // Security headers. The development landing page (Apollo Sandbox) loads scripts from
-  // Apollo's CDN, so the content security policy is left to production, where it is off.
-  app.use(helmet({ contentSecurityPolicy: config.graphql.landingPage ? false : undefined, crossOriginEmbedderPolicy: false }));
+  // Security headers, with helmet's strict content security policy everywhere; the explorer
+  // and /sandbox pages replace it with their own (see explorer.ts and sandbox.ts).
+  app.use(helmet({ crossOriginEmbedderPolicy: false }));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () => end({ path: KNOWN_PATHS.has(req.path) ? req.path : 'other', status: String(res.statusCode) }));
@@ -90,6 +94,13 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     );
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
+
+  // Development pages: the explorer (offline, from npm) at /graphql and Apollo Sandbox at
+  // /sandbox. Off in production, like introspection.
+  if (config.graphql.landingPage) {
+    mountExplorer(app, deps.exampleQuery);
+    mountSandbox(app, deps.exampleQuery);
+  }
 
   app.use(
     '/graphql',

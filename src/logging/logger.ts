@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -49,4 +50,17 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return destination ? pino(options, destination) : pino(options);
+}
+
+/**
+ * The process's logger as configured: JSON lines, or (LOG_FORMAT=pretty, the default on a
+ * development terminal) pino-pretty's coloured one-liners, formatted in-process and
+ * synchronously so the start-up progress lines appear in order.
+ */
+export function createConfiguredLogger(config: { logLevel: string; logFormat: 'json' | 'pretty' }, bindings: Record<string, unknown> = {}): Logger {
+  const pretty =
+    config.logFormat === 'pretty'
+      ? PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service', singleLine: true })
+      : undefined;
+  return createLogger(config.logLevel, bindings, pretty);
 }

@@ -6,9 +6,11 @@ import { createdAt, ts } from '../db/columns.js';
  * The transactional outbox: a mutation inserts its domain event here in the same transaction
  * as the change, so the event exists exactly when the change does. The relay moves committed
  * rows to the job queue and stamps `relayed_at`; the event job stamps `processed_at` once the
- * event's batches are queued. Postgres stays the record until then: a relayed row that is not
- * processed in time (its job lost with Redis data, or out of attempts) is queued again. `seq` orders relaying; `id` is the event id
- * (it names the queue job and keys notifications, so a replay creates nothing twice).
+ * event's batches are planned in `notification_batches`, which are the record from then on
+ * (the batch sweep re-queues what the queue lost). Until then a relayed row that is not
+ * processed in time (its job lost with Redis data, or out of attempts) is queued again. `seq`
+ * orders relaying; `id` is the event id (it names the queue job and keys notifications, so a
+ * replay creates nothing twice).
  */
 export const outbox = pgTable(
   'outbox',
@@ -21,7 +23,7 @@ export const outbox = pgTable(
     relayedAt: ts('relayed_at'),
     /** How many times the relay queued it (a re-queue gets a fresh job id). */
     relayCount: integer('relay_count').notNull().default(0),
-    /** Set once its fan-out is fully queued; relayed rows without it are re-queued later. */
+    /** Set once its fan-out is planned in notification_batches; relayed rows without it are re-queued later. */
     processedAt: ts('processed_at'),
   },
   (t) => [

@@ -13,7 +13,7 @@ export async function appendToOutbox(tx: Db, event: OutboxEvent): Promise<void> 
   await tx.insert(outbox).values({ type: event.type, payload: event });
 }
 
-/** The event's fan-out is queued: the relay's sweep leaves it alone from now on. */
+/** The event's fan-out is planned in Postgres: the relay's sweep leaves it alone from now on. */
 export async function markOutboxProcessed(db: Db, eventId: string): Promise<void> {
   await db.update(outbox).set({ processedAt: new Date() }).where(eq(outbox.id, eventId));
 }

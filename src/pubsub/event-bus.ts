@@ -19,9 +19,12 @@ export interface EventBus {
 
 export function createEventBus(config: Config, log: Logger): EventBus {
   if (!config.redis) return new EngineEventBus(new PubSub(), '', async () => {});
-  const { url, keyPrefix } = config.redis;
-  const publisher = createRedis(url, '', log, 'pubsub-publisher');
-  const subscriber = createRedis(url, '', log, 'pubsub-subscriber');
+  const { url, keyPrefix, commandTimeoutMs } = config.redis;
+  // Every publish is bounded and fails at once while Redis is away (a live update is best
+  // effort; nothing waits on it). Subscribing is bounded too; the subscriber keeps its
+  // offline queue so that ioredis re-subscribes after a reconnect.
+  const publisher = createRedis(url, '', log, 'pubsub-publisher', { failFast: true, commandTimeoutMs });
+  const subscriber = createRedis(url, '', log, 'pubsub-subscriber', { commandTimeoutMs });
   // RedisPubSub fires UNSUBSCRIBE and PUNSUBSCRIBE without handling their promises; while
   // Redis is away (or the connection is closing) the rejection would go unhandled and take
   // the process down.

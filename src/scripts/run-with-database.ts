@@ -1,12 +1,12 @@
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createDatabase, type Database } from '../db/client.js';
-import { createLogger, type Logger } from '../logging/logger.js';
+import { createConfiguredLogger, type Logger } from '../logging/logger.js';
 
 /** For one-shot scripts: config, database (migrated), the task, then a clean exit. */
 export async function runWithDatabase(task: (database: Database, log: Logger) => Promise<void>): Promise<void> {
   try {
     const config = loadConfig();
-    const log = createLogger(config.logLevel);
+    const log = createConfiguredLogger(config);
     const database = createDatabase(config, log);
     try {
       await database.migrate();

@@ -32,6 +32,8 @@ import { TimeoutError, withTimeout } from '../util/with-timeout.js';
  *  - Authentication in `connection_init`: `{ authorization: "Bearer <token>" }` (or
  *    `authToken`). A bad or expired token, or one whose session has ended, closes the
  *    socket with 4403; no token means anonymous (subscriptions then answer UNAUTHENTICATED).
+ *    When the session cannot be checked (database down or hung), the socket closes with
+ *    1013 Try Again Later instead: the client retries, it does not sign in again.
  *  - The socket is closed with 4403 when its access token expires, and when the user's
  *    sessions end or role changes (`closeUserSockets`, driven over pub/sub from any instance).
  *  - The HTTP limits apply here too (Apollo's do not reach graphql-ws): message size, parse
@@ -81,6 +83,8 @@ interface Extra extends Record<PropertyKey, unknown> {
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const SESSION_CHECK_TIMEOUT_MS = 3_000;
+/** RFC 6455 close code 1013: a temporary condition on our side; graphql-ws clients retry it. */
+const TRY_AGAIN_LATER = 1013;
 /** How long shutdown waits for clients to acknowledge the close before cutting them off. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -213,13 +217,16 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           // the check runs either shows in the check or closes this socket through byUser.
           (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(socket);
           sessionOf.set(socket, viewer.sessionId);
-          // Bounded: a hung database closes the socket (4500) instead of leaving it waiting.
-        const current = await withTimeout(deps.sessionCurrent(viewer), SESSION_CHECK_TIMEOUT_MS, 'the session check').catch((err: unknown) => {
-          if (err instanceof TimeoutError) throw err;
-          return false;
-        });
-          if (!current || socket.readyState !== socket.OPEN) {
+          // Bounded. A check that fails or times out (the database is down or hung) is our
+          // outage, not the client's fault: 1013 Try Again Later, which clients retry (4403
+          // and graphql-ws' own 4500 would send them to sign in again, or make them give up).
+          const current = await withTimeout(deps.sessionCurrent(viewer), SESSION_CHECK_TIMEOUT_MS, 'the session check').catch((err: unknown) => {
+            deps.log.warn({ err, timedOut: err instanceof TimeoutError }, 'WebSocket session check failed; asking the client to retry');
+            return 'unavailable' as const;
+          });
+          if (current !== true || socket.readyState !== socket.OPEN) {
             forget(ctx.extra);
+            if (current === 'unavailable') socket.close(TRY_AGAIN_LATER, 'Service unavailable: try again later');
             return false;
           }
         }

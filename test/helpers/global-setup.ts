@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { createDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { databaseUrl, TEST_JWT_SECRET, TEST_PG_ADMIN_URL, TEST_REDIS_URL } from './env.js';
+import { requireServices } from './require-services.js';
 
 /**
  * Once per `npm test`: creates and migrates a template database that every test file clones
@@ -13,6 +14,7 @@ import { databaseUrl, TEST_JWT_SECRET, TEST_PG_ADMIN_URL, TEST_REDIS_URL } from 
  * run afterwards. Runs never share a database or a key, so they cannot collide.
  */
 export default async function setup(project: TestProject) {
+  await requireServices();
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const templateDb = `eduflow_test_${runId}_tpl`;
   const admin = postgres(TEST_PG_ADMIN_URL, { max: 1, onnotice: () => {} });

@@ -64,6 +64,8 @@ export async function startSmtpSink(options: { reject?: (messageNumber: number) 
       });
     },
   });
+  // A client killed mid-message resets its connection; smtp-server reports that as an error.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.server.address() as { port: number };
   return {

@@ -51,5 +51,8 @@ export async function startPrivateRedis(port?: number) {
       await exited;
     },
     start,
+    /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+    freeze: () => void child!.kill('SIGSTOP'),
+    thaw: () => void child!.kill('SIGCONT'),
   };
 }

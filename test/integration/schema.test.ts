@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildAppSchema, printSchemaSdl } from '../../src/schema.js';
 
-const CONTRACT_CHECK = '../shared/contract/check-schema.mjs';
+// The shared API contract (../shared/contract, beside our own checkouts only) is checked by
+// .ci/run when it is there; the project's own commands depend on nothing outside the repository.
 
 describe('schema.graphql', () => {
   it('is exactly what the code emits (run `npm run schema:emit` after changing the schema)', async () => {
@@ -24,16 +23,5 @@ describe('schema.graphql', () => {
     expect(sdl).toMatch(/\): EnrollmentConnection @auth\(requires: \[ADMIN\], allow: \[COURSE_INSTRUCTOR\]\)$/m);
     expect(sdl).toMatch(/\): EnrollmentConnection @auth\(requires: \[ADMIN\], allow: \[SELF\]\)$/m);
     expect(sdl).toMatch(/\): UserConnection! @auth\(requires: \[ADMIN\]\)$/m);
-  });
-
-  it('is compatible with the API contract (node ../shared/contract/check-schema.mjs passes)', async () => {
-    expect(existsSync(CONTRACT_CHECK), `${CONTRACT_CHECK} must sit beside the project`).toBe(true);
-    const run = promisify(execFile);
-    const result = await run('node', [CONTRACT_CHECK, 'schema.graphql']).then(
-      (r) => ({ code: 0, stdout: r.stdout }),
-      (e: { stdout: string; code: number }) => ({ code: e.code, stdout: e.stdout }),
-    );
-    // Exit 0 = compatible; 1 lists incompatibilities (shown by the failure); 2 = the check broke.
-    expect(result).toEqual({ code: 0, stdout: expect.stringContaining('compatible') });
   });
 });

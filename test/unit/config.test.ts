@@ -31,6 +31,12 @@ describe(loadConfig.name, () => {
     expect(config.seedDemoData).toBe(false);
   });
 
+  it('takes a dead worker’s job over within 30 s by default (lock expiry plus one stalled check)', () => {
+    const { jobs } = loadConfig({ DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379', JWT_SECRET: SECRET });
+    // BullMQ moves an active job back to waiting at the first stalled check after its lock ran out.
+    expect(jobs.lockDurationMs + jobs.stalledIntervalMs).toBeLessThanOrEqual(30_000);
+  });
+
   it('names every bad variable at once', () => {
     const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', DB_POOL_MAX: '0' });
     expect(problems.join('\n')).toMatch(/PORT/);

@@ -7,6 +7,7 @@ import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
+import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
 import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
 import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
@@ -27,10 +28,25 @@ export class LessonCommands {
     private readonly listener: LessonWriteListener = {},
   ) {}
 
+  /**
+   * With a `clientMutationId`, the key is remembered in the creating transaction: a retry
+   * (same viewer, same id, within a day) returns the lesson the first attempt made, even when
+   * that attempt's answer was lost or was a 503 after the COMMIT went through.
+   */
   async create(scope: RequestScope, input: CreateLessonInput): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(createLessonSchema, input);
+    const key = v.clientMutationId ? { userId: viewer.userId, operation: 'createLesson', key: v.clientMutationId } : null;
+    let replayed = false;
     const { lesson, event } = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
+      // Under the course's row lock: two attempts with one key on one course run one at a time.
+      const earlier = key ? await rememberedEntity(tx, key) : null;
+      if (earlier) {
+        const [row] = await tx.select().from(lessons).where(eq(lessons.id, earlier));
+        if (!row) throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', { clientMutationId: key!.key });
+        replayed = true;
+        return { lesson: row, event: null };
+      }
       // The course row is locked, so two appends cannot pick the same position.
       const position = v.position ?? (await nextPosition(tx, course.id));
       const [row] = await tx
@@ -44,6 +60,10 @@ export class LessonCommands {
           durationMinutes: v.durationMinutes ?? null,
         })
         .returning();
+      if (key && !(await rememberEntity(tx, key, row!.id))) {
+        // Another attempt with this key (for another course) committed meanwhile.
+        throw AppError.conflict('clientMutationId is already in use', { clientMutationId: key.key });
+      }
       // Students hear of a new lesson once it has a time (notifications, via the outbox).
       if (row!.scheduledAt) {
         await appendToOutbox(tx, {
@@ -56,8 +76,8 @@ export class LessonCommands {
       }
       return { lesson: row!, event: await LessonEvents.record(tx, row!, null, viewer.userId) };
     }, ['Lesson:list']);
-    this.listener.created?.(event);
-    this.listener.changed?.(lesson.courseId);
+    if (!replayed && event) this.listener.created?.(event);
+    if (!replayed) this.listener.changed?.(lesson.courseId);
     return lesson;
   }
 

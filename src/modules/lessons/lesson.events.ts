@@ -57,8 +57,10 @@ export function eventOfRow(row: LessonEventRow): LessonStatusChangedEvent {
 /**
  * Lesson events: `record` writes one to the durable log in the caller's transaction (so the
  * event exists exactly when the change does, with its cursor); `publish`, called only after
- * that transaction committed, sends it live. Publishing is best effort: a subscriber that
- * missed it gets it by resubscribing with `after`.
+ * that transaction committed, sends it live. Publishing is best effort and fire-and-forget:
+ * the caller answers at once, the publish is bounded by the bus's command timeout (and fails
+ * at once while Redis is disconnected), and a subscriber that missed it gets it by
+ * resubscribing with `after`.
  */
 export class LessonEvents {
   constructor(
@@ -78,11 +80,9 @@ export class LessonEvents {
     return eventOfRow(row);
   }
 
-  async publish(event: LessonStatusChangedEvent): Promise<void> {
-    try {
-      await Promise.all([this.bus.publish(Topics.lessonStatus(event.courseId), event), this.bus.publish(Topics.lessonStatusAll, event)]);
-    } catch (err) {
-      this.log.error({ err, lessonId: event.lessonId }, 'could not publish a lesson status event');
-    }
+  publish(event: LessonStatusChangedEvent): void {
+    Promise.all([this.bus.publish(Topics.lessonStatus(event.courseId), event), this.bus.publish(Topics.lessonStatusAll, event)]).catch((err: unknown) =>
+      this.log.error({ err, lessonId: event.lessonId }, 'could not publish a lesson status event'),
+    );
   }
 }

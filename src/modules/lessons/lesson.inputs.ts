@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DateTime } from '../../graphql/scalars.js';
 import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
-import { intBetween, optional, singleLine, text } from '../../graphql/validation.js';
+import { intBetween, optional, singleLine, text, trimmed } from '../../graphql/validation.js';
 
 export const CONTENT_MAX = 100_000;
 
@@ -24,6 +24,13 @@ export class CreateLessonInput {
 
   @Field(() => Int, { nullable: true, description: '1 to 1440.' })
   durationMinutes?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Optional, 1 to 200 characters, unique per client request: a retry with the same id within a day returns the lesson the first attempt created instead of creating another (retry with it after a 503 or a lost answer).',
+  })
+  clientMutationId?: string | null;
 }
 
 @InputType('UpdateLessonInput', { description: 'Omitted or null fields are left as they are.' })
@@ -55,6 +62,7 @@ export const createLessonSchema = z.object({
   courseId: z.string(),
   ...fields,
   scheduledAt: optional(z.date()),
+  clientMutationId: optional(trimmed(1, 200)),
 });
 
 export const updateLessonSchema = z.object({ id: z.string(), ...fields, title: optional(fields.title) });

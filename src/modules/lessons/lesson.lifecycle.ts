@@ -65,7 +65,7 @@ export class LessonLifecycle {
       // A lesson that had no time is now scheduled; one that had a time moved.
       before.scheduledAt ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() } : { type: 'lesson.scheduled' },
     );
-    await this.events.publish(live);
+    this.events.publish(live);
     return row;
   }
 
@@ -76,8 +76,10 @@ export class LessonLifecycle {
     const { row, live } = await this.compareAndSet(scope, viewer.userId, id, from, to, action, changes, () =>
       event === 'lesson.cancelled' ? { type: event, reason: extra.cancellationReason ?? null } : { type: event },
     );
-    // Published after the transaction committed, with exactly the status the row held.
-    await this.events.publish(live);
+    // Published after the transaction committed, with exactly the status the row held, and
+    // not awaited: the write is committed, and Redis (slow, away) must not delay or fail the
+    // answer. The outbox carries the event to notifications, the log to resubscribers.
+    this.events.publish(live);
     return row;
   }
 

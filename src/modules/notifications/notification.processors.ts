@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Config } from '../../config/config.js';
 import type { Db } from '../../db/client.js';
@@ -11,24 +11,26 @@ import { Topics, type NotificationAddedEvent } from '../../pubsub/topics.js';
 import { markOutboxProcessed } from '../../outbox/outbox.js';
 import type { JobPayloads, JobQueue, JobSpec, Processors, RecipientRange } from '../../queue/jobs.js';
 import { renderNotification } from './notification.content.js';
-import { renderEmail } from './notification.email.js';
-import { claimEmails, eventsOwedEmails, findSubject, insertNotifications, markEmailed, recipientRanges, releaseEmailClaims } from './notification.repository.js';
+import type { NotificationBatchRow } from '../../db/schema.js';
+import { EmailRun } from './notification.email-run.js';
+import { markBatchDone, markBatchMailed, planBatches, takeStaleBatches } from './notification-batch.repository.js';
+import { claimEmails, emailsStillOwed, eventsOwedEmails, findSubject, insertNotifications, recipientRanges } from './notification.repository.js';
 
 export interface NotificationProcessorDeps {
   readonly db: Db;
   readonly jobs: JobQueue;
   readonly bus: EventBus;
   readonly mailer: Mailer;
-  readonly config: Pick<Config, 'notifications' | 'mail'>;
+  readonly config: Pick<Config, 'notifications' | 'mail' | 'jobs'>;
   readonly log: Logger;
   /** True once the process is shutting down: long jobs stop early and are retried later. */
   readonly stopping?: () => boolean;
 }
 
-/** Emails one job run claims (and so may send) at most. */
+/** Emails one run claims (and so may send) at most. */
 const EMAILS_PER_RUN = 500;
-/** How long a claim on a row keeps other runs off it. Far longer than a run takes. */
-const EMAIL_CLAIM_MS = 30 * 60_000;
+/** How long an email job waits for rows another run holds before it fails (and retries). */
+const MAX_WAIT_FOR_CLAIMS_MS = 5 * 60_000;
 
 /**
  * The notification pipeline, as job processors. Every step is safe to run twice:
@@ -51,32 +53,44 @@ export class NotificationProcessors {
     };
   }
 
-  async event({ eventId, event, round = 0 }: JobPayloads['notifications.event']): Promise<void> {
+  async event({ eventId, event }: JobPayloads['notifications.event']): Promise<void> {
     if ('lessonId' in event && event.type !== 'lesson.reminder') await this.moveReminder(event);
-    await this.fanOut(eventId, event, round);
+    await this.fanOut(eventId, event);
+    // The plan is in Postgres now: the batch sweep owns what is left, whatever Redis loses.
     await markOutboxProcessed(this.deps.db, eventId);
   }
 
-  /** Splits the recipients into ranges and queues a batch job for each. */
-  private async fanOut(eventId: string, event: DomainEvent, round: number): Promise<void> {
-    const ranges = await recipientRanges(this.deps.db, event, this.deps.config.notifications.batchSize);
-    await this.deps.jobs.add(
-      ranges.map((range) => ({
-        name: 'notifications.batch',
-        data: { eventId, event, range, round },
-        // A re-relayed event (round > 0) must not be swallowed by the ids of earlier rounds' jobs.
-        opts: { jobId: `batch-${eventId}-r${round}-${rangeKey(range)}` },
-      })),
-    );
+  /**
+   * Plans the event's batches in Postgres (once) and queues a job for each unfinished one. A
+   * batch's job id is its row id: adding it again while it is queued adds nothing, and after
+   * Redis lost it adds it back.
+   */
+  private async fanOut(eventId: string, event: DomainEvent): Promise<void> {
+    const { db, config, jobs } = this.deps;
+    const batches = await planBatches(db, eventId, event, () => recipientRanges(db, event, config.notifications.batchSize));
+    await jobs.add(batches.filter((b) => !b.mailedAt).map((b) => (b.doneAt ? emailJob(b) : batchJob(b))));
   }
 
-  async batch({ eventId, event, range, round = 0 }: JobPayloads['notifications.batch']): Promise<void> {
+  /** Batches unfinished long after they were queued (their jobs lost with Redis data): queued again. */
+  async requeueStaleBatches(olderThanMs: number): Promise<number> {
+    const stale = await takeStaleBatches(this.deps.db, olderThanMs, 1_000);
+    await this.deps.jobs.add(stale.map((b) => (b.doneAt ? emailJob(b) : batchJob(b))));
+    if (stale.length) this.deps.log.warn({ batches: stale.length }, 'notification batches unfinished long after they were queued; queued again');
+    return stale.length;
+  }
+
+  async batch({ eventId, event, range, round = 0, batchId }: JobPayloads['notifications.batch']): Promise<void> {
     const { db, bus, jobs, log } = this.deps;
     const subject = await findSubject(db, event);
-    if (!subject) return log.info({ eventId }, 'course gone; nothing to notify');
+    if (!subject) {
+      log.info({ eventId }, 'course gone; nothing to notify');
+      if (batchId) await markBatchMailed(db, batchId);
+      return;
+    }
     const inserted = await insertNotifications(db, eventId, event, range, renderNotification(event, subject));
     // After the INSERT committed: live pushes are best effort (the row is what counts; a crash
-    // right here loses the push, not the notification).
+    // right here loses the push, not the notification). Not awaited one by one: each publish
+    // is bounded by the bus's command timeout.
     await Promise.all(
       inserted.map(({ id, recipientId }) =>
         bus.publish(Topics.userNotifications(recipientId), { notificationId: id } satisfies NotificationAddedEvent).catch((err: unknown) => {
@@ -85,46 +99,49 @@ export class NotificationProcessors {
       ),
     );
     // Queued even when this run inserted nothing (a re-run): the email job skips what was mailed.
-    await jobs.add([{ name: 'notifications.email', data: { eventId, range }, opts: { jobId: `email-${eventId}-r${round}-${rangeKey(range)}` } }]);
+    await jobs.add([
+      batchId
+        ? { name: 'notifications.email', data: { eventId, range, batchId }, opts: { jobId: `email-${batchId}` } }
+        : { name: 'notifications.email', data: { eventId, range }, opts: { jobId: `email-${eventId}-r${round}-${rangeKey(range)}` } },
+    ]);
+    if (batchId) await markBatchDone(db, batchId);
   }
 
   /**
-   * Claims the range's rows still owed an email, then mails and stamps them one by one, so a
-   * crash repeats at most the emails in flight. Failures release their claims and fail the
-   * job, which retries them (only them). Stops early on shutdown.
+   * Claims the range's rows still owed an email for this run, then mails and stamps them one
+   * by one, so a crash repeats at most the emails in flight. Claims are leases as long as a
+   * job lock, renewed while the run lives: a crashed run's rows are free about when its job
+   * is taken over, and the taken-over job waits for them rather than finishing empty. Send
+   * failures release their rows (only once every sender has settled) and fail the job, which
+   * retries them. Stops early on shutdown.
    */
-  async email({ eventId, range }: JobPayloads['notifications.email']): Promise<void> {
-    const { db, mailer, config, log } = this.deps;
+  async email({ eventId, range, batchId }: JobPayloads['notifications.email']): Promise<void> {
+    const { db, config, log } = this.deps;
+    const leaseMs = config.jobs.lockDurationMs;
+    let waitingSince = Date.now();
     for (;;) {
-      const claimed = await claimEmails(db, eventId, range, EMAILS_PER_RUN, EMAIL_CLAIM_MS);
-      if (!claimed.length) return;
-      const unsent = new Set(claimed.map((c) => c.id));
-      const failures: unknown[] = [];
-      let next = 0;
-      const sender = async () => {
-        while (next < claimed.length && !this.deps.stopping?.()) {
-          const item = claimed[next++]!;
-          try {
-            await mailer.send(renderEmail(item, config.mail.publicAppUrl));
-          } catch (err) {
-            failures.push(err);
-            continue;
-          }
-          unsent.delete(item.id);
-          await markEmailed(db, item.id);
+      if (this.deps.stopping?.()) throw new Error('shutting down; the remaining emails are retried');
+      const runId = randomUUID();
+      const claimedAt = Date.now();
+      const claimed = await claimEmails(db, eventId, range, EMAILS_PER_RUN, leaseMs, runId);
+      if (!claimed.length) {
+        const { owed, msUntilFree } = await emailsStillOwed(db, eventId, range);
+        if (!owed) {
+          if (batchId) await markBatchMailed(db, batchId);
+          return;
         }
-      };
-      try {
-        await Promise.all(Array.from({ length: Math.min(config.mail.concurrency, claimed.length) }, sender));
-      } finally {
-        await releaseEmailClaims(db, [...unsent]).catch((err: unknown) => log.warn({ err }, 'could not release email claims; they expire'));
+        // Held by another run: one alive finishes them, a dead one's lease runs out soon.
+        if (Date.now() - waitingSince > MAX_WAIT_FOR_CLAIMS_MS) throw new Error(`${owed} emails still claimed by another run; retrying later`);
+        await sleep(Math.min(Math.max(msUntilFree ?? 0, 100) + 50, leaseMs));
+        continue;
       }
-      if (failures.length) {
-        log.warn({ eventId, failed: failures.length, sent: claimed.length - unsent.size }, 'some emails failed; the job will retry them');
-        throw new Error(`${failures.length} of ${claimed.length} emails failed: ${String((failures[0] as Error)?.message ?? failures[0])}`);
+      waitingSince = Date.now();
+      const result = await new EmailRun(db, this.deps.mailer, config.mail, log, runId, leaseMs, claimedAt, this.deps.stopping).send(claimed);
+      if (result.failures.length) {
+        log.warn({ eventId, failed: result.failures.length, sent: result.sent }, 'some emails failed; the job will retry them');
+        throw new Error(`${result.failures.length} of ${claimed.length} emails failed: ${String((result.failures[0] as Error)?.message ?? result.failures[0])}`);
       }
-      if (unsent.size) throw new Error('shutting down; the remaining emails are retried');
-      if (claimed.length < EMAILS_PER_RUN) return;
+      if (result.unsent) throw new Error('shutting down (or the claims could not be renewed); the remaining emails are retried');
     }
   }
 
@@ -134,7 +151,7 @@ export class NotificationProcessors {
     // (a reschedule or cancellation whose job removal lost a race lands here).
     if (!lesson || lesson.status !== 'SCHEDULED' || lesson.scheduledAt?.toISOString() !== scheduledAt) return;
     const event: DomainEvent = { type: 'lesson.reminder', lessonId, courseId: lesson.courseId, scheduledAt, occurredAt: new Date().toISOString() };
-    await this.fanOut(derivedUuid(reminderJobId(lessonId, scheduledAt)), event, 0);
+    await this.fanOut(derivedUuid(reminderJobId(lessonId, scheduledAt)), event);
   }
 
   /**
@@ -213,6 +230,20 @@ export class NotificationProcessors {
 
 export function reminderJobId(lessonId: string, scheduledAt: string): string {
   return `reminder-${lessonId}-${new Date(scheduledAt).getTime()}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function batchJob(b: NotificationBatchRow): JobSpec {
+  return {
+    name: 'notifications.batch',
+    data: { eventId: b.eventId, event: b.event as DomainEvent, range: { from: b.rangeFrom, to: b.rangeTo }, batchId: b.id },
+    opts: { jobId: `batch-${b.id}` },
+  };
+}
+
+function emailJob(b: NotificationBatchRow): JobSpec {
+  return { name: 'notifications.email', data: { eventId: b.eventId, range: { from: b.rangeFrom, to: b.rangeTo }, batchId: b.id }, opts: { jobId: `email-${b.id}` } };
 }
 
 function rangeKey(range: RecipientRange): string {

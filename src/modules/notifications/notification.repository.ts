@@ -102,23 +102,29 @@ export interface PendingEmail {
   courseSlug: string | null;
 }
 
+/** The range's part of a recipient filter on notifications. */
+function rangeOfNotifications(range: RecipientRange): SQL {
+  return sql`${range.from ? sql`and ${notifications.recipientId} >= ${range.from}::uuid` : sql``}
+    ${range.to ? sql`and ${notifications.recipientId} < ${range.to}::uuid` : sql``}`;
+}
+
 /**
- * Claims up to `limit` notifications of one batch that are still owed an email and not claimed
- * by another run (or whose claim ran out), until `claimMs` from now. Two runs of an email job
- * (a retry racing a stalled original, overlapping ranges) never get the same row.
+ * Claims for run `runId` up to `limit` notifications of one batch that are still owed an email
+ * and not claimed by another live run (a claim whose lease ran out is free), for `leaseMs`
+ * from now. Two runs of an email job (a retry racing a stalled original, overlapping ranges)
+ * never get the same row; a crashed run's rows are free again once its lease runs out.
  */
-export async function claimEmails(db: Db, eventId: string, range: RecipientRange, limit: number, claimMs: number): Promise<PendingEmail[]> {
+export async function claimEmails(db: Db, eventId: string, range: RecipientRange, limit: number, leaseMs: number, runId: string): Promise<PendingEmail[]> {
   const result = await db.execute(sql`
     with claimable as (
       select ${notifications.id} from ${notifications}
       where ${notifications.eventId} = ${eventId}::uuid and ${notifications.emailedAt} is null
         and (${notifications.emailClaimedUntil} is null or ${notifications.emailClaimedUntil} < now())
-        ${range.from ? sql`and ${notifications.recipientId} >= ${range.from}::uuid` : sql``}
-        ${range.to ? sql`and ${notifications.recipientId} < ${range.to}::uuid` : sql``}
+        ${rangeOfNotifications(range)}
       order by ${notifications.id}
       limit ${limit}
       for update skip locked)
-    update ${notifications} n set email_claimed_until = now() + make_interval(secs => ${claimMs / 1000})
+    update ${notifications} n set email_claimed_until = now() + make_interval(secs => ${leaseMs / 1000}), email_claimed_by = ${runId}::uuid
     from claimable c, ${users} u
     where n.id = c.id and u.id = n.recipient_id
     returning n.id, u.email, u.display_name, n.title, n.body, (select slug from ${courses} where ${courses.id} = n.course_id) as course_slug`);
@@ -132,14 +138,43 @@ export async function claimEmails(db: Db, eventId: string, range: RecipientRange
   }));
 }
 
-/** Stamps one notification as mailed (right after the mail server accepted it). */
-export async function markEmailed(db: Db, id: string): Promise<void> {
-  await db.update(notifications).set({ emailedAt: new Date(), emailClaimedUntil: null }).where(eq(notifications.id, id));
+/** Extends the leases of the rows run `runId` still holds (and has not mailed). */
+export async function renewEmailClaims(db: Db, runId: string, leaseMs: number): Promise<void> {
+  await db
+    .update(notifications)
+    .set({ emailClaimedUntil: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+    .where(and(eq(notifications.emailClaimedBy, runId), isNull(notifications.emailedAt)));
 }
 
-/** Gives up claims on rows that were not mailed, so a retry can take them at once. */
-export async function releaseEmailClaims(db: Db, ids: string[]): Promise<void> {
-  if (ids.length) await db.update(notifications).set({ emailClaimedUntil: null }).where(and(inArray(notifications.id, ids), isNull(notifications.emailedAt)));
+/** Stamps one notification as mailed (right after the mail server accepted it). */
+export async function markEmailed(db: Db, id: string): Promise<void> {
+  await db.update(notifications).set({ emailedAt: new Date(), emailClaimedUntil: null, emailClaimedBy: null }).where(eq(notifications.id, id));
+}
+
+/**
+ * Gives up run `runId`'s claims on rows it did not mail, so a retry can take them at once.
+ * A claim another run holds by now (this run's lease ran out) is not touched.
+ */
+export async function releaseEmailClaims(db: Db, runId: string, ids: string[]): Promise<void> {
+  if (!ids.length) return;
+  await db
+    .update(notifications)
+    .set({ emailClaimedUntil: null, emailClaimedBy: null })
+    .where(and(inArray(notifications.id, ids), eq(notifications.emailClaimedBy, runId), isNull(notifications.emailedAt)));
+}
+
+/**
+ * What of a batch is still owed an email although no row could be claimed: rows another run
+ * holds, and how long until the first of those leases runs out (null when nothing is owed).
+ */
+export async function emailsStillOwed(db: Db, eventId: string, range: RecipientRange): Promise<{ owed: number; msUntilFree: number | null }> {
+  const result = await db.execute(sql`
+    select count(*)::int as owed,
+           ceil(extract(epoch from (min(${notifications.emailClaimedUntil}) - now())) * 1000)::int as ms_until_free
+    from ${notifications}
+    where ${notifications.eventId} = ${eventId}::uuid and ${notifications.emailedAt} is null ${rangeOfNotifications(range)}`);
+  const [row] = rowsOf<{ owed: number; ms_until_free: number | null }>(result);
+  return { owed: row?.owed ?? 0, msUntilFree: row?.owed ? Math.max(0, row.ms_until_free ?? 0) : null };
 }
 
 /**

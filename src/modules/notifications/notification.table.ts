@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { foreignKey, index, pgEnum, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, jsonb, pgEnum, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, ts } from '../../db/columns.js';
 import { courses } from '../courses/course.table.js';
 import { lessons } from '../lessons/lesson.table.js';
@@ -32,8 +32,14 @@ export const notifications = pgTable(
     readAt: ts('read_at'),
     /** Set once the email for it was handed to the mail server; null while one is owed. */
     emailedAt: ts('emailed_at'),
-    /** An email job has claimed this row until then (two jobs never mail the same row). */
+    /**
+     * An email run has claimed this row until then (two runs never mail the same row). The
+     * claim is a lease as long as a job lock, renewed while its run is alive: a crashed run's
+     * claims run out about when its job is taken over.
+     */
     emailClaimedUntil: ts('email_claimed_until'),
+    /** The run (a random id per email job run) holding the claim: only it renews or releases it. */
+    emailClaimedBy: uuid('email_claimed_by'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -57,3 +63,38 @@ export const notifications = pgTable(
 );
 
 export type NotificationRow = typeof notifications.$inferSelect;
+
+/**
+ * An event's fan-out plan, one row per batch of recipients: the record of what is still owed.
+ * The event job writes the plan before it stamps the outbox row processed; a batch is done
+ * once its notifications exist (and mailed once its email job found nothing left to send).
+ * The queue only carries the work: a batch job lost with Redis data is queued again by the
+ * sweep, from these rows.
+ */
+export const notificationBatches = pgTable(
+  'notification_batches',
+  {
+    id: primaryId(),
+    eventId: uuid('event_id').notNull(),
+    /** The domain event itself (reminders have no outbox row to read it from). */
+    event: jsonb('event').notNull(),
+    /** Recipients by id: from inclusive, to exclusive, null meaning unbounded. */
+    rangeFrom: uuid('range_from'),
+    rangeTo: uuid('range_to'),
+    createdAt: createdAt(),
+    /** When its job was last put on the queue (the sweep re-queues what stays unfinished). */
+    queuedAt: ts('queued_at').notNull().defaultNow(),
+    /** Its notifications exist (and its email job was queued). */
+    doneAt: ts('done_at'),
+    /** Its email job found nothing left to mail. */
+    mailedAt: ts('mailed_at'),
+  },
+  (t) => [
+    index('notification_batches_event_id_idx').on(t.eventId),
+    // Unfinished batches, for the sweep: small, as finished rows leave it.
+    index('notification_batches_unfinished_idx').on(t.queuedAt).where(sql`${t.mailedAt} is null`),
+    index('notification_batches_created_at_idx').on(t.createdAt),
+  ],
+);
+
+export type NotificationBatchRow = typeof notificationBatches.$inferSelect;

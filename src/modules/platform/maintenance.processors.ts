@@ -3,8 +3,10 @@ import type { Logger } from '../../logging/logger.js';
 import type { Processors } from '../../queue/jobs.js';
 import { deleteExpiredAccountTokens, purgeSessions } from '../accounts/index.js';
 import { deleteOldLessonEvents } from '../lessons/lesson-event.repository.js';
+import { deleteFinishedBatches } from '../notifications/notification-batch.repository.js';
 import { deleteOldReadNotifications } from '../notifications/notification.repository.js';
 import { deleteProcessedOutbox } from '../../outbox/outbox.js';
+import { deleteExpiredIdempotencyKeys } from '../../idempotency/idempotency.repository.js';
 import { computePlatformStats, saveActivityReport } from './platform.repository.js';
 
 const KEEP_PROCESSED_OUTBOX_DAYS = 7;
@@ -28,6 +30,8 @@ export function maintenanceProcessors(
         readNotifications: () => deleteOldReadNotifications(db, options.readRetentionDays),
         outboxRows: () => deleteProcessedOutbox(db, KEEP_PROCESSED_OUTBOX_DAYS),
         lessonEvents: () => deleteOldLessonEvents(db, KEEP_LESSON_EVENTS_DAYS),
+        notificationBatches: () => deleteFinishedBatches(db, KEEP_PROCESSED_OUTBOX_DAYS),
+        idempotencyKeys: () => deleteExpiredIdempotencyKeys(db),
         healed: () => options.heal(),
       };
       const done: Record<string, unknown> = {};

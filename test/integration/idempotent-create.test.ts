@@ -1,0 +1,96 @@
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UserRow } from '../../src/db/schema.js';
+import { uuidOf } from '../../src/graphql/global-id.js';
+import { eventually } from '../helpers/eventually.js';
+import { codesOf } from '../helpers/graphql-client.js';
+import { gid } from '../helpers/factories.js';
+import { queryRows } from '../helpers/notifications.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+const CREATE_LESSON = `mutation($input: CreateLessonInput!) { createLesson(input: $input) { id title } }`;
+
+/**
+ * A client that did not get an answer (a timeout, a dropped connection, a 503 while the
+ * COMMIT went through) retries with the same clientMutationId and gets the lesson the first
+ * attempt made, not a second one.
+ */
+describe('createLesson with a clientMutationId', () => {
+  let t: TestApp;
+  let instructor: UserRow;
+  let token: string;
+  let courseId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    instructor = await t.make.user({ role: 'INSTRUCTOR' });
+    token = await t.tokenFor(instructor);
+    courseId = gid('Course', (await t.make.course(instructor.id)).id);
+  });
+  afterAll(() => t?.close());
+
+  const lessonsTitled = async (title: string) =>
+    (await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from lessons where title = ${title}`))[0]!.n;
+
+  it('creates one lesson when a request whose answer was lost is retried with the same id', async () => {
+    // The course row is locked by another session, so the first attempt is still waiting
+    // when the client gives up on it; it commits afterwards.
+    const other = postgres(t.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const lock = other.begin(async (tx) => {
+        await tx`select id from courses where id = ${uuidOf('Course', courseId)} for update`;
+        locked();
+        await held;
+      });
+      await isLocked;
+      const input = { courseId, title: 'Lost answer', clientMutationId: 'req-7f3a' };
+      const first = fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: CREATE_LESSON, variables: { input } }),
+        signal: AbortSignal.timeout(300),
+      }).catch((err: unknown) => err);
+      expect(await first).toBeInstanceOf(Error); // the client saw no answer
+      release();
+      await lock;
+      // The server went on and committed the first attempt.
+      await eventually(() => lessonsTitled('Lost answer'), (n) => n === 1, 10_000);
+
+      const retry = await t.gql(CREATE_LESSON, { input }, { token });
+      expect(retry.errors).toBeUndefined();
+      expect(retry.data.createLesson.title).toBe('Lost answer');
+      expect(await lessonsTitled('Lost answer')).toBe(1);
+      const again = await t.gql(CREATE_LESSON, { input }, { token });
+      expect(again.data.createLesson.id).toBe(retry.data.createLesson.id);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('creates one lesson for concurrent attempts with one id, and new ones for new ids', async () => {
+    const input = { courseId, title: 'Concurrent', clientMutationId: 'req-concurrent' };
+    const results = await Promise.all(Array.from({ length: 5 }, () => t.gql(CREATE_LESSON, { input }, { token })));
+    expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(new Set(results.map((r) => r.data.createLesson.id)).size).toBe(1);
+    expect(await lessonsTitled('Concurrent')).toBe(1);
+    await t.gql(CREATE_LESSON, { input: { ...input, clientMutationId: 'req-other' } }, { token });
+    await t.gql(CREATE_LESSON, { input: { courseId, title: 'Concurrent' } }, { token }); // no id: always new
+    expect(await lessonsTitled('Concurrent')).toBe(3);
+  });
+
+  it('keeps ids per user, and refuses a malformed one with BAD_USER_INPUT', async () => {
+    const colleague = await t.make.user({ role: 'ADMIN' });
+    const input = { courseId, title: 'Per user', clientMutationId: 'shared-id' };
+    const mine = await t.gql(CREATE_LESSON, { input }, { token });
+    const theirs = await t.gql(CREATE_LESSON, { input }, { token: await t.tokenFor(colleague) });
+    expect(theirs.data.createLesson.id).not.toBe(mine.data.createLesson.id);
+    const bad = await t.gql(CREATE_LESSON, { input: { ...input, clientMutationId: 'x'.repeat(201) } }, { token });
+    expect(codesOf(bad)).toEqual(['BAD_USER_INPUT']);
+    expect(JSON.stringify(bad.errors)).toContain('clientMutationId');
+  });
+});
