@@ -35,6 +35,13 @@ export interface LessonReminderEvent {
   occurredAt: string;
 }
 
+/** A new account: its WELCOME notification (in the app and by email). */
+export interface UserRegisteredEvent {
+  type: 'user.registered';
+  userId: string;
+  occurredAt: string;
+}
+
 /** A password-reset or verification email to send (the worker mints its token). */
 export interface AccountTokenRequestedEvent {
   type: 'account.token-requested';
@@ -45,7 +52,7 @@ export interface AccountTokenRequestedEvent {
 }
 
 /** What the notification jobs turn into notifications. */
-export type NotificationEvent = LessonDomainEvent | EnrollmentConfirmedEvent;
+export type NotificationEvent = LessonDomainEvent | EnrollmentConfirmedEvent | UserRegisteredEvent;
 /** Every event written to the outbox; the relay routes account events to their own job. */
 export type OutboxEvent = NotificationEvent | AccountTokenRequestedEvent;
 export type DomainEvent = NotificationEvent | LessonReminderEvent;

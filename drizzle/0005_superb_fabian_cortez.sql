@@ -1,3 +1,4 @@
+ALTER TYPE "public"."notification_kind" ADD VALUE 'WELCOME';--> statement-breakpoint
 CREATE TABLE "lesson_events" (
 	"seq" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "lesson_events_seq_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
 	"course_id" uuid NOT NULL,
