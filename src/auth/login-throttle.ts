@@ -49,8 +49,9 @@ export class LoginThrottle {
    * both limits trip together and the answer reveals nothing about the account).
    * Throws RATE_LIMITED with `retryAfterSeconds`.
    */
-  async reserveAccountEmail(kind: 'reset' | 'verify', email: string, userId: string | null): Promise<void> {
-    const keys: AttemptKey[] = [{ key: `mail:${kind}:address:${accountKey(email)}`, policy: this.accountEmail, weight: 1 }];
+  async reserveAccountEmail(kind: 'reset' | 'verify', email: string | null, userId: string | null): Promise<void> {
+    const keys: AttemptKey[] = [];
+    if (email !== null) keys.push({ key: `mail:${kind}:address:${accountKey(email)}`, policy: this.accountEmail, weight: 1 });
     if (userId) keys.push({ key: `mail:${kind}:account:${userId}`, policy: this.accountEmail, weight: 1 });
     this.check(await this.store.attempt(keys), `${kind === 'reset' ? 'password reset' : 'verification'} emails`);
   }

@@ -6,7 +6,12 @@ import type { Config } from '../config/config.js';
 import type { LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import { AccountRecoveryService, AccountService, SessionService, type SessionListener } from '../modules/accounts/index.js';
+import {
+  AccountRecoveryService,
+  AccountService,
+  SessionService,
+  type SessionListener,
+} from '../modules/accounts/index.js';
 import { CourseCommands, CourseService } from '../modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/index.js';
 import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonService } from '../modules/lessons/index.js';
@@ -64,7 +69,13 @@ export function wireModules({
     await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
   };
   const sessions = new SessionService(db, onSessionChange);
-  const recovery = new AccountRecoveryService({ db, tokens, throttle, refreshTokenTtlDays: config.auth.refreshTokenTtlDays, onSessionChange });
+  const recovery = new AccountRecoveryService({
+    db,
+    tokens,
+    throttle,
+    refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
+    onSessionChange,
+  });
   const accounts = new AccountService({
     db,
     tokens,

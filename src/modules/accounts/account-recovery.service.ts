@@ -54,7 +54,7 @@ export class AccountRecoveryService {
       await this.deps.throttle.reserveAccountEmail('reset', address, null);
       const user = await findUserByEmail(this.deps.db, address);
       if (user) {
-        await this.deps.throttle.reserveAccountEmail('reset', `account:${user.id}`, user.id);
+        await this.deps.throttle.reserveAccountEmail('reset', null, user.id);
         await this.request(user, 'PASSWORD_RESET', RESET_TOKEN_TTL_MS);
       }
       return true;

@@ -102,6 +102,9 @@ export function schedulePage(db: Db, userId: string, from: Date, to: Date, page:
 }
 
 export async function scheduleCount(db: Db, userId: string, from: Date, to: Date): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(lessons).where(scheduleWhere(userId, from, to));
+  const [row] = await db
+    .select({ n: count() })
+    .from(lessons)
+    .where(scheduleWhere(userId, from, to));
   return row?.n ?? 0;
 }

@@ -24,7 +24,10 @@ export class User extends Node {
   @Directive(auth({ requires: ['ADMIN'], allow: ['SELF'] }))
   email?: string | null;
 
-  @Field(() => DateTime, { nullable: true, description: 'When the email address was verified. Only the user themself and admins may read it.' })
+  @Field(() => DateTime, {
+    nullable: true,
+    description: 'When the email address was verified. Only the user themself and admins may read it.',
+  })
   @Directive(auth({ requires: ['ADMIN'], allow: ['SELF'] }))
   emailVerifiedAt?: Date | null;
 }
