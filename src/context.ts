@@ -27,6 +27,12 @@ export interface GraphQLContext extends RequestScope {
   readonly live?: LiveServices;
   /** WebSocket only: closes the connection (slow consumers). */
   readonly disconnect?: (code: number, reason: string) => void;
+  /**
+   * Subscriptions: the viewer facts the current event was authorized with (role and relation
+   * to its course), set by the live service before each event. Subscribers of one document
+   * and audience share one execution of the event (ws/audience.ts); unset, each executes.
+   */
+  audience?: string;
   /** Response cache: entity tags seen while executing a cacheable query (set on a miss). */
   cacheTags?: Set<string>;
   /** Response cache: what happened to this request (for the log). */
