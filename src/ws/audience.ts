@@ -23,7 +23,8 @@ import type { GraphQLContext } from '../context.js';
  * An audience is the document, the operation name, the variables, and the viewer facts the
  * live service authorized the event with (`GraphQLContext.audience`: role and relation to the
  * event's course). The user id joins the key when the selection reaches anything whose value
- * may depend on who the viewer is beyond that: a field `@auth(allow: [SELF])`, or any object
+ * may depend on who the viewer is beyond that: a field `@auth(allow: [SELF])`, a `viewer…` field
+ * (the viewer's own mark, permissions, enrollment), or any object
  * outside the event's own course-bound types (`AUDIENCE_TYPES`, e.g. `changedBy: User` or
  * `lesson.course`, whose resolvers filter by viewer). A subscription whose live service sets
  * no audience (notifications: private to their user) executes per subscriber, as graphql-js
@@ -129,6 +130,11 @@ function mapped(
   return generator as AsyncGenerator<ExecutionResult>;
 }
 
+/** The schema's naming rule for fields whose value is the viewer's own (`viewerCompletedAt`, `viewerCan` ...). */
+function isViewerField(name: string): boolean {
+  return /^viewer[A-Z]/.test(name);
+}
+
 /** Whether a subscription's selection may resolve differently for two viewers of one audience. */
 function selectionNeedsUser(
   schema: GraphQLSchema,
@@ -169,6 +175,9 @@ function selectionNeedsUser(
       if (!field) return true;
       const allow = (getDirective(schema, field, 'auth')?.[0]?.allow ?? []) as string[];
       if (allow.includes('SELF')) return true;
+      // `viewer…` fields answer for the signed-in viewer alone (`Lesson.viewerCompletedAt` is
+      // one student's own mark): two members of one audience may read different values.
+      if (isViewerField(selection.name.value)) return true;
       const type = getNamedType(field.type);
       if (isCompositeType(type)) {
         if (!AUDIENCE_TYPES.has(type.name)) return true;

@@ -17,11 +17,14 @@ const QUERIES = {
   guarded: `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus status lesson { id content allowedTransitions } } }`,
   private: `subscription($c: ID) { lessonStatusChanged(courseId: $c) { status lesson { id } changedBy { id email } } }`,
   perViewer: `subscription($c: ID) { lessonStatusChanged(courseId: $c) { lesson { id course { id viewerEnrollment { id status } } } } }`,
+  // A scalar that depends on the viewer alone (their own completion mark).
+  progress: `subscription($c: ID) { lessonStatusChanged(courseId: $c) { lesson { id viewerCompletedAt } } }`,
 } as const;
 type QueryName = keyof typeof QUERIES;
 const CREATE_LESSON = `mutation($c: ID!, $t: String!) { createLesson(input: { courseId: $c, title: $t }) { id } }`;
 const START = `mutation($id: ID!) { startLesson(id: $id) { id status } }`;
-const LESSON = `query($id: ID!) { lesson(id: $id) { id title content allowedTransitions course { id viewerEnrollment { id status } } } }`;
+const LESSON = `query($id: ID!) { lesson(id: $id) { id title content allowedTransitions viewerCompletedAt course { id viewerEnrollment { id status } } } }`;
+const MARK = `mutation($id: ID!) { markLessonCompleted(lessonId: $id) { id viewerCompletedAt } }`;
 
 describe('live fan-out by audience', () => {
   let t: TestApp;
@@ -121,6 +124,11 @@ describe('live fan-out by audience', () => {
     for (const course of [c1, c2, c3]) {
       const lesson = await t.make.lesson(course.id, { content: `notes of ${course.slug}` });
       started.set(course.id, lesson);
+      if (course.id === c1.id) {
+        // s1 marks c1's lesson completed, s2 (same course, same role and relation) does not.
+        const marked = await t.gql(MARK, { id: gid('Lesson', lesson.id) }, { token: tokens.get(s1!.id)! });
+        expect(marked.errors).toBeUndefined();
+      }
       const res = await t.gql(
         START,
         { id: gid('Lesson', lesson.id) },
@@ -160,6 +168,10 @@ describe('live fan-out by audience', () => {
           };
         case 'perViewer':
           return { data: { lessonStatusChanged: { lesson: { id: read.id, course: read.course } } } };
+        case 'progress':
+          return {
+            data: { lessonStatusChanged: { lesson: { id: read.id, viewerCompletedAt: read.viewerCompletedAt } } },
+          };
         case 'private': {
           const mayReadEmail = user.role === 'ADMIN' || user.id === owner.id;
           return {
@@ -193,6 +205,9 @@ describe('live fan-out by audience', () => {
       overHttp.get(`${s2!.id}|${started.get(c1.id)!.id}`).course.viewerEnrollment.id,
     );
 
+    expect(overHttp.get(`${s1!.id}|${started.get(c1.id)!.id}`).viewerCompletedAt).not.toBeNull();
+    expect(overHttp.get(`${s2!.id}|${started.get(c1.id)!.id}`).viewerCompletedAt).toBeNull();
+
     await eventually(
       async () => subscribers.filter((s) => s.sub.results.length < offset.get(s)! + s.courses.length).length,
       (n) => n === 0,
@@ -207,6 +222,6 @@ describe('live fan-out by audience', () => {
     }
     // The student whose enrollment was cancelled heard nothing.
     for (const s of subscribers.filter((x) => x.user.id === dropped!.id)) expect(s.sub.results).toEqual([]);
-    expect(subscribers.length).toBe(2 * 4 * (3 + 2 + 4 + 2 + 3 + 2 + 1));
+    expect(subscribers.length).toBe(2 * Object.keys(QUERIES).length * (3 + 2 + 4 + 2 + 3 + 2 + 1));
   });
 });
