@@ -5,7 +5,7 @@ import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
 import type { ResponseStore } from './response-store.js';
-import { withTimeout } from '../util/with-timeout.js';
+import { withReplyTimeout, withTimeout } from '../util/with-timeout.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -48,7 +48,8 @@ const INVALIDATION_BUDGET_MS = 300;
  * Invalidation: services name what a mutation changed (`scope.changes`); those tags are
  * invalidated, on every instance, before the mutation's response is sent.
  *
- * Redis slow or down: reads give up after `timeoutMs` (BYPASS, logged at most every 30 s),
+ * Redis slow or down: reads give up after `timeoutMs` (BYPASS, logged at most every 30 s;
+ * a reply that has arrived still wins over the timer, see `withReplyTimeout`),
  * writes are dropped, and failed invalidations are retried until they succeed; until then
  * this instance serves nothing from the cache.
  */
@@ -102,7 +103,7 @@ export class ResponseCache {
             const key = `${scope}:${cache.keyOf(document, operationName, variables)}`;
             let read;
             try {
-              read = await withTimeout(cache.store.get(key), cache.options.timeoutMs);
+              read = await withReplyTimeout(cache.store.get(key), cache.options.timeoutMs, 'the cache read');
             } catch (err) {
               cache.bypassed(err);
               outcome = 'BYPASS';
