@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import { getVariableValues, print, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues, print, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
@@ -112,7 +112,10 @@ export class ResponseCache {
             if (read.value !== null) {
               outcome = 'HIT';
               cache.stats.hits++;
-              return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: JSON.parse(read.value) } };
+              // The stored bytes go out as they are (see `stringifyResult`): no JSON.parse of
+              // the entry, no re-serialisation of the same data by Apollo.
+              const data = new StoredData(read.value) as unknown as Record<string, unknown>;
+              return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data } } };
             }
             outcome = 'MISS';
             cache.stats.misses++;
@@ -219,6 +222,39 @@ export class ResponseCache {
       this.options.log.warn({ err }, 'response cache unavailable; serving uncached');
     }
   }
+}
+
+const DATA_PREFIX = '{"data":';
+
+/**
+ * A cache hit's `data`: the stored entry (`{"data":...}`, as `JSON.stringify` wrote it),
+ * kept as text. `stringifyResult` splices it into the response; anything else that
+ * serialises it (or a hook that reads it through `toJSON`) gets the parsed value.
+ */
+export class StoredData {
+  constructor(readonly entry: string) {}
+
+  /** The text of `data` alone, or undefined when the entry is not in the stored shape. */
+  get dataJson(): string | undefined {
+    return this.entry.startsWith(DATA_PREFIX) && this.entry.endsWith('}') ? this.entry.slice(DATA_PREFIX.length, -1) : undefined;
+  }
+
+  toJSON(): unknown {
+    return (JSON.parse(this.entry) as { data: unknown }).data;
+  }
+}
+
+/**
+ * Apollo's `stringifyResult`: the same bytes as its default (`JSON.stringify(result) + '\n'`,
+ * fields in the order errors, data, extensions), with a cache hit's stored data copied in as
+ * text instead of parsed and serialised again.
+ */
+export function stringifyResult(result: FormattedExecutionResult): string {
+  const data: unknown = result.data;
+  const stored = data instanceof StoredData && !result.errors ? data.dataJson : undefined;
+  if (stored === undefined) return JSON.stringify(result) + '\n';
+  const extensions = result.extensions === undefined ? '' : `,"extensions":${JSON.stringify(result.extensions)}`;
+  return `{"data":${stored}${extensions}}\n`;
 }
 
 /**
