@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import { getVariableValues, print, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
+import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
 import type { ResponseStore } from './response-store.js';
@@ -62,6 +63,8 @@ export class ResponseCache {
   private retrying = false;
   private lastWarnAt = 0;
   private readonly normalized = new WeakMap<DocumentNode, string>();
+  /** Entry keys (scope aside) by document, operation name and variables as sent; null: none. */
+  private readonly keys = new DocumentMemo<string | null>();
 
   constructor(
     private readonly store: ResponseStore,
@@ -93,14 +96,20 @@ export class ResponseCache {
             // schema's own types whatever the client nests, own properties only (a variable
             // named `constructor` is not found on Object.prototype). Variables that do not
             // coerce make no key; execution refuses them.
-            const variables = cache.options.enabled ? coercedVariables(schema, operation, request.variables) : undefined;
-            if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0 || !variables) {
+            // Remembered per document, operation name and variables as sent (DocumentMemo).
+            const entryKey = cache.options.enabled
+              ? cache.keys.get(document, operationKey(operationName, request.variables), () => {
+                  const variables = coercedVariables(schema, operation, request.variables);
+                  return variables ? cache.keyOf(document, operationName, variables) : null;
+                })
+              : null;
+            if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0 || entryKey === null) {
               outcome = 'BYPASS';
               cache.stats.bypasses++;
               return null;
             }
             const { scope, userScoped } = cacheScope(ctx, policy);
-            const key = `${scope}:${cache.keyOf(document, operationName, variables)}`;
+            const key = `${scope}:${entryKey}`;
             let read;
             try {
               read = await withReplyTimeout(cache.store.get(key), cache.options.timeoutMs, 'the cache read');

@@ -6,6 +6,7 @@ import { queriesInScope } from '../db/query-stats.js';
 import { AppError, ErrorCode, httpStatusOf } from '../errors/app-error.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
 import type { Metrics } from '../observability/metrics.js';
+import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
 
 /**
@@ -51,12 +52,17 @@ export function requestLoggingPlugin(metrics?: Metrics): ApolloServerPlugin<Grap
  * is gone). The response reports `extensions.cost` so well-behaved clients can pace themselves.
  */
 export function costLimitPlugin(limits: Limits, schema: () => GraphQLSchema, budget?: CostBudget): ApolloServerPlugin<GraphQLContext> {
+  // The estimate depends on the document, operation and variables only: computed once for
+  // each (an operation over the limit throws every time, it is not remembered).
+  const costs = new DocumentMemo<number>();
   return {
     async requestDidStart() {
       let report: CostReport | undefined;
       return {
         async didResolveOperation({ document, request, operationName, contextValue: ctx }) {
-          const cost = assertCostWithin(limits, schema(), document, request.variables, operationName);
+          const cost = costs.get(document, operationKey(operationName, request.variables), () =>
+            assertCostWithin(limits, schema(), document, request.variables, operationName),
+          );
           if (!budget) return;
           try {
             report = await budget.spend(budgetKey(ctx.viewer, ctx.client.ip), cost);
