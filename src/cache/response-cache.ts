@@ -5,7 +5,7 @@ import type { GraphQLContext } from '../context.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
-import type { ResponseStore } from './response-store.js';
+import type { CacheRead, ResponseStore } from './response-store.js';
 import { withReplyTimeout, withTimeout } from '../util/with-timeout.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
@@ -30,6 +30,9 @@ export interface ResponseCacheOptions {
   readonly broadcastFailure?: (tags: string[]) => void;
 }
 
+/** The longest a cache read waits while Redis keeps answering other reads. */
+const READ_WAIT_CAP_MS = 250;
+
 /** How long a mutation may spend invalidating before it answers anyway (and broadcasts). */
 const INVALIDATION_BUDGET_MS = 300;
 
@@ -49,8 +52,8 @@ const INVALIDATION_BUDGET_MS = 300;
  * Invalidation: services name what a mutation changed (`scope.changes`); those tags are
  * invalidated, on every instance, before the mutation's response is sent.
  *
- * Redis slow or down: reads give up after `timeoutMs` (BYPASS, logged at most every 30 s;
- * a reply that has arrived still wins over the timer, see `withReplyTimeout`),
+ * Redis slow or down: reads give up once Redis has been silent for `timeoutMs` (BYPASS,
+ * logged at most every 30 s; see `read`: load alone does not turn hits into bypasses),
  * writes are dropped, and failed invalidations are retried until they succeed; until then
  * this instance serves nothing from the cache.
  */
@@ -62,6 +65,8 @@ export class ResponseCache {
   private retryTimer: NodeJS.Timeout | undefined;
   private retrying = false;
   private lastWarnAt = 0;
+  /** When Redis last answered a cache read (see `read`). */
+  private lastReplyAt = 0;
   private readonly normalized = new WeakMap<DocumentNode, string>();
   /** Entry keys (scope aside) by document, operation name and variables as sent; null: none. */
   private readonly keys = new DocumentMemo<string | null>();
@@ -112,7 +117,7 @@ export class ResponseCache {
             const key = `${scope}:${entryKey}`;
             let read;
             try {
-              read = await withReplyTimeout(cache.store.get(key), cache.options.timeoutMs, 'the cache read');
+              read = await cache.read(key);
             } catch (err) {
               cache.bypassed(err);
               outcome = 'BYPASS';
@@ -215,6 +220,27 @@ export class ResponseCache {
     } finally {
       this.retrying = false;
     }
+  }
+
+  /**
+   * A read bounded by Redis' own silence: it gives up once Redis has answered nothing (no
+   * read at all) for `timeoutMs`, so a frozen or unreachable Redis still fails fast, while
+   * under load, with replies streaming in, a read waits its turn in the connection's queue
+   * (up to READ_WAIT_CAP_MS) instead of turning into a bypass. A reply that has arrived
+   * always wins over the timer (`withReplyTimeout`).
+   */
+  private read(key: string): Promise<CacheRead> {
+    const started = Date.now();
+    const timeoutMs = this.options.timeoutMs;
+    const reply = this.store.get(key).then((r) => {
+      this.lastReplyAt = Date.now();
+      return r;
+    });
+    const redisAnswering = () => {
+      const now = Date.now();
+      return now - this.lastReplyAt < timeoutMs && now - started < Math.max(timeoutMs, READ_WAIT_CAP_MS);
+    };
+    return withReplyTimeout(reply, timeoutMs, 'the cache read', redisAnswering);
   }
 
   private keyOf(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined): string {

@@ -29,17 +29,23 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what = 'the oper
  * after one more turn of the loop (`setImmediate` runs after the poll phase has read every
  * ready socket), so a promise that I/O already settled resolves first. A dependency that is
  * really down still fails after about `ms`.
+ *
+ * `keepWaiting`, asked at each deadline, may extend the wait by another `ms` (the caller
+ * knows whether the dependency is answering other requests meanwhile); it must bound that.
  */
-export function withReplyTimeout<T>(promise: Promise<T>, ms: number, what = 'the operation'): Promise<T> {
+export function withReplyTimeout<T>(promise: Promise<T>, ms: number, what = 'the operation', keepWaiting?: () => boolean): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
   promise.catch(() => {});
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        immediate = setImmediate(() => reject(new TimeoutError(what, ms)));
-      }, ms);
+      const arm = () => {
+        timer = setTimeout(() => {
+          immediate = setImmediate(() => (keepWaiting?.() ? arm() : reject(new TimeoutError(what, ms))));
+        }, ms);
+      };
+      arm();
     }),
   ]).finally(() => {
     clearTimeout(timer);

@@ -49,6 +49,16 @@ describe('cache read timeout', () => {
     await expect(read).rejects.toBeInstanceOf(TimeoutError);
   });
 
+  it('waits past the deadline while the caller says so (Redis answering other reads), bounded', async () => {
+    await redis.ping();
+    server.freeze();
+    const thawed = new Promise((r) => setTimeout(r, 100)).then(() => server.thaw());
+    const started = Date.now();
+    const read = withReplyTimeout(store.get('k'), 10, 'the cache read', () => Date.now() - started < 5_000);
+    await expect(read).resolves.toMatchObject({ value: '{"data":{"ok":true}}' });
+    await thawed;
+  });
+
   it('still gives up when Redis does not answer', async () => {
     await redis.ping();
     server.freeze();
