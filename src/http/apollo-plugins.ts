@@ -5,6 +5,7 @@ import type { GraphQLContext } from '../context.js';
 import { queriesInScope } from '../db/query-stats.js';
 import { AppError, ErrorCode, httpStatusOf } from '../errors/app-error.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
+import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
@@ -14,7 +15,7 @@ import { assertCostWithin, type Limits } from '../graphql/limits.js';
  * status, error codes, cost, cache outcome, SQL statements), and the matching metrics.
  * Variables are not logged; the logger redacts tokens, passwords and email addresses anywhere.
  */
-export function requestLoggingPlugin(metrics?: Metrics): ApolloServerPlugin<GraphQLContext> {
+export function requestLoggingPlugin(metrics?: Metrics, log?: Logger): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();
@@ -26,6 +27,9 @@ export function requestLoggingPlugin(metrics?: Metrics): ApolloServerPlugin<Grap
           const type = operation?.operation;
           metrics?.operationDuration.observe({ operation: metrics.operationLabel(operationName), type: type ?? 'invalid' }, seconds);
           for (const code of codes) metrics?.errors.inc({ code: String(code ?? 'UNKNOWN') });
+          // The level check on the root logger first: the request's own logger is made on
+          // first use (context.ts), and at LOG_LEVEL=warn this line is not written.
+          if (log && !log.isLevelEnabled('info')) return;
           ctx.log.info(
             {
               operationName: operationName ?? undefined,

@@ -78,7 +78,7 @@ export async function createApollo({
       responseCache.plugin(schema),
       errorRequestIdPlugin(), // so unexpected errors are logged with their request id
       httpStatusPlugin(), // before logging, so the logged status is the one sent
-      requestLoggingPlugin(metrics),
+      requestLoggingPlugin(metrics, log),
     ],
   });
   await apollo.start();
