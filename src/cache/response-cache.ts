@@ -20,7 +20,7 @@ export interface CacheStats {
 
 export interface ResponseCacheOptions {
   readonly enabled: boolean;
-  /** Longest a cache read may take before the request runs uncached. */
+  /** How long Redis may stay silent (answering no cache read) before a read gives up (see `read`). */
   readonly timeoutMs: number;
   readonly log: Logger;
   /**
