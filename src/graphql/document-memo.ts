@@ -15,8 +15,8 @@ export class DocumentMemo<T> {
     private readonly maxKeyLength = 2_048,
   ) {}
 
-  get(document: DocumentNode, key: string, compute: () => T): T {
-    if (key.length > this.maxKeyLength) return compute();
+  get(document: DocumentNode, key: string | undefined, compute: () => T): T {
+    if (key === undefined || key.length > this.maxKeyLength) return compute();
     let entries = this.byDocument.get(document);
     const known = entries?.get(key);
     if (known !== undefined) return known;
@@ -28,7 +28,17 @@ export class DocumentMemo<T> {
   }
 }
 
-/** A memo key for an operation name and its variables as sent. */
-export function operationKey(operationName: string | null | undefined, variables: Record<string, unknown> | undefined): string {
-  return `${operationName ?? ''}\0${variables === undefined ? '' : JSON.stringify(variables)}`;
+/**
+ * A memo key for an operation name and its variables as sent; undefined (not remembered) for
+ * variables nested too deep to serialise (a 40,000-deep array: the schema refuses them later).
+ */
+export function operationKey(
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | undefined,
+): string | undefined {
+  try {
+    return `${operationName ?? ''}\0${variables === undefined ? '' : JSON.stringify(variables)}`;
+  } catch {
+    return undefined;
+  }
 }

@@ -31,5 +31,14 @@ describe('DocumentMemo', () => {
     expect(operationKey('A', { first: 1 })).not.toBe(operationKey('A', { first: 2 }));
     expect(operationKey('A', undefined)).not.toBe(operationKey('B', undefined));
     expect(operationKey(null, undefined)).toBe(operationKey(undefined, undefined));
+    // Too deep to serialise: no key, nothing remembered (never a stack overflow).
+    let deep: unknown = [];
+    for (let i = 0; i < 40_000; i++) deep = [deep];
+    expect(operationKey('A', { deep })).toBeUndefined();
+    const memo = new DocumentMemo<number>();
+    let calls = 0;
+    const doc = parse('{ __typename }');
+    memo.get(doc, undefined, () => ++calls);
+    expect(memo.get(doc, undefined, () => ++calls)).toBe(2);
   });
 });
