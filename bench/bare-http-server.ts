@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const body = readFileSync(process.env.BARE_BODY_FILE!);
-const headers = { 'content-type': process.env.BARE_CONTENT_TYPE ?? 'application/json; charset=utf-8', 'content-length': String(body.length) };
+const headers = {
+  'content-type': process.env.BARE_CONTENT_TYPE ?? 'application/json; charset=utf-8',
+  'content-length': String(body.length),
+};
 
 const server = createServer((req, res) => {
   req.resume();

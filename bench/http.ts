@@ -31,7 +31,8 @@ const run = benchRun(PG_ADMIN);
 const { dbName, dbUrl, redisPrefix, secret } = run;
 
 /** The shared harness's query (../shared/peers/queries/eduflow.graphql). */
-const CATALOG = '{ courses(first: 20) { edges { node { title instructor { displayName } lessons(first: 10) { edges { node { title status } } } } } } }';
+const CATALOG =
+  '{ courses(first: 20) { edges { node { title instructor { displayName } lessons(first: 10) { edges { node { title status } } } } } } }';
 const TYPENAME = '{ __typename }';
 
 interface Measured {
@@ -68,17 +69,26 @@ async function startEduFlow(cacheEnabled: boolean) {
 
 /** EduFlow's answer to `query`, checked, saved for the bare replay. */
 async function answer(url: string, query: string, expectCache?: string) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
   const text = await res.text();
   if (res.status !== 200 || text.includes('"errors"')) throw new Error(`${query}: ${res.status} ${text.slice(0, 300)}`);
-  if (expectCache && res.headers.get('x-cache') !== expectCache) throw new Error(`${query}: x-cache ${res.headers.get('x-cache')}, expected ${expectCache}`);
+  if (expectCache && res.headers.get('x-cache') !== expectCache)
+    throw new Error(`${query}: x-cache ${res.headers.get('x-cache')}, expected ${expectCache}`);
   return { text, contentType: res.headers.get('content-type') ?? 'application/json' };
 }
 
 async function startBare(name: string, body: string, contentType: string) {
   const file = join(tmpdir(), `${run.dbName}-${name}.json`);
   writeFileSync(file, body);
-  const { child, match } = await startProcess(['--import', 'tsx', 'bench/bare-http-server.ts'], { BARE_BODY_FILE: file, BARE_CONTENT_TYPE: contentType }, /BARE_HTTP_PORT=(\d+)/);
+  const { child, match } = await startProcess(
+    ['--import', 'tsx', 'bench/bare-http-server.ts'],
+    { BARE_BODY_FILE: file, BARE_CONTENT_TYPE: contentType },
+    /BARE_HTTP_PORT=(\d+)/,
+  );
   return { child, url: `http://127.0.0.1:${match[1]}/graphql` };
 }
 
@@ -92,7 +102,14 @@ async function load(url: string, query: string, seconds: number): Promise<Measur
     connections: CONNECTIONS,
     duration: seconds,
   });
-  return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, load1: Math.round(load1 * 100) / 100 };
+  return {
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    load1: Math.round(load1 * 100) / 100,
+  };
 }
 
 const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -113,13 +130,17 @@ async function workload(name: string, target: { url: string; query: string }, ba
     eduflow: { rps: mean(eduflow.map((m) => m.rps)), p99: mean(eduflow.map((m) => m.p99)), runs: eduflow },
     bare: { rps: mean(replay.map((m) => m.rps)), p99: mean(replay.map((m) => m.p99)), runs: replay },
   };
-  console.log(`${name}: EduFlow ${summary.eduflow.rps} rps (p99 ${summary.eduflow.p99} ms), bare replay ${summary.bare.rps} rps; load1 ${eduflow.map((m) => m.load1).join(', ')}`);
+  console.log(
+    `${name}: EduFlow ${summary.eduflow.rps} rps (p99 ${summary.eduflow.p99} ms), bare replay ${summary.bare.rps} rps; load1 ${eduflow.map((m) => m.load1).join(', ')}`,
+  );
   return summary;
 }
 
 async function main() {
   const startLoad = loadavg().map((l) => Math.round(l * 100) / 100);
-  console.log(`http benchmark: ${CONNECTIONS} connections, ${ROUNDS} × ${DURATION} s, runner ${RUNNER}, node ${process.version}, ${cpus().length} CPUs, load ${startLoad.join(' ')}`);
+  console.log(
+    `http benchmark: ${CONNECTIONS} connections, ${ROUNDS} × ${DURATION} s, runner ${RUNNER}, node ${process.version}, ${cpus().length} CPUs, load ${startLoad.join(' ')}`,
+  );
   const children = [];
   try {
     const database = await createBenchDatabase(PG_ADMIN, run);
@@ -152,7 +173,18 @@ async function main() {
     results.push(await workload('P3 { __typename }', { url: cached.url, query: TYPENAME }, p3Bare));
 
     const date = new Date().toISOString();
-    const result = { date, runner: RUNNER, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAtStart: startLoad, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, results };
+    const result = {
+      date,
+      runner: RUNNER,
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      loadAtStart: startLoad,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      rounds: ROUNDS,
+      results,
+    };
     writeFileSync('bench/results/http.json', `${JSON.stringify(result, null, 2)}\n`);
     const p1Rps = results[0]!.eduflow.rps;
     const rows = results.map(

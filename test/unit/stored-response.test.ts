@@ -5,11 +5,17 @@ import { StoredData, stringifyResult } from '../../src/cache/response-cache.js';
 const asData = (d: StoredData) => d as unknown as Record<string, unknown>;
 
 describe('stringifyResult (cache hits written as stored bytes)', () => {
-  const entry = JSON.stringify({ data: { courses: { totalCount: 2, edges: [{ node: { title: 'Ünïcode "quoted" \u2028' } }] } } });
+  const entry = JSON.stringify({
+    data: { courses: { totalCount: 2, edges: [{ node: { title: 'Ünïcode "quoted" \u2028' } }] } },
+  });
 
   it('splices the stored data in as text, byte for byte what Apollo writes for the parsed value', () => {
-    const result: FormattedExecutionResult = { data: asData(new StoredData(entry)), extensions: { cost: { requested: 3, remaining: 7 } } };
-    const expected = JSON.stringify({ data: JSON.parse(entry).data, extensions: { cost: { requested: 3, remaining: 7 } } }) + '\n';
+    const result: FormattedExecutionResult = {
+      data: asData(new StoredData(entry)),
+      extensions: { cost: { requested: 3, remaining: 7 } },
+    };
+    const expected =
+      JSON.stringify({ data: JSON.parse(entry).data, extensions: { cost: { requested: 3, remaining: 7 } } }) + '\n';
     expect(stringifyResult(result)).toBe(expected);
     expect(stringifyResult({ data: asData(new StoredData(entry)) })).toBe(entry + '\n');
   });
@@ -27,6 +33,8 @@ describe('stringifyResult (cache hits written as stored bytes)', () => {
     const odd = new StoredData('{"other":1}'); // not the stored shape: parsed (and then has no data)
     expect(stringifyResult({ data: asData(odd) })).toBe('{}\n');
     const withErrors = { errors: [{ message: 'x' }], data: asData(new StoredData(entry)) };
-    expect(stringifyResult(withErrors)).toBe(JSON.stringify({ errors: [{ message: 'x' }], data: JSON.parse(entry).data }) + '\n');
+    expect(stringifyResult(withErrors)).toBe(
+      JSON.stringify({ errors: [{ message: 'x' }], data: JSON.parse(entry).data }) + '\n',
+    );
   });
 });
