@@ -8,6 +8,7 @@ import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
 import { users, type Role, type UserRow } from '../../db/schema.js';
+import { appendToOutbox } from '../../outbox/outbox.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
@@ -47,7 +48,7 @@ export interface AuthResult {
  */
 export type SessionListener = (event: {
   userId: string;
-  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
+  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' | 'SESSION_REVOKED' | 'PASSWORD_RESET';
   revoked: RevocationEvent;
 }) => void | Promise<void>;
 
@@ -77,6 +78,9 @@ export class AccountService {
       // that a retry would then call a CONFLICT.
       const started = await this.deps.db.transaction(async (tx) => {
         const [user] = await tx.insert(users).values({ email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash }).returning();
+        // The WELCOME notification (in the app and by email), once: the outbox row commits with
+        // the account or not at all, and the worker sends it.
+        await appendToOutbox(tx, { type: 'user.registered', userId: user!.id, occurredAt: user!.createdAt.toISOString() });
         return { user: user!, ...(await createSession(tx, user!.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
       });
       return await this.issue(started.user, started.session.id, started.refreshToken);

@@ -6,6 +6,7 @@ import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
+import { enrollRefusal, unenrollRefusal } from './enrollment.policy.js';
 
 /** Enrolling and unenrolling: students only, PUBLISHED courses only. */
 export class EnrollmentCommands {
@@ -13,6 +14,8 @@ export class EnrollmentCommands {
     private readonly db: Db,
     /** Told after commit that a student now follows a course (live subscriptions add it). */
     private readonly onFollow: (userId: string, courseId: string) => void = () => {},
+    /** Told after commit that a course's enrollments changed (its live statistics). */
+    private readonly onCourseActivity: (courseId: string) => void = () => {},
   ) {}
 
   /**
@@ -25,6 +28,9 @@ export class EnrollmentCommands {
     const uuid = uuidOf('Course', courseId);
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
+    // The rule `Course.viewerCan.enroll` answers with; re-checked under the lock below.
+    const refusal = enrollRefusal(viewer, course, await scope.loaders.enrollments.viewerByCourse.load(course.id));
+    if (refusal) throw refusal;
     let enrollment: EnrollmentRow;
     try {
       enrollment = await this.db.transaction(async (tx) => {
@@ -32,9 +38,8 @@ export class EnrollmentCommands {
         // either committed before, and is seen here, or waits for this enrollment.
         const [current] = await tx.select({ status: courses.status }).from(courses).where(eq(courses.id, course.id)).for('share');
         if (!current) throw AppError.notFound('Course');
-        if (current.status !== 'PUBLISHED') {
-          throw AppError.conflict(`A ${current.status} course does not take enrollments`, { status: current.status });
-        }
+        const refusalNow = enrollRefusal(viewer, current, null);
+        if (refusalNow) throw refusalNow;
         const latestCancelled = tx
           .select({ id: enrollments.id })
           .from(enrollments)
@@ -75,6 +80,9 @@ export class EnrollmentCommands {
     const viewer = requireSignedIn(scope.viewer);
     const uuid = uuidOf('Course', courseId);
     if (!uuid) throw AppError.notFound('Course');
+    // The rule `Course.viewerCan.unenroll` answers with; the UPDATE below re-checks it atomically.
+    const refusal = unenrollRefusal(viewer, await scope.loaders.enrollments.viewerByCourse.load(uuid));
+    if (refusal) throw refusal;
     const [row] = await this.db
       .update(enrollments)
       .set({ status: 'CANCELLED', cancelledAt: new Date() })
@@ -91,5 +99,6 @@ export class EnrollmentCommands {
    */
   private changed(scope: RequestScope, e: EnrollmentRow): void {
     touched(scope, `Enrollment:${e.id}`, `Course:${e.courseId}`, `User:${e.studentId}`, `Viewer:${e.studentId}`, 'Enrollment:list');
+    this.onCourseActivity(e.courseId);
   }
 }

@@ -9,13 +9,16 @@ import { parseInput } from '../../graphql/validation.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
+import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
 import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
 
 const MAX_POSITION = 10_000;
 
 /** Listens for lesson writes after they commit (live subscriptions hook in here). */
 export interface LessonWriteListener {
-  created?(lesson: LessonRow, actorId: string): void;
+  created?(event: LessonStatusChangedEvent): void;
+  /** Any committed write to a course's lessons (its live statistics follow). */
+  changed?(courseId: string): void;
 }
 
 /** Writes to lessons: only the course's instructor or an admin, under the course's row lock. */
@@ -35,14 +38,14 @@ export class LessonCommands {
     const v = parseInput(createLessonSchema, input);
     const key = v.clientMutationId ? { userId: viewer.userId, operation: 'createLesson', key: v.clientMutationId } : null;
     let replayed = false;
-    const lesson = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
+    const { lesson, event } = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
       // Under the course's row lock: two attempts with one key on one course run one at a time.
       const earlier = key ? await rememberedEntity(tx, key) : null;
       if (earlier) {
         const [row] = await tx.select().from(lessons).where(eq(lessons.id, earlier));
         if (!row) throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', { clientMutationId: key!.key });
         replayed = true;
-        return row;
+        return { lesson: row, event: null };
       }
       // The course row is locked, so two appends cannot pick the same position.
       const position = v.position ?? (await nextPosition(tx, course.id));
@@ -71,9 +74,10 @@ export class LessonCommands {
           occurredAt: row!.createdAt.toISOString(),
         });
       }
-      return row!;
+      return { lesson: row!, event: await LessonEvents.record(tx, row!, null, viewer.userId) };
     }, ['Lesson:list']);
-    if (!replayed) this.listener.created?.(lesson, viewer.userId);
+    if (!replayed && event) this.listener.created?.(event);
+    if (!replayed) this.listener.changed?.(lesson.courseId);
     return lesson;
   }
 
@@ -100,7 +104,7 @@ export class LessonCommands {
     const uuid = uuidOf('Lesson', id);
     const visible = uuid ? await scope.loaders.lessons.visibleById.load(uuid) : null;
     if (!visible) throw AppError.notFound('Lesson');
-    return this.courseCommands.withManageableCourse(
+    const result = await this.courseCommands.withManageableCourse(
       scope,
       visible.courseId,
       async (tx, course) => {
@@ -110,6 +114,8 @@ export class LessonCommands {
       },
       [`Lesson:${visible.id}`, 'Lesson:list'], // status filters and order change lists
     );
+    this.listener.changed?.(visible.courseId);
+    return result;
   }
 }
 
