@@ -80,11 +80,16 @@ export function httpContext(deps: {
 
   return async (req: Request): Promise<GraphQLContext> => {
     const viewer = await viewerOf(req.header('authorization'));
+    const requestId = req.requestId;
+    let requestLog: Logger | undefined;
     return {
       viewer,
       loaders: createLoaders(db, viewer),
-      requestId: req.requestId,
-      log: log.child({ requestId: req.requestId, userId: viewer.userId ?? undefined }),
+      requestId,
+      // Made on first use: at LOG_LEVEL=warn most requests never log.
+      get log() {
+        return (requestLog ??= log.child({ requestId, userId: viewer.userId ?? undefined }));
+      },
       client: { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.header('user-agent') ?? null },
       signedIn: new Set(),
       changes: new Set(),
