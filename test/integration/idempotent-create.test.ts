@@ -94,3 +94,93 @@ describe('createLesson with a clientMutationId', () => {
     expect(JSON.stringify(bad.errors)).toContain('clientMutationId');
   });
 });
+
+const CREATE_COURSE = `mutation($input: CreateCourseInput!) { createCourse(input: $input) { id title } }`;
+
+/** The same for createCourse: a retry with the first attempt's clientMutationId gets its course. */
+describe('createCourse with a clientMutationId', () => {
+  let t: TestApp;
+  let instructor: UserRow;
+  let token: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    instructor = await t.make.user({ role: 'INSTRUCTOR' });
+    token = await t.tokenFor(instructor);
+  });
+  afterAll(() => t?.close());
+
+  const coursesTitled = async (title: string) =>
+    (await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from courses where title = ${title}`))[0]!.n;
+
+  it('creates one course when a request whose answer was lost is retried with the same id', async () => {
+    // The instructor's row is locked by another session, so the first attempt's insert (its
+    // foreign key) is still waiting when the client gives up on it; it commits afterwards.
+    const other = postgres(t.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const lock = other.begin(async (tx) => {
+        await tx`select id from users where id = ${instructor.id} for update`;
+        locked();
+        await held;
+      });
+      await isLocked;
+      const input = { title: 'Lost course answer', clientMutationId: 'req-7f3a' };
+      const first = fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: CREATE_COURSE, variables: { input } }),
+        signal: AbortSignal.timeout(300),
+      }).catch((err: unknown) => err);
+      expect(await first).toBeInstanceOf(Error); // the client saw no answer
+      release();
+      await lock;
+      // The server went on and committed the first attempt.
+      await eventually(() => coursesTitled('Lost course answer'), (n) => n === 1, 10_000);
+
+      const retry = await t.gql(CREATE_COURSE, { input }, { token });
+      expect(retry.errors).toBeUndefined();
+      expect(retry.data.createCourse.title).toBe('Lost course answer');
+      expect(await coursesTitled('Lost course answer')).toBe(1);
+      const again = await t.gql(CREATE_COURSE, { input }, { token });
+      expect(again.data.createCourse.id).toBe(retry.data.createCourse.id);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('creates one course for concurrent attempts with one id, and new ones for new ids', async () => {
+    const input = { title: 'Concurrent course', clientMutationId: 'req-concurrent' };
+    const results = await Promise.all(Array.from({ length: 5 }, () => t.gql(CREATE_COURSE, { input }, { token })));
+    expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(new Set(results.map((r) => r.data.createCourse.id)).size).toBe(1);
+    expect(await coursesTitled('Concurrent course')).toBe(1);
+    await t.gql(CREATE_COURSE, { input: { ...input, clientMutationId: 'req-other' } }, { token });
+    await t.gql(CREATE_COURSE, { input: { title: 'Concurrent course' } }, { token }); // no id: always new
+    expect(await coursesTitled('Concurrent course')).toBe(3);
+  });
+
+  it('answers CONFLICT when the id was used for a course that has since been deleted', async () => {
+    const input = { title: 'Deleted course', clientMutationId: 'req-deleted' };
+    const created = await t.gql(CREATE_COURSE, { input }, { token });
+    const deleted = await t.gql(`mutation($id: ID!) { deleteCourse(id: $id) }`, { id: created.data.createCourse.id }, { token });
+    expect(deleted.errors).toBeUndefined();
+    const retry = await t.gql(CREATE_COURSE, { input }, { token });
+    expect(codesOf(retry)).toEqual(['CONFLICT']);
+    expect(await coursesTitled('Deleted course')).toBe(0);
+  });
+
+  it('keeps ids per user, and refuses a malformed one with BAD_USER_INPUT', async () => {
+    const colleague = await t.make.user({ role: 'INSTRUCTOR' });
+    const input = { title: 'Per user course', clientMutationId: 'shared-id' };
+    const mine = await t.gql(CREATE_COURSE, { input }, { token });
+    const theirs = await t.gql(CREATE_COURSE, { input }, { token: await t.tokenFor(colleague) });
+    expect(theirs.data.createCourse.id).not.toBe(mine.data.createCourse.id);
+    const bad = await t.gql(CREATE_COURSE, { input: { ...input, clientMutationId: 'x'.repeat(201) } }, { token });
+    expect(codesOf(bad)).toEqual(['BAD_USER_INPUT']);
+    expect(JSON.stringify(bad.errors)).toContain('clientMutationId');
+  });
+});

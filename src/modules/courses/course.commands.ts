@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
-import { courses, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
+import { courseColumns, courses, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
+import { rememberEntity, rememberedEntity, type IdempotencyKey } from '../../idempotency/idempotency.repository.js';
 import { createCourseSchema, slugify, updateCourseSchema, type CreateCourseInput, type UpdateCourseInput } from './course.inputs.js';
 import { assertCanManageCourse, courseDeleteBlocker } from './course.policy.js';
 import { countActiveEnrollments, insertCourseWithFreeSlug, lockCourse } from './course.repository.js';
@@ -29,6 +31,11 @@ export class CourseCommands {
     private readonly onFollow: (userId: string, courseId: string) => void = () => {},
   ) {}
 
+  /**
+   * With a `clientMutationId`, the key is remembered in the creating transaction: a retry
+   * (same viewer, same id, within a day) returns the course the first attempt made, even when
+   * that attempt's answer was lost or was a 503 after the COMMIT went through.
+   */
   async create(scope: RequestScope, input: CreateCourseInput): Promise<CourseRow> {
     const viewer = requireRole(scope.viewer, 'INSTRUCTOR', 'ADMIN');
     const v = parseInput(createCourseSchema, input);
@@ -39,16 +46,44 @@ export class CourseCommands {
       priceCents: v.priceCents ?? 0,
       status: 'DRAFT' as const,
     };
-    const course = await this.insert(values, v.slug);
+    if (v.clientMutationId) {
+      const key = { userId: viewer.userId, operation: 'createCourse', key: v.clientMutationId };
+      const { course, replayed } = await this.createOnce(key, values, v.slug);
+      if (replayed) return course;
+      touched(scope, 'Course:list');
+      this.onFollow(viewer.userId, course.id);
+      return course;
+    }
+    const course = await this.insert(this.db, values, v.slug);
     touched(scope, 'Course:list');
     this.onFollow(viewer.userId, course.id);
     return course;
   }
 
-  private async insert(values: Omit<NewCourseRow, 'slug'>, slug: string | undefined): Promise<CourseRow> {
-    if (!slug) return insertCourseWithFreeSlug(this.db, values, slugify(values.title));
+  /**
+   * Claims the key first, for the id the course will get: a concurrent attempt with the same
+   * key waits on the key's row until this one commits, then finds it taken and returns the
+   * course it names.
+   */
+  private createOnce(
+    key: IdempotencyKey,
+    values: Omit<NewCourseRow, 'slug'>,
+    slug: string | undefined,
+  ): Promise<{ course: CourseRow; replayed: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const id = randomUUID();
+      if (await rememberEntity(tx, key, id)) return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
+      const earlier = await rememberedEntity(tx, key);
+      const [row] = earlier ? await tx.select(courseColumns).from(courses).where(eq(courses.id, earlier)) : [];
+      if (!row) throw AppError.conflict('clientMutationId was used for a course that has since been deleted', { clientMutationId: key.key });
+      return { course: row, replayed: true };
+    });
+  }
+
+  private async insert(db: Db, values: Omit<NewCourseRow, 'slug'>, slug: string | undefined): Promise<CourseRow> {
+    if (!slug) return insertCourseWithFreeSlug(db, values, slugify(values.title));
     try {
-      const [row] = await this.db.insert(courses).values({ ...values, slug }).returning();
+      const [row] = await db.insert(courses).values({ ...values, slug }).returning();
       return row!;
     } catch (err) {
       if (isUniqueViolation(err, 'courses_slug_key')) throw AppError.conflict('This slug is already taken', { field: 'slug' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
-import { intBetween, optional, singleLine, text } from '../../graphql/validation.js';
+import { intBetween, optional, singleLine, text, trimmed } from '../../graphql/validation.js';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 20_000;
@@ -23,6 +23,13 @@ export class CreateCourseInput {
     description: 'Lower-case letters, digits and single hyphens. Omitted: made from the title, with a suffix when taken.',
   })
   slug?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Optional, 1 to 200 characters, unique per client request: a retry with the same id within a day returns the course the first attempt created instead of creating another (retry with it after a 503 or a lost answer).',
+  })
+  clientMutationId?: string | null;
 }
 
 @InputType('UpdateCourseInput', { description: 'Omitted or null fields are left as they are.' })
@@ -52,6 +59,7 @@ export const createCourseSchema = z.object({
   description: optional(text(DESCRIPTION_MAX)),
   priceCents: optional(intBetween(0, PRICE_MAX)),
   slug: optional(slug),
+  clientMutationId: optional(trimmed(1, 200)),
 });
 
 export const updateCourseSchema = z.object({
