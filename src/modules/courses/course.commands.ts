@@ -1,14 +1,20 @@
-import { eq } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
-import { courses, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
+import { type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import { createCourseSchema, slugify, updateCourseSchema, type CreateCourseInput, type UpdateCourseInput } from './course.inputs.js';
 import { assertCanManageCourse } from './course.policy.js';
-import { countActiveEnrollments, insertCourseWithFreeSlug, lockCourse } from './course.repository.js';
+import {
+  countActiveEnrollments,
+  deleteCourse,
+  insertCourse,
+  insertCourseWithFreeSlug,
+  lockCourse,
+  updateCourse,
+} from './course.repository.js';
 
 /** Which statuses each course transition may start from. */
 const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
@@ -48,8 +54,7 @@ export class CourseCommands {
   private async insert(values: Omit<NewCourseRow, 'slug'>, slug: string | undefined): Promise<CourseRow> {
     if (!slug) return insertCourseWithFreeSlug(this.db, values, slugify(values.title));
     try {
-      const [row] = await this.db.insert(courses).values({ ...values, slug }).returning();
-      return row!;
+      return await insertCourse(this.db, { ...values, slug });
     } catch (err) {
       if (isUniqueViolation(err, 'courses_slug_key')) throw AppError.conflict('This slug is already taken', { field: 'slug' });
       throw err;
@@ -64,8 +69,7 @@ export class CourseCommands {
       async (tx, course) => {
         const changes = { title: v.title, description: v.description, priceCents: v.priceCents };
         if (Object.values(changes).every((x) => x === undefined)) return course;
-        const [row] = await tx.update(courses).set(changes).where(eq(courses.id, course.id)).returning();
-        return row!;
+        return updateCourse(tx, course.id, changes);
       },
       ['Course:list'], // ordering and search by title
     );
@@ -88,7 +92,7 @@ export class CourseCommands {
       if (active > 0) {
         throw AppError.conflict(`The course has ${active} active enrollment(s); archive it instead`, { activeEnrollments: active });
       }
-      await tx.delete(courses).where(eq(courses.id, course.id));
+      await deleteCourse(tx, course.id);
       return id;
     }, ['Course:list', 'Lesson:list', 'Enrollment:list']);
   }
@@ -99,12 +103,10 @@ export class CourseCommands {
       if (!TRANSITIONS[to].includes(course.status)) {
         throw AppError.conflict(`A ${course.status} course cannot become ${to}`, { from: course.status, to });
       }
-      const [row] = await tx
-        .update(courses)
-        .set({ status: to, ...(to === 'PUBLISHED' && !course.publishedAt ? { publishedAt: new Date() } : {}) })
-        .where(eq(courses.id, course.id))
-        .returning();
-      return row!;
+      return updateCourse(tx, course.id, {
+        status: to,
+        ...(to === 'PUBLISHED' && !course.publishedAt ? { publishedAt: new Date() } : {}),
+      });
     }, ['Course:list']); // visibility changes: lists gain or lose it
   }
 
