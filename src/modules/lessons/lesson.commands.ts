@@ -1,14 +1,14 @@
-import { eq, sql } from 'drizzle-orm';
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
-import { lessons, type LessonRow } from '../../db/schema.js';
+import type { LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
+import { deleteLesson, findLesson, insertLesson, nextLessonPosition, updateLesson } from './lesson.repository.js';
 import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
 
 const MAX_POSITION = 10_000;
@@ -39,39 +39,36 @@ export class LessonCommands {
       // Under the course's row lock: two attempts with one key on one course run one at a time.
       const earlier = key ? await rememberedEntity(tx, key) : null;
       if (earlier) {
-        const [row] = await tx.select().from(lessons).where(eq(lessons.id, earlier));
+        const row = await findLesson(tx, earlier);
         if (!row) throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', { clientMutationId: key!.key });
         replayed = true;
         return row;
       }
       // The course row is locked, so two appends cannot pick the same position.
       const position = v.position ?? (await nextPosition(tx, course.id));
-      const [row] = await tx
-        .insert(lessons)
-        .values({
-          courseId: course.id,
-          title: v.title,
-          content: v.content ?? '',
-          position,
-          scheduledAt: v.scheduledAt ?? null,
-          durationMinutes: v.durationMinutes ?? null,
-        })
-        .returning();
-      if (key && !(await rememberEntity(tx, key, row!.id))) {
+      const row = await insertLesson(tx, {
+        courseId: course.id,
+        title: v.title,
+        content: v.content ?? '',
+        position,
+        scheduledAt: v.scheduledAt ?? null,
+        durationMinutes: v.durationMinutes ?? null,
+      });
+      if (key && !(await rememberEntity(tx, key, row.id))) {
         // Another attempt with this key (for another course) committed meanwhile.
         throw AppError.conflict('clientMutationId is already in use', { clientMutationId: key.key });
       }
       // Students hear of a new lesson once it has a time (notifications, via the outbox).
-      if (row!.scheduledAt) {
+      if (row.scheduledAt) {
         await appendToOutbox(tx, {
           type: 'lesson.scheduled',
-          lessonId: row!.id,
-          courseId: row!.courseId,
-          scheduledAt: row!.scheduledAt.toISOString(),
-          occurredAt: row!.createdAt.toISOString(),
+          lessonId: row.id,
+          courseId: row.courseId,
+          scheduledAt: row.scheduledAt.toISOString(),
+          occurredAt: row.createdAt.toISOString(),
         });
       }
-      return row!;
+      return row;
     }, ['Lesson:list']);
     if (!replayed) this.listener.created?.(lesson, viewer.userId);
     return lesson;
@@ -82,14 +79,13 @@ export class LessonCommands {
     return this.withManageableLesson(scope, v.id, async (tx, lesson) => {
       const changes = { title: v.title, content: v.content, position: v.position, durationMinutes: v.durationMinutes };
       if (Object.values(changes).every((x) => x === undefined)) return lesson;
-      const [row] = await tx.update(lessons).set(changes).where(eq(lessons.id, lesson.id)).returning();
-      return row!;
+      return updateLesson(tx, lesson.id, changes);
     });
   }
 
   async delete(scope: RequestScope, id: string): Promise<string> {
     return this.withManageableLesson(scope, id, async (tx, lesson) => {
-      await tx.delete(lessons).where(eq(lessons.id, lesson.id));
+      await deleteLesson(tx, lesson.id);
       return id;
     });
   }
@@ -104,7 +100,7 @@ export class LessonCommands {
       scope,
       visible.courseId,
       async (tx, course) => {
-        const [lesson] = await tx.select().from(lessons).where(eq(lessons.id, visible.id)).for('update');
+        const lesson = await findLesson(tx, visible.id, true);
         if (!lesson || lesson.courseId !== course.id) throw AppError.notFound('Lesson');
         return work(tx, lesson);
       },
@@ -114,9 +110,5 @@ export class LessonCommands {
 }
 
 async function nextPosition(tx: Db, courseId: string): Promise<number> {
-  const [row] = await tx
-    .select({ next: sql<number>`coalesce(max(${lessons.position}) + 1, 0)`.mapWith(Number) })
-    .from(lessons)
-    .where(eq(lessons.courseId, courseId));
-  return Math.min(row?.next ?? 0, MAX_POSITION);
+  return Math.min(await nextLessonPosition(tx, courseId), MAX_POSITION);
 }

@@ -1,7 +1,6 @@
-import { and, eq } from 'drizzle-orm';
 import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
-import { lessons, type CourseRow, type LessonRow, type LessonStatus } from '../../db/schema.js';
+import type { CourseRow, LessonRow, LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { LessonEventType } from '../../outbox/domain-events.js';
@@ -10,6 +9,7 @@ import { canManageCourse } from '../courses/index.js';
 import type { LessonCommands } from './lesson.commands.js';
 import { reasonSchema } from './lesson.inputs.js';
 import type { LessonEvents } from './lesson.events.js';
+import { updateLessonIfStatus } from './lesson.repository.js';
 
 /**
  * The lesson status machine:
@@ -101,11 +101,7 @@ export class LessonLifecycle {
     return this.lessonCommands.withManageableLesson(scope, id, async (tx, lesson) => {
       const conflict = () => AppError.conflict(`Cannot ${action} a ${lesson.status} lesson`, { from: lesson.status, to });
       if (!from.includes(lesson.status)) throw conflict();
-      const [row] = await tx
-        .update(lessons)
-        .set(changes)
-        .where(and(eq(lessons.id, lesson.id), eq(lessons.status, lesson.status)))
-        .returning();
+      const row = await updateLessonIfStatus(tx, lesson.id, lesson.status, changes);
       if (!row) throw conflict();
       await appendToOutbox(tx, {
         lessonId: row.id,
