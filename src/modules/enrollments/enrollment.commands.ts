@@ -1,11 +1,16 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
-import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
+import type { EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
+import {
+  cancelActiveEnrollment,
+  insertEnrollment,
+  reactivateLatestCancelled,
+  shareLockCourseStatus,
+} from './enrollment.repository.js';
 
 /** Enrolling and unenrolling: students only, PUBLISHED courses only. */
 export class EnrollmentCommands {
@@ -30,26 +35,13 @@ export class EnrollmentCommands {
       enrollment = await this.db.transaction(async (tx) => {
         // Re-read the status under a share lock: an archive (which locks the row for update)
         // either committed before, and is seen here, or waits for this enrollment.
-        const [current] = await tx.select({ status: courses.status }).from(courses).where(eq(courses.id, course.id)).for('share');
-        if (!current) throw AppError.notFound('Course');
-        if (current.status !== 'PUBLISHED') {
-          throw AppError.conflict(`A ${current.status} course does not take enrollments`, { status: current.status });
+        const status = await shareLockCourseStatus(tx, course.id);
+        if (!status) throw AppError.notFound('Course');
+        if (status !== 'PUBLISHED') {
+          throw AppError.conflict(`A ${status} course does not take enrollments`, { status });
         }
-        const latestCancelled = tx
-          .select({ id: enrollments.id })
-          .from(enrollments)
-          .where(and(eq(enrollments.studentId, viewer.userId), eq(enrollments.courseId, course.id), eq(enrollments.status, 'CANCELLED')))
-          .orderBy(desc(enrollments.enrolledAt))
-          .limit(1);
-        // `status = 'CANCELLED'` is re-checked after waiting on a concurrent reactivation,
-        // so only one of them can flip the row.
-        const [reactivated] = await tx
-          .update(enrollments)
-          .set({ status: 'ACTIVE', enrolledAt: new Date(), cancelledAt: null })
-          .where(and(eq(enrollments.id, sql`(${latestCancelled})`), eq(enrollments.status, 'CANCELLED')))
-          .returning();
         const enrollment =
-          reactivated ?? (await tx.insert(enrollments).values({ studentId: viewer.userId, courseId: course.id }).returning())[0]!;
+          (await reactivateLatestCancelled(tx, viewer.userId, course.id)) ?? (await insertEnrollment(tx, viewer.userId, course.id));
         await appendToOutbox(tx, {
           type: 'enrollment.confirmed',
           enrollmentId: enrollment.id,
@@ -75,11 +67,7 @@ export class EnrollmentCommands {
     const viewer = requireSignedIn(scope.viewer);
     const uuid = uuidOf('Course', courseId);
     if (!uuid) throw AppError.notFound('Course');
-    const [row] = await this.db
-      .update(enrollments)
-      .set({ status: 'CANCELLED', cancelledAt: new Date() })
-      .where(and(eq(enrollments.studentId, viewer.userId), eq(enrollments.courseId, uuid), eq(enrollments.status, 'ACTIVE')))
-      .returning();
+    const row = await cancelActiveEnrollment(this.db, viewer.userId, uuid);
     if (!row) throw AppError.notFound('Active enrollment');
     this.changed(scope, row);
     return row;
