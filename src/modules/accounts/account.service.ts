@@ -1,4 +1,3 @@
-import { eq } from 'drizzle-orm';
 import type { RevocationEvent } from '../../auth/revocations.js';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
@@ -7,12 +6,12 @@ import type { TokenService } from '../../auth/tokens.js';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
-import { users, type Role, type UserRow } from '../../db/schema.js';
+import type { Role, UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
-import { findUserByEmail } from '../users/user.repository.js';
+import { findUser, findUserByEmail, insertUser, lockAdmins, updateUser } from '../users/user.repository.js';
 import {
   profileSchema,
   registerSchema,
@@ -76,8 +75,8 @@ export class AccountService {
       // The account and its first session together: a failure leaves no account behind
       // that a retry would then call a CONFLICT.
       const started = await this.deps.db.transaction(async (tx) => {
-        const [user] = await tx.insert(users).values({ email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash }).returning();
-        return { user: user!, ...(await createSession(tx, user!.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
+        const user = await insertUser(tx, { email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash });
+        return { user, ...(await createSession(tx, user.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
       });
       return await this.issue(started.user, started.session.id, started.refreshToken);
     } catch (err) {
@@ -108,7 +107,7 @@ export class AccountService {
 
     await this.deps.throttle.succeeded(emailAddress, client.ip);
     if (needsRehash(user.passwordHash)) {
-      await this.deps.db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id));
+      await updateUser(this.deps.db, user.id, { passwordHash: await hashPassword(input.password) });
     }
     return this.startSession(user, client);
   }
@@ -125,7 +124,7 @@ export class AccountService {
         await revokeSession(tx, session.id, 'REFRESH_TOKEN_REUSE');
         return { kind: 'reused' as const, userId: session.userId, sessionId: session.id };
       }
-      const [user] = await tx.select().from(users).where(eq(users.id, session.userId));
+      const user = await findUser(tx, session.userId);
       return { kind: 'rotated' as const, user: user!, sessionId: session.id, refreshToken: await addToken(tx, session.id) };
     });
     switch (outcome.kind) {
@@ -160,11 +159,8 @@ export class AccountService {
   async updateProfile(scope: RequestScope, input: UpdateProfileInput): Promise<UserRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(profileSchema, input);
-    const [user] = await this.deps.db
-      .update(users)
-      .set(v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName })
-      .where(eq(users.id, viewer.userId))
-      .returning();
+    const changes = v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName };
+    const user = await updateUser(this.deps.db, viewer.userId, changes);
     if (!user) throw AppError.unauthenticated();
     touched(scope, `User:${viewer.userId}`);
     return user;
@@ -173,7 +169,7 @@ export class AccountService {
   /** Changes the password and signs out every other session of the user. */
   async changePassword(scope: RequestScope, input: ChangePasswordInput, client: ClientInfo): Promise<boolean> {
     const viewer = requireSignedIn(scope.viewer);
-    const [user] = await this.deps.db.select().from(users).where(eq(users.id, viewer.userId));
+    const user = await findUser(this.deps.db, viewer.userId);
     if (!user) throw AppError.unauthenticated();
     const problem = passwordProblem(input.newPassword, user.email);
     if (problem) throw AppError.badInput({ newPassword: problem });
@@ -188,7 +184,7 @@ export class AccountService {
     await this.deps.throttle.succeeded(user.email, client.ip);
     const passwordHash = await hashPassword(input.newPassword);
     const revoked = await this.deps.db.transaction(async (tx) => {
-      await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
+      await updateUser(tx, user.id, { passwordHash });
       return revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
     await this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED', revoked: { sessionIds: revoked } });
@@ -207,8 +203,8 @@ export class AccountService {
     const userId = uuidOf('User', input.userId);
     if (!userId) throw AppError.notFound('User');
     const updated = await this.deps.db.transaction(async (tx) => {
-      const admins = await tx.select({ id: users.id }).from(users).where(eq(users.role, 'ADMIN')).for('update');
-      const [target] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
+      const admins = await lockAdmins(tx);
+      const target = await findUser(tx, userId, true);
       if (!target) throw AppError.notFound('User');
       if (target.role === input.role) return { user: target, changed: false };
       if (target.role === 'ADMIN' && admins.length <= 1) {
@@ -216,11 +212,7 @@ export class AccountService {
       }
       // role_changed_at: access tokens issued before it are refused (auth/revocations.ts). The
       // API's clock, like the tokens' `iat`, not the database's.
-      const [user] = await tx
-        .update(users)
-        .set({ role: input.role as Role, previousRole: target.role, roleChangedAt: new Date() })
-        .where(eq(users.id, userId))
-        .returning();
+      const user = await updateUser(tx, userId, { role: input.role as Role, previousRole: target.role, roleChangedAt: new Date() });
       return { user: user!, changed: true };
     });
     if (updated.changed) {
