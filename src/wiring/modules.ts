@@ -6,15 +6,23 @@ import type { Config } from '../config/config.js';
 import type { LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import { AccountService } from '../modules/accounts/index.js';
-import { CourseCommands, CourseService } from '../modules/courses/index.js';
+import { AccountService, type AccountCommitEvents } from '../modules/accounts/index.js';
+import { CourseCommands, CourseService, type CourseCommitEvents } from '../modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/index.js';
-import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonService } from '../modules/lessons/index.js';
+import {
+  LessonCommands,
+  LessonEvents,
+  LessonLifecycle,
+  LessonLive,
+  LessonService,
+  type LessonCommitEvents,
+} from '../modules/lessons/index.js';
 import { NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
 import { UserService } from '../modules/users/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
 import { Topics } from '../pubsub/topics.js';
+import { AfterCommit } from '../util/after-commit.js';
 
 export interface ModuleDeps {
   readonly config: Config;
@@ -30,8 +38,8 @@ export interface ModuleDeps {
 }
 
 /**
- * The domain objects, each built once, and the closures that carry their events to the bus
- * and the response cache. Resolvers are made from these in src/resolvers.ts.
+ * The domain objects, each built once, and the after-commit listeners that carry their events
+ * to the bus, revocations and the response cache. Resolvers are made from these in src/resolvers.ts.
  */
 export function wireModules({
   config,
@@ -50,28 +58,31 @@ export function wireModules({
   const enrollments = new EnrollmentService();
   const notifications = new NotificationService(db);
   const platform = new PlatformService(db);
-  const follow = (userId: string, courseId: string) => void publish(Topics.userFollows(userId), { courseId });
+  // The one after-commit mechanism: commands emit once their transaction committed; the
+  // listeners carry the events to the bus, revocations and the response cache.
+  const lessonEvents = new LessonEvents(bus, log);
+  const afterCommit = new AfterCommit<CourseCommitEvents & LessonCommitEvents & AccountCommitEvents>()
+    .on('courseFollowed', ({ userId, courseId }) => void publish(Topics.userFollows(userId), { courseId }))
+    .on('lessonStatusChanged', ({ lesson, previousStatus, actorId }) => lessonEvents.statusChanged(lesson, previousStatus, actorId))
+    // Logout, password and role changes: sockets close everywhere, and the user's cached
+    // responses go before the mutation answers.
+    .on('sessionChanged', async (event) => {
+      await revocationSync.revoke(event.revoked);
+      void publish(Topics.sessions, { userId: event.userId, reason: event.reason });
+      await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
+    });
   const accounts = new AccountService({
     db,
     tokens,
     throttle,
     refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
     log,
-    // Logout, password and role changes: sockets close everywhere, and the user's cached
-    // responses go before the mutation answers.
-    onSessionChange: async (event) => {
-      await revocationSync.revoke(event.revoked);
-      void publish(Topics.sessions, { userId: event.userId, reason: event.reason });
-      await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
-    },
+    afterCommit,
   });
-  const lessonEvents = new LessonEvents(bus, log);
-  const courseCommands = new CourseCommands(db, follow);
-  const lessonCommands = new LessonCommands(courseCommands, {
-    created: (lesson, actorId) => void lessonEvents.statusChanged(lesson, null, actorId),
-  });
-  const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
-  const enrollmentCommands = new EnrollmentCommands(db, follow);
+  const courseCommands = new CourseCommands(db, afterCommit);
+  const lessonCommands = new LessonCommands(courseCommands, afterCommit);
+  const lifecycle = new LessonLifecycle(lessonCommands, afterCommit);
+  const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
   const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
   const live: LiveServices = {
     lessons: new LessonLive(db, bus, liveOptions),

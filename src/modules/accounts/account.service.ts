@@ -11,6 +11,7 @@ import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
+import type { Emits } from '../../util/after-commit.js';
 import { findUser, findUserByEmail, insertUser, lockAdmins, updateUser } from '../users/user.repository.js';
 import {
   profileSchema,
@@ -39,16 +40,15 @@ export interface AuthResult {
   user: UserRow;
 }
 
-/**
- * Told when a user's sessions end or their role changes, after the change committed: live
- * sockets are closed, and `revoked` reaches every instance's revocation markers (access
- * tokens of those sessions, or issued before the role change, are refused on HTTP).
- */
-export type SessionListener = (event: {
-  userId: string;
-  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
-  revoked: RevocationEvent;
-}) => void | Promise<void>;
+/** What account writes announce after they commit (see util/after-commit.ts). */
+export interface AccountCommitEvents {
+  /**
+   * A user's sessions ended or their role changed: live sockets are closed, and `revoked`
+   * reaches every instance's revocation markers (access tokens of those sessions, or issued
+   * before the role change, are refused on HTTP). Awaited: done before the mutation answers.
+   */
+  sessionChanged: { userId: string; reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED'; revoked: RevocationEvent };
+}
 
 export interface AccountServiceDeps {
   readonly db: Db;
@@ -56,7 +56,7 @@ export interface AccountServiceDeps {
   readonly throttle: LoginThrottle;
   readonly refreshTokenTtlDays: number;
   readonly log: Logger;
-  readonly onSessionChange?: SessionListener;
+  readonly afterCommit: Emits<AccountCommitEvents>;
 }
 
 const INVALID_CREDENTIALS = 'Invalid email or password';
@@ -136,7 +136,7 @@ export class AccountService {
         throw AppError.unauthenticated('Session expired; sign in again');
       case 'reused':
         this.deps.log.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
-        await this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT', revoked: { sessionIds: [outcome.sessionId] } });
+        await this.deps.afterCommit.emit('sessionChanged', { userId: outcome.userId, reason: 'LOGOUT', revoked: { sessionIds: [outcome.sessionId] } });
         throw AppError.unauthenticated('Refresh token was already used; the session has been revoked');
       case 'rotated':
         // The role is read fresh here: a role change takes effect at the next refresh.
@@ -152,7 +152,7 @@ export class AccountService {
       await revokeSession(tx, found.session.id, 'LOGOUT');
       return found.session;
     });
-    if (ended) await this.deps.onSessionChange?.({ userId: ended.userId, reason: 'LOGOUT', revoked: { sessionIds: [ended.id] } });
+    if (ended) await this.deps.afterCommit.emit('sessionChanged', { userId: ended.userId, reason: 'LOGOUT', revoked: { sessionIds: [ended.id] } });
     return true;
   }
 
@@ -187,7 +187,7 @@ export class AccountService {
       await updateUser(tx, user.id, { passwordHash });
       return revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
-    await this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED', revoked: { sessionIds: revoked } });
+    await this.deps.afterCommit.emit('sessionChanged', { userId: user.id, reason: 'PASSWORD_CHANGED', revoked: { sessionIds: revoked } });
     return true;
   }
 
@@ -218,7 +218,7 @@ export class AccountService {
     if (updated.changed) {
       const { role, previousRole, roleChangedAt } = updated.user;
       const roleChange = { userId, role, previousRole, at: roleChangedAt!.getTime() };
-      await this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED', revoked: { roleChange } });
+      await this.deps.afterCommit.emit('sessionChanged', { userId, reason: 'ROLE_CHANGED', revoked: { roleChange } });
     }
     return updated.user;
   }

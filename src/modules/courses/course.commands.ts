@@ -5,6 +5,7 @@ import { type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/s
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
+import type { Emits } from '../../util/after-commit.js';
 import { createCourseSchema, slugify, updateCourseSchema, type CreateCourseInput, type UpdateCourseInput } from './course.inputs.js';
 import { assertCanManageCourse } from './course.policy.js';
 import {
@@ -15,6 +16,12 @@ import {
   lockCourse,
   updateCourse,
 } from './course.repository.js';
+
+/** What course writes announce after they commit (see util/after-commit.ts). */
+export interface CourseCommitEvents {
+  /** A user now follows a course (they teach it, or enrolled): live subscriptions add it. */
+  courseFollowed: { userId: string; courseId: string };
+}
 
 /** Which statuses each course transition may start from. */
 const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
@@ -31,8 +38,7 @@ const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
 export class CourseCommands {
   constructor(
     private readonly db: Db,
-    /** Told after commit that a user now follows a course (live subscriptions add it). */
-    private readonly onFollow: (userId: string, courseId: string) => void = () => {},
+    private readonly afterCommit: Emits<CourseCommitEvents>,
   ) {}
 
   async create(scope: RequestScope, input: CreateCourseInput): Promise<CourseRow> {
@@ -47,7 +53,7 @@ export class CourseCommands {
     };
     const course = await this.insert(values, v.slug);
     touched(scope, 'Course:list');
-    this.onFollow(viewer.userId, course.id);
+    await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
     return course;
   }
 

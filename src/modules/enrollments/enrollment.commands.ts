@@ -5,6 +5,8 @@ import type { EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
+import type { Emits } from '../../util/after-commit.js';
+import type { CourseCommitEvents } from '../courses/index.js';
 import {
   cancelActiveEnrollment,
   insertEnrollment,
@@ -16,8 +18,8 @@ import {
 export class EnrollmentCommands {
   constructor(
     private readonly db: Db,
-    /** Told after commit that a student now follows a course (live subscriptions add it). */
-    private readonly onFollow: (userId: string, courseId: string) => void = () => {},
+    /** Announces, after commit, that the student now follows the course (`courseFollowed`). */
+    private readonly afterCommit: Emits<Pick<CourseCommitEvents, 'courseFollowed'>>,
   ) {}
 
   /**
@@ -59,7 +61,7 @@ export class EnrollmentCommands {
       throw err;
     }
     this.changed(scope, enrollment);
-    this.onFollow(viewer.userId, course.id);
+    await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
     return enrollment;
   }
 

@@ -1,10 +1,11 @@
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
-import type { LessonRow } from '../../db/schema.js';
+import type { LessonRow, LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
+import type { Emits } from '../../util/after-commit.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
@@ -13,16 +14,17 @@ import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type Up
 
 const MAX_POSITION = 10_000;
 
-/** Listens for lesson writes after they commit (live subscriptions hook in here). */
-export interface LessonWriteListener {
-  created?(lesson: LessonRow, actorId: string): void;
+/** What lesson writes announce after they commit (see util/after-commit.ts). */
+export interface LessonCommitEvents {
+  /** A lesson was created (`previousStatus` null) or changed status: live subscriptions hear it. */
+  lessonStatusChanged: { lesson: LessonRow; previousStatus: LessonStatus | null; actorId: string };
 }
 
 /** Writes to lessons: only the course's instructor or an admin, under the course's row lock. */
 export class LessonCommands {
   constructor(
     private readonly courseCommands: CourseCommands,
-    private readonly listener: LessonWriteListener = {},
+    private readonly afterCommit: Emits<LessonCommitEvents>,
   ) {}
 
   /**
@@ -70,7 +72,7 @@ export class LessonCommands {
       }
       return row;
     }, ['Lesson:list']);
-    if (!replayed) this.listener.created?.(lesson, viewer.userId);
+    if (!replayed) await this.afterCommit.emit('lessonStatusChanged', { lesson, previousStatus: null, actorId: viewer.userId });
     return lesson;
   }
 

@@ -17,7 +17,8 @@ export interface LessonStatusChangedEvent {
 }
 
 /**
- * Publishes lesson events. Callers invoke it only after their transaction committed, so a
+ * Publishes lesson events on the bus. It listens to `lessonStatusChanged` on the after-commit
+ * emitter (wiring/modules.ts), so it runs only after a transaction committed, and a
  * subscriber never hears of a change that was rolled back. Publishing is best effort and
  * fire-and-forget: the change is durable in Postgres whatever happens to the live update,
  * the caller answers at once, and the publish itself is bounded by the bus's command timeout

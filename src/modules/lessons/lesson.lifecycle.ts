@@ -3,12 +3,12 @@ import type { RequestScope } from '../../request-scope.js';
 import type { CourseRow, LessonRow, LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { parseInput } from '../../graphql/validation.js';
+import type { Emits } from '../../util/after-commit.js';
 import type { LessonEventType } from '../../outbox/domain-events.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { canManageCourse } from '../courses/index.js';
-import type { LessonCommands } from './lesson.commands.js';
+import type { LessonCommands, LessonCommitEvents } from './lesson.commands.js';
 import { reasonSchema } from './lesson.inputs.js';
-import type { LessonEvents } from './lesson.events.js';
 import { updateLessonIfStatus } from './lesson.repository.js';
 
 /**
@@ -41,7 +41,7 @@ export function allowedTransitions(viewer: Viewer, course: CourseRow, lesson: Le
 export class LessonLifecycle {
   constructor(
     private readonly lessonCommands: LessonCommands,
-    private readonly events: LessonEvents,
+    private readonly afterCommit: Emits<LessonCommitEvents>,
   ) {}
 
   start(scope: RequestScope, id: string): Promise<LessonRow> {
@@ -65,7 +65,7 @@ export class LessonLifecycle {
       // A lesson that had no time is now scheduled; one that had a time moved.
       before.scheduledAt ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() } : { type: 'lesson.scheduled' },
     );
-    this.events.statusChanged(row, 'SCHEDULED', viewer.userId);
+    await this.afterCommit.emit('lessonStatusChanged', { lesson: row, previousStatus: 'SCHEDULED', actorId: viewer.userId });
     return row;
   }
 
@@ -76,10 +76,11 @@ export class LessonLifecycle {
     const { row, previous } = await this.compareAndSet(scope, id, from, to, action, changes, () =>
       event === 'lesson.cancelled' ? { type: event, reason: extra.cancellationReason ?? null } : { type: event },
     );
-    // Published after the transaction committed, with exactly the status the row held, and
-    // not awaited: the write is committed, and Redis (slow, away) must not delay or fail the
-    // answer. The outbox carries the event to notifications whatever happens to this push.
-    this.events.statusChanged(row, previous, viewer.userId);
+    // Announced after the transaction committed, with exactly the status the row held. The
+    // live publish it leads to is not awaited (lesson.events.ts): the write is committed, and
+    // Redis (slow, away) must not delay or fail the answer. The outbox carries the event to
+    // notifications whatever happens to this push.
+    await this.afterCommit.emit('lessonStatusChanged', { lesson: row, previousStatus: previous, actorId: viewer.userId });
     return row;
   }
 
