@@ -59,7 +59,7 @@ export function resolverContainer(m: Modules): ContainerType {
     [EnrollmentResolver, new EnrollmentResolver(m.enrollments, m.users, m.courses, m.enrollmentCommands)],
     [CourseEnrollmentsResolver, new CourseEnrollmentsResolver(m.enrollments)],
     [UserEnrollmentsResolver, new UserEnrollmentsResolver(m.enrollments)],
-    [NotificationResolver, new NotificationResolver(m.notifications)],
+    [NotificationResolver, new NotificationResolver(m.notificationCommands)],
     [UserNotificationsResolver, new UserNotificationsResolver(m.notifications)],
     [PlatformResolver, new PlatformResolver(m.platform)],
   ]);

@@ -17,7 +17,7 @@ import {
   LessonService,
   type LessonCommitEvents,
 } from '../modules/lessons/index.js';
-import { NotificationLive, NotificationService } from '../modules/notifications/index.js';
+import { NotificationCommands, NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
 import { UserService } from '../modules/users/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
@@ -57,6 +57,7 @@ export function wireModules({
   const lessons = new LessonService();
   const enrollments = new EnrollmentService();
   const notifications = new NotificationService(db);
+  const notificationCommands = new NotificationCommands(db);
   const platform = new PlatformService(db);
   // The one after-commit mechanism: commands emit once their transaction committed; the
   // listeners carry the events to the bus, revocations and the response cache.
@@ -100,6 +101,7 @@ export function wireModules({
     lessonCommands,
     lifecycle,
     enrollmentCommands,
+    notificationCommands,
     live,
   };
 }
