@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import type { LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import { AccountService, type AccountCommitEvents } from '../modules/accounts/index.js';
+import { AccountCommands, type AccountCommitEvents } from '../modules/accounts/index.js';
 import { CourseCommands, CourseService, type CourseCommitEvents } from '../modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/index.js';
 import {
@@ -72,7 +72,7 @@ export function wireModules({
       void publish(Topics.sessions, { userId: event.userId, reason: event.reason });
       await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
     });
-  const accounts = new AccountService({
+  const accounts = new AccountCommands({
     db,
     tokens,
     throttle,

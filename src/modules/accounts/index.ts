@@ -2,5 +2,5 @@
 // root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './account.inputs.js';
 export * from './account.type.js';
-export * from './account.service.js';
+export * from './account.commands.js';
 export { isSessionCurrent, purgeSessions, recentRevocations } from './session.repository.js';

@@ -50,7 +50,7 @@ export interface AccountCommitEvents {
   sessionChanged: { userId: string; reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED'; revoked: RevocationEvent };
 }
 
-export interface AccountServiceDeps {
+export interface AccountCommandsDeps {
   readonly db: Db;
   readonly tokens: TokenService;
   readonly throttle: LoginThrottle;
@@ -61,11 +61,17 @@ export interface AccountServiceDeps {
 
 const INVALID_CREDENTIALS = 'Invalid email or password';
 
-export class AccountService {
+/**
+ * Writes of the account lifecycle: registering, signing in and out, rotating refresh tokens,
+ * profile, password and role changes. They write `users` rows (through user.repository.ts)
+ * as well as sessions: a user's credentials and role are what accounts are about, so user
+ * writes live here, and the users module stays reads only (the bottom of the module order).
+ */
+export class AccountCommands {
   /** One throttle reservation per request covers all of its (aliased) login fields. */
   private readonly loginReservations = new WeakMap<object, Promise<void>>();
 
-  constructor(private readonly deps: AccountServiceDeps) {}
+  constructor(private readonly deps: AccountCommandsDeps) {}
 
   async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
     const v = parseInput(registerSchema, input);
