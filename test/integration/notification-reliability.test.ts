@@ -7,7 +7,7 @@ import { notifications, users } from '../../src/db/schema.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
 import { eventually } from '../helpers/eventually.js';
-import { enrollStudents, notificationTally, queryRows, startSmtpSink } from '../helpers/notifications.js';
+import { enrollStudents, notificationTally, pipelineSettled, queryRows, startSmtpSink } from '../helpers/notifications.js';
 import { freePort, startPrivateRedis } from '../helpers/services.js';
 import { spawnWorker, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -71,7 +71,7 @@ describe('notification delivery when things fail', () => {
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id), r: 'Flooded room' }, { token });
 
     await eventually(async () => smtp.received.length, (n) => n >= 6, 30_000);
-    await new Promise((r) => setTimeout(r, 500)); // any duplicate would arrive now
+    await pipelineSettled(t.app.background!.jobs); // any duplicate would have arrived by now
     const students = await t.app.database.db
       .select({ email: users.email })
       .from(users)
