@@ -49,7 +49,7 @@ const layers = [
  * one on its own line or a later one. A field that crosses modules lives in the module that
  * depends on the other (`Course.lessons` in lessons/), so this holds without contortions.
  */
-const moduleOrder = [['users'], ['courses', 'accounts'], ['lessons', 'enrollments'], ['notifications'], ['platform']];
+const moduleOrder = [['users'], ['courses', 'accounts'], ['lessons', 'enrollments'], ['progress'], ['notifications'], ['platform']];
 for (const [i, line] of moduleOrder.entries()) {
   const laterOrSame = moduleOrder.slice(i).flat();
   for (const name of line) {

@@ -2,6 +2,7 @@ import type { Config } from './config/config.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './logging/logger.js';
 import { createMailer } from './mail/mailer.js';
+import { accountTokenProcessors } from './modules/accounts/index.js';
 import { NotificationProcessors } from './modules/notifications/index.js';
 import { maintenanceProcessors } from './modules/platform/index.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
@@ -38,6 +39,7 @@ export async function startBackgroundWork(deps: {
     instrumented(
       {
         ...notifications.processors(),
+        ...accountTokenProcessors({ db, mailer, log, publicAppUrl: config.mail.publicAppUrl }),
         ...maintenanceProcessors(db, log, { readRetentionDays: config.notifications.readRetentionDays, heal: () => notifications.heal() }),
       },
       deps.metrics,

@@ -9,6 +9,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import type { Logger } from './logging/logger.js';
 import type { LessonLive } from './modules/lessons/index.js';
 import type { NotificationLive } from './modules/notifications/index.js';
+import type { CourseStatsLive } from './modules/progress/index.js';
 import type { ClientInfo, RequestScope } from './request-scope.js';
 
 /**
@@ -35,6 +36,7 @@ export interface GraphQLContext extends RequestScope {
 export interface LiveServices {
   readonly lessons: LessonLive;
   readonly notifications: NotificationLive;
+  readonly courseStats: CourseStatsLive;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Db } from './db/client.js';
 import { createCourseLoaders } from './modules/courses/course.loader.js';
 import { createEnrollmentLoaders } from './modules/enrollments/enrollment.loader.js';
 import { createLessonLoaders } from './modules/lessons/lesson.loader.js';
+import { createProgressLoaders } from './modules/progress/progress.loader.js';
 import { createUserLoaders } from './modules/users/user.loader.js';
 
 interface ModuleLoaders {
@@ -13,6 +14,7 @@ interface ModuleLoaders {
   courses: ReturnType<typeof createCourseLoaders>;
   lessons: ReturnType<typeof createLessonLoaders>;
   enrollments: ReturnType<typeof createEnrollmentLoaders>;
+  progress: ReturnType<typeof createProgressLoaders>;
 }
 export type Loaders = Readonly<ModuleLoaders>;
 
@@ -37,6 +39,9 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
     },
     get enrollments() {
       return (made.enrollments ??= createEnrollmentLoaders(db, viewer));
+    },
+    get progress() {
+      return (made.progress ??= createProgressLoaders(db, viewer));
     },
   };
 }

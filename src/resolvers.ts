@@ -3,7 +3,9 @@
 // a module that imports another never pulls in its resolvers (and their imports) with it.
 import type { ContainerType } from './graphql/type-graphql.js';
 import { NodeResolver } from './graphql/node.resolver.js';
+import { AccountRecoveryResolver } from './modules/accounts/account-recovery.resolver.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
+import { SessionResolver, UserSessionsResolver } from './modules/accounts/session.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
 import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
 import { CourseEnrollmentsResolver } from './modules/enrollments/course-enrollments.resolver.js';
@@ -12,7 +14,10 @@ import { UserEnrollmentsResolver } from './modules/enrollments/user-enrollments.
 import { CourseLessonsResolver } from './modules/lessons/course-lessons.resolver.js';
 import { LessonStatusChangeResolver } from './modules/lessons/lesson-status-change.resolver.js';
 import { LessonResolver } from './modules/lessons/lesson.resolver.js';
+import { UserScheduleResolver } from './modules/lessons/user-schedule.resolver.js';
 import { NotificationResolver, UserNotificationsResolver } from './modules/notifications/notification.resolver.js';
+import { CourseProgressResolver, CourseStatsSubscriptionResolver } from './modules/progress/course-stats.resolver.js';
+import { EnrollmentProgressResolver, LessonProgressResolver } from './modules/progress/progress.resolver.js';
 import { PlatformResolver } from './modules/platform/platform.resolver.js';
 import { UserResolver } from './modules/users/user.resolver.js';
 import type { Modules } from './wiring/modules.js';
@@ -21,14 +26,22 @@ export const resolverClasses = [
   NodeResolver,
   UserResolver,
   AccountResolver,
+  AccountRecoveryResolver,
+  SessionResolver,
+  UserSessionsResolver,
   CourseResolver,
   UserCoursesResolver,
   LessonResolver,
   CourseLessonsResolver,
   LessonStatusChangeResolver,
+  UserScheduleResolver,
   EnrollmentResolver,
   CourseEnrollmentsResolver,
   UserEnrollmentsResolver,
+  LessonProgressResolver,
+  EnrollmentProgressResolver,
+  CourseProgressResolver,
+  CourseStatsSubscriptionResolver,
   NotificationResolver,
   UserNotificationsResolver,
   PlatformResolver,
@@ -51,14 +64,22 @@ export function resolverContainer(m: Modules): ContainerType {
     ],
     [UserResolver, new UserResolver(m.users)],
     [AccountResolver, new AccountResolver(m.accounts)],
+    [AccountRecoveryResolver, new AccountRecoveryResolver(m.recovery)],
+    [SessionResolver, new SessionResolver(m.sessions)],
+    [UserSessionsResolver, new UserSessionsResolver(m.sessions)],
     [CourseResolver, new CourseResolver(m.courses, m.users, m.courseCommands)],
     [UserCoursesResolver, new UserCoursesResolver(m.courses)],
     [LessonResolver, new LessonResolver(m.lessons, m.courses, m.lessonCommands, m.lifecycle)],
     [CourseLessonsResolver, new CourseLessonsResolver(m.lessons)],
     [LessonStatusChangeResolver, new LessonStatusChangeResolver()],
+    [UserScheduleResolver, new UserScheduleResolver(m.lessons)],
     [EnrollmentResolver, new EnrollmentResolver(m.enrollments, m.users, m.courses, m.enrollmentCommands)],
     [CourseEnrollmentsResolver, new CourseEnrollmentsResolver(m.enrollments)],
     [UserEnrollmentsResolver, new UserEnrollmentsResolver(m.enrollments)],
+    [LessonProgressResolver, new LessonProgressResolver(m.progress, m.progressCommands)],
+    [EnrollmentProgressResolver, new EnrollmentProgressResolver(m.progress)],
+    [CourseProgressResolver, new CourseProgressResolver(m.progress)],
+    [CourseStatsSubscriptionResolver, new CourseStatsSubscriptionResolver()],
     [NotificationResolver, new NotificationResolver(m.notificationCommands)],
     [UserNotificationsResolver, new UserNotificationsResolver(m.notifications)],
     [PlatformResolver, new PlatformResolver(m.platform)],

@@ -17,6 +17,8 @@ export interface LoginThrottleOptions {
   readonly freeAttempts: number;
   /** Accounts one client IP may register per hour before back-off. */
   readonly registrationsPerHour: number;
+  /** Recovery and verification emails per address and per account per hour before back-off. */
+  readonly accountEmailsPerHour?: number;
 }
 
 const MINUTE = 60_000;
@@ -27,6 +29,7 @@ export class LoginThrottle {
   private readonly ip: BackoffPolicy;
   private readonly account: BackoffPolicy;
   private readonly registration: BackoffPolicy;
+  private readonly accountEmail: BackoffPolicy;
 
   constructor(
     private readonly store: AttemptStore,
@@ -37,6 +40,20 @@ export class LoginThrottle {
     this.ip = { free: free * 6, baseMs: 1_000, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
     this.account = { free: free * 4, baseMs: 1_000, maxMs: 5 * MINUTE, windowMs: 60 * MINUTE };
     this.registration = { free: options.registrationsPerHour, baseMs: MINUTE, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
+    this.accountEmail = { free: options.accountEmailsPerHour ?? 3, baseMs: MINUTE, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
+  }
+
+  /**
+   * Password-reset and verification emails (`kind`): per address asked for, and per account
+   * when one exists (an account's address and the address asked for are the same string, so
+   * both limits trip together and the answer reveals nothing about the account).
+   * Throws RATE_LIMITED with `retryAfterSeconds`.
+   */
+  async reserveAccountEmail(kind: 'reset' | 'verify', email: string | null, userId: string | null): Promise<void> {
+    const keys: AttemptKey[] = [];
+    if (email !== null) keys.push({ key: `mail:${kind}:address:${accountKey(email)}`, policy: this.accountEmail, weight: 1 });
+    if (userId) keys.push({ key: `mail:${kind}:account:${userId}`, policy: this.accountEmail, weight: 1 });
+    this.check(await this.store.attempt(keys), `${kind === 'reset' ? 'password reset' : 'verification'} emails`);
   }
 
   /** Account creation per client IP (sign-up spam). Throws RATE_LIMITED. */

@@ -4,7 +4,8 @@
  * not a well-formed ID of a known type yields `null`, which callers turn into null,
  * NOT_FOUND or BAD_USER_INPUT as the field demands (never an internal error).
  */
-export const NODE_TYPES = ['User', 'Course', 'Lesson', 'Enrollment', 'Notification'] as const;
+// Session ids use the same encoding, although Session is no Node: node(id:) answers null for one.
+export const NODE_TYPES = ['User', 'Course', 'Lesson', 'Enrollment', 'Notification', 'Session'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

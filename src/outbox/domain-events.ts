@@ -35,5 +35,24 @@ export interface LessonReminderEvent {
   occurredAt: string;
 }
 
-export type OutboxEvent = LessonDomainEvent | EnrollmentConfirmedEvent;
-export type DomainEvent = OutboxEvent | LessonReminderEvent;
+/** A new account: its WELCOME notification (in the app and by email). */
+export interface UserRegisteredEvent {
+  type: 'user.registered';
+  userId: string;
+  occurredAt: string;
+}
+
+/** A password-reset or verification email to send (the worker mints its token). */
+export interface AccountTokenRequestedEvent {
+  type: 'account.token-requested';
+  tokenId: string;
+  userId: string;
+  purpose: 'PASSWORD_RESET' | 'EMAIL_VERIFICATION';
+  occurredAt: string;
+}
+
+/** What the notification jobs turn into notifications. */
+export type NotificationEvent = LessonDomainEvent | EnrollmentConfirmedEvent | UserRegisteredEvent;
+/** Every event written to the outbox; the relay routes account events to their own job. */
+export type OutboxEvent = NotificationEvent | AccountTokenRequestedEvent;
+export type DomainEvent = NotificationEvent | LessonReminderEvent;

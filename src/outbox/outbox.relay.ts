@@ -1,7 +1,7 @@
 import { and, asc, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import type { JobQueue } from '../queue/jobs.js';
+import type { JobQueue, JobSpec } from '../queue/jobs.js';
 import type { OutboxEvent } from './domain-events.js';
 import { outbox } from './outbox.table.js';
 
@@ -13,6 +13,15 @@ export interface OutboxRelayOptions {
   readonly requeueAfterMs: number;
   /** Rows moved per transaction. */
   readonly batchSize?: number;
+}
+
+/** The job an outbox event becomes: account emails have their own; the rest are notifications. */
+function jobOf(eventId: string, event: OutboxEvent, round: number): JobSpec {
+  const jobId = round === 0 ? `event-${eventId}` : `event-${eventId}-r${round}`;
+  if (event.type === 'account.token-requested') {
+    return { name: 'accounts.token-email', data: { eventId, tokenId: event.tokenId }, opts: { jobId } };
+  }
+  return { name: 'notifications.event', data: { eventId, event, round }, opts: { jobId } };
 }
 
 /**
@@ -99,13 +108,7 @@ export class OutboxRelay {
         .limit(size)
         .for('update', { skipLocked: true });
       if (rows.length === 0) return 0;
-      await this.jobs.add(
-        rows.map((r) => ({
-          name: 'notifications.event' as const,
-          data: { eventId: r.id, event: r.payload as OutboxEvent, round: r.round },
-          opts: { jobId: r.round === 0 ? `event-${r.id}` : `event-${r.id}-r${r.round}` },
-        })),
-      );
+      await this.jobs.add(rows.map((r) => jobOf(r.id, r.payload as OutboxEvent, r.round)));
       await tx
         .update(outbox)
         .set({ relayedAt: sql`now()`, relayCount: sql`${outbox.relayCount} + 1` })

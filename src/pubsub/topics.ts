@@ -4,6 +4,8 @@ export const Topics = {
   lessonStatus: (courseId: string) => `lesson.status.${courseId}`,
   /** The same events for all courses: only admins following everything subscribe to it. */
   lessonStatusAll: 'lesson.status.all',
+  /** Something a course's statistics count changed (enrollments, completion marks, lessons). */
+  courseActivity: (courseId: string) => `course.${courseId}.activity`,
   /** A user started following a course (enrolled, or created it): open subscriptions add it. */
   userFollows: (userId: string) => `user.${userId}.follows`,
   /** New notifications of one user (payload: NotificationAddedEvent). */
@@ -22,7 +24,9 @@ export interface UserFollowsEvent {
 
 export interface SessionsEvent {
   userId: string;
-  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED';
+  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' | 'SESSION_REVOKED' | 'PASSWORD_RESET';
+  /** Only these sessions' sockets close (revokeSession); absent: every socket of the user. */
+  sessionIds?: string[];
 }
 
 export interface NotificationAddedEvent {

@@ -15,6 +15,8 @@ export const QUEUE_OF = {
   'notifications.reminder': 'notifications',
   /** Emails for one batch's notifications that have not been mailed yet. */
   'notifications.email': 'email',
+  /** A password-reset or verification email: mints the token, sends it. */
+  'accounts.token-email': 'email',
   /** Repeatable: expired sessions, old read notifications, relayed outbox rows. */
   'maintenance.cleanup': 'maintenance',
   /** Repeatable: the daily activity report. */
@@ -38,6 +40,7 @@ export interface JobPayloads {
   'notifications.batch': { eventId: string; event: DomainEvent; range: RecipientRange; round?: number; batchId?: string };
   'notifications.reminder': { lessonId: string; scheduledAt: string };
   'notifications.email': { eventId: string; range: RecipientRange; batchId?: string };
+  'accounts.token-email': { eventId: string; tokenId: string };
   'maintenance.cleanup': Record<string, never>;
   'maintenance.activity-report': Record<string, never>;
 }

@@ -6,9 +6,14 @@ import type { Config } from '../config/config.js';
 import type { LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import { AccountCommands, type AccountCommitEvents } from '../modules/accounts/index.js';
+import {
+  AccountCommands,
+  AccountRecoveryService,
+  SessionService,
+  type AccountCommitEvents,
+} from '../modules/accounts/index.js';
 import { CourseCommands, CourseService, type CourseCommitEvents } from '../modules/courses/index.js';
-import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/index.js';
+import { EnrollmentCommands, EnrollmentService, type EnrollmentCommitEvents } from '../modules/enrollments/index.js';
 import {
   LessonCommands,
   LessonEvents,
@@ -19,6 +24,7 @@ import {
 } from '../modules/lessons/index.js';
 import { NotificationCommands, NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
+import { CourseStatsLive, ProgressCommands, ProgressService, type ProgressCommitEvents } from '../modules/progress/index.js';
 import { UserService } from '../modules/users/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
 import { Topics } from '../pubsub/topics.js';
@@ -54,7 +60,7 @@ export function wireModules({
 }: ModuleDeps) {
   const users = new UserService(db);
   const courses = new CourseService(db);
-  const lessons = new LessonService();
+  const lessons = new LessonService(db);
   const enrollments = new EnrollmentService();
   const notifications = new NotificationService(db);
   const notificationCommands = new NotificationCommands(db);
@@ -62,16 +68,33 @@ export function wireModules({
   // The one after-commit mechanism: commands emit once their transaction committed; the
   // listeners carry the events to the bus, revocations and the response cache.
   const lessonEvents = new LessonEvents(bus, log);
-  const afterCommit = new AfterCommit<CourseCommitEvents & LessonCommitEvents & AccountCommitEvents>()
+  const afterCommit = new AfterCommit<
+    CourseCommitEvents & LessonCommitEvents & EnrollmentCommitEvents & ProgressCommitEvents & AccountCommitEvents
+  >()
     .on('courseFollowed', ({ userId, courseId }) => void publish(Topics.userFollows(userId), { courseId }))
-    .on('lessonStatusChanged', ({ lesson, previousStatus, actorId }) => lessonEvents.statusChanged(lesson, previousStatus, actorId))
-    // Logout, password and role changes: sockets close everywhere, and the user's cached
-    // responses go before the mutation answers.
+    // The event as recorded in the write's transaction (with its cursor), published live,
+    // fire-and-forget.
+    .on('lessonStatusChanged', (event) => lessonEvents.publish(event))
+    // Live course statistics recompute (coalesced) when any instance announces activity.
+    .on('courseActivity', ({ courseId }) => void publish(Topics.courseActivity(courseId), { courseId }))
+    // Logout, password and role changes, revoked sessions: revocation markers on every
+    // instance, sockets closed everywhere, and the user's cached responses gone before the
+    // mutation answers.
     .on('sessionChanged', async (event) => {
       await revocationSync.revoke(event.revoked);
-      void publish(Topics.sessions, { userId: event.userId, reason: event.reason });
+      // One revoked session closes only its own sockets; everything else, all of the user's.
+      const only = event.sessionIds ? { sessionIds: [...event.sessionIds] } : {};
+      void publish(Topics.sessions, { userId: event.userId, reason: event.reason, ...only });
       await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
     });
+  const sessions = new SessionService(db, afterCommit);
+  const recovery = new AccountRecoveryService({
+    db,
+    tokens,
+    throttle,
+    refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
+    afterCommit,
+  });
   const accounts = new AccountCommands({
     db,
     tokens,
@@ -84,10 +107,13 @@ export function wireModules({
   const lessonCommands = new LessonCommands(courseCommands, afterCommit);
   const lifecycle = new LessonLifecycle(lessonCommands, afterCommit);
   const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
+  const progress = new ProgressService();
+  const progressCommands = new ProgressCommands(db, afterCommit);
   const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
   const live: LiveServices = {
     lessons: new LessonLive(db, bus, liveOptions),
     notifications: new NotificationLive(db, bus, liveOptions),
+    courseStats: new CourseStatsLive(db, bus, liveOptions),
   };
   return {
     users,
@@ -97,11 +123,15 @@ export function wireModules({
     notifications,
     platform,
     accounts,
+    sessions,
+    recovery,
     courseCommands,
     lessonCommands,
     lifecycle,
     enrollmentCommands,
     notificationCommands,
+    progress,
+    progressCommands,
     live,
   };
 }

@@ -63,8 +63,12 @@ export async function attachWebSocket({
   sources.cache = () => responseCache.stats;
   // Logout, password changes and role changes close the user's sockets on every instance.
   const stopSessions = await bus.subscribe(Topics.sessions, (payload) => {
-    const { userId, reason } = payload as SessionsEvent;
-    const closed = ws.closeUserSockets(userId, reason === 'ROLE_CHANGED' ? 'Role changed' : 'Session ended');
+    const { userId, reason, sessionIds } = payload as SessionsEvent;
+    const closed = ws.closeUserSockets(
+      userId,
+      reason === 'ROLE_CHANGED' ? 'Role changed' : 'Session ended',
+      sessionIds,
+    );
     if (closed) log.info({ userId, reason, closed }, 'closed sockets of a user');
   });
   return { ws, stopSessions };

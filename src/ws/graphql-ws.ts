@@ -63,7 +63,8 @@ export interface WsDeps {
 }
 
 export interface WsServer {
-  closeUserSockets(userId: string, reason: string): number;
+  /** Closes the user's sockets (only those of `sessionIds` when given); returns how many. */
+  closeUserSockets(userId: string, reason: string, sessionIds?: readonly string[]): number;
   readonly connections: number;
   readonly subscriptions: number;
   close(): Promise<void>;
@@ -106,6 +107,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   ];
   const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
   const byUser = new Map<string, Set<WebSocket>>();
+  /** The session each signed-in socket's token belongs to (one session may be ended alone). */
+  const sessionOf = new WeakMap<WebSocket, string | null>();
   const socketsByIp = new Map<string, number>();
   const subscriptionsByCaller = new Map<string, number>();
   let subscriptionCount = 0;
@@ -213,6 +216,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           // Registered before the session is checked: a logout or role change committed while
           // the check runs either shows in the check or closes this socket through byUser.
           (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(socket);
+          sessionOf.set(socket, viewer.sessionId);
           // Bounded. A check that fails or times out (the database is down or hung) is our
           // outage, not the client's fault: 1013 Try Again Later, which clients retry (4403
           // and graphql-ws' own 4500 would send them to sign in again, or make them give up).
@@ -267,8 +271,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   );
 
   return {
-    closeUserSockets(userId, reason) {
-      const sockets = [...(byUser.get(userId) ?? [])];
+    closeUserSockets(userId, reason, sessionIds) {
+      const only = sessionIds ? new Set(sessionIds) : null;
+      const sockets = [...(byUser.get(userId) ?? [])].filter((s) => !only || only.has(sessionOf.get(s) ?? ''));
       for (const socket of sockets) socket.close(CloseCode.Forbidden, reason);
       return sockets.length;
     },

@@ -44,7 +44,8 @@ describe('slow subscribers', () => {
     void iterator.next(); // the reader takes one event, then stalls forever
 
     const events = new LessonEvents(bus, t.app.log);
-    for (let i = 0; i < 20; i++) await events.statusChanged(lesson, 'SCHEDULED', owner.id);
+    for (let i = 0; i < 20; i++)
+      await events.publish(await LessonEvents.record(t.app.database.db, lesson, 'SCHEDULED', owner.id));
     for (let i = 0; i < 50 && closes.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(closes).toEqual([[1008, 'Slow consumer: too many undelivered events']]);
   });

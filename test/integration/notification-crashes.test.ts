@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { NotificationProcessors } from '../../src/modules/notifications/index.js';
-import type { OutboxEvent } from '../../src/outbox/domain-events.js';
+import type { NotificationEvent } from '../../src/outbox/domain-events.js';
 import { OutboxRelay } from '../../src/outbox/outbox.relay.js';
 import { outbox, users } from '../../src/db/schema.js';
 import { createEventBus } from '../../src/pubsub/event-bus.js';
@@ -244,7 +244,7 @@ describe('in-app notifications when Redis loses its data mid fan-out', () => {
     expect(await relay.relayOnce()).toBe(1);
     const [row] = await t.app.database.db.select().from(outbox).where(eq(outbox.type, 'lesson.cancelled'));
     const processors = new NotificationProcessors({ db: t.app.database.db, jobs, bus, mailer: createMailer(config.mail, log), config, log });
-    await processors.event({ eventId: row!.id, event: row!.payload as OutboxEvent });
+    await processors.event({ eventId: row!.id, event: row!.payload as NotificationEvent });
     const [stamped] = await t.app.database.db.select().from(outbox).where(eq(outbox.id, row!.id));
     expect(stamped!.processedAt).not.toBeNull();
     expect((await notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id)).total).toBe(0);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lessonCompletions } from '../../src/db/schema.js';
+import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -20,13 +22,32 @@ const QUERY = (first: number) => `{
 describe('SQL statements per request', () => {
   let t: TestApp;
 
+  let rosterCourse: { id: string };
+  let rosterToken: string;
+
   beforeAll(async () => {
     t = await startTestApp();
     const instructors = await Promise.all([1, 2, 3].map(() => t.make.user({ role: 'INSTRUCTOR' })));
     const students = await Promise.all([1, 2, 3, 4].map(() => t.make.user()));
+    // Made first, so the newest-first catalog pages below do not include it.
+    // One course with a large roster, each student with some completion marks.
+    const teacher = instructors[0]!;
+    rosterCourse = await t.make.course(teacher.id);
+    const rosterLessons = [];
+    for (let p = 0; p < 6; p++) rosterLessons.push(await t.make.lesson(rosterCourse.id, { position: p }));
+    for (let i = 0; i < 60; i++) {
+      const s = await t.make.user();
+      await t.make.enrollment(s.id, rosterCourse.id);
+      const marks = rosterLessons
+        .slice(0, i % 7)
+        .map((l) => ({ studentId: s.id, lessonId: l.id, courseId: rosterCourse.id }));
+      if (marks.length) await t.app.database.db.insert(lessonCompletions).values(marks);
+    }
+    rosterToken = await t.tokenFor(teacher);
     for (let c = 0; c < 60; c++) {
       const course = await t.make.course(instructors[c % 3]!.id);
-      for (let p = 0; p < 12; p++) await t.make.lesson(course.id, { position: p, status: p % 2 ? 'COMPLETED' : 'SCHEDULED' });
+      for (let p = 0; p < 12; p++)
+        await t.make.lesson(course.id, { position: p, status: p % 2 ? 'COMPLETED' : 'SCHEDULED' });
       for (const s of students.slice(0, c % 5)) await t.make.enrollment(s.id, course.id);
     }
   });
@@ -45,6 +66,25 @@ describe('SQL statements per request', () => {
     // enrollment counts, lessons page.
     expect(large.statements).toBe(small.statements);
     expect(large.statements).toBeLessThanOrEqual(5);
+  });
+
+  it('keeps a roster with progress (and lessons with viewer flags) constant from 5 to 50 students', async () => {
+    const q = (first: number) => `query($c: ID!) { course(id: $c) {
+      stats { activeEnrollments averageProgressPercent }
+      viewerCan { update enroll readStats }
+      lessons(first: 6) { edges { node { title viewerCompletedAt viewerCan { update markCompleted readContent } } } }
+      enrollments(first: ${first}) { edges { node { student { displayName } progress { completedLessons totalLessons percent lastActivityAt } } } }
+    } }`;
+    const c = { c: gid('Course', rosterCourse.id) };
+    const small = await t.countQueries(() => t.gql(q(5), c, { token: rosterToken }));
+    const large = await t.countQueries(() => t.gql(q(50), c, { token: rosterToken }));
+    expect(small.result.errors).toBeUndefined();
+    expect(large.result.errors).toBeUndefined();
+    const edges = large.result.data.course.enrollments.edges;
+    expect(edges).toHaveLength(50);
+    expect(edges.some((e: any) => e.node.progress.completedLessons === 6)).toBe(true);
+    expect(edges.every((e: any) => e.node.progress.totalLessons === 6)).toBe(true);
+    expect(large.statements).toBe(small.statements);
   });
 
   it('batches lessons with different arguments per distinct argument set, not per course', async () => {

@@ -11,7 +11,11 @@ describe(CachePolicyCalculator.name, () => {
   const policy = (q: string) => calc.policyOf(parse(q), undefined);
 
   it('lets public catalog reads be cached for a minute', () => {
-    expect(policy(`{ courses(first: 5) { edges { node { title instructor { displayName } lessons { edges { node { title } } } } } pageInfo { hasNextPage } } }`)).toEqual({
+    expect(
+      policy(
+        `{ courses(first: 5) { edges { node { title instructor { displayName } lessons { edges { node { title } } } } } pageInfo { hasNextPage } } }`,
+      ),
+    ).toEqual({
       maxAge: 60,
       scope: 'PUBLIC',
     });
@@ -19,8 +23,28 @@ describe(CachePolicyCalculator.name, () => {
 
   it('makes @auth fields and viewer-specific fields private', () => {
     expect(policy(`query($id: ID!) { lesson(id: $id) { title content } }`).scope).toBe('PRIVATE');
-    expect(policy(`{ courses { edges { node { viewerEnrollment { status } } } } }`)).toEqual({ maxAge: 30, scope: 'PRIVATE' });
+    expect(policy(`{ courses { edges { node { viewerEnrollment { status } } } } }`)).toEqual({
+      maxAge: 30,
+      scope: 'PRIVATE',
+    });
     expect(policy(`{ me { id } }`)).toEqual({ maxAge: 30, scope: 'PRIVATE' });
+  });
+
+  it('makes the learner-journey fields that depend on the viewer private, cacheable as long as their parent', () => {
+    for (const q of [
+      `query($id: ID!) { course(id: $id) { title viewerCan { enroll update } } }`,
+      `query($id: ID!) { course(id: $id) { stats { activeEnrollments lessonsByStatus { status count } } } }`,
+      `query($id: ID!) { lesson(id: $id) { title viewerCompletedAt } }`,
+      `query($id: ID!) { lesson(id: $id) { viewerCan { markCompleted } } }`,
+      `query($id: ID!) { enrollment(id: $id) { progress { percent } } }`,
+      `query($id: ID!) { user(id: $id) { schedule { edges { node { title } } } } }`,
+    ]) {
+      expect(policy(q).scope, q).toBe('PRIVATE');
+    }
+    expect(policy(`query($id: ID!) { course(id: $id) { viewerCan { enroll } stats { activeEnrollments } } }`)).toEqual({
+      maxAge: 60,
+      scope: 'PRIVATE',
+    });
   });
 
   it('never caches notifications, unhinted root fields, interfaces with uncacheable members, or mutations', () => {
@@ -32,6 +56,9 @@ describe(CachePolicyCalculator.name, () => {
   });
 
   it('follows fragments', () => {
-    expect(policy(`{ courses { ...C } } fragment C on CourseConnection { edges { node { viewerEnrollment { id } } } }`).scope).toBe('PRIVATE');
+    expect(
+      policy(`{ courses { ...C } } fragment C on CourseConnection { edges { node { viewerEnrollment { id } } } }`)
+        .scope,
+    ).toBe('PRIVATE');
   });
 });

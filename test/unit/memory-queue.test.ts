@@ -31,6 +31,7 @@ function recording(run: (info: JobInfo) => Promise<void>): Processors {
     'notifications.batch': noop,
     'notifications.reminder': noop,
     'notifications.email': noop,
+    'accounts.token-email': noop,
     'maintenance.cleanup': (_data, info) => run(info),
     'maintenance.activity-report': noop,
   };

@@ -7,6 +7,7 @@ import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
 import type { Role, UserRow } from '../../db/schema.js';
+import { appendToOutbox } from '../../outbox/outbox.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
@@ -46,8 +47,15 @@ export interface AccountCommitEvents {
    * A user's sessions ended or their role changed: live sockets are closed, and `revoked`
    * reaches every instance's revocation markers (access tokens of those sessions, or issued
    * before the role change, are refused on HTTP). Awaited: done before the mutation answers.
+   * With `sessionIds`, only those sessions' sockets close (one revoked session); without,
+   * all of the user's.
    */
-  sessionChanged: { userId: string; reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED'; revoked: RevocationEvent };
+  sessionChanged: {
+    userId: string;
+    reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' | 'SESSION_REVOKED' | 'PASSWORD_RESET';
+    revoked: RevocationEvent;
+    sessionIds?: readonly string[];
+  };
 }
 
 export interface AccountCommandsDeps {
@@ -82,6 +90,9 @@ export class AccountCommands {
       // that a retry would then call a CONFLICT.
       const started = await this.deps.db.transaction(async (tx) => {
         const user = await insertUser(tx, { email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash });
+        // The WELCOME notification (in the app and by email), once: the outbox row commits with
+        // the account or not at all, and the worker sends it.
+        await appendToOutbox(tx, { type: 'user.registered', userId: user.id, occurredAt: user.createdAt.toISOString() });
         return { user, ...(await createSession(tx, user.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
       });
       return await this.issue(started.user, started.session.id, started.refreshToken);

@@ -17,6 +17,15 @@ export class RegisterInput {
   displayName!: string;
 }
 
+@InputType('ResetPasswordInput')
+export class ResetPasswordInput {
+  @Field(() => String, { description: 'The token from the reset link.' })
+  token!: string;
+
+  @Field(() => String, { description: '10 to 128 characters, not a commonly used password.' })
+  newPassword!: string;
+}
+
 @InputType('LoginInput')
 export class LoginInput {
   @Field(() => String)

@@ -4,3 +4,8 @@ export * from './account.inputs.js';
 export * from './account.type.js';
 export * from './account.commands.js';
 export { isSessionCurrent, purgeSessions, recentRevocations } from './session.repository.js';
+export { deleteExpiredAccountTokens } from './account-token.repository.js';
+export * from './session.type.js';
+export * from './session.service.js';
+export * from './account-recovery.service.js';
+export { accountTokenProcessors } from './account-token.mailer.js';

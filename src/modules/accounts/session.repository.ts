@@ -1,8 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, gt, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
-import { authSessions, refreshTokens, users, type AuthSessionRow, type RefreshTokenRow, type Role } from '../../db/schema.js';
+import {
+  authSessions,
+  refreshTokens,
+  users,
+  type AuthSessionRow,
+  type RefreshTokenRow,
+  type Role,
+} from '../../db/schema.js';
 
 /** 256 random bits, prefixed so secret scanners can recognise a leaked EduFlow token. */
 export function newRefreshToken(): string {
@@ -22,7 +29,11 @@ export async function createSession(
   const refreshToken = newRefreshToken();
   const [session] = await db
     .insert(authSessions)
-    .values({ userId, expiresAt: new Date(Date.now() + ttlDays * 86_400_000), userAgent: userAgent?.slice(0, 300) ?? null })
+    .values({
+      userId,
+      expiresAt: new Date(Date.now() + ttlDays * 86_400_000),
+      userAgent: userAgent?.slice(0, 300) ?? null,
+    })
     .returning();
   await db.insert(refreshTokens).values({ sessionId: session!.id, tokenHash: hashRefreshToken(refreshToken) });
   return { session: session!, refreshToken };
@@ -81,7 +92,7 @@ export async function isSessionCurrent(db: Db, sessionId: string, userId: string
   return row !== undefined;
 }
 
-export type RevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE' | 'PASSWORD_CHANGED';
+export type RevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE' | 'PASSWORD_CHANGED' | 'REVOKED_BY_USER' | 'PASSWORD_RESET';
 
 export async function revokeSession(db: Db, sessionId: string, reason: RevokeReason): Promise<void> {
   await db
@@ -91,11 +102,22 @@ export async function revokeSession(db: Db, sessionId: string, reason: RevokeRea
 }
 
 /** Revokes every live session of a user except `keep` (the caller's own). */
-export async function revokeOtherSessions(db: Db, userId: string, keep: string | null, reason: RevokeReason): Promise<string[]> {
+export async function revokeOtherSessions(
+  db: Db,
+  userId: string,
+  keep: string | null,
+  reason: RevokeReason,
+): Promise<string[]> {
   const rows = await db
     .update(authSessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
-    .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt), keep ? ne(authSessions.id, keep) : undefined))
+    .where(
+      and(
+        eq(authSessions.userId, userId),
+        isNull(authSessions.revokedAt),
+        keep ? ne(authSessions.id, keep) : undefined,
+      ),
+    )
     .returning({ id: authSessions.id });
   return rows.map((r) => r.id);
 }
@@ -111,7 +133,10 @@ export function purgeSessions(db: Db, keepRevokedDays = 7): Promise<number> {
     db,
     authSessions,
     authSessions.id,
-    or(lt(authSessions.expiresAt, sql`now()`), lt(authSessions.revokedAt, sql`now() - make_interval(days => ${keepRevokedDays})`))!,
+    or(
+      lt(authSessions.expiresAt, sql`now()`),
+      lt(authSessions.revokedAt, sql`now() - make_interval(days => ${keepRevokedDays})`),
+    )!,
   );
 }
 
@@ -123,10 +148,16 @@ export function purgeSessions(db: Db, keepRevokedDays = 7): Promise<number> {
 export async function recentRevocations(
   db: Db,
   windowSeconds: number,
-): Promise<{ sessions: Array<{ id: string; revokedAt: Date }>; roleChanges: Array<{ userId: string; role: Role; previousRole: Role | null; at: Date }> }> {
+): Promise<{
+  sessions: Array<{ id: string; revokedAt: Date }>;
+  roleChanges: Array<{ userId: string; role: Role; previousRole: Role | null; at: Date }>;
+}> {
   const since = sql`now() - make_interval(secs => ${windowSeconds})`;
   const [sessions, roleChanges] = await Promise.all([
-    db.select({ id: authSessions.id, revokedAt: authSessions.revokedAt }).from(authSessions).where(gt(authSessions.revokedAt, since)),
+    db
+      .select({ id: authSessions.id, revokedAt: authSessions.revokedAt })
+      .from(authSessions)
+      .where(gt(authSessions.revokedAt, since)),
     db
       .select({ userId: users.id, role: users.role, previousRole: users.previousRole, at: users.roleChangedAt })
       .from(users)
@@ -136,4 +167,32 @@ export async function recentRevocations(
     sessions: sessions.map((s) => ({ id: s.id, revokedAt: s.revokedAt! })),
     roleChanges: roleChanges.map((r) => ({ userId: r.userId, role: r.role, previousRole: r.previousRole, at: r.at! })),
   };
+}
+
+/** Most sessions `me.sessions` lists (a user signed in on more devices sees the newest). */
+export const MAX_LISTED_SESSIONS = 100;
+
+/** A user's live sessions (not revoked, not expired), newest first. */
+export function activeSessionsOf(db: Db, userId: string): Promise<AuthSessionRow[]> {
+  return db
+    .select()
+    .from(authSessions)
+    .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt), sql`${authSessions.expiresAt} > now()`))
+    .orderBy(desc(authSessions.createdAt), desc(authSessions.id))
+    .limit(MAX_LISTED_SESSIONS);
+}
+
+/** Revokes one live session of `userId`; false when it is not theirs, unknown or already ended. */
+export async function revokeSessionOf(
+  db: Db,
+  userId: string,
+  sessionId: string,
+  reason: RevokeReason,
+): Promise<boolean> {
+  const rows = await db
+    .update(authSessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(authSessions.id, sessionId), eq(authSessions.userId, userId), isNull(authSessions.revokedAt)))
+    .returning({ id: authSessions.id });
+  return rows.length === 1;
 }

@@ -7,7 +7,7 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Emits } from '../../util/after-commit.js';
 import { createCourseSchema, slugify, updateCourseSchema, type CreateCourseInput, type UpdateCourseInput } from './course.inputs.js';
-import { assertCanManageCourse } from './course.policy.js';
+import { assertCanManageCourse, courseDeleteBlocker } from './course.policy.js';
 import {
   countActiveEnrollments,
   deleteCourse,
@@ -94,10 +94,8 @@ export class CourseCommands {
   /** Refused with CONFLICT while students are actively enrolled; lessons go with the course. */
   async delete(scope: RequestScope, id: string): Promise<string> {
     return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
-      const active = await countActiveEnrollments(tx, course.id);
-      if (active > 0) {
-        throw AppError.conflict(`The course has ${active} active enrollment(s); archive it instead`, { activeEnrollments: active });
-      }
+      const blocker = courseDeleteBlocker(await countActiveEnrollments(tx, course.id));
+      if (blocker) throw blocker;
       await deleteCourse(tx, course.id);
       return id;
     }, ['Course:list', 'Lesson:list', 'Enrollment:list']);

@@ -18,6 +18,21 @@ export const courseRelationChecks: RelationChecks = {
   Course: { COURSE_INSTRUCTOR: (course: CourseRow, scope) => teachesCourse(scope.viewer, course) },
 };
 
+/**
+ * `@auth(requires: [ADMIN], allow: [COURSE_INSTRUCTOR])` on a course's roster and statistics,
+ * as a function: what `viewerCan.readEnrollments` and `viewerCan.readStats` answer.
+ */
+export function canReadCourseRoster(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
+  return viewer.role === 'ADMIN' || teachesCourse(viewer, course);
+}
+
+/** Why a course the viewer manages cannot be deleted now (null: it can). */
+export function courseDeleteBlocker(activeEnrollments: number): AppError | null {
+  return activeEnrollments > 0
+    ? AppError.conflict(`The course has ${activeEnrollments} active enrollment(s); archive it instead`, { activeEnrollments })
+    : null;
+}
+
 /** The course's own instructor (still holding the INSTRUCTOR role) or any admin. */
 export function canManageCourse(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>): boolean {
   if (!isSignedIn(viewer)) return false;

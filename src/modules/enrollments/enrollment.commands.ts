@@ -7,6 +7,7 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import type { Emits } from '../../util/after-commit.js';
 import type { CourseCommitEvents } from '../courses/index.js';
+import { enrollRefusal, unenrollRefusal } from './enrollment.policy.js';
 import {
   cancelActiveEnrollment,
   insertEnrollment,
@@ -14,12 +15,21 @@ import {
   shareLockCourseStatus,
 } from './enrollment.repository.js';
 
+/** What enrollment writes announce after they commit (see util/after-commit.ts). */
+export interface EnrollmentCommitEvents {
+  /** A course's enrollments changed: its live statistics follow. */
+  courseActivity: { courseId: string };
+}
+
 /** Enrolling and unenrolling: students only, PUBLISHED courses only. */
 export class EnrollmentCommands {
   constructor(
     private readonly db: Db,
-    /** Announces, after commit, that the student now follows the course (`courseFollowed`). */
-    private readonly afterCommit: Emits<Pick<CourseCommitEvents, 'courseFollowed'>>,
+    /**
+     * Announces, after commit, that the student now follows the course (`courseFollowed`) and
+     * that the course's enrollments changed (`courseActivity`, its live statistics).
+     */
+    private readonly afterCommit: Emits<Pick<CourseCommitEvents, 'courseFollowed'> & EnrollmentCommitEvents>,
   ) {}
 
   /**
@@ -32,6 +42,9 @@ export class EnrollmentCommands {
     const uuid = uuidOf('Course', courseId);
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
+    // The rule `Course.viewerCan.enroll` answers with; re-checked under the lock below.
+    const refusal = enrollRefusal(viewer, course, await scope.loaders.enrollments.viewerByCourse.load(course.id));
+    if (refusal) throw refusal;
     let enrollment: EnrollmentRow;
     try {
       enrollment = await this.db.transaction(async (tx) => {
@@ -39,9 +52,8 @@ export class EnrollmentCommands {
         // either committed before, and is seen here, or waits for this enrollment.
         const status = await shareLockCourseStatus(tx, course.id);
         if (!status) throw AppError.notFound('Course');
-        if (status !== 'PUBLISHED') {
-          throw AppError.conflict(`A ${status} course does not take enrollments`, { status });
-        }
+        const refusalNow = enrollRefusal(viewer, { status }, null);
+        if (refusalNow) throw refusalNow;
         const enrollment =
           (await reactivateLatestCancelled(tx, viewer.userId, course.id)) ?? (await insertEnrollment(tx, viewer.userId, course.id));
         await appendToOutbox(tx, {
@@ -60,7 +72,7 @@ export class EnrollmentCommands {
       if (isForeignKeyViolation(err)) throw AppError.notFound('Course');
       throw err;
     }
-    this.changed(scope, enrollment);
+    await this.changed(scope, enrollment);
     await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
     return enrollment;
   }
@@ -69,9 +81,12 @@ export class EnrollmentCommands {
     const viewer = requireSignedIn(scope.viewer);
     const uuid = uuidOf('Course', courseId);
     if (!uuid) throw AppError.notFound('Course');
+    // The rule `Course.viewerCan.unenroll` answers with; the UPDATE below re-checks it atomically.
+    const refusal = unenrollRefusal(viewer, await scope.loaders.enrollments.viewerByCourse.load(uuid));
+    if (refusal) throw refusal;
     const row = await cancelActiveEnrollment(this.db, viewer.userId, uuid);
     if (!row) throw AppError.notFound('Active enrollment');
-    this.changed(scope, row);
+    await this.changed(scope, row);
     return row;
   }
 
@@ -79,7 +94,8 @@ export class EnrollmentCommands {
    * After the commit: the enrollment, its course's counts, the student (visible to the course's
    * instructor now), the student's own view (viewerEnrollment, lesson content), rosters.
    */
-  private changed(scope: RequestScope, e: EnrollmentRow): void {
+  private async changed(scope: RequestScope, e: EnrollmentRow): Promise<void> {
     touched(scope, `Enrollment:${e.id}`, `Course:${e.courseId}`, `User:${e.studentId}`, `Viewer:${e.studentId}`, 'Enrollment:list');
+    await this.afterCommit.emit('courseActivity', { courseId: e.courseId });
   }
 }

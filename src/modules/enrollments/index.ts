@@ -4,3 +4,4 @@ export * from './enrollment.service.js';
 export * from './enrollment.type.js';
 export * from './enrollment.loader.js';
 export * from './enrollment.commands.js';
+export * from './enrollment.policy.js';

@@ -31,6 +31,7 @@ export class LessonStatusChange {
 
 interface SubscribeArgs {
   courseId?: string | null;
+  after?: string | null;
 }
 
 @Resolver(() => LessonStatusChange)
@@ -41,13 +42,20 @@ export class LessonStatusChangeResolver {
       'admins see every course. courseId null means all such courses. Every event is re-authorized at delivery.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, SubscribeArgs, GraphQLContext>) => {
       if (!context.live) throw new AppError('BAD_USER_INPUT', 'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql');
-      return context.live.lessons.subscribe(context, args.courseId ?? null);
+      return context.live.lessons.subscribe(context, args.courseId ?? null, args.after ?? null);
     },
   })
   @Directive(auth({}))
   lessonStatusChanged(
     @Root() event: LessonStatusChangedEvent,
     @Arg('courseId', () => ID, { nullable: true, description: 'One course; null for all the viewer may follow.' }) _courseId: string | null,
+    @Arg('after', () => String, {
+      nullable: true,
+      description:
+        'A LessonStatusChange.cursor: first replays, in order, every later change the viewer may see now, then goes on live. ' +
+        'An expired cursor is BAD_USER_INPUT with extensions.reason CURSOR_EXPIRED.',
+    })
+    _after: string | null,
   ): LessonStatusChangedEvent {
     return event;
   }
@@ -58,6 +66,11 @@ export class LessonStatusChangeResolver {
     const lesson = await ctx.loaders.lessons.byId.load(event.lessonId);
     if (!lesson) throw AppError.notFound('Lesson');
     return lesson;
+  }
+
+  @FieldResolver(() => String, { description: 'Pass it as `after` when resubscribing to receive every later change exactly once.' })
+  cursor(@Root() event: LessonStatusChangedEvent): string {
+    return event.cursor;
   }
 
   @FieldResolver(() => DateTime)

@@ -1,7 +1,7 @@
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
-import type { LessonRow, LessonStatus } from '../../db/schema.js';
+import type { LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
@@ -9,6 +9,7 @@ import type { Emits } from '../../util/after-commit.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
+import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
 import { deleteLesson, findLesson, insertLesson, nextLessonPosition, updateLesson } from './lesson.repository.js';
 import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
 
@@ -16,8 +17,13 @@ const MAX_POSITION = 10_000;
 
 /** What lesson writes announce after they commit (see util/after-commit.ts). */
 export interface LessonCommitEvents {
-  /** A lesson was created (`previousStatus` null) or changed status: live subscriptions hear it. */
-  lessonStatusChanged: { lesson: LessonRow; previousStatus: LessonStatus | null; actorId: string };
+  /**
+   * A lesson was created (`previousStatus` null) or changed status: the event as recorded in
+   * the durable log in the write's transaction (with its seq and cursor); live subscriptions hear it.
+   */
+  lessonStatusChanged: LessonStatusChangedEvent;
+  /** Any committed write to a course's lessons (its live statistics follow). */
+  courseActivity: { courseId: string };
 }
 
 /** Writes to lessons: only the course's instructor or an admin, under the course's row lock. */
@@ -37,14 +43,14 @@ export class LessonCommands {
     const v = parseInput(createLessonSchema, input);
     const key = v.clientMutationId ? { userId: viewer.userId, operation: 'createLesson', key: v.clientMutationId } : null;
     let replayed = false;
-    const lesson = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
+    const { lesson, event } = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
       // Under the course's row lock: two attempts with one key on one course run one at a time.
       const earlier = key ? await rememberedEntity(tx, key) : null;
       if (earlier) {
         const row = await findLesson(tx, earlier);
         if (!row) throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', { clientMutationId: key!.key });
         replayed = true;
-        return row;
+        return { lesson: row, event: null };
       }
       // The course row is locked, so two appends cannot pick the same position.
       const position = v.position ?? (await nextPosition(tx, course.id));
@@ -70,9 +76,10 @@ export class LessonCommands {
           occurredAt: row.createdAt.toISOString(),
         });
       }
-      return row;
+      return { lesson: row, event: await LessonEvents.record(tx, row, null, viewer.userId) };
     }, ['Lesson:list']);
-    if (!replayed) await this.afterCommit.emit('lessonStatusChanged', { lesson, previousStatus: null, actorId: viewer.userId });
+    if (!replayed && event) await this.afterCommit.emit('lessonStatusChanged', event);
+    if (!replayed) await this.afterCommit.emit('courseActivity', { courseId: lesson.courseId });
     return lesson;
   }
 
@@ -98,7 +105,7 @@ export class LessonCommands {
     const uuid = uuidOf('Lesson', id);
     const visible = uuid ? await scope.loaders.lessons.visibleById.load(uuid) : null;
     if (!visible) throw AppError.notFound('Lesson');
-    return this.courseCommands.withManageableCourse(
+    const result = await this.courseCommands.withManageableCourse(
       scope,
       visible.courseId,
       async (tx, course) => {
@@ -108,6 +115,8 @@ export class LessonCommands {
       },
       [`Lesson:${visible.id}`, 'Lesson:list'], // status filters and order change lists
     );
+    await this.afterCommit.emit('courseActivity', { courseId: visible.courseId });
+    return result;
   }
 }
 

@@ -9,6 +9,7 @@ import { appendToOutbox } from '../../outbox/outbox.js';
 import { canManageCourse } from '../courses/index.js';
 import type { LessonCommands, LessonCommitEvents } from './lesson.commands.js';
 import { reasonSchema } from './lesson.inputs.js';
+import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
 import { updateLessonIfStatus } from './lesson.repository.js';
 
 /**
@@ -61,11 +62,11 @@ export class LessonLifecycle {
   async reschedule(scope: RequestScope, id: string, scheduledAt: Date): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     if (!(scheduledAt.getTime() > Date.now())) throw AppError.badInput({ scheduledAt: 'must be in the future' });
-    const { row } = await this.compareAndSet(scope, id, ['SCHEDULED'], 'SCHEDULED', 'reschedule', { scheduledAt }, (before) =>
+    const { row, live } = await this.compareAndSet(scope, viewer.userId, id, ['SCHEDULED'], 'SCHEDULED', 'reschedule', { scheduledAt }, (before) =>
       // A lesson that had no time is now scheduled; one that had a time moved.
       before.scheduledAt ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() } : { type: 'lesson.scheduled' },
     );
-    await this.afterCommit.emit('lessonStatusChanged', { lesson: row, previousStatus: 'SCHEDULED', actorId: viewer.userId });
+    await this.afterCommit.emit('lessonStatusChanged', live);
     return row;
   }
 
@@ -73,14 +74,14 @@ export class LessonLifecycle {
     const viewer = requireSignedIn(scope.viewer);
     const { from, to, stamp, event } = MACHINE[action];
     const changes = { status: to, [stamp]: new Date(), ...extra };
-    const { row, previous } = await this.compareAndSet(scope, id, from, to, action, changes, () =>
+    const { row, live } = await this.compareAndSet(scope, viewer.userId, id, from, to, action, changes, () =>
       event === 'lesson.cancelled' ? { type: event, reason: extra.cancellationReason ?? null } : { type: event },
     );
-    // Announced after the transaction committed, with exactly the status the row held. The
-    // live publish it leads to is not awaited (lesson.events.ts): the write is committed, and
-    // Redis (slow, away) must not delay or fail the answer. The outbox carries the event to
-    // notifications whatever happens to this push.
-    await this.afterCommit.emit('lessonStatusChanged', { lesson: row, previousStatus: previous, actorId: viewer.userId });
+    // Announced after the transaction committed, with the event recorded in it (exactly the
+    // status the row held, and its cursor). The live publish it leads to is not awaited
+    // (lesson.events.ts): the write is committed, and Redis (slow, away) must not delay or fail
+    // the answer. The outbox carries the event to notifications, the log to resubscribers.
+    await this.afterCommit.emit('lessonStatusChanged', live);
     return row;
   }
 
@@ -92,13 +93,14 @@ export class LessonLifecycle {
    */
   private compareAndSet(
     scope: RequestScope,
+    actorId: string,
     id: string,
     from: LessonStatus[],
     to: LessonStatus,
     action: string,
     changes: Partial<LessonRow>,
     event: (before: LessonRow) => { type: LessonEventType; previousScheduledAt?: string | null; reason?: string | null },
-  ): Promise<{ row: LessonRow; previous: LessonStatus }> {
+  ): Promise<{ row: LessonRow; live: LessonStatusChangedEvent }> {
     return this.lessonCommands.withManageableLesson(scope, id, async (tx, lesson) => {
       const conflict = () => AppError.conflict(`Cannot ${action} a ${lesson.status} lesson`, { from: lesson.status, to });
       if (!from.includes(lesson.status)) throw conflict();
@@ -111,7 +113,8 @@ export class LessonLifecycle {
         occurredAt: row.updatedAt.toISOString(),
         ...event(lesson),
       });
-      return { row, previous: lesson.status };
+      // The replayable log (lessonStatusChanged's cursors), in the same transaction.
+      return { row, live: await LessonEvents.record(tx, row, lesson.status, actorId) };
     });
   }
 }

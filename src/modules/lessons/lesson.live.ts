@@ -10,8 +10,12 @@ import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
 import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
-import type { LessonStatusChangedEvent } from './lesson.events.js';
+import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
 import { courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
+import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
+import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
+
+const expired = (message: string) => new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
 import { teachesCourse } from '../courses/index.js';
 
 export interface LessonLiveOptions {
@@ -39,30 +43,57 @@ export class LessonLive {
     this.access = new DataLoader((keys) => this.loadAccess(keys), { cache: false, maxBatchSize: 1_000 });
   }
 
-  async subscribe(ctx: GraphQLContext, courseId: string | null): Promise<AsyncIterable<LessonStatusChangedEvent>> {
+  /**
+   * With `after` (a cursor), first replays every later event of the courses covered, then goes
+   * on live: the live topics are joined before the log is read (see ReplayThenLive).
+   */
+  async subscribe(ctx: GraphQLContext, courseId: string | null, after: string | null = null): Promise<AsyncIterable<LessonStatusChangedEvent>> {
     const viewer = requireSignedIn(ctx.viewer);
+    const afterSeq = after === null ? null : decodeEventCursor(after);
     const stream = new BoundedStream<LessonStatusChangedEvent>(this.options.maxQueued, () =>
       ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'),
     );
     const on = async (topic: string, handle: (payload: unknown) => void) => stream.onEnd(await this.bus.subscribe(topic, handle));
     const listen = (topic: string) => on(topic, (payload) => stream.push(payload as LessonStatusChangedEvent));
+    let source: Pick<BoundedStream<LessonStatusChangedEvent>, 'next' | 'end'> = stream;
     try {
-      await this.listenFor(ctx, viewer, courseId, listen, on);
+      const covered = await this.listenFor(ctx, viewer, courseId, listen, on);
+      if (afterSeq !== null) source = await this.replaying(stream, covered, afterSeq);
     } catch (err) {
       stream.end(); // unsubscribe whatever was already subscribed
       throw err;
     }
-    return this.deliver(ctx, viewer, stream);
+    return this.deliver(ctx, viewer, source);
   }
 
-  /** Subscribes to the topics `courseId` (or null: every course the viewer follows) covers. */
+  /** Checks the cursor against the log, then wraps the live stream in a replay. */
+  private async replaying(
+    stream: BoundedStream<LessonStatusChangedEvent>,
+    courseIds: string[] | null,
+    afterSeq: number,
+  ): Promise<ReplayThenLive> {
+    const state = await lessonEventCursorState(this.db, afterSeq);
+    if (state === 'EXPIRED') throw expired('The cursor is older than the retained event log; refetch and subscribe afresh');
+    if (state === 'UNKNOWN') throw AppError.badInput({ after: 'is not a lessonStatusChanged cursor' });
+    if ((await countLessonEventsAfter(this.db, courseIds, afterSeq, MAX_REPLAY + 1)) > MAX_REPLAY) {
+      throw expired(`More than ${MAX_REPLAY} events to replay; refetch and subscribe afresh`);
+    }
+    return new ReplayThenLive(stream, afterSeq, async (seq, limit) =>
+      (await lessonEventsAfter(this.db, courseIds, seq, limit)).map(eventOfRow),
+    );
+  }
+
+  /**
+   * Subscribes to the topics `courseId` (or null: every course the viewer follows) covers.
+   * Returns the courses covered now (null: all of them, for admins).
+   */
   private async listenFor(
     ctx: GraphQLContext,
     viewer: SignedInViewer,
     courseId: string | null,
     listen: (topic: string) => Promise<void>,
     on: (topic: string, handle: (payload: unknown) => void) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<string[] | null> {
     if (courseId !== null) {
       const uuid = uuidOf('Course', courseId);
       const course = uuid ? await ctx.loaders.courses.visibleById.load(uuid) : null;
@@ -71,8 +102,10 @@ export class LessonLive {
         throw AppError.forbidden("Only the course's instructor, its enrolled students and admins may follow it");
       }
       await listen(Topics.lessonStatus(course.id));
+      return [course.id];
     } else if (viewer.role === 'ADMIN') {
       await listen(Topics.lessonStatusAll);
+      return null;
     } else {
       // Every course followed now, plus any the viewer starts following while subscribed.
       const following = new Set(await this.followedCourses(viewer.userId));
@@ -86,11 +119,12 @@ export class LessonLive {
           this.options.log.error({ err, courseId: id }, 'could not follow a newly joined course');
         });
       });
+      return [...following];
     }
   }
 
   /** What graphql-ws consumes: each event, authorized at delivery, with fresh loaders. */
-  private deliver(ctx: GraphQLContext, viewer: Viewer, stream: BoundedStream<LessonStatusChangedEvent>): AsyncIterableIterator<LessonStatusChangedEvent> {
+  private deliver(ctx: GraphQLContext, viewer: Viewer, stream: Pick<BoundedStream<LessonStatusChangedEvent>, 'next' | 'end'>): AsyncIterableIterator<LessonStatusChangedEvent> {
     return acceptedItems(stream, async (event) => {
       // Authorized now, against current data. Idle subscribers reach this in the same tick,
       // so the DataLoader batches them into one query per course.

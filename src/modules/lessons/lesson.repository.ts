@@ -1,10 +1,10 @@
-import { and, count, eq, or, sql } from 'drizzle-orm';
+import { and, count, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
 import { courses, enrollments, lessons, users, LESSON_STATUSES, type LessonRow, type LessonStatus, type NewLessonRow } from '../../db/schema.js';
-import type { PageRequest, SortSpec } from '../../graphql/pagination.js';
+import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import { courseVisibility } from '../courses/index.js';
 
 export const lessonSort: SortSpec<LessonRow> = {
@@ -140,4 +140,49 @@ export function courseAccessOfUsers(db: Db, courseId: string, userIds: string[])
     .from(users)
     .innerJoin(courses, eq(courses.id, courseId))
     .where(and(anyUuid(users.id, userIds)));
+}
+
+export const scheduleSort: SortSpec<LessonRow> = {
+  key: 'schedule:SCHEDULED_AT:ASC',
+  column: lessons.scheduledAt,
+  idColumn: lessons.id,
+  kind: 'timestamp',
+  direction: 'ASC',
+  valueOf: (l) => l.scheduledAt!,
+  idOf: (l) => l.id,
+};
+
+/**
+ * Courses a user teaches or is actively enrolled in, as a subquery. The schedule reads each of
+ * them through lessons_course_id_scheduled_at_id_idx (one index range per course).
+ */
+function followedCourseIdsSql(userId: string): SQL {
+  return sql`(select ${courses.id} from ${courses} where ${courses.instructorId} = ${userId}::uuid
+    union select ${enrollments.courseId} from ${enrollments} where ${enrollments.studentId} = ${userId}::uuid and ${enrollments.status} = 'ACTIVE')`;
+}
+
+function scheduleWhere(userId: string, from: Date, to: Date): SQL {
+  return and(
+    sql`${lessons.courseId} in ${followedCourseIdsSql(userId)}`,
+    gte(lessons.scheduledAt, from),
+    lt(lessons.scheduledAt, to),
+  )!;
+}
+
+/** One page (size + 1 rows) of a user's schedule in [from, to), by scheduledAt then id. */
+export function schedulePage(db: Db, userId: string, from: Date, to: Date, page: PageRequest): Promise<LessonRow[]> {
+  return db
+    .select()
+    .from(lessons)
+    .where(and(scheduleWhere(userId, from, to), keysetCondition(scheduleSort, page)))
+    .orderBy(...keysetOrder(scheduleSort, page))
+    .limit(page.size + 1);
+}
+
+export async function scheduleCount(db: Db, userId: string, from: Date, to: Date): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(lessons)
+    .where(scheduleWhere(userId, from, to));
+  return row?.n ?? 0;
 }

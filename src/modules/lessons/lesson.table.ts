@@ -31,6 +31,8 @@ export const lessons = pgTable(
       .onUpdate('cascade'),
     index('lessons_course_id_position_id_idx').on(t.courseId, t.position, t.id),
     index('lessons_course_id_status_idx').on(t.courseId, t.status),
+    // User.schedule: lessons of a set of courses in a time window, by scheduledAt then id.
+    index('lessons_course_id_scheduled_at_id_idx').on(t.courseId, t.scheduledAt, t.id),
     check('lessons_position_check', sql`${t.position} >= 0`),
     check('lessons_status_check', sql`${t.status} in ('SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'CANCELLED')`),
     check('lessons_duration_minutes_check', sql`${t.durationMinutes} is null or ${t.durationMinutes} between 1 and 1440`),

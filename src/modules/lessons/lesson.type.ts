@@ -57,6 +57,17 @@ export class Lesson extends Node {
   updatedAt!: Date;
 }
 
+/** Lessons per status: platform statistics and a course's statistics. */
+@ObjectType('LessonStatusCount')
+@Directive(cacheControl({ inheritMaxAge: true }))
+export class LessonStatusCount {
+  @Field(() => LessonStatus)
+  status!: LessonStatusValue;
+
+  @Field(() => Int)
+  count!: number;
+}
+
 export const LessonConnection = connectionOf('Lesson', Lesson);
 
 @ArgsType()

@@ -21,6 +21,7 @@ const KIND_OF: Record<DomainEvent['type'], NotificationKind> = {
   'lesson.completed': 'LESSON_COMPLETED',
   'lesson.cancelled': 'LESSON_CANCELLED',
   'lesson.reminder': 'LESSON_REMINDER',
+  'user.registered': 'WELCOME',
 };
 
 /** "Mon, 24 Nov 2026, 14:00 UTC": unambiguous in every recipient's inbox. */
@@ -40,6 +41,13 @@ export function formatTime(iso: string | null | undefined): string {
 
 export function renderNotification(event: DomainEvent, subject: Subject): NotificationContent {
   const kind = KIND_OF[event.type];
+  if (event.type === 'user.registered') {
+    return {
+      kind,
+      title: 'Welcome to EduFlow',
+      body: 'Your account is ready. Browse the catalog, enroll in a course, and your lessons and their changes will show up here.',
+    };
+  }
   const course = subject.courseTitle;
   if (event.type === 'enrollment.confirmed') {
     return { kind, title: `You're enrolled in ${course}`, body: `Welcome to ${course}. New lessons and changes will show up here.` };

@@ -3,7 +3,10 @@ import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { rowsOf, type Db } from '../../db/client.js';
 import { courses, enrollments, lessons, notifications, users, type LessonStatus, type NotificationRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
-import type { DomainEvent } from '../../outbox/domain-events.js';
+import type { DomainEvent, UserRegisteredEvent } from '../../outbox/domain-events.js';
+
+/** Events whose recipients are a course's students. */
+type CourseEvent = Exclude<DomainEvent, UserRegisteredEvent>;
 import type { RecipientRange } from '../../queue/jobs.js';
 import type { NotificationContent, Subject } from './notification.content.js';
 
@@ -23,7 +26,7 @@ export const notificationSort: SortSpec<NotificationRow> = {
  * exclusive). Re-evaluated by each batch, so a batch run twice or after a crash sees the same
  * recipients a first run would.
  */
-function recipientsWhere(event: DomainEvent, range: RecipientRange): SQL {
+function recipientsWhere(event: CourseEvent, range: RecipientRange): SQL {
   const base =
     event.type === 'enrollment.confirmed'
       ? and(eq(enrollments.id, event.enrollmentId), eq(enrollments.studentId, event.studentId))
@@ -41,6 +44,7 @@ function recipientsWhere(event: DomainEvent, range: RecipientRange): SQL {
  * size-th student (in id order) starts a new range. One statement, however many students.
  */
 export async function recipientRanges(db: Db, event: DomainEvent, size: number): Promise<RecipientRange[]> {
+  if (event.type === 'user.registered') return [{ from: null, to: null }]; // one recipient
   const ranked = db
     .select({
       id: enrollments.studentId,
@@ -60,6 +64,7 @@ export async function recipientRanges(db: Db, event: DomainEvent, size: number):
 
 /** Course and lesson titles for the notification text (null when the course is gone). */
 export async function findSubject(db: Db, event: DomainEvent): Promise<Subject | null> {
+  if (event.type === 'user.registered') return { courseTitle: '', lessonTitle: null }; // about no course
   const lessonId = 'lessonId' in event ? event.lessonId : null;
   const [row] = await db
     .select({ courseTitle: courses.title, lessonTitle: lessonId ? lessons.title : sql<null>`null` })
@@ -80,6 +85,16 @@ export async function insertNotifications(
   range: RecipientRange,
   content: NotificationContent,
 ): Promise<Array<{ id: string; recipientId: string }>> {
+  if (event.type === 'user.registered') {
+    // The new user themself, if the account still exists.
+    const welcomed = await db.execute(sql`
+      insert into ${notifications} (event_id, recipient_id, kind, title, body)
+      select ${eventId}::uuid, ${users.id}, ${content.kind}::notification_kind, ${content.title}::text, ${content.body}::text
+      from ${users} where ${users.id} = ${event.userId}::uuid
+      on conflict (event_id, recipient_id) do nothing
+      returning id, recipient_id`);
+    return rowsOf<{ id: string; recipient_id: string }>(welcomed).map((r) => ({ id: r.id, recipientId: r.recipient_id }));
+  }
   const lessonId = 'lessonId' in event ? event.lessonId : null;
   const result = await db.execute<{ id: string; recipient_id: string }>(sql`
     insert into ${notifications} (event_id, recipient_id, kind, title, body, course_id, lesson_id)

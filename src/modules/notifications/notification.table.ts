@@ -13,6 +13,7 @@ export const NOTIFICATION_KINDS = [
   'LESSON_COMPLETED',
   'LESSON_CANCELLED',
   'LESSON_REMINDER',
+  'WELCOME',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const notificationKind = pgEnum('notification_kind', NOTIFICATION_KINDS);

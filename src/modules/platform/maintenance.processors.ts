@@ -1,7 +1,8 @@
 import type { Db } from '../../db/client.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Processors } from '../../queue/jobs.js';
-import { purgeSessions } from '../accounts/index.js';
+import { deleteExpiredAccountTokens, purgeSessions } from '../accounts/index.js';
+import { deleteOldLessonEvents } from '../lessons/lesson-event.repository.js';
 import { deleteFinishedBatches } from '../notifications/notification-batch.repository.js';
 import { deleteOldReadNotifications } from '../notifications/notification.repository.js';
 import { deleteProcessedOutbox } from '../../outbox/outbox.js';
@@ -9,6 +10,8 @@ import { deleteExpiredIdempotencyKeys } from '../../idempotency/idempotency.repo
 import { computePlatformStats, saveActivityReport } from './platform.repository.js';
 
 const KEEP_PROCESSED_OUTBOX_DAYS = 7;
+/** lessonStatusChanged cursors stay valid at least 24 hours; a week of log is kept. */
+const KEEP_LESSON_EVENTS_DAYS = 7;
 
 /**
  * The repeatable jobs. Both are idempotent, so an overlap or a retry does no harm. Each part
@@ -23,8 +26,10 @@ export function maintenanceProcessors(
     'maintenance.cleanup': async () => {
       const steps: Record<string, () => Promise<unknown>> = {
         sessions: () => purgeSessions(db),
+        accountTokens: () => deleteExpiredAccountTokens(db),
         readNotifications: () => deleteOldReadNotifications(db, options.readRetentionDays),
         outboxRows: () => deleteProcessedOutbox(db, KEEP_PROCESSED_OUTBOX_DAYS),
+        lessonEvents: () => deleteOldLessonEvents(db, KEEP_LESSON_EVENTS_DAYS),
         notificationBatches: () => deleteFinishedBatches(db, KEEP_PROCESSED_OUTBOX_DAYS),
         idempotencyKeys: () => deleteExpiredIdempotencyKeys(db),
         healed: () => options.heal(),

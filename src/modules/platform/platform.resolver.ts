@@ -34,6 +34,6 @@ function toGraphQL(s: PlatformStatsData): PlatformStats {
     ...s,
     generatedAt: new Date(s.generatedAt),
     courses: Object.entries(s.courses).map(([status, count]) => ({ status, count })),
-    lessons: Object.entries(s.lessons).map(([status, count]) => ({ status, count })),
+    lessons: Object.entries(s.lessons).map(([status, count]) => ({ status: status as keyof PlatformStatsData['lessons'], count })),
   };
 }

@@ -1,20 +1,11 @@
 import { Field, Int, ObjectType } from '../../graphql/type-graphql.js';
 import { DateTime } from '../../graphql/scalars.js';
 import { CourseStatus } from '../courses/index.js';
-import { LessonStatus } from '../lessons/index.js';
+import { LessonStatusCount } from '../lessons/index.js';
 
 @ObjectType('CourseStatusCount')
 export class CourseStatusCount {
   @Field(() => CourseStatus)
-  status!: string;
-
-  @Field(() => Int)
-  count!: number;
-}
-
-@ObjectType('LessonStatusCount')
-export class LessonStatusCount {
-  @Field(() => LessonStatus)
   status!: string;
 
   @Field(() => Int)

@@ -101,3 +101,16 @@ export async function updateUser(db: Db, id: string, changes: Partial<NewUserRow
   const [row] = await db.update(users).set(changes).where(eq(users.id, id)).returning();
   return row;
 }
+
+/**
+ * Sets emailVerifiedAt, only while `email` is still the user's address (case-insensitive);
+ * undefined when it no longer is.
+ */
+export async function markEmailVerified(db: Db, id: string, email: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .update(users)
+    .set({ emailVerifiedAt: new Date() })
+    .where(sql`${users.id} = ${id} and lower(${users.email}) = lower(${email})`)
+    .returning();
+  return row;
+}

@@ -19,6 +19,8 @@ export const users = pgTable(
     roleChangedAt: ts('role_changed_at'),
     /** The role before that change (after a promotion, tokens with it stay valid). */
     previousRole: text('previous_role', { enum: ROLES }),
+    /** When the current email address was verified (cleared if the address ever changes). */
+    emailVerifiedAt: ts('email_verified_at'),
   },
   (t) => [
     // Emails are stored lower-cased; the index on lower() makes that a database guarantee.

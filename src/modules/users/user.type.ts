@@ -23,6 +23,13 @@ export class User extends Node {
   @Field(() => String, { nullable: true, description: 'Only the user themself and admins may read it.' })
   @Directive(auth({ requires: ['ADMIN'], allow: ['SELF'] }))
   email?: string | null;
+
+  @Field(() => DateTime, {
+    nullable: true,
+    description: 'When the email address was verified. Only the user themself and admins may read it.',
+  })
+  @Directive(auth({ requires: ['ADMIN'], allow: ['SELF'] }))
+  emailVerifiedAt?: Date | null;
 }
 
 export const UserConnection = connectionOf('User', User);

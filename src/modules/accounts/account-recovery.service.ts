@@ -1,0 +1,147 @@
+import type { LoginThrottle } from '../../auth/login-throttle.js';
+import { passwordProblem } from '../../auth/password-policy.js';
+import { hashPassword } from '../../auth/passwords.js';
+import type { TokenService } from '../../auth/tokens.js';
+import { requireSignedIn } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+import type { UserRow } from '../../db/schema.js';
+import { AppError } from '../../errors/app-error.js';
+import { appendToOutbox } from '../../outbox/outbox.js';
+import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
+import type { Emits } from '../../util/after-commit.js';
+import { findUser, findUserByEmail, markEmailVerified, updateUser } from '../users/user.repository.js';
+import type { AccountCommitEvents, AuthResult } from './account.commands.js';
+import {
+  consumeAccountToken,
+  findUsableAccountToken,
+  insertAccountToken,
+  retireAccountTokens,
+} from './account-token.repository.js';
+import type { AccountTokenPurpose } from './account-token.table.js';
+import { createSession, revokeOtherSessions } from './session.repository.js';
+
+export const RESET_TOKEN_TTL_MS = 30 * 60_000;
+export const VERIFICATION_TOKEN_TTL_MS = 24 * 60 * 60_000;
+/**
+ * requestPasswordReset answers no sooner than this, whether or not the address has an account:
+ * the database work only a real account costs is hidden under it.
+ */
+const RESET_RESPONSE_FLOOR_MS = 300;
+
+export interface AccountRecoveryDeps {
+  readonly db: Db;
+  readonly tokens: TokenService;
+  readonly throttle: LoginThrottle;
+  readonly refreshTokenTtlDays: number;
+  /** Announces, after commit, that a reset ended the user's sessions (`sessionChanged`). */
+  readonly afterCommit: Emits<Pick<AccountCommitEvents, 'sessionChanged'>>;
+}
+
+/**
+ * Account recovery and email verification. Requests only write a token row and its outbox event
+ * in one transaction; the worker mints the token and sends the email (account-token.mailer.ts),
+ * so no email is sent from inside a request and none is lost if a process dies.
+ */
+export class AccountRecoveryService {
+  constructor(private readonly deps: AccountRecoveryDeps) {}
+
+  /** Always true (no account enumeration); only a real account gets an email. */
+  async requestPasswordReset(email: string): Promise<boolean> {
+    const started = Date.now();
+    const address = email.trim().toLowerCase();
+    if (address.length === 0 || address.length > 254 || !address.includes('@'))
+      throw AppError.badInput({ email: 'is not an email address' });
+    try {
+      await this.deps.throttle.reserveAccountEmail('reset', address, null);
+      const user = await findUserByEmail(this.deps.db, address);
+      if (user) {
+        await this.deps.throttle.reserveAccountEmail('reset', null, user.id);
+        await this.request(user, 'PASSWORD_RESET', RESET_TOKEN_TTL_MS);
+      }
+      return true;
+    } finally {
+      const wait = RESET_RESPONSE_FLOOR_MS - (Date.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  async requestEmailVerification(scope: RequestScope): Promise<boolean> {
+    const viewer = requireSignedIn(scope.viewer);
+    const user = await findUser(this.deps.db, viewer.userId);
+    if (!user) throw AppError.unauthenticated();
+    await this.deps.throttle.reserveAccountEmail('verify', user.email, user.id);
+    await this.request(user, 'EMAIL_VERIFICATION', VERIFICATION_TOKEN_TTL_MS);
+    return true;
+  }
+
+  /** Sets emailVerifiedAt for the address the link was sent to (if it is still the user's). */
+  async verifyEmail(scope: RequestScope, token: string): Promise<UserRow> {
+    const row = await findUsableAccountToken(this.deps.db, 'EMAIL_VERIFICATION', token);
+    if (!row) throw invalidToken();
+    const user = await this.deps.db.transaction(async (tx) => {
+      if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
+      const updated = await markEmailVerified(tx, row.userId, row.email);
+      if (!updated) throw invalidToken(); // the address changed since the link was sent
+      return updated;
+    });
+    // The link proved the inbox: the returned user is theirs to read, signed in or not.
+    scope.signedIn?.add(user.id);
+    touched(scope, `User:${user.id}`, `Viewer:${user.id}`);
+    return user;
+  }
+
+  /**
+   * Sets the new password (the policy applies), ends every session of the user (refresh tokens,
+   * access tokens through the revocation markers, sockets) and signs in afresh.
+   */
+  async resetPassword(input: { token: string; newPassword: string }, client: ClientInfo): Promise<AuthResult> {
+    const row = await findUsableAccountToken(this.deps.db, 'PASSWORD_RESET', input.token);
+    if (!row) throw invalidToken();
+    const problem = passwordProblem(input.newPassword, row.email);
+    if (problem) throw AppError.badInput({ newPassword: problem });
+    const passwordHash = await hashPassword(input.newPassword);
+    const done = await this.deps.db.transaction(async (tx) => {
+      if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
+      await retireAccountTokens(tx, row.userId, 'PASSWORD_RESET');
+      const user = await updateUser(tx, row.userId, { passwordHash });
+      if (!user) throw invalidToken();
+      const ended = await revokeOtherSessions(tx, user.id, null, 'PASSWORD_RESET');
+      const started = await createSession(tx, user.id, this.deps.refreshTokenTtlDays, client.userAgent);
+      return { user, ended, ...started };
+    });
+    await this.deps.afterCommit.emit('sessionChanged', {
+      userId: done.user.id,
+      reason: 'PASSWORD_RESET',
+      revoked: { sessionIds: done.ended },
+    });
+    const access = await this.deps.tokens.signAccessToken({
+      userId: done.user.id,
+      role: done.user.role,
+      sessionId: done.session.id,
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: done.refreshToken,
+      user: done.user,
+    };
+  }
+
+  /** The token row and its outbox event, in one transaction: the worker does the rest. */
+  private async request(user: UserRow, purpose: AccountTokenPurpose, ttlMs: number): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      const row = await insertAccountToken(tx, { userId: user.id, purpose, email: user.email, ttlMs });
+      await appendToOutbox(tx, {
+        type: 'account.token-requested',
+        tokenId: row.id,
+        userId: user.id,
+        purpose,
+        occurredAt: row.createdAt.toISOString(),
+      });
+    });
+  }
+}
+
+function invalidToken(): AppError {
+  return AppError.badInput({ token: 'is invalid, expired or already used' });
+}

@@ -1,0 +1,83 @@
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/any-uuid.js';
+import type { Db } from '../../db/client.js';
+import { deleteInBatches } from '../../db/delete-in-batches.js';
+import { lessonEvents, lessons, type LessonEventRow, type LessonStatus } from '../../db/schema.js';
+
+export async function insertLessonEvent(
+  tx: Db,
+  values: {
+    courseId: string;
+    lessonId: string;
+    previousStatus: LessonStatus | null;
+    status: LessonStatus;
+    changedAt: Date;
+    changedById: string;
+  },
+): Promise<LessonEventRow> {
+  const [row] = await tx.insert(lessonEvents).values(values).returning();
+  return row!;
+}
+
+/**
+ * Up to `limit` events after `afterSeq`, in order, of the given courses (null: every course),
+ * of lessons that still exist (a deleted lesson is no longer visible to anyone).
+ */
+export async function lessonEventsAfter(
+  db: Db,
+  courseIds: string[] | null,
+  afterSeq: number,
+  limit: number,
+): Promise<LessonEventRow[]> {
+  if (courseIds !== null && courseIds.length === 0) return [];
+  const rows = await db
+    .select({ event: lessonEvents })
+    .from(lessonEvents)
+    .innerJoin(lessons, eq(lessons.id, lessonEvents.lessonId))
+    .where(and(gt(lessonEvents.seq, afterSeq), courseIds ? anyUuid(lessonEvents.courseId, courseIds) : undefined))
+    .orderBy(asc(lessonEvents.seq))
+    .limit(limit);
+  return rows.map((r) => r.event);
+}
+
+/** Where `seq` stands in the retained log: present, older than everything kept, or never issued. */
+export async function lessonEventCursorState(db: Db, seq: number): Promise<'VALID' | 'EXPIRED' | 'UNKNOWN'> {
+  const [row] = await db
+    .select({
+      min: sql<number | null>`min(${lessonEvents.seq})`.mapWith((v) => (v === null ? null : Number(v))),
+      max: sql<number | null>`max(${lessonEvents.seq})`.mapWith((v) => (v === null ? null : Number(v))),
+      found: sql<boolean>`bool_or(${lessonEvents.seq} = ${seq})`,
+    })
+    .from(lessonEvents);
+  if (row?.found) return 'VALID';
+  if (row?.min === null || row?.min === undefined || seq < row.min) return 'EXPIRED';
+  return 'UNKNOWN';
+}
+
+/** The log keeps `days` days of events (at least one: cursors stay valid 24 hours). */
+export function deleteOldLessonEvents(db: Db, days: number): Promise<number> {
+  return deleteInBatches(
+    db,
+    lessonEvents,
+    lessonEvents.seq,
+    sql`${lessonEvents.createdAt} < now() - make_interval(days => ${Math.max(1, days)})`,
+  );
+}
+
+/** How many events `lessonEventsAfter` would return, counting no further than `cap`. */
+export async function countLessonEventsAfter(
+  db: Db,
+  courseIds: string[] | null,
+  afterSeq: number,
+  cap: number,
+): Promise<number> {
+  if (courseIds !== null && courseIds.length === 0) return 0;
+  const inner = db
+    .select({ one: sql`1` })
+    .from(lessonEvents)
+    .where(and(gt(lessonEvents.seq, afterSeq), courseIds ? anyUuid(lessonEvents.courseId, courseIds) : undefined))
+    .limit(cap)
+    .as('pending');
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(inner);
+  return row?.n ?? 0;
+}

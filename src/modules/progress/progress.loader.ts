@@ -1,0 +1,36 @@
+import DataLoader from 'dataloader';
+import type { Viewer } from '../../auth/viewer.js';
+import type { Db } from '../../db/client.js';
+import {
+  completionsOf,
+  progressOfPairs,
+  statsOfCourses,
+  type CourseStatsData,
+  type ProgressData,
+} from './progress.repository.js';
+
+const NO_PROGRESS: ProgressData = { completedLessons: 0, totalLessons: 0, percent: 0, lastActivityAt: null };
+
+export function createProgressLoaders(db: Db, viewer: Viewer) {
+  return {
+    /** The viewer's completedAt per lesson id (null for anonymous viewers and unmarked lessons). */
+    viewerCompletedAt: new DataLoader<string, Date | null>(async (lessonIds) => {
+      if (!viewer.userId) return lessonIds.map(() => null);
+      const found = await completionsOf(db, viewer.userId, [...lessonIds]);
+      return lessonIds.map((id) => found.get(id) ?? null);
+    }),
+    /** Keys "courseId|studentId": one statement for a whole roster page. */
+    byCourseAndStudent: new DataLoader<string, ProgressData>(async (keys) => {
+      const pairs = keys.map((k) => {
+        const [courseId, studentId] = k.split('|') as [string, string];
+        return { courseId, studentId };
+      });
+      const found = await progressOfPairs(db, pairs);
+      return keys.map((k) => found.get(k) ?? NO_PROGRESS);
+    }),
+    statsByCourse: new DataLoader<string, CourseStatsData>(async (courseIds) => {
+      const found = await statsOfCourses(db, [...courseIds]);
+      return courseIds.map((id) => found.get(id)!);
+    }),
+  };
+}
