@@ -27,6 +27,12 @@ export interface GraphQLContext extends RequestScope {
   readonly live?: LiveServices;
   /** WebSocket only: closes the connection (slow consumers). */
   readonly disconnect?: (code: number, reason: string) => void;
+  /**
+   * Subscriptions: the viewer facts the current event was authorized with (role and relation
+   * to its course), set by the live service before each event. Subscribers of one document
+   * and audience share one execution of the event (ws/audience.ts); unset, each executes.
+   */
+  audience?: string;
   /** Response cache: entity tags seen while executing a cacheable query (set on a miss). */
   cacheTags?: Set<string>;
   /** Response cache: what happened to this request (for the log). */
@@ -74,11 +80,16 @@ export function httpContext(deps: {
 
   return async (req: Request): Promise<GraphQLContext> => {
     const viewer = await viewerOf(req.header('authorization'));
+    const requestId = req.requestId;
+    let requestLog: Logger | undefined;
     return {
       viewer,
       loaders: createLoaders(db, viewer),
-      requestId: req.requestId,
-      log: log.child({ requestId: req.requestId, userId: viewer.userId ?? undefined }),
+      requestId,
+      // Made on first use: at LOG_LEVEL=warn most requests never log.
+      get log() {
+        return (requestLog ??= log.child({ requestId, userId: viewer.userId ?? undefined }));
+      },
       client: { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.header('user-agent') ?? null },
       signedIn: new Set(),
       changes: new Set(),

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import { getVariableValues, print, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues, print, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { GraphQLContext } from '../context.js';
+import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
-import type { ResponseStore } from './response-store.js';
-import { withTimeout } from '../util/with-timeout.js';
+import type { CacheRead, ResponseStore } from './response-store.js';
+import { withReplyTimeout, withTimeout } from '../util/with-timeout.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -19,7 +20,7 @@ export interface CacheStats {
 
 export interface ResponseCacheOptions {
   readonly enabled: boolean;
-  /** Longest a cache read may take before the request runs uncached. */
+  /** How long Redis may stay silent (answering no cache read) before a read gives up (see `read`). */
   readonly timeoutMs: number;
   readonly log: Logger;
   /**
@@ -28,6 +29,9 @@ export interface ResponseCacheOptions {
    */
   readonly broadcastFailure?: (tags: string[]) => void;
 }
+
+/** The longest a cache read waits while Redis keeps answering other reads. */
+const READ_WAIT_CAP_MS = 250;
 
 /** How long a mutation may spend invalidating before it answers anyway (and broadcasts). */
 const INVALIDATION_BUDGET_MS = 300;
@@ -48,7 +52,8 @@ const INVALIDATION_BUDGET_MS = 300;
  * Invalidation: services name what a mutation changed (`scope.changes`); those tags are
  * invalidated, on every instance, before the mutation's response is sent.
  *
- * Redis slow or down: reads give up after `timeoutMs` (BYPASS, logged at most every 30 s),
+ * Redis slow or down: reads give up once Redis has been silent for `timeoutMs` (BYPASS,
+ * logged at most every 30 s; see `read`: load alone does not turn hits into bypasses),
  * writes are dropped, and failed invalidations are retried until they succeed; until then
  * this instance serves nothing from the cache.
  */
@@ -60,7 +65,11 @@ export class ResponseCache {
   private retryTimer: NodeJS.Timeout | undefined;
   private retrying = false;
   private lastWarnAt = 0;
+  /** When Redis last answered a cache read (see `read`). */
+  private lastReplyAt = 0;
   private readonly normalized = new WeakMap<DocumentNode, string>();
+  /** Entry keys (scope aside) by document, operation name and variables as sent; null: none. */
+  private readonly keys = new DocumentMemo<string | null>();
 
   constructor(
     private readonly store: ResponseStore,
@@ -92,17 +101,23 @@ export class ResponseCache {
             // schema's own types whatever the client nests, own properties only (a variable
             // named `constructor` is not found on Object.prototype). Variables that do not
             // coerce make no key; execution refuses them.
-            const variables = cache.options.enabled ? coercedVariables(schema, operation, request.variables) : undefined;
-            if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0 || !variables) {
+            // Remembered per document, operation name and variables as sent (DocumentMemo).
+            const entryKey = cache.options.enabled
+              ? cache.keys.get(document, operationKey(operationName, request.variables), () => {
+                  const variables = coercedVariables(schema, operation, request.variables);
+                  return variables ? cache.keyOf(document, operationName, variables) : null;
+                })
+              : null;
+            if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0 || entryKey === null) {
               outcome = 'BYPASS';
               cache.stats.bypasses++;
               return null;
             }
             const { scope, userScoped } = cacheScope(ctx, policy);
-            const key = `${scope}:${cache.keyOf(document, operationName, variables)}`;
+            const key = `${scope}:${entryKey}`;
             let read;
             try {
-              read = await withTimeout(cache.store.get(key), cache.options.timeoutMs);
+              read = await cache.read(key);
             } catch (err) {
               cache.bypassed(err);
               outcome = 'BYPASS';
@@ -111,7 +126,10 @@ export class ResponseCache {
             if (read.value !== null) {
               outcome = 'HIT';
               cache.stats.hits++;
-              return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: JSON.parse(read.value) } };
+              // The stored bytes go out as they are (see `stringifyResult`): no JSON.parse of
+              // the entry, no re-serialisation of the same data by Apollo.
+              const data = new StoredData(read.value) as unknown as Record<string, unknown>;
+              return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data } } };
             }
             outcome = 'MISS';
             cache.stats.misses++;
@@ -204,6 +222,27 @@ export class ResponseCache {
     }
   }
 
+  /**
+   * A read bounded by Redis' own silence: it gives up once Redis has answered nothing (no
+   * read at all) for `timeoutMs`, so a frozen or unreachable Redis still fails fast, while
+   * under load, with replies streaming in, a read waits its turn in the connection's queue
+   * (up to READ_WAIT_CAP_MS) instead of turning into a bypass. A reply that has arrived
+   * always wins over the timer (`withReplyTimeout`).
+   */
+  private read(key: string): Promise<CacheRead> {
+    const started = Date.now();
+    const timeoutMs = this.options.timeoutMs;
+    const reply = this.store.get(key).then((r) => {
+      this.lastReplyAt = Date.now();
+      return r;
+    });
+    const redisAnswering = () => {
+      const now = Date.now();
+      return now - this.lastReplyAt < timeoutMs && now - started < Math.max(timeoutMs, READ_WAIT_CAP_MS);
+    };
+    return withReplyTimeout(reply, timeoutMs, 'the cache read', redisAnswering);
+  }
+
   private keyOf(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined): string {
     let text = this.normalized.get(document);
     if (text === undefined) this.normalized.set(document, (text = print(document)));
@@ -218,6 +257,39 @@ export class ResponseCache {
       this.options.log.warn({ err }, 'response cache unavailable; serving uncached');
     }
   }
+}
+
+const DATA_PREFIX = '{"data":';
+
+/**
+ * A cache hit's `data`: the stored entry (`{"data":...}`, as `JSON.stringify` wrote it),
+ * kept as text. `stringifyResult` splices it into the response; anything else that
+ * serialises it (or a hook that reads it through `toJSON`) gets the parsed value.
+ */
+export class StoredData {
+  constructor(readonly entry: string) {}
+
+  /** The text of `data` alone, or undefined when the entry is not in the stored shape. */
+  get dataJson(): string | undefined {
+    return this.entry.startsWith(DATA_PREFIX) && this.entry.endsWith('}') ? this.entry.slice(DATA_PREFIX.length, -1) : undefined;
+  }
+
+  toJSON(): unknown {
+    return (JSON.parse(this.entry) as { data: unknown }).data;
+  }
+}
+
+/**
+ * Apollo's `stringifyResult`: the same bytes as its default (`JSON.stringify(result) + '\n'`,
+ * fields in the order errors, data, extensions), with a cache hit's stored data copied in as
+ * text instead of parsed and serialised again.
+ */
+export function stringifyResult(result: FormattedExecutionResult): string {
+  const data: unknown = result.data;
+  const stored = data instanceof StoredData && !result.errors ? data.dataJson : undefined;
+  if (stored === undefined) return JSON.stringify(result) + '\n';
+  const extensions = result.extensions === undefined ? '' : `,"extensions":${JSON.stringify(result.extensions)}`;
+  return `{"data":${stored}${extensions}}\n`;
 }
 
 /**

@@ -86,7 +86,7 @@ export interface Config {
   readonly cache: {
     /** Whole-response cache of queries (off: every query executes). */
     readonly enabled: boolean;
-    /** Longest a cache read may take before the request runs uncached. */
+    /** How long Redis may stay silent (answering no cache read) before a cache read gives up. */
     readonly timeoutMs: number;
     /** Embedded mode (in-memory LRU) only. */
     readonly maxEntries: number;

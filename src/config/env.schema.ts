@@ -105,7 +105,7 @@ export const EnvSchema = z.object({
   CLEANUP_CRON: z.string().min(1).default('*/30 * * * *'),
 
   CACHE_ENABLED: bool.default(true),
-  CACHE_TIMEOUT_MS: int(1, 1_000).default(10),
+  CACHE_TIMEOUT_MS: int(1, 1_000).default(100),
   CACHE_MAX_ENTRIES: int(10, 1_000_000).default(5_000),
   APQ_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
 

@@ -18,6 +18,8 @@ export async function pagesByParent<Row>(
   spec: SortSpec<Row>,
   page: PageRequest,
   filter?: SQL,
+  /** The columns to load (default: all of the table's). */
+  columns: Record<string, AnyPgColumn> = getTableColumns(table),
 ): Promise<Map<string, Row[]>> {
   const result = new Map<string, Row[]>();
   if (parentIds.length === 0) return result;
@@ -25,7 +27,7 @@ export async function pagesByParent<Row>(
   // Drizzle's generic subquery types do not survive an abstract table; the shape is the
   // table's own row plus `rn`, which is stripped below.
   const ranked: any = db
-    .select({ ...getTableColumns(table), rn })
+    .select({ ...columns, rn })
     .from(table)
     .where(and(anyUuid(parentColumn, parentIds), filter, keysetCondition(spec, page)))
     .as('ranked');

@@ -5,7 +5,9 @@ import type { GraphQLContext } from '../context.js';
 import { queriesInScope } from '../db/query-stats.js';
 import { AppError, ErrorCode, httpStatusOf } from '../errors/app-error.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
+import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
 
 /**
@@ -13,7 +15,7 @@ import { assertCostWithin, type Limits } from '../graphql/limits.js';
  * status, error codes, cost, cache outcome, SQL statements), and the matching metrics.
  * Variables are not logged; the logger redacts tokens, passwords and email addresses anywhere.
  */
-export function requestLoggingPlugin(metrics?: Metrics): ApolloServerPlugin<GraphQLContext> {
+export function requestLoggingPlugin(metrics?: Metrics, log?: Logger): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();
@@ -25,6 +27,9 @@ export function requestLoggingPlugin(metrics?: Metrics): ApolloServerPlugin<Grap
           const type = operation?.operation;
           metrics?.operationDuration.observe({ operation: metrics.operationLabel(operationName), type: type ?? 'invalid' }, seconds);
           for (const code of codes) metrics?.errors.inc({ code: String(code ?? 'UNKNOWN') });
+          // The level check on the root logger first: the request's own logger is made on
+          // first use (context.ts), and at LOG_LEVEL=warn this line is not written.
+          if (log && !log.isLevelEnabled('info')) return;
           ctx.log.info(
             {
               operationName: operationName ?? undefined,
@@ -51,12 +56,17 @@ export function requestLoggingPlugin(metrics?: Metrics): ApolloServerPlugin<Grap
  * is gone). The response reports `extensions.cost` so well-behaved clients can pace themselves.
  */
 export function costLimitPlugin(limits: Limits, schema: () => GraphQLSchema, budget?: CostBudget): ApolloServerPlugin<GraphQLContext> {
+  // The estimate depends on the document, operation and variables only: computed once for
+  // each (an operation over the limit throws every time, it is not remembered).
+  const costs = new DocumentMemo<number>();
   return {
     async requestDidStart() {
       let report: CostReport | undefined;
       return {
         async didResolveOperation({ document, request, operationName, contextValue: ctx }) {
-          const cost = assertCostWithin(limits, schema(), document, request.variables, operationName);
+          const cost = costs.get(document, operationKey(operationName, request.variables), () =>
+            assertCostWithin(limits, schema(), document, request.variables, operationName),
+          );
           if (!budget) return;
           try {
             report = await budget.spend(budgetKey(ctx.viewer, ctx.client.ip), cost);

@@ -9,7 +9,7 @@ import { ErrorsAreMissesCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import { RedisApqStore } from '../cache/apq-store.js';
-import type { ResponseCache } from '../cache/response-cache.js';
+import { stringifyResult, type ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
 import type { GraphQLContext } from '../context.js';
 import { createErrorFormatter, errorRequestIdPlugin } from '../errors/format-error.js';
@@ -50,6 +50,8 @@ export async function createApollo({
     validationRules: limitValidationRules(limits),
     parseOptions: parseOptions(limits),
     stopOnTerminationSignals: false,
+    // A cache hit's stored bytes are written as they are (cache/response-cache.ts).
+    stringifyResult,
     // Apollo's own messages (an unexpected error while processing a request) as JSON lines.
     logger: apolloLogger(log.child({ module: 'apollo' })),
     // Automatic persisted queries: in Redis when there is one (shared by every instance).
@@ -76,7 +78,7 @@ export async function createApollo({
       responseCache.plugin(schema),
       errorRequestIdPlugin(), // so unexpected errors are logged with their request id
       httpStatusPlugin(), // before logging, so the logged status is the one sent
-      requestLoggingPlugin(metrics),
+      requestLoggingPlugin(metrics, log),
     ],
   });
   await apollo.start();

@@ -25,6 +25,7 @@ import { isOriginAllowed } from '../http/origins.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
+import { createAudienceSubscribe } from './audience.js';
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's port and path.
@@ -105,6 +106,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     // What Apollo's `introspection: false` does on HTTP.
     ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
+  const audienceSubscribe = createAudienceSubscribe(schema);
   const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
   const byUser = new Map<string, Set<WebSocket>>();
   /** The session each signed-in socket's token belongs to (one session may be ended alone). */
@@ -203,6 +205,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
+      // Subscribers who would read the same payload share one execution of each event.
+      subscribe: audienceSubscribe,
       connectionInitWaitTimeout: config.graphql.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const viewer = await verifiedViewer(deps, ctx.connectionParams);

@@ -74,6 +74,30 @@ describe('response cache', () => {
     expect((await raw(b.gql, CATALOG, { first: 7 })).cache).toBe('HIT');
   });
 
+  it('writes a hit as the stored bytes, the same bytes a miss wrote, with the cost report of its own', async () => {
+    const post = async () => {
+      const res = await fetch(a.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: CATALOG, variables: { first: 11 } }),
+      });
+      return { cache: res.headers.get('x-cache'), type: res.headers.get('content-type'), text: await res.text() };
+    };
+    const miss = await post();
+    const hit = await post();
+    expect([miss.cache, hit.cache]).toEqual(['MISS', 'HIT']);
+    expect(hit.type).toBe(miss.type);
+    // Apollo's own layout: JSON.stringify of { data, extensions } and a newline.
+    expect(hit.text).toBe(JSON.stringify(JSON.parse(hit.text)) + '\n');
+    const dataOf = (text: string) => text.slice(0, text.indexOf(',"extensions":'));
+    expect(dataOf(hit.text).length).toBeGreaterThan(100);
+    expect(dataOf(hit.text)).toBe(dataOf(miss.text));
+    // The budget is still spent on a hit, and reported.
+    const cost = (text: string) => (JSON.parse(text) as { extensions: { cost: { requested: number; remaining: number } } }).extensions.cost;
+    expect(cost(hit.text).requested).toBe(cost(miss.text).requested);
+    expect(cost(hit.text).remaining).toBeLessThan(cost(miss.text).remaining);
+  });
+
   it('keys by the normalized document and variables', async () => {
     await raw(a.gql, CATALOG, { first: 3 });
     const reformatted = CATALOG.replace(/\s+/g, '  ');

@@ -13,7 +13,7 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Emits } from '../../util/after-commit.js';
-import { findUser, findUserByEmail, insertUser, lockAdmins, updateUser } from '../users/user.repository.js';
+import { findUser, findUserByEmail, findUserWithPassword, insertUser, lockAdmins, updateUser } from '../users/user.repository.js';
 import {
   profileSchema,
   registerSchema,
@@ -186,7 +186,7 @@ export class AccountCommands {
   /** Changes the password and signs out every other session of the user. */
   async changePassword(scope: RequestScope, input: ChangePasswordInput, client: ClientInfo): Promise<boolean> {
     const viewer = requireSignedIn(scope.viewer);
-    const user = await findUser(this.deps.db, viewer.userId);
+    const user = await findUserWithPassword(this.deps.db, viewer.userId);
     if (!user) throw AppError.unauthenticated();
     const problem = passwordProblem(input.newPassword, user.email);
     if (problem) throw AppError.badInput({ newPassword: problem });

@@ -4,7 +4,7 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
-import { courses, enrollments, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
+import { courseColumns, courses, enrollments, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import type { CourseOrderField } from './course.type.js';
 
@@ -55,14 +55,14 @@ export function courseVisibility(viewer: Viewer): SQL | undefined {
 
 export function findCoursesByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<CourseRow[]> {
   return db
-    .select()
+    .select(courseColumns)
     .from(courses)
     .where(and(anyUuid(courses.id, ids), visibleTo ? courseVisibility(visibleTo) : undefined));
 }
 
 export async function findCourseBySlug(db: Db, slug: string, visibleTo: Viewer): Promise<CourseRow | undefined> {
   const [row] = await db
-    .select()
+    .select(courseColumns)
     .from(courses)
     .where(and(eq(courses.slug, slug), courseVisibility(visibleTo)))
     .limit(1);
@@ -95,7 +95,7 @@ export function listCourses(
   page: PageRequest,
 ): Promise<CourseRow[]> {
   return db
-    .select()
+    .select(courseColumns)
     .from(courses)
     .where(and(listCondition(viewer, filter), keysetCondition(spec, page)))
     .orderBy(...keysetOrder(spec, page))
@@ -108,7 +108,7 @@ export async function countCourses(db: Db, viewer: Viewer, filter: CourseListFil
 }
 
 export function coursesPageByInstructors(db: Db, viewer: Viewer, instructorIds: string[], page: PageRequest) {
-  return pagesByParent(db, courses, courses.instructorId, (c: CourseRow) => c.instructorId, instructorIds, taughtSort, page, courseVisibility(viewer));
+  return pagesByParent(db, courses, courses.instructorId, (c: CourseRow) => c.instructorId, instructorIds, taughtSort, page, courseVisibility(viewer), courseColumns);
 }
 
 export async function countCoursesByInstructors(db: Db, viewer: Viewer, instructorIds: string[]): Promise<Map<string, number>> {
@@ -122,7 +122,7 @@ export async function countCoursesByInstructors(db: Db, viewer: Viewer, instruct
 
 /** The course row, locked for the rest of the transaction (writes to a course serialise). */
 export async function lockCourse(db: Db, id: string): Promise<CourseRow | undefined> {
-  const [row] = await db.select().from(courses).where(eq(courses.id, id)).for('update');
+  const [row] = await db.select(courseColumns).from(courses).where(eq(courses.id, id)).for('update');
   return row;
 }
 

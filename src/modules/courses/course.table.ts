@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import { check, foreignKey, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, ts, tsvector, updatedAt } from '../../db/columns.js';
 import { users } from '../users/user.table.js';
@@ -42,5 +42,13 @@ export const courses = pgTable(
   ],
 );
 
-export type CourseRow = typeof courses.$inferSelect;
+/**
+ * A course as reads load it: every column but `search_vector`, which only the catalog search
+ * condition uses (in SQL); lists never carry it over the wire.
+ */
+export type CourseRow = Omit<typeof courses.$inferSelect, 'searchVector'>;
+
+const { searchVector: _searchVector, ...courseReadColumns } = getTableColumns(courses);
+/** The columns of a `CourseRow`, for `db.select(courseColumns)`. */
+export const courseColumns = courseReadColumns;
 export type NewCourseRow = typeof courses.$inferInsert;

@@ -18,6 +18,12 @@ import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
 const expired = (message: string) => new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
 import { teachesCourse } from '../courses/index.js';
 
+/** Who may follow a course, and why: the viewer facts an event's payload may depend on. */
+interface Access {
+  readonly role: Role;
+  readonly relation: 'ADMIN' | 'TEACHES' | 'ENROLLED';
+}
+
 export interface LessonLiveOptions {
   /** Events one subscription may hold before its client counts as too slow. */
   readonly maxQueued: number;
@@ -31,7 +37,7 @@ export interface LessonLiveOptions {
  * instance however many sockets receive it.
  */
 export class LessonLive {
-  private readonly access: DataLoader<string, Role | null>;
+  private readonly access: DataLoader<string, Access | null>;
   private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
 
   constructor(
@@ -63,6 +69,9 @@ export class LessonLive {
       stream.end(); // unsubscribe whatever was already subscribed
       throw err;
     }
+    // The loaders used to authorize the subscription would otherwise stay with the open
+    // subscription (and their cached rows) until its first event: thousands stay open at once.
+    ctx.loaders = createLoaders(this.db, viewer);
     return this.deliver(ctx, viewer, source);
   }
 
@@ -133,8 +142,11 @@ export class LessonLive {
         return null;
       });
       if (!role) return null;
-      // Resolve this event with the viewer's current role and loaders made for it alone.
-      ctx.viewer = { ...viewer, role };
+      // Resolve this event with the viewer's current role and loaders made for it alone. The
+      // audience (role, relation to the course) lets subscribers who would read the same
+      // payload share one execution of it (ws/audience.ts).
+      ctx.viewer = { ...viewer, role: role.role };
+      ctx.audience = `${role.role}|${role.relation}`;
       ctx.loaders = createLoaders(this.db, ctx.viewer, this.sharedLoaders(event.eventId));
       return event;
     });
@@ -161,13 +173,13 @@ export class LessonLive {
    * keys: "courseId|userId" → the user's role if they may follow the course: admins, the
    * course's instructor, and its actively enrolled students. One statement per course.
    */
-  private async loadAccess(keys: readonly string[]): Promise<Array<Role | null>> {
+  private async loadAccess(keys: readonly string[]): Promise<Array<Access | null>> {
     const byCourse = new Map<string, Set<string>>();
     for (const key of keys) {
       const [courseId, userId] = key.split('|') as [string, string];
       (byCourse.get(courseId) ?? byCourse.set(courseId, new Set()).get(courseId)!).add(userId);
     }
-    const result = new Map<string, Role | null>();
+    const result = new Map<string, Access | null>();
     await Promise.all(
       [...byCourse].map(async ([courseId, userIds]) => {
         const rows = await courseAccessOfUsers(this.db, courseId, [...userIds]);
@@ -175,7 +187,8 @@ export class LessonLive {
           // The same rule as the @auth relation and writes (course.policy.ts).
           const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
           const allowed = r.role === 'ADMIN' || teaches || r.enrolled;
-          result.set(`${courseId}|${r.userId}`, allowed ? r.role : null);
+          const relation = r.role === 'ADMIN' ? 'ADMIN' : teaches ? 'TEACHES' : 'ENROLLED';
+          result.set(`${courseId}|${r.userId}`, allowed ? { role: r.role, relation } : null);
         }
       }),
     );

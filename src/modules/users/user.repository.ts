@@ -3,7 +3,7 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 // Tables come from the schema barrel (leaf modules), not through other modules' services.
-import { courses, enrollments, users, type NewUserRow, type Role, type UserRow } from '../../db/schema.js';
+import { courses, enrollments, userColumns, users, type NewUserRow, type Role, type UserRow, type UserWithPassword } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 
 export const userSort: SortSpec<UserRow> = {
@@ -35,12 +35,13 @@ export function userVisibility(viewer: Viewer): SQL | undefined {
 
 export function findUsersByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<UserRow[]> {
   return db
-    .select()
+    .select(userColumns)
     .from(users)
     .where(and(anyUuid(users.id, ids), visibleTo ? userVisibility(visibleTo) : undefined));
 }
 
-export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+/** With the password hash: for signing in. */
+export async function findUserByEmail(db: Db, email: string): Promise<UserWithPassword | undefined> {
   const [row] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).limit(1);
   return row;
 }
@@ -60,7 +61,7 @@ function listCondition(filter: UserListFilter): SQL | undefined {
 
 export function listUsers(db: Db, filter: UserListFilter, page: PageRequest): Promise<UserRow[]> {
   return db
-    .select()
+    .select(userColumns)
     .from(users)
     .where(and(listCondition(filter), keysetCondition(userSort, page)))
     .orderBy(...keysetOrder(userSort, page))
@@ -82,6 +83,12 @@ export function escapeLike(value: string): string {
 export async function findUser(db: Db, id: string, lock = false): Promise<UserRow | undefined> {
   const query = db.select().from(users).where(eq(users.id, id));
   const [row] = lock ? await query.for('update') : await query;
+  return row;
+}
+
+/** The user row with its password hash (for checking or changing the password). */
+export async function findUserWithPassword(db: Db, id: string): Promise<UserWithPassword | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
   return row;
 }
 

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import { check, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { ROLES } from '../../auth/role.js';
 import { createdAt, primaryId, ts, updatedAt } from '../../db/columns.js';
@@ -33,5 +33,14 @@ export const users = pgTable(
   ],
 );
 
-export type UserRow = typeof users.$inferSelect;
+/**
+ * A user as reads load it: every column but `password_hash`, which only the accounts code
+ * that checks or changes a password selects (`UserWithPassword`).
+ */
+export type UserRow = Omit<typeof users.$inferSelect, 'passwordHash'>;
+export type UserWithPassword = typeof users.$inferSelect;
+
+const { passwordHash: _passwordHash, ...userReadColumns } = getTableColumns(users);
+/** The columns of a `UserRow`, for `db.select(userColumns)`. */
+export const userColumns = userReadColumns;
 export type NewUserRow = typeof users.$inferInsert;

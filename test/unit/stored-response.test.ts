@@ -1,0 +1,40 @@
+import type { FormattedExecutionResult } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { StoredData, stringifyResult } from '../../src/cache/response-cache.js';
+
+const asData = (d: StoredData) => d as unknown as Record<string, unknown>;
+
+describe('stringifyResult (cache hits written as stored bytes)', () => {
+  const entry = JSON.stringify({
+    data: { courses: { totalCount: 2, edges: [{ node: { title: 'Ünïcode "quoted" \u2028' } }] } },
+  });
+
+  it('splices the stored data in as text, byte for byte what Apollo writes for the parsed value', () => {
+    const result: FormattedExecutionResult = {
+      data: asData(new StoredData(entry)),
+      extensions: { cost: { requested: 3, remaining: 7 } },
+    };
+    const expected =
+      JSON.stringify({ data: JSON.parse(entry).data, extensions: { cost: { requested: 3, remaining: 7 } } }) + '\n';
+    expect(stringifyResult(result)).toBe(expected);
+    expect(stringifyResult({ data: asData(new StoredData(entry)) })).toBe(entry + '\n');
+  });
+
+  it('does not parse the entry on that path', () => {
+    const parsed = new StoredData(entry);
+    parsed.toJSON = () => {
+      throw new Error('parsed');
+    };
+    expect(() => stringifyResult({ data: asData(parsed) })).not.toThrow();
+  });
+
+  it('falls back to JSON.stringify for everything else', () => {
+    expect(stringifyResult({ data: { a: 1 }, extensions: { b: 2 } })).toBe('{"data":{"a":1},"extensions":{"b":2}}\n');
+    const odd = new StoredData('{"other":1}'); // not the stored shape: parsed (and then has no data)
+    expect(stringifyResult({ data: asData(odd) })).toBe('{}\n');
+    const withErrors = { errors: [{ message: 'x' }], data: asData(new StoredData(entry)) };
+    expect(stringifyResult(withErrors)).toBe(
+      JSON.stringify({ errors: [{ message: 'x' }], data: JSON.parse(entry).data }) + '\n',
+    );
+  });
+});
