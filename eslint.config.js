@@ -97,6 +97,35 @@ export default tseslint.config(
     },
   },
   {
+    // One vocabulary for writes: SQL lives in repositories. Outside `*.repository.ts`, the
+    // tables (`*.table.ts`) and the db layer (`src/db/`), no file may import Drizzle's query
+    // operators or builders (`import type` stays allowed: a `SQL` or column type is not a
+    // query). Commands open transactions and hand the `tx` to repository functions.
+    // Exceptions, each infrastructure that owns its SQL the way a repository does:
+    //   src/graphql/pagination.ts   keyset fragments (`(col, id) > (...)`) repositories splice in
+    //   src/outbox/*.ts             the transactional outbox's own table (append, relay, purge)
+    //   src/seed/*.ts               the demo seed, a development script's bulk inserts
+    // (The resolvers' stricter rule below replaces this one for `*.resolver.ts`.)
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/**/*.repository.ts',
+      'src/**/*.table.ts',
+      'src/db/**',
+      'src/graphql/pagination.ts',
+      'src/outbox/**',
+      'src/seed/**',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'drizzle-orm', allowTypeImports: true, message: 'SQL lives in repositories (*.repository.ts)' }],
+          patterns: [{ group: ['drizzle-orm/*'], allowTypeImports: true, message: 'SQL lives in repositories (*.repository.ts)' }],
+        },
+      ],
+    },
+  },
+  {
     // Resolvers stay thin: no Drizzle and no database client.
     files: ['src/**/*.resolver.ts'],
     rules: {

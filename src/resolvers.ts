@@ -80,7 +80,7 @@ export function resolverContainer(m: Modules): ContainerType {
     [EnrollmentProgressResolver, new EnrollmentProgressResolver(m.progress)],
     [CourseProgressResolver, new CourseProgressResolver(m.progress)],
     [CourseStatsSubscriptionResolver, new CourseStatsSubscriptionResolver()],
-    [NotificationResolver, new NotificationResolver(m.notifications)],
+    [NotificationResolver, new NotificationResolver(m.notificationCommands)],
     [UserNotificationsResolver, new UserNotificationsResolver(m.notifications)],
     [PlatformResolver, new PlatformResolver(m.platform)],
   ]);

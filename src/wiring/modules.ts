@@ -7,20 +7,28 @@ import type { LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
 import {
+  AccountCommands,
   AccountRecoveryService,
-  AccountService,
   SessionService,
-  type SessionListener,
+  type AccountCommitEvents,
 } from '../modules/accounts/index.js';
-import { CourseCommands, CourseService } from '../modules/courses/index.js';
-import { EnrollmentCommands, EnrollmentService } from '../modules/enrollments/index.js';
-import { LessonCommands, LessonEvents, LessonLifecycle, LessonLive, LessonService } from '../modules/lessons/index.js';
-import { NotificationLive, NotificationService } from '../modules/notifications/index.js';
+import { CourseCommands, CourseService, type CourseCommitEvents } from '../modules/courses/index.js';
+import { EnrollmentCommands, EnrollmentService, type EnrollmentCommitEvents } from '../modules/enrollments/index.js';
+import {
+  LessonCommands,
+  LessonEvents,
+  LessonLifecycle,
+  LessonLive,
+  LessonService,
+  type LessonCommitEvents,
+} from '../modules/lessons/index.js';
+import { NotificationCommands, NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
-import { CourseStatsLive, ProgressCommands, ProgressService } from '../modules/progress/index.js';
+import { CourseStatsLive, ProgressCommands, ProgressService, type ProgressCommitEvents } from '../modules/progress/index.js';
 import { UserService } from '../modules/users/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
 import { Topics } from '../pubsub/topics.js';
+import { AfterCommit } from '../util/after-commit.js';
 
 export interface ModuleDeps {
   readonly config: Config;
@@ -36,8 +44,8 @@ export interface ModuleDeps {
 }
 
 /**
- * The domain objects, each built once, and the closures that carry their events to the bus
- * and the response cache. Resolvers are made from these in src/resolvers.ts.
+ * The domain objects, each built once, and the after-commit listeners that carry their events
+ * to the bus, revocations and the response cache. Resolvers are made from these in src/resolvers.ts.
  */
 export function wireModules({
   config,
@@ -55,45 +63,52 @@ export function wireModules({
   const lessons = new LessonService(db);
   const enrollments = new EnrollmentService();
   const notifications = new NotificationService(db);
+  const notificationCommands = new NotificationCommands(db);
   const platform = new PlatformService(db);
-  const follow = (userId: string, courseId: string) => void publish(Topics.userFollows(userId), { courseId });
-  // Live course statistics recompute (coalesced) when any instance announces activity.
-  const courseActivity = (courseId: string) => void publish(Topics.courseActivity(courseId), { courseId });
-  // Logout, password and role changes, revoked sessions: revocation markers on every instance,
-  // sockets closed everywhere, and the user's cached responses gone before the mutation answers.
-  const onSessionChange: SessionListener = async (event) => {
-    await revocationSync.revoke(event.revoked);
-    // One revoked session closes only its own sockets; everything else, all of the user's.
-    const only = event.reason === 'SESSION_REVOKED' ? { sessionIds: [...(event.revoked.sessionIds ?? [])] } : {};
-    void publish(Topics.sessions, { userId: event.userId, reason: event.reason, ...only });
-    await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
-  };
-  const sessions = new SessionService(db, onSessionChange);
+  // The one after-commit mechanism: commands emit once their transaction committed; the
+  // listeners carry the events to the bus, revocations and the response cache.
+  const lessonEvents = new LessonEvents(bus, log);
+  const afterCommit = new AfterCommit<
+    CourseCommitEvents & LessonCommitEvents & EnrollmentCommitEvents & ProgressCommitEvents & AccountCommitEvents
+  >()
+    .on('courseFollowed', ({ userId, courseId }) => void publish(Topics.userFollows(userId), { courseId }))
+    // The event as recorded in the write's transaction (with its cursor), published live,
+    // fire-and-forget.
+    .on('lessonStatusChanged', (event) => lessonEvents.publish(event))
+    // Live course statistics recompute (coalesced) when any instance announces activity.
+    .on('courseActivity', ({ courseId }) => void publish(Topics.courseActivity(courseId), { courseId }))
+    // Logout, password and role changes, revoked sessions: revocation markers on every
+    // instance, sockets closed everywhere, and the user's cached responses gone before the
+    // mutation answers.
+    .on('sessionChanged', async (event) => {
+      await revocationSync.revoke(event.revoked);
+      // One revoked session closes only its own sockets; everything else, all of the user's.
+      const only = event.sessionIds ? { sessionIds: [...event.sessionIds] } : {};
+      void publish(Topics.sessions, { userId: event.userId, reason: event.reason, ...only });
+      await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
+    });
+  const sessions = new SessionService(db, afterCommit);
   const recovery = new AccountRecoveryService({
     db,
     tokens,
     throttle,
     refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
-    onSessionChange,
+    afterCommit,
   });
-  const accounts = new AccountService({
+  const accounts = new AccountCommands({
     db,
     tokens,
     throttle,
     refreshTokenTtlDays: config.auth.refreshTokenTtlDays,
     log,
-    onSessionChange,
+    afterCommit,
   });
-  const lessonEvents = new LessonEvents(bus, log);
-  const courseCommands = new CourseCommands(db, follow);
-  const lessonCommands = new LessonCommands(courseCommands, {
-    created: (event) => void lessonEvents.publish(event),
-    changed: courseActivity,
-  });
-  const lifecycle = new LessonLifecycle(lessonCommands, lessonEvents);
-  const enrollmentCommands = new EnrollmentCommands(db, follow, courseActivity);
+  const courseCommands = new CourseCommands(db, afterCommit);
+  const lessonCommands = new LessonCommands(courseCommands, afterCommit);
+  const lifecycle = new LessonLifecycle(lessonCommands, afterCommit);
+  const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
   const progress = new ProgressService();
-  const progressCommands = new ProgressCommands(db, courseActivity);
+  const progressCommands = new ProgressCommands(db, afterCommit);
   const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
   const live: LiveServices = {
     lessons: new LessonLive(db, bus, liveOptions),
@@ -114,6 +129,7 @@ export function wireModules({
     lessonCommands,
     lifecycle,
     enrollmentCommands,
+    notificationCommands,
     progress,
     progressCommands,
     live,

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
 import { rowsOf, type Db } from '../../src/db/client.js';
+import type { JobQueue } from '../../src/queue/jobs.js';
+import { eventually } from './eventually.js';
 
 export async function queryRows<T = Record<string, unknown>>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
   return rowsOf<T>(await db.execute(query));
@@ -76,3 +78,18 @@ export async function startSmtpSink(options: { reject?: (messageNumber: number) 
   };
 }
 
+
+/**
+ * Resolves once the pipeline has nothing left in hand: no notification job waiting or
+ * running (delayed ones are future reminders) and no email job waiting, running or delayed
+ * (a delayed email job is a retry). The sentinel for "a duplicate, if any, would have landed":
+ * every job that could send one has finished.
+ */
+export function pipelineSettled(jobs: JobQueue, timeoutMs = 30_000) {
+  const busy = (c: Record<string, number>, ...states: string[]) => states.reduce((sum, s) => sum + (c[s] ?? 0), 0);
+  return eventually(
+    () => jobs.counts(),
+    (c) => busy(c.notifications, 'waiting', 'active') === 0 && busy(c.email, 'waiting', 'active', 'delayed') === 0,
+    timeoutMs,
+  );
+}

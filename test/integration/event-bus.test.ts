@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { createEventBus } from '../../src/pubsub/event-bus.js';
 import { testRedisPrefix } from '../helpers/databases.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
+import { eventually } from '../helpers/eventually.js';
 
 const busFor = (redisUrl?: string) =>
   createEventBus(
@@ -24,11 +25,12 @@ describe('event bus', () => {
       await bus.subscribe('t', (p) => b.push(p));
       await bus.subscribe('other', (p) => b.push(p));
       await bus.publish('t', { n: 1 });
-      await new Promise((r) => setTimeout(r, 100));
+      await eventually(async () => a.length + b.length, (n) => n === 2);
       stopA();
       stopA(); // idempotent
       await bus.publish('t', { n: 2 });
-      await new Promise((r) => setTimeout(r, 100));
+      // The sentinel: b, subscribed to the same topic, has { n: 2 }; a would have it by now too.
+      await eventually(async () => b.length, (n) => n === 2);
       expect(a).toEqual([{ n: 1 }]);
       expect(b).toEqual([{ n: 1 }, { n: 2 }]);
     } finally {

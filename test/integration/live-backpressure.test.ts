@@ -1,9 +1,12 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLContext } from '../../src/context.js';
 import { createLoaders } from '../../src/loaders.js';
 import { LessonEvents, LessonLive } from '../../src/modules/lessons/index.js';
 import { createEventBus, type EventBus } from '../../src/pubsub/event-bus.js';
 import { typeGraphQLPubSub } from '../../src/pubsub/type-graphql-pubsub.js';
+import { TEST_REDIS_URL } from '../helpers/env.js';
+import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -56,7 +59,14 @@ describe(typeGraphQLPubSub.name, () => {
       const pubSub = typeGraphQLPubSub(bus);
       const iterator = pubSub.subscribe('NOTICE', 'room-1')[Symbol.asyncIterator]();
       const received = iterator.next();
-      await new Promise((r) => setTimeout(r, 100)); // let the Redis SUBSCRIBE land
+      // Once the Redis SUBSCRIBE has landed, the channel counts a subscriber.
+      const watcher = new Redis(TEST_REDIS_URL);
+      try {
+        const channel = `${t.redisPrefix}NOTICE.room-1`;
+        await eventually(async () => (await watcher.pubsub('NUMSUB', channel)) as Array<string | number>, (r) => Number(r[1]) >= 1);
+      } finally {
+        watcher.disconnect();
+      }
       pubSub.publish('NOTICE', 'room-2', { n: 2 });
       pubSub.publish('NOTICE', 'room-1', { n: 1 });
       expect(await received).toEqual({ value: { n: 1 }, done: false });

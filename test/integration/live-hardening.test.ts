@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, userWithPassword } from '../helpers/accounts.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
+import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf } from '../helpers/graphql-client.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -54,6 +55,8 @@ describe('live path hardening', () => {
       raw.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
       raw.terminate();
     }
+    // Left a fixed wait: the checks of closed sockets finish unobserved (no message, no event
+    // on a closed socket), so there is nothing to await; this gives them time to land.
     await sleep(500);
     expect(t.app.ws.closeUserSockets(user.id, 'test')).toBe(0);
   });
@@ -85,16 +88,21 @@ describe('live path hardening', () => {
     const course = await t.make.course(owner.id);
     const studentToken = await t.tokenFor(await t.make.user());
     const sql = postgres(t.databaseUrl, { max: 1, onnotice: () => {} });
+    const watcher = postgres(t.databaseUrl, { max: 1, onnotice: () => {} });
     try {
       let pending: Promise<unknown> | undefined;
       await sql.begin(async (tx) => {
         await tx`update courses set status = 'ARCHIVED' where id = ${course.id}`;
         pending = t.gql(`mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: gid('Course', course.id) }, { token: studentToken });
-        await sleep(300); // the enrollment now waits on the course row
+        // The enrollment now waits on the course row: a backend of this database waits for a lock.
+        const waiting = async () =>
+          (await watcher<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n;
+        await eventually(waiting, (n) => n >= 1, 10_000, 25);
       });
       expect(codesOf((await pending) as never)).toEqual(['CONFLICT']);
     } finally {
-      await sql.end();
+      await Promise.all([sql.end(), watcher.end()]);
     }
   });
 });

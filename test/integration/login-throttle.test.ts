@@ -87,7 +87,7 @@ describe(RedisAttemptStore.name, () => {
       expect(blocked.allowed).toBe(false);
       expect((blocked as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(200);
       expect(await redis.exists('b')).toBe(0); // nothing counted while blocked
-      await new Promise((r) => setTimeout(r, 220));
+      await new Promise((r) => setTimeout(r, 220)); // the point: the 200 ms back-off runs out (time is what it counts)
       expect(await store.attempt(a)).toEqual({ allowed: true });
       const capped = await store.attempt(a);
       expect(capped.allowed).toBe(false);

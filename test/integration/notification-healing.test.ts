@@ -8,7 +8,7 @@ import type { LessonDomainEvent } from '../../src/outbox/domain-events.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
 import { eventually } from '../helpers/eventually.js';
-import { enrollStudents, notificationTally, startSmtpSink } from '../helpers/notifications.js';
+import { enrollStudents, notificationTally, pipelineSettled, startSmtpSink } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 const CANCEL = `mutation($id: ID!) { cancelLesson(id: $id) { id } }`;
@@ -65,7 +65,7 @@ describe('notification self-healing', () => {
     smtpDown = false;
     await runCleanup(); // revives failed jobs of the last day
     await eventually(async () => smtp.received.length, (n) => n >= 4);
-    await new Promise((r) => setTimeout(r, 300));
+    await pipelineSettled(t.app.background!.jobs); // every job that could mail again has finished
     expect(smtp.received.flatMap((m) => m.to).sort()).toEqual([...new Set(smtp.received.flatMap((m) => m.to))].sort());
     expect(smtp.received).toHaveLength(4);
   });
@@ -85,7 +85,7 @@ describe('notification self-healing', () => {
       { name: 'notifications.email', data: { eventId, range: { from: null, to: null } }, opts: { jobId: `race-b-${eventId}` } },
     ]);
     await eventually(async () => smtp.received.length - before, (n) => n >= 30);
-    await new Promise((r) => setTimeout(r, 500));
+    await pipelineSettled(t.app.background!.jobs); // both racing runs and the pipeline's own are done
     const mine = smtp.received.slice(before).flatMap((m) => m.to);
     expect(mine).toHaveLength(30);
     expect(new Set(mine).size).toBe(30);

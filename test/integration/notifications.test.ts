@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authSessions, notifications, outbox, type CourseRow, type UserRow } from '../../src/db/schema.js';
 import { uuidOf } from '../../src/graphql/global-id.js';
 import { reminderJobId } from '../../src/modules/notifications/index.js';
+import { Topics } from '../../src/pubsub/topics.js';
 import { createSession } from '../../src/modules/accounts/session.repository.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf } from '../helpers/graphql-client.js';
@@ -272,7 +273,15 @@ describe('notifications', () => {
       const subMine = subscribe(mine, q);
       const subTheirs = subscribe(theirs, q);
       await Promise.all([mine.connected, theirs.connected]);
-      await new Promise((r) => setTimeout(r, 200)); // graphql-ws has no "subscribed" acknowledgement
+      // graphql-ws has no "subscribed" acknowledgement: wait until the server's Redis
+      // subscriptions to both users' topics are in place.
+      const watcher = new Redis(TEST_REDIS_URL);
+      try {
+        const channels = [s.id, other.id].map((id) => `${t.redisPrefix}${Topics.userNotifications(id)}`);
+        await eventually(async () => (await watcher.pubsub('NUMSUB', ...channels)) as Array<string | number>, (r) => Number(r[1]) >= 1 && Number(r[3]) >= 1);
+      } finally {
+        watcher.disconnect();
+      }
       const lesson = await t.make.lesson(course.id, { title: 'Live one' });
       await t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
       const got = (await subMine.next(10_000)).data.notificationAdded;

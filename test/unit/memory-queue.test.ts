@@ -17,6 +17,13 @@ const log = createLogger('silent');
 const noop = async () => {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A promise and the function that settles it: a job waits on it, the test opens it. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
 /** Processors that record what ran; `cleanup` is the one under test. */
 function recording(run: (info: JobInfo) => Promise<void>): Processors {
   return {
@@ -66,7 +73,7 @@ describe(MemoryJobQueue.name, () => {
     let peak = 0;
     await queue.work(recording(async () => {
       peak = Math.max(peak, ++running);
-      await sleep(10);
+      await sleep(10); // the point: each job stays in hand a while, so others could overlap it
       running--;
     }));
     await queue.add(Array.from({ length: 8 }, (_, i) => cleanup(`c${i}`)));
@@ -77,27 +84,34 @@ describe(MemoryJobQueue.name, () => {
   it('holds delayed jobs until their time, and removes them on request', async () => {
     queue = new MemoryJobQueue(settings, log);
     const ran: string[] = [];
-    await queue.work(recording(async (info) => void ran.push(info.id)));
+    const sentinel = gate();
+    await queue.work({ ...recording(async (info) => void ran.push(info.id)), 'maintenance.activity-report': async () => sentinel.open() });
     await queue.add([cleanup('soon', 30), cleanup('dropped', 30)]);
     expect((await queue.counts()).maintenance.delayed).toBe(2);
     await queue.remove('maintenance.cleanup', 'dropped');
-    await sleep(10);
     expect(ran).toEqual([]);
     await eventually(async () => ran.length, (n) => n === 1, 5_000, 5);
-    await sleep(50); // well past the removed job's time
+    // The sentinel: a job due after the removed one's time has run, so that one would have too.
+    await queue.add([{ name: 'maintenance.activity-report', data: {}, opts: { jobId: 'sentinel', delay: 30 } }]);
+    await sentinel.opened;
     expect(ran).toEqual(['soon']);
   });
 
   it('lets jobs in hand finish on close, and starts no new ones', async () => {
     queue = new MemoryJobQueue({ ...settings, concurrency: 1 }, log);
     const finished: string[] = [];
+    const inHand = gate();
+    const release = gate();
     await queue.work(recording(async (info) => {
-      await sleep(30);
+      inHand.open();
+      await release.opened;
       finished.push(info.id);
     }));
     await queue.add([cleanup('first'), cleanup('second')]);
-    await sleep(5);
-    await queue.close();
+    await inHand.opened; // 'first' is running
+    const closing = queue.close();
+    release.open();
+    await closing;
     expect(finished).toEqual(['first']);
   });
 });
@@ -108,16 +122,21 @@ describe(`${MemoryJobQueue.name} (timers)`, () => {
   it('accepts follow-up jobs from jobs in hand while closing (they are kept, not run)', async () => {
     const queue = new MemoryJobQueue(settings, log);
     let followUp: Promise<void> | undefined;
+    const inHand = gate();
+    const release = gate();
     await queue.work({
       ...recording(async () => {}),
       'maintenance.activity-report': async () => {
-        await sleep(20);
+        inHand.open();
+        await release.opened; // until the queue is closing
         followUp = queue.add([cleanup('follow-up')]);
       },
     });
     await queue.add([{ name: 'maintenance.activity-report', data: {}, opts: { jobId: 'r' } }]);
-    await sleep(5);
-    await queue.close();
+    await inHand.opened;
+    const closing = queue.close();
+    release.open();
+    await closing;
     await expect(followUp).resolves.toBeUndefined();
     expect((await queue.counts()).maintenance).toMatchObject({ completed: 1, waiting: 1 });
   });

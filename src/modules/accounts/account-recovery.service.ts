@@ -1,16 +1,16 @@
-import { eq, sql } from 'drizzle-orm';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import { passwordProblem } from '../../auth/password-policy.js';
 import { hashPassword } from '../../auth/passwords.js';
 import type { TokenService } from '../../auth/tokens.js';
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
-import { users, type UserRow } from '../../db/schema.js';
+import type { UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
-import { findUserByEmail } from '../users/user.repository.js';
-import type { AuthResult, SessionListener } from './account.service.js';
+import type { Emits } from '../../util/after-commit.js';
+import { findUser, findUserByEmail, markEmailVerified, updateUser } from '../users/user.repository.js';
+import type { AccountCommitEvents, AuthResult } from './account.commands.js';
 import {
   consumeAccountToken,
   findUsableAccountToken,
@@ -33,7 +33,8 @@ export interface AccountRecoveryDeps {
   readonly tokens: TokenService;
   readonly throttle: LoginThrottle;
   readonly refreshTokenTtlDays: number;
-  readonly onSessionChange?: SessionListener;
+  /** Announces, after commit, that a reset ended the user's sessions (`sessionChanged`). */
+  readonly afterCommit: Emits<Pick<AccountCommitEvents, 'sessionChanged'>>;
 }
 
 /**
@@ -66,7 +67,7 @@ export class AccountRecoveryService {
 
   async requestEmailVerification(scope: RequestScope): Promise<boolean> {
     const viewer = requireSignedIn(scope.viewer);
-    const [user] = await this.deps.db.select().from(users).where(eq(users.id, viewer.userId));
+    const user = await findUser(this.deps.db, viewer.userId);
     if (!user) throw AppError.unauthenticated();
     await this.deps.throttle.reserveAccountEmail('verify', user.email, user.id);
     await this.request(user, 'EMAIL_VERIFICATION', VERIFICATION_TOKEN_TTL_MS);
@@ -79,11 +80,7 @@ export class AccountRecoveryService {
     if (!row) throw invalidToken();
     const user = await this.deps.db.transaction(async (tx) => {
       if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
-      const [updated] = await tx
-        .update(users)
-        .set({ emailVerifiedAt: new Date() })
-        .where(sql`${users.id} = ${row.userId} and lower(${users.email}) = lower(${row.email})`)
-        .returning();
+      const updated = await markEmailVerified(tx, row.userId, row.email);
       if (!updated) throw invalidToken(); // the address changed since the link was sent
       return updated;
     });
@@ -106,13 +103,13 @@ export class AccountRecoveryService {
     const done = await this.deps.db.transaction(async (tx) => {
       if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
       await retireAccountTokens(tx, row.userId, 'PASSWORD_RESET');
-      const [user] = await tx.update(users).set({ passwordHash }).where(eq(users.id, row.userId)).returning();
+      const user = await updateUser(tx, row.userId, { passwordHash });
       if (!user) throw invalidToken();
       const ended = await revokeOtherSessions(tx, user.id, null, 'PASSWORD_RESET');
       const started = await createSession(tx, user.id, this.deps.refreshTokenTtlDays, client.userAgent);
       return { user, ended, ...started };
     });
-    await this.deps.onSessionChange?.({
+    await this.deps.afterCommit.emit('sessionChanged', {
       userId: done.user.id,
       reason: 'PASSWORD_RESET',
       revoked: { sessionIds: done.ended },

@@ -12,12 +12,12 @@ import {
   SetUserRoleInput,
   UpdateProfileInput,
 } from './account.inputs.js';
-import type { AccountService, AuthResult } from './account.service.js';
+import type { AccountCommands, AuthResult } from './account.commands.js';
 import { AuthPayload } from './account.type.js';
 
 @Resolver()
 export class AccountResolver {
-  constructor(private readonly accounts: AccountService) {}
+  constructor(private readonly accounts: AccountCommands) {}
 
   @Mutation(() => AuthPayload, { description: 'Creates a STUDENT account and signs it in.' })
   async register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() ctx: GraphQLContext) {

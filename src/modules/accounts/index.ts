@@ -2,7 +2,7 @@
 // root import from here. Resolvers are listed in src/resolvers.ts, not exported here.
 export * from './account.inputs.js';
 export * from './account.type.js';
-export * from './account.service.js';
+export * from './account.commands.js';
 export { isSessionCurrent, purgeSessions, recentRevocations } from './session.repository.js';
 export { deleteExpiredAccountTokens } from './account-token.repository.js';
 export * from './session.type.js';

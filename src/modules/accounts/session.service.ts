@@ -4,14 +4,16 @@ import type { AuthSessionRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { touched, type RequestScope } from '../../request-scope.js';
-import type { SessionListener } from './account.service.js';
+import type { Emits } from '../../util/after-commit.js';
+import type { AccountCommitEvents } from './account.commands.js';
 import { activeSessionsOf, revokeSessionOf } from './session.repository.js';
 
 /** The viewer's signed-in sessions: listing them and ending one. */
 export class SessionService {
   constructor(
     private readonly db: Db,
-    private readonly onSessionChange?: SessionListener,
+    /** Announces, after commit, that a session ended (`sessionChanged`, only its sockets close). */
+    private readonly afterCommit: Emits<Pick<AccountCommitEvents, 'sessionChanged'>>,
   ) {}
 
   /** `User.sessions` (field-guarded: the user themself). */
@@ -29,10 +31,11 @@ export class SessionService {
     const sessionId = uuidOf('Session', id);
     if (!sessionId || !(await revokeSessionOf(this.db, viewer.userId, sessionId, 'REVOKED_BY_USER')))
       throw AppError.notFound('Session');
-    await this.onSessionChange?.({
+    await this.afterCommit.emit('sessionChanged', {
       userId: viewer.userId,
       reason: 'SESSION_REVOKED',
       revoked: { sessionIds: [sessionId] },
+      sessionIds: [sessionId],
     });
     touched(scope, `Viewer:${viewer.userId}`, `User:${viewer.userId}`);
     return true;

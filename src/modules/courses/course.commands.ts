@@ -1,16 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
-import { courseColumns, courses, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
+import { type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import { rememberEntity, rememberedEntity, type IdempotencyKey } from '../../idempotency/idempotency.repository.js';
+import type { Emits } from '../../util/after-commit.js';
 import { createCourseSchema, slugify, updateCourseSchema, type CreateCourseInput, type UpdateCourseInput } from './course.inputs.js';
 import { assertCanManageCourse, courseDeleteBlocker } from './course.policy.js';
-import { countActiveEnrollments, insertCourseWithFreeSlug, lockCourse } from './course.repository.js';
+import {
+  countActiveEnrollments,
+  deleteCourse,
+  findCoursesByIds,
+  insertCourse,
+  insertCourseWithFreeSlug,
+  lockCourse,
+  updateCourse,
+} from './course.repository.js';
+
+/** What course writes announce after they commit (see util/after-commit.ts). */
+export interface CourseCommitEvents {
+  /** A user now follows a course (they teach it, or enrolled): live subscriptions add it. */
+  courseFollowed: { userId: string; courseId: string };
+}
 
 /** Which statuses each course transition may start from. */
 const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
@@ -27,8 +41,7 @@ const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
 export class CourseCommands {
   constructor(
     private readonly db: Db,
-    /** Told after commit that a user now follows a course (live subscriptions add it). */
-    private readonly onFollow: (userId: string, courseId: string) => void = () => {},
+    private readonly afterCommit: Emits<CourseCommitEvents>,
   ) {}
 
   /**
@@ -51,12 +64,12 @@ export class CourseCommands {
       const { course, replayed } = await this.createOnce(key, values, v.slug);
       if (replayed) return course;
       touched(scope, 'Course:list');
-      this.onFollow(viewer.userId, course.id);
+      await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
       return course;
     }
     const course = await this.insert(this.db, values, v.slug);
     touched(scope, 'Course:list');
-    this.onFollow(viewer.userId, course.id);
+    await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
     return course;
   }
 
@@ -74,7 +87,7 @@ export class CourseCommands {
       const id = randomUUID();
       if (await rememberEntity(tx, key, id)) return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
       const earlier = await rememberedEntity(tx, key);
-      const [row] = earlier ? await tx.select(courseColumns).from(courses).where(eq(courses.id, earlier)) : [];
+      const [row] = earlier ? await findCoursesByIds(tx, [earlier]) : [];
       if (!row) throw AppError.conflict('clientMutationId was used for a course that has since been deleted', { clientMutationId: key.key });
       return { course: row, replayed: true };
     });
@@ -83,8 +96,7 @@ export class CourseCommands {
   private async insert(db: Db, values: Omit<NewCourseRow, 'slug'>, slug: string | undefined): Promise<CourseRow> {
     if (!slug) return insertCourseWithFreeSlug(db, values, slugify(values.title));
     try {
-      const [row] = await db.insert(courses).values({ ...values, slug }).returning();
-      return row!;
+      return await insertCourse(db, { ...values, slug });
     } catch (err) {
       if (isUniqueViolation(err, 'courses_slug_key')) throw AppError.conflict('This slug is already taken', { field: 'slug' });
       throw err;
@@ -99,8 +111,7 @@ export class CourseCommands {
       async (tx, course) => {
         const changes = { title: v.title, description: v.description, priceCents: v.priceCents };
         if (Object.values(changes).every((x) => x === undefined)) return course;
-        const [row] = await tx.update(courses).set(changes).where(eq(courses.id, course.id)).returning();
-        return row!;
+        return updateCourse(tx, course.id, changes);
       },
       ['Course:list'], // ordering and search by title
     );
@@ -121,7 +132,7 @@ export class CourseCommands {
     return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
       const blocker = courseDeleteBlocker(await countActiveEnrollments(tx, course.id));
       if (blocker) throw blocker;
-      await tx.delete(courses).where(eq(courses.id, course.id));
+      await deleteCourse(tx, course.id);
       return id;
     }, ['Course:list', 'Lesson:list', 'Enrollment:list']);
   }
@@ -132,12 +143,10 @@ export class CourseCommands {
       if (!TRANSITIONS[to].includes(course.status)) {
         throw AppError.conflict(`A ${course.status} course cannot become ${to}`, { from: course.status, to });
       }
-      const [row] = await tx
-        .update(courses)
-        .set({ status: to, ...(to === 'PUBLISHED' && !course.publishedAt ? { publishedAt: new Date() } : {}) })
-        .where(eq(courses.id, course.id))
-        .returning();
-      return row!;
+      return updateCourse(tx, course.id, {
+        status: to,
+        ...(to === 'PUBLISHED' && !course.publishedAt ? { publishedAt: new Date() } : {}),
+      });
     }, ['Course:list']); // visibility changes: lists gain or lose it
   }
 

@@ -158,3 +158,23 @@ export async function insertCourseWithFreeSlug(db: Db, values: Omit<NewCourseRow
     .returning();
   return row!;
 }
+
+/** Inserts a course under exactly `slug`; a taken slug fails with courses_slug_key. */
+export async function insertCourse(db: Db, values: NewCourseRow): Promise<CourseRow> {
+  const [row] = await db.insert(courses).values(values).returning();
+  return row!;
+}
+
+export async function updateCourse(
+  db: Db,
+  id: string,
+  changes: Partial<Pick<NewCourseRow, 'title' | 'description' | 'priceCents' | 'status' | 'publishedAt'>>,
+): Promise<CourseRow> {
+  const [row] = await db.update(courses).set(changes).where(eq(courses.id, id)).returning();
+  return row!;
+}
+
+/** Deletes a course; its lessons go with it (ON DELETE CASCADE). */
+export async function deleteCourse(db: Db, id: string): Promise<void> {
+  await db.delete(courses).where(eq(courses.id, id));
+}

@@ -1,21 +1,35 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
-import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
+import type { EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
+import type { Emits } from '../../util/after-commit.js';
+import type { CourseCommitEvents } from '../courses/index.js';
 import { enrollRefusal, unenrollRefusal } from './enrollment.policy.js';
+import {
+  cancelActiveEnrollment,
+  insertEnrollment,
+  reactivateLatestCancelled,
+  shareLockCourseStatus,
+} from './enrollment.repository.js';
+
+/** What enrollment writes announce after they commit (see util/after-commit.ts). */
+export interface EnrollmentCommitEvents {
+  /** A course's enrollments changed: its live statistics follow. */
+  courseActivity: { courseId: string };
+}
 
 /** Enrolling and unenrolling: students only, PUBLISHED courses only. */
 export class EnrollmentCommands {
   constructor(
     private readonly db: Db,
-    /** Told after commit that a student now follows a course (live subscriptions add it). */
-    private readonly onFollow: (userId: string, courseId: string) => void = () => {},
-    /** Told after commit that a course's enrollments changed (its live statistics). */
-    private readonly onCourseActivity: (courseId: string) => void = () => {},
+    /**
+     * Announces, after commit, that the student now follows the course (`courseFollowed`) and
+     * that the course's enrollments changed (`courseActivity`, its live statistics).
+     */
+    private readonly afterCommit: Emits<Pick<CourseCommitEvents, 'courseFollowed'> & EnrollmentCommitEvents>,
   ) {}
 
   /**
@@ -36,25 +50,12 @@ export class EnrollmentCommands {
       enrollment = await this.db.transaction(async (tx) => {
         // Re-read the status under a share lock: an archive (which locks the row for update)
         // either committed before, and is seen here, or waits for this enrollment.
-        const [current] = await tx.select({ status: courses.status }).from(courses).where(eq(courses.id, course.id)).for('share');
-        if (!current) throw AppError.notFound('Course');
-        const refusalNow = enrollRefusal(viewer, current, null);
+        const status = await shareLockCourseStatus(tx, course.id);
+        if (!status) throw AppError.notFound('Course');
+        const refusalNow = enrollRefusal(viewer, { status }, null);
         if (refusalNow) throw refusalNow;
-        const latestCancelled = tx
-          .select({ id: enrollments.id })
-          .from(enrollments)
-          .where(and(eq(enrollments.studentId, viewer.userId), eq(enrollments.courseId, course.id), eq(enrollments.status, 'CANCELLED')))
-          .orderBy(desc(enrollments.enrolledAt))
-          .limit(1);
-        // `status = 'CANCELLED'` is re-checked after waiting on a concurrent reactivation,
-        // so only one of them can flip the row.
-        const [reactivated] = await tx
-          .update(enrollments)
-          .set({ status: 'ACTIVE', enrolledAt: new Date(), cancelledAt: null })
-          .where(and(eq(enrollments.id, sql`(${latestCancelled})`), eq(enrollments.status, 'CANCELLED')))
-          .returning();
         const enrollment =
-          reactivated ?? (await tx.insert(enrollments).values({ studentId: viewer.userId, courseId: course.id }).returning())[0]!;
+          (await reactivateLatestCancelled(tx, viewer.userId, course.id)) ?? (await insertEnrollment(tx, viewer.userId, course.id));
         await appendToOutbox(tx, {
           type: 'enrollment.confirmed',
           enrollmentId: enrollment.id,
@@ -71,8 +72,8 @@ export class EnrollmentCommands {
       if (isForeignKeyViolation(err)) throw AppError.notFound('Course');
       throw err;
     }
-    this.changed(scope, enrollment);
-    this.onFollow(viewer.userId, course.id);
+    await this.changed(scope, enrollment);
+    await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
     return enrollment;
   }
 
@@ -83,13 +84,9 @@ export class EnrollmentCommands {
     // The rule `Course.viewerCan.unenroll` answers with; the UPDATE below re-checks it atomically.
     const refusal = unenrollRefusal(viewer, await scope.loaders.enrollments.viewerByCourse.load(uuid));
     if (refusal) throw refusal;
-    const [row] = await this.db
-      .update(enrollments)
-      .set({ status: 'CANCELLED', cancelledAt: new Date() })
-      .where(and(eq(enrollments.studentId, viewer.userId), eq(enrollments.courseId, uuid), eq(enrollments.status, 'ACTIVE')))
-      .returning();
+    const row = await cancelActiveEnrollment(this.db, viewer.userId, uuid);
     if (!row) throw AppError.notFound('Active enrollment');
-    this.changed(scope, row);
+    await this.changed(scope, row);
     return row;
   }
 
@@ -97,8 +94,8 @@ export class EnrollmentCommands {
    * After the commit: the enrollment, its course's counts, the student (visible to the course's
    * instructor now), the student's own view (viewerEnrollment, lesson content), rosters.
    */
-  private changed(scope: RequestScope, e: EnrollmentRow): void {
+  private async changed(scope: RequestScope, e: EnrollmentRow): Promise<void> {
     touched(scope, `Enrollment:${e.id}`, `Course:${e.courseId}`, `User:${e.studentId}`, `Viewer:${e.studentId}`, 'Enrollment:list');
-    this.onCourseActivity(e.courseId);
+    await this.afterCommit.emit('courseActivity', { courseId: e.courseId });
   }
 }

@@ -1,9 +1,9 @@
-import { and, count, eq, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
-import { courses, enrollments, type EnrollmentRow } from '../../db/schema.js';
+import { courses, enrollments, type CourseStatus, type EnrollmentRow } from '../../db/schema.js';
 import type { PageRequest, SortSpec } from '../../graphql/pagination.js';
 import { courseVisibility } from '../courses/index.js';
 
@@ -89,4 +89,48 @@ export async function viewerEnrollmentsByCourses(db: Db, studentId: string, cour
     .where(and(eq(enrollments.studentId, studentId), anyUuid(enrollments.courseId, courseIds)))
     .orderBy(enrollments.courseId, sql`(${enrollments.status} = 'ACTIVE') desc`, sql`${enrollments.enrolledAt} desc`);
   return new Map(rows.map((r) => [r.courseId, r]));
+}
+
+/**
+ * The course's status under a share lock: an archive (which locks the row for update) either
+ * committed before, and is seen here, or waits for the enrolling transaction.
+ */
+export async function shareLockCourseStatus(db: Db, courseId: string): Promise<CourseStatus | undefined> {
+  const [row] = await db.select({ status: courses.status }).from(courses).where(eq(courses.id, courseId)).for('share');
+  return row?.status;
+}
+
+/**
+ * Flips the student's latest cancelled enrollment in the course back to ACTIVE; undefined when
+ * there is none. `status = 'CANCELLED'` is re-checked after waiting on a concurrent
+ * reactivation, so only one of them can flip the row.
+ */
+export async function reactivateLatestCancelled(db: Db, studentId: string, courseId: string): Promise<EnrollmentRow | undefined> {
+  const latestCancelled = db
+    .select({ id: enrollments.id })
+    .from(enrollments)
+    .where(and(eq(enrollments.studentId, studentId), eq(enrollments.courseId, courseId), eq(enrollments.status, 'CANCELLED')))
+    .orderBy(desc(enrollments.enrolledAt))
+    .limit(1);
+  const [row] = await db
+    .update(enrollments)
+    .set({ status: 'ACTIVE', enrolledAt: new Date(), cancelledAt: null })
+    .where(and(eq(enrollments.id, sql`(${latestCancelled})`), eq(enrollments.status, 'CANCELLED')))
+    .returning();
+  return row;
+}
+
+export async function insertEnrollment(db: Db, studentId: string, courseId: string): Promise<EnrollmentRow> {
+  const [row] = await db.insert(enrollments).values({ studentId, courseId }).returning();
+  return row!;
+}
+
+/** Cancels the student's active enrollment in the course; undefined when there is none. */
+export async function cancelActiveEnrollment(db: Db, studentId: string, courseId: string): Promise<EnrollmentRow | undefined> {
+  const [row] = await db
+    .update(enrollments)
+    .set({ status: 'CANCELLED', cancelledAt: new Date() })
+    .where(and(eq(enrollments.studentId, studentId), eq(enrollments.courseId, courseId), eq(enrollments.status, 'ACTIVE')))
+    .returning();
+  return row;
 }

@@ -1,31 +1,36 @@
-import { eq, sql } from 'drizzle-orm';
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
-import { lessons, type LessonRow } from '../../db/schema.js';
+import type { LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
+import type { Emits } from '../../util/after-commit.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
 import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
+import { deleteLesson, findLesson, insertLesson, nextLessonPosition, updateLesson } from './lesson.repository.js';
 import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
 
 const MAX_POSITION = 10_000;
 
-/** Listens for lesson writes after they commit (live subscriptions hook in here). */
-export interface LessonWriteListener {
-  created?(event: LessonStatusChangedEvent): void;
+/** What lesson writes announce after they commit (see util/after-commit.ts). */
+export interface LessonCommitEvents {
+  /**
+   * A lesson was created (`previousStatus` null) or changed status: the event as recorded in
+   * the durable log in the write's transaction (with its seq and cursor); live subscriptions hear it.
+   */
+  lessonStatusChanged: LessonStatusChangedEvent;
   /** Any committed write to a course's lessons (its live statistics follow). */
-  changed?(courseId: string): void;
+  courseActivity: { courseId: string };
 }
 
 /** Writes to lessons: only the course's instructor or an admin, under the course's row lock. */
 export class LessonCommands {
   constructor(
     private readonly courseCommands: CourseCommands,
-    private readonly listener: LessonWriteListener = {},
+    private readonly afterCommit: Emits<LessonCommitEvents>,
   ) {}
 
   /**
@@ -42,42 +47,39 @@ export class LessonCommands {
       // Under the course's row lock: two attempts with one key on one course run one at a time.
       const earlier = key ? await rememberedEntity(tx, key) : null;
       if (earlier) {
-        const [row] = await tx.select().from(lessons).where(eq(lessons.id, earlier));
+        const row = await findLesson(tx, earlier);
         if (!row) throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', { clientMutationId: key!.key });
         replayed = true;
         return { lesson: row, event: null };
       }
       // The course row is locked, so two appends cannot pick the same position.
       const position = v.position ?? (await nextPosition(tx, course.id));
-      const [row] = await tx
-        .insert(lessons)
-        .values({
-          courseId: course.id,
-          title: v.title,
-          content: v.content ?? '',
-          position,
-          scheduledAt: v.scheduledAt ?? null,
-          durationMinutes: v.durationMinutes ?? null,
-        })
-        .returning();
-      if (key && !(await rememberEntity(tx, key, row!.id))) {
+      const row = await insertLesson(tx, {
+        courseId: course.id,
+        title: v.title,
+        content: v.content ?? '',
+        position,
+        scheduledAt: v.scheduledAt ?? null,
+        durationMinutes: v.durationMinutes ?? null,
+      });
+      if (key && !(await rememberEntity(tx, key, row.id))) {
         // Another attempt with this key (for another course) committed meanwhile.
         throw AppError.conflict('clientMutationId is already in use', { clientMutationId: key.key });
       }
       // Students hear of a new lesson once it has a time (notifications, via the outbox).
-      if (row!.scheduledAt) {
+      if (row.scheduledAt) {
         await appendToOutbox(tx, {
           type: 'lesson.scheduled',
-          lessonId: row!.id,
-          courseId: row!.courseId,
-          scheduledAt: row!.scheduledAt.toISOString(),
-          occurredAt: row!.createdAt.toISOString(),
+          lessonId: row.id,
+          courseId: row.courseId,
+          scheduledAt: row.scheduledAt.toISOString(),
+          occurredAt: row.createdAt.toISOString(),
         });
       }
-      return { lesson: row!, event: await LessonEvents.record(tx, row!, null, viewer.userId) };
+      return { lesson: row, event: await LessonEvents.record(tx, row, null, viewer.userId) };
     }, ['Lesson:list']);
-    if (!replayed && event) this.listener.created?.(event);
-    if (!replayed) this.listener.changed?.(lesson.courseId);
+    if (!replayed && event) await this.afterCommit.emit('lessonStatusChanged', event);
+    if (!replayed) await this.afterCommit.emit('courseActivity', { courseId: lesson.courseId });
     return lesson;
   }
 
@@ -86,14 +88,13 @@ export class LessonCommands {
     return this.withManageableLesson(scope, v.id, async (tx, lesson) => {
       const changes = { title: v.title, content: v.content, position: v.position, durationMinutes: v.durationMinutes };
       if (Object.values(changes).every((x) => x === undefined)) return lesson;
-      const [row] = await tx.update(lessons).set(changes).where(eq(lessons.id, lesson.id)).returning();
-      return row!;
+      return updateLesson(tx, lesson.id, changes);
     });
   }
 
   async delete(scope: RequestScope, id: string): Promise<string> {
     return this.withManageableLesson(scope, id, async (tx, lesson) => {
-      await tx.delete(lessons).where(eq(lessons.id, lesson.id));
+      await deleteLesson(tx, lesson.id);
       return id;
     });
   }
@@ -108,21 +109,17 @@ export class LessonCommands {
       scope,
       visible.courseId,
       async (tx, course) => {
-        const [lesson] = await tx.select().from(lessons).where(eq(lessons.id, visible.id)).for('update');
+        const lesson = await findLesson(tx, visible.id, true);
         if (!lesson || lesson.courseId !== course.id) throw AppError.notFound('Lesson');
         return work(tx, lesson);
       },
       [`Lesson:${visible.id}`, 'Lesson:list'], // status filters and order change lists
     );
-    this.listener.changed?.(visible.courseId);
+    await this.afterCommit.emit('courseActivity', { courseId: visible.courseId });
     return result;
   }
 }
 
 async function nextPosition(tx: Db, courseId: string): Promise<number> {
-  const [row] = await tx
-    .select({ next: sql<number>`coalesce(max(${lessons.position}) + 1, 0)`.mapWith(Number) })
-    .from(lessons)
-    .where(eq(lessons.courseId, courseId));
-  return Math.min(row?.next ?? 0, MAX_POSITION);
+  return Math.min(await nextLessonPosition(tx, courseId), MAX_POSITION);
 }

@@ -56,11 +56,12 @@ export function eventOfRow(row: LessonEventRow): LessonStatusChangedEvent {
 
 /**
  * Lesson events: `record` writes one to the durable log in the caller's transaction (so the
- * event exists exactly when the change does, with its cursor); `publish`, called only after
- * that transaction committed, sends it live. Publishing is best effort and fire-and-forget:
- * the caller answers at once, the publish is bounded by the bus's command timeout (and fails
- * at once while Redis is disconnected), and a subscriber that missed it gets it by
- * resubscribing with `after`.
+ * event exists exactly when the change does, with its cursor); `publish` sends it live. It
+ * listens to `lessonStatusChanged` on the after-commit emitter (wiring/modules.ts), so it runs
+ * only after that transaction committed, and a subscriber never hears of a change that was
+ * rolled back. Publishing is best effort and fire-and-forget: the caller answers at once, the
+ * publish is bounded by the bus's command timeout (and fails at once while Redis is
+ * disconnected), and a subscriber that missed it gets it by resubscribing with `after`.
  */
 export class LessonEvents {
   constructor(

@@ -1,15 +1,16 @@
-import { and, eq } from 'drizzle-orm';
 import { requireSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
-import { lessons, type CourseRow, type LessonRow, type LessonStatus } from '../../db/schema.js';
+import type { CourseRow, LessonRow, LessonStatus } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { parseInput } from '../../graphql/validation.js';
+import type { Emits } from '../../util/after-commit.js';
 import type { LessonEventType } from '../../outbox/domain-events.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { canManageCourse } from '../courses/index.js';
-import type { LessonCommands } from './lesson.commands.js';
+import type { LessonCommands, LessonCommitEvents } from './lesson.commands.js';
 import { reasonSchema } from './lesson.inputs.js';
 import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
+import { updateLessonIfStatus } from './lesson.repository.js';
 
 /**
  * The lesson status machine:
@@ -41,7 +42,7 @@ export function allowedTransitions(viewer: Viewer, course: CourseRow, lesson: Le
 export class LessonLifecycle {
   constructor(
     private readonly lessonCommands: LessonCommands,
-    private readonly events: LessonEvents,
+    private readonly afterCommit: Emits<LessonCommitEvents>,
   ) {}
 
   start(scope: RequestScope, id: string): Promise<LessonRow> {
@@ -65,7 +66,7 @@ export class LessonLifecycle {
       // A lesson that had no time is now scheduled; one that had a time moved.
       before.scheduledAt ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() } : { type: 'lesson.scheduled' },
     );
-    this.events.publish(live);
+    await this.afterCommit.emit('lessonStatusChanged', live);
     return row;
   }
 
@@ -76,10 +77,11 @@ export class LessonLifecycle {
     const { row, live } = await this.compareAndSet(scope, viewer.userId, id, from, to, action, changes, () =>
       event === 'lesson.cancelled' ? { type: event, reason: extra.cancellationReason ?? null } : { type: event },
     );
-    // Published after the transaction committed, with exactly the status the row held, and
-    // not awaited: the write is committed, and Redis (slow, away) must not delay or fail the
-    // answer. The outbox carries the event to notifications, the log to resubscribers.
-    this.events.publish(live);
+    // Announced after the transaction committed, with the event recorded in it (exactly the
+    // status the row held, and its cursor). The live publish it leads to is not awaited
+    // (lesson.events.ts): the write is committed, and Redis (slow, away) must not delay or fail
+    // the answer. The outbox carries the event to notifications, the log to resubscribers.
+    await this.afterCommit.emit('lessonStatusChanged', live);
     return row;
   }
 
@@ -102,11 +104,7 @@ export class LessonLifecycle {
     return this.lessonCommands.withManageableLesson(scope, id, async (tx, lesson) => {
       const conflict = () => AppError.conflict(`Cannot ${action} a ${lesson.status} lesson`, { from: lesson.status, to });
       if (!from.includes(lesson.status)) throw conflict();
-      const [row] = await tx
-        .update(lessons)
-        .set(changes)
-        .where(and(eq(lessons.id, lesson.id), eq(lessons.status, lesson.status)))
-        .returning();
+      const row = await updateLessonIfStatus(tx, lesson.id, lesson.status, changes);
       if (!row) throw conflict();
       await appendToOutbox(tx, {
         lessonId: row.id,

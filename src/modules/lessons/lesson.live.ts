@@ -1,11 +1,9 @@
 import DataLoader from 'dataloader';
-import { and, eq, or, sql } from 'drizzle-orm';
-import { anyUuid } from '../../db/any-uuid.js';
 import { requireSignedIn, type SignedInViewer, type Viewer } from '../../auth/viewer.js';
 import type { GraphQLContext } from '../../context.js';
 import { createLoaders, createSharedLoaders, type SharedLoaders } from '../../loaders.js';
 import type { Db } from '../../db/client.js';
-import { courses, enrollments, users, type Role } from '../../db/schema.js';
+import type { Role } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
@@ -13,6 +11,7 @@ import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
+import { courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
 
@@ -167,17 +166,7 @@ export class LessonLive {
 
   /** Courses a user teaches or is actively enrolled in. */
   private async followedCourses(userId: string): Promise<string[]> {
-    const rows = await this.db
-      .select({ id: courses.id })
-      .from(courses)
-      .where(
-        or(
-          eq(courses.instructorId, userId),
-          sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
-            and ${enrollments.studentId} = ${userId} and ${enrollments.status} = 'ACTIVE')`,
-        ),
-      );
-    return rows.map((r) => r.id);
+    return followedCourseIds(this.db, userId);
   }
 
   /**
@@ -193,17 +182,7 @@ export class LessonLive {
     const result = new Map<string, Access | null>();
     await Promise.all(
       [...byCourse].map(async ([courseId, userIds]) => {
-        const rows = await this.db
-          .select({
-            userId: users.id,
-            role: users.role,
-            instructorId: courses.instructorId,
-            enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
-              and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
-          })
-          .from(users)
-          .innerJoin(courses, eq(courses.id, courseId))
-          .where(and(anyUuid(users.id, [...userIds])));
+        const rows = await courseAccessOfUsers(this.db, courseId, [...userIds]);
         for (const r of rows) {
           // The same rule as the @auth relation and writes (course.policy.ts).
           const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);

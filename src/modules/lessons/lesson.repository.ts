@@ -1,9 +1,9 @@
-import { and, count, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
-import { courses, enrollments, lessons, LESSON_STATUSES, type LessonRow, type LessonStatus } from '../../db/schema.js';
+import { courses, enrollments, lessons, users, LESSON_STATUSES, type LessonRow, type LessonStatus, type NewLessonRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import { courseVisibility } from '../courses/index.js';
 
@@ -64,6 +64,84 @@ export async function lessonCountsByCourses(db: Db, courseIds: string[]): Promis
   return result;
 }
 
+/** The lesson row; with `lock`, locked for the rest of the transaction. */
+export async function findLesson(db: Db, id: string, lock = false): Promise<LessonRow | undefined> {
+  const query = db.select().from(lessons).where(eq(lessons.id, id));
+  const [row] = lock ? await query.for('update') : await query;
+  return row;
+}
+
+/** The position after a course's last lesson (0 for the first). */
+export async function nextLessonPosition(db: Db, courseId: string): Promise<number> {
+  const [row] = await db
+    .select({ next: sql<number>`coalesce(max(${lessons.position}) + 1, 0)`.mapWith(Number) })
+    .from(lessons)
+    .where(eq(lessons.courseId, courseId));
+  return row?.next ?? 0;
+}
+
+export async function insertLesson(db: Db, values: NewLessonRow): Promise<LessonRow> {
+  const [row] = await db.insert(lessons).values(values).returning();
+  return row!;
+}
+
+export async function updateLesson(db: Db, id: string, changes: Partial<LessonRow>): Promise<LessonRow> {
+  const [row] = await db.update(lessons).set(changes).where(eq(lessons.id, id)).returning();
+  return row!;
+}
+
+/**
+ * Compare-and-set: applies `changes` only while the lesson is still `from`; undefined when
+ * another write changed its status first.
+ */
+export async function updateLessonIfStatus(
+  db: Db,
+  id: string,
+  from: LessonStatus,
+  changes: Partial<LessonRow>,
+): Promise<LessonRow | undefined> {
+  const [row] = await db
+    .update(lessons)
+    .set(changes)
+    .where(and(eq(lessons.id, id), eq(lessons.status, from)))
+    .returning();
+  return row;
+}
+
+export async function deleteLesson(db: Db, id: string): Promise<void> {
+  await db.delete(lessons).where(eq(lessons.id, id));
+}
+
+/** Courses a user teaches or is actively enrolled in (the courses whose lessons they follow live). */
+export async function followedCourseIds(db: Db, userId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: courses.id })
+    .from(courses)
+    .where(
+      or(
+        eq(courses.instructorId, userId),
+        sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
+          and ${enrollments.studentId} = ${userId} and ${enrollments.status} = 'ACTIVE')`,
+      ),
+    );
+  return rows.map((r) => r.id);
+}
+
+/** Per user: their role, the course's instructor and whether they are actively enrolled in it. */
+export function courseAccessOfUsers(db: Db, courseId: string, userIds: string[]) {
+  return db
+    .select({
+      userId: users.id,
+      role: users.role,
+      instructorId: courses.instructorId,
+      enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
+        and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
+    })
+    .from(users)
+    .innerJoin(courses, eq(courses.id, courseId))
+    .where(and(anyUuid(users.id, userIds)));
+}
+
 export const scheduleSort: SortSpec<LessonRow> = {
   key: 'schedule:SCHEDULED_AT:ASC',
   column: lessons.scheduledAt,
@@ -78,14 +156,14 @@ export const scheduleSort: SortSpec<LessonRow> = {
  * Courses a user teaches or is actively enrolled in, as a subquery. The schedule reads each of
  * them through lessons_course_id_scheduled_at_id_idx (one index range per course).
  */
-function followedCourseIds(userId: string): SQL {
+function followedCourseIdsSql(userId: string): SQL {
   return sql`(select ${courses.id} from ${courses} where ${courses.instructorId} = ${userId}::uuid
     union select ${enrollments.courseId} from ${enrollments} where ${enrollments.studentId} = ${userId}::uuid and ${enrollments.status} = 'ACTIVE')`;
 }
 
 function scheduleWhere(userId: string, from: Date, to: Date): SQL {
   return and(
-    sql`${lessons.courseId} in ${followedCourseIds(userId)}`,
+    sql`${lessons.courseId} in ${followedCourseIdsSql(userId)}`,
     gte(lessons.scheduledAt, from),
     lt(lessons.scheduledAt, to),
   )!;

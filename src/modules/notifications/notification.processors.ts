@@ -1,8 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Config } from '../../config/config.js';
 import type { Db } from '../../db/client.js';
-import { lessons } from '../../db/schema.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { DomainEvent, LessonDomainEvent } from '../../outbox/domain-events.js';
@@ -14,7 +12,16 @@ import { renderNotification } from './notification.content.js';
 import type { NotificationBatchRow } from '../../db/schema.js';
 import { EmailRun } from './notification.email-run.js';
 import { markBatchDone, markBatchMailed, planBatches, takeStaleBatches } from './notification-batch.repository.js';
-import { claimEmails, emailsStillOwed, eventsOwedEmails, findSubject, insertNotifications, recipientRanges } from './notification.repository.js';
+import {
+  claimEmails,
+  emailsStillOwed,
+  eventsOwedEmails,
+  findSubject,
+  insertNotifications,
+  lessonSchedule,
+  recipientRanges,
+  scheduledLessonsAfter,
+} from './notification.repository.js';
 
 export interface NotificationProcessorDeps {
   readonly db: Db;
@@ -146,7 +153,7 @@ export class NotificationProcessors {
   }
 
   async reminder({ lessonId, scheduledAt }: JobPayloads['notifications.reminder']): Promise<void> {
-    const [lesson] = await this.deps.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    const lesson = await lessonSchedule(this.deps.db, lessonId);
     // Dropped unless the lesson is still due at exactly the time this reminder was set for
     // (a reschedule or cancellation whose job removal lost a race lands here).
     if (!lesson || lesson.status !== 'SCHEDULED' || lesson.scheduledAt?.toISOString() !== scheduledAt) return;
@@ -160,10 +167,7 @@ export class NotificationProcessors {
    * for times the lesson no longer has; (re)adds the one for its current time.
    */
   private async moveReminder(event: LessonDomainEvent): Promise<void> {
-    const [lesson] = await this.deps.db
-      .select({ status: lessons.status, scheduledAt: lessons.scheduledAt })
-      .from(lessons)
-      .where(eq(lessons.id, event.lessonId));
+    const lesson = await lessonSchedule(this.deps.db, event.lessonId);
     const current = lesson?.status === 'SCHEDULED' && lesson.scheduledAt ? lesson.scheduledAt.toISOString() : null;
     for (const time of new Set([event.previousScheduledAt, event.scheduledAt])) {
       if (time && time !== current) await this.deps.jobs.remove('notifications.reminder', reminderJobId(event.lessonId, time));
@@ -201,12 +205,7 @@ export class NotificationProcessors {
     if (!this.deps.config.notifications.reminderLeadMinutes) return 0;
     let added = 0;
     for (let after: Date | null = null; ; ) {
-      const rows: Array<{ id: string; scheduledAt: Date | null }> = await this.deps.db
-        .select({ id: lessons.id, scheduledAt: lessons.scheduledAt })
-        .from(lessons)
-        .where(and(eq(lessons.status, 'SCHEDULED'), gt(lessons.scheduledAt, after ?? new Date())))
-        .orderBy(asc(lessons.scheduledAt))
-        .limit(1_000);
+      const rows = await scheduledLessonsAfter(this.deps.db, after ?? new Date(), 1_000);
       const jobs = this.reminderJobs(rows.map((r) => ({ lessonId: r.id, scheduledAt: r.scheduledAt!.toISOString() })));
       await this.deps.jobs.add(jobs);
       added += jobs.length;

@@ -1,7 +1,7 @@
-import { and, count, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { rowsOf, type Db } from '../../db/client.js';
-import { courses, enrollments, lessons, notifications, users, type NotificationRow } from '../../db/schema.js';
+import { courses, enrollments, lessons, notifications, users, type LessonStatus, type NotificationRow } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import type { DomainEvent, UserRegisteredEvent } from '../../outbox/domain-events.js';
 
@@ -250,4 +250,26 @@ export async function markRead(db: Db, recipientId: string, ids: string[]): Prom
 /** Read notifications older than `days` days, in bounded batches. */
 export function deleteOldReadNotifications(db: Db, days: number): Promise<number> {
   return deleteInBatches(db, notifications, notifications.id, lt(notifications.readAt, sql`now() - make_interval(days => ${days})`));
+}
+
+/** What a lesson's reminder depends on: its course, status and time. */
+export async function lessonSchedule(
+  db: Db,
+  lessonId: string,
+): Promise<{ courseId: string; status: LessonStatus; scheduledAt: Date | null } | undefined> {
+  const [row] = await db
+    .select({ courseId: lessons.courseId, status: lessons.status, scheduledAt: lessons.scheduledAt })
+    .from(lessons)
+    .where(eq(lessons.id, lessonId));
+  return row;
+}
+
+/** SCHEDULED lessons due after `after`, soonest first, at most `limit`. */
+export function scheduledLessonsAfter(db: Db, after: Date, limit: number): Promise<Array<{ id: string; scheduledAt: Date | null }>> {
+  return db
+    .select({ id: lessons.id, scheduledAt: lessons.scheduledAt })
+    .from(lessons)
+    .where(and(eq(lessons.status, 'SCHEDULED'), gt(lessons.scheduledAt, after)))
+    .orderBy(asc(lessons.scheduledAt))
+    .limit(limit);
 }

@@ -22,12 +22,13 @@ import {
 import { Course } from '../courses/index.js';
 import { Lesson } from '../lessons/index.js';
 import { User } from '../users/index.js';
+import type { NotificationCommands } from './notification.commands.js';
 import type { NotificationService } from './notification.service.js';
 import { Notification, NotificationConnection } from './notification.type.js';
 
 @Resolver(() => Notification)
 export class NotificationResolver {
-  constructor(private readonly service: NotificationService) {}
+  constructor(private readonly commands: NotificationCommands) {}
 
   @FieldResolver(() => ID)
   id(@Root() n: NotificationRow) {
@@ -47,7 +48,7 @@ export class NotificationResolver {
   @Mutation(() => Int, { description: "Marks the viewer's own notifications read; returns how many changed." })
   @Directive(auth({}))
   markNotificationsRead(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: GraphQLContext) {
-    return this.service.markRead(ctx, ids);
+    return this.commands.markRead(ctx, ids);
   }
 
   @Subscription(() => Notification, {

@@ -5,12 +5,10 @@ import type { NotificationRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
-import { countNotifications, findNotificationsByIds, markRead, notificationPage, notificationSort } from './notification.repository.js';
-
-const MAX_MARK_READ = 500;
+import { countNotifications, findNotificationsByIds, notificationPage, notificationSort } from './notification.repository.js';
 
 /**
- * Reading and acknowledging notifications. Only their recipient ever sees them: the fields
+ * Reading notifications (marking them read: notification.commands.ts). Only their recipient ever sees them: the fields
  * are guarded with `@auth(allow: [SELF])` and every query here is also filtered by recipient.
  * (No DataLoader: a request only ever reads the viewer's own list, once.)
  */
@@ -39,15 +37,4 @@ export class NotificationService {
     return row ?? null;
   }
 
-  /** Marks the viewer's own notifications read. Others' IDs count as not found (never revealed). */
-  async markRead(scope: RequestScope, ids: string[]): Promise<number> {
-    const viewer = requireSignedIn(scope.viewer);
-    if (ids.length > MAX_MARK_READ) throw AppError.badInput({ ids: `must list at most ${MAX_MARK_READ} IDs` });
-    const uuids = ids.map((id, i) => {
-      const uuid = uuidOf('Notification', id);
-      if (!uuid) throw AppError.badInput({ [`ids[${i}]`]: 'is not a Notification ID' });
-      return uuid;
-    });
-    return markRead(this.db, viewer.userId, [...new Set(uuids)]);
-  }
 }

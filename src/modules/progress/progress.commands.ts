@@ -4,15 +4,22 @@ import type { LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { touched, type RequestScope } from '../../request-scope.js';
+import type { Emits } from '../../util/after-commit.js';
 import { completionRefusal } from './progress.policy.js';
 import { deleteCompletion, insertCompletion } from './progress.repository.js';
+
+/** What completion-mark writes announce after they commit (see util/after-commit.ts). */
+export interface ProgressCommitEvents {
+  /** A course's marks changed: its live statistics follow. */
+  courseActivity: { courseId: string };
+}
 
 /** Completion marks: the viewer's own, on lessons of courses they are actively enrolled in. */
 export class ProgressCommands {
   constructor(
     private readonly db: Db,
-    /** Told after commit that a course's marks changed (its live statistics). */
-    private readonly onCourseActivity: (courseId: string) => void = () => {},
+    /** Announces, after commit, that a course's marks changed (`courseActivity`). */
+    private readonly afterCommit: Emits<ProgressCommitEvents>,
   ) {}
 
   /** Idempotent: a second mark keeps the first completedAt. */
@@ -58,7 +65,7 @@ export class ProgressCommands {
       `Viewer:${viewer.userId}`,
       `User:${viewer.userId}`,
     );
-    this.onCourseActivity(lesson.courseId);
+    await this.afterCommit.emit('courseActivity', { courseId: lesson.courseId });
     return lesson;
   }
 }

@@ -3,7 +3,7 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 // Tables come from the schema barrel (leaf modules), not through other modules' services.
-import { courses, enrollments, userColumns, users, type Role, type UserRow, type UserWithPassword } from '../../db/schema.js';
+import { courses, enrollments, userColumns, users, type NewUserRow, type Role, type UserRow, type UserWithPassword } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 
 export const userSort: SortSpec<UserRow> = {
@@ -77,4 +77,47 @@ export async function countUsers(db: Db, filter: UserListFilter): Promise<number
 /** `%`, `_` and `\` are literal in user searches, not wildcards. */
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The user row; with `lock`, locked for the rest of the transaction. */
+export async function findUser(db: Db, id: string, lock = false): Promise<UserRow | undefined> {
+  const query = db.select().from(users).where(eq(users.id, id));
+  const [row] = lock ? await query.for('update') : await query;
+  return row;
+}
+
+/** The user row with its password hash (for checking or changing the password). */
+export async function findUserWithPassword(db: Db, id: string): Promise<UserWithPassword | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row;
+}
+
+/** Locks every admin row (so two demotions cannot both see another admin left); their ids. */
+export async function lockAdmins(db: Db): Promise<string[]> {
+  const rows = await db.select({ id: users.id }).from(users).where(eq(users.role, 'ADMIN')).for('update');
+  return rows.map((r) => r.id);
+}
+
+export async function insertUser(db: Db, values: NewUserRow): Promise<UserRow> {
+  const [row] = await db.insert(users).values(values).returning();
+  return row!;
+}
+
+/** Updates the user; undefined when there is no such user. */
+export async function updateUser(db: Db, id: string, changes: Partial<NewUserRow>): Promise<UserRow | undefined> {
+  const [row] = await db.update(users).set(changes).where(eq(users.id, id)).returning();
+  return row;
+}
+
+/**
+ * Sets emailVerifiedAt, only while `email` is still the user's address (case-insensitive);
+ * undefined when it no longer is.
+ */
+export async function markEmailVerified(db: Db, id: string, email: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .update(users)
+    .set({ emailVerifiedAt: new Date() })
+    .where(sql`${users.id} = ${id} and lower(${users.email}) = lower(${email})`)
+    .returning();
+  return row;
 }

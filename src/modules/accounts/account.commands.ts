@@ -1,4 +1,3 @@
-import { eq } from 'drizzle-orm';
 import type { RevocationEvent } from '../../auth/revocations.js';
 import type { LoginThrottle } from '../../auth/login-throttle.js';
 import { passwordProblem, PASSWORD_MAX } from '../../auth/password-policy.js';
@@ -7,13 +6,14 @@ import type { TokenService } from '../../auth/tokens.js';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
-import { users, type Role, type UserRow } from '../../db/schema.js';
+import type { Role, UserRow } from '../../db/schema.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
-import { findUserByEmail } from '../users/user.repository.js';
+import type { Emits } from '../../util/after-commit.js';
+import { findUser, findUserByEmail, findUserWithPassword, insertUser, lockAdmins, updateUser } from '../users/user.repository.js';
 import {
   profileSchema,
   registerSchema,
@@ -41,33 +41,45 @@ export interface AuthResult {
   user: UserRow;
 }
 
-/**
- * Told when a user's sessions end or their role changes, after the change committed: live
- * sockets are closed, and `revoked` reaches every instance's revocation markers (access
- * tokens of those sessions, or issued before the role change, are refused on HTTP).
- */
-export type SessionListener = (event: {
-  userId: string;
-  reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' | 'SESSION_REVOKED' | 'PASSWORD_RESET';
-  revoked: RevocationEvent;
-}) => void | Promise<void>;
+/** What account writes announce after they commit (see util/after-commit.ts). */
+export interface AccountCommitEvents {
+  /**
+   * A user's sessions ended or their role changed: live sockets are closed, and `revoked`
+   * reaches every instance's revocation markers (access tokens of those sessions, or issued
+   * before the role change, are refused on HTTP). Awaited: done before the mutation answers.
+   * With `sessionIds`, only those sessions' sockets close (one revoked session); without,
+   * all of the user's.
+   */
+  sessionChanged: {
+    userId: string;
+    reason: 'LOGOUT' | 'ROLE_CHANGED' | 'PASSWORD_CHANGED' | 'SESSION_REVOKED' | 'PASSWORD_RESET';
+    revoked: RevocationEvent;
+    sessionIds?: readonly string[];
+  };
+}
 
-export interface AccountServiceDeps {
+export interface AccountCommandsDeps {
   readonly db: Db;
   readonly tokens: TokenService;
   readonly throttle: LoginThrottle;
   readonly refreshTokenTtlDays: number;
   readonly log: Logger;
-  readonly onSessionChange?: SessionListener;
+  readonly afterCommit: Emits<AccountCommitEvents>;
 }
 
 const INVALID_CREDENTIALS = 'Invalid email or password';
 
-export class AccountService {
+/**
+ * Writes of the account lifecycle: registering, signing in and out, rotating refresh tokens,
+ * profile, password and role changes. They write `users` rows (through user.repository.ts)
+ * as well as sessions: a user's credentials and role are what accounts are about, so user
+ * writes live here, and the users module stays reads only (the bottom of the module order).
+ */
+export class AccountCommands {
   /** One throttle reservation per request covers all of its (aliased) login fields. */
   private readonly loginReservations = new WeakMap<object, Promise<void>>();
 
-  constructor(private readonly deps: AccountServiceDeps) {}
+  constructor(private readonly deps: AccountCommandsDeps) {}
 
   async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
     const v = parseInput(registerSchema, input);
@@ -77,11 +89,11 @@ export class AccountService {
       // The account and its first session together: a failure leaves no account behind
       // that a retry would then call a CONFLICT.
       const started = await this.deps.db.transaction(async (tx) => {
-        const [user] = await tx.insert(users).values({ email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash }).returning();
+        const user = await insertUser(tx, { email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash });
         // The WELCOME notification (in the app and by email), once: the outbox row commits with
         // the account or not at all, and the worker sends it.
-        await appendToOutbox(tx, { type: 'user.registered', userId: user!.id, occurredAt: user!.createdAt.toISOString() });
-        return { user: user!, ...(await createSession(tx, user!.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
+        await appendToOutbox(tx, { type: 'user.registered', userId: user.id, occurredAt: user.createdAt.toISOString() });
+        return { user, ...(await createSession(tx, user.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
       });
       return await this.issue(started.user, started.session.id, started.refreshToken);
     } catch (err) {
@@ -112,7 +124,7 @@ export class AccountService {
 
     await this.deps.throttle.succeeded(emailAddress, client.ip);
     if (needsRehash(user.passwordHash)) {
-      await this.deps.db.update(users).set({ passwordHash: await hashPassword(input.password) }).where(eq(users.id, user.id));
+      await updateUser(this.deps.db, user.id, { passwordHash: await hashPassword(input.password) });
     }
     return this.startSession(user, client);
   }
@@ -129,7 +141,7 @@ export class AccountService {
         await revokeSession(tx, session.id, 'REFRESH_TOKEN_REUSE');
         return { kind: 'reused' as const, userId: session.userId, sessionId: session.id };
       }
-      const [user] = await tx.select().from(users).where(eq(users.id, session.userId));
+      const user = await findUser(tx, session.userId);
       return { kind: 'rotated' as const, user: user!, sessionId: session.id, refreshToken: await addToken(tx, session.id) };
     });
     switch (outcome.kind) {
@@ -141,7 +153,7 @@ export class AccountService {
         throw AppError.unauthenticated('Session expired; sign in again');
       case 'reused':
         this.deps.log.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
-        await this.deps.onSessionChange?.({ userId: outcome.userId, reason: 'LOGOUT', revoked: { sessionIds: [outcome.sessionId] } });
+        await this.deps.afterCommit.emit('sessionChanged', { userId: outcome.userId, reason: 'LOGOUT', revoked: { sessionIds: [outcome.sessionId] } });
         throw AppError.unauthenticated('Refresh token was already used; the session has been revoked');
       case 'rotated':
         // The role is read fresh here: a role change takes effect at the next refresh.
@@ -157,18 +169,15 @@ export class AccountService {
       await revokeSession(tx, found.session.id, 'LOGOUT');
       return found.session;
     });
-    if (ended) await this.deps.onSessionChange?.({ userId: ended.userId, reason: 'LOGOUT', revoked: { sessionIds: [ended.id] } });
+    if (ended) await this.deps.afterCommit.emit('sessionChanged', { userId: ended.userId, reason: 'LOGOUT', revoked: { sessionIds: [ended.id] } });
     return true;
   }
 
   async updateProfile(scope: RequestScope, input: UpdateProfileInput): Promise<UserRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(profileSchema, input);
-    const [user] = await this.deps.db
-      .update(users)
-      .set(v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName })
-      .where(eq(users.id, viewer.userId))
-      .returning();
+    const changes = v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName };
+    const user = await updateUser(this.deps.db, viewer.userId, changes);
     if (!user) throw AppError.unauthenticated();
     touched(scope, `User:${viewer.userId}`);
     return user;
@@ -177,7 +186,7 @@ export class AccountService {
   /** Changes the password and signs out every other session of the user. */
   async changePassword(scope: RequestScope, input: ChangePasswordInput, client: ClientInfo): Promise<boolean> {
     const viewer = requireSignedIn(scope.viewer);
-    const [user] = await this.deps.db.select().from(users).where(eq(users.id, viewer.userId));
+    const user = await findUserWithPassword(this.deps.db, viewer.userId);
     if (!user) throw AppError.unauthenticated();
     const problem = passwordProblem(input.newPassword, user.email);
     if (problem) throw AppError.badInput({ newPassword: problem });
@@ -192,10 +201,10 @@ export class AccountService {
     await this.deps.throttle.succeeded(user.email, client.ip);
     const passwordHash = await hashPassword(input.newPassword);
     const revoked = await this.deps.db.transaction(async (tx) => {
-      await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
+      await updateUser(tx, user.id, { passwordHash });
       return revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
-    await this.deps.onSessionChange?.({ userId: user.id, reason: 'PASSWORD_CHANGED', revoked: { sessionIds: revoked } });
+    await this.deps.afterCommit.emit('sessionChanged', { userId: user.id, reason: 'PASSWORD_CHANGED', revoked: { sessionIds: revoked } });
     return true;
   }
 
@@ -211,8 +220,8 @@ export class AccountService {
     const userId = uuidOf('User', input.userId);
     if (!userId) throw AppError.notFound('User');
     const updated = await this.deps.db.transaction(async (tx) => {
-      const admins = await tx.select({ id: users.id }).from(users).where(eq(users.role, 'ADMIN')).for('update');
-      const [target] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
+      const admins = await lockAdmins(tx);
+      const target = await findUser(tx, userId, true);
       if (!target) throw AppError.notFound('User');
       if (target.role === input.role) return { user: target, changed: false };
       if (target.role === 'ADMIN' && admins.length <= 1) {
@@ -220,17 +229,13 @@ export class AccountService {
       }
       // role_changed_at: access tokens issued before it are refused (auth/revocations.ts). The
       // API's clock, like the tokens' `iat`, not the database's.
-      const [user] = await tx
-        .update(users)
-        .set({ role: input.role as Role, previousRole: target.role, roleChangedAt: new Date() })
-        .where(eq(users.id, userId))
-        .returning();
+      const user = await updateUser(tx, userId, { role: input.role as Role, previousRole: target.role, roleChangedAt: new Date() });
       return { user: user!, changed: true };
     });
     if (updated.changed) {
       const { role, previousRole, roleChangedAt } = updated.user;
       const roleChange = { userId, role, previousRole, at: roleChangedAt!.getTime() };
-      await this.deps.onSessionChange?.({ userId, reason: 'ROLE_CHANGED', revoked: { roleChange } });
+      await this.deps.afterCommit.emit('sessionChanged', { userId, reason: 'ROLE_CHANGED', revoked: { roleChange } });
     }
     return updated.user;
   }
