@@ -49,7 +49,14 @@ const layers = [
  * one on its own line or a later one. A field that crosses modules lives in the module that
  * depends on the other (`Course.lessons` in lessons/), so this holds without contortions.
  */
-const moduleOrder = [['users'], ['courses', 'accounts'], ['lessons', 'enrollments'], ['progress'], ['notifications'], ['platform']];
+const moduleOrder = [
+  ['users'],
+  ['courses', 'accounts'],
+  ['lessons', 'enrollments'],
+  ['progress'],
+  ['notifications'],
+  ['platform'],
+];
 for (const [i, line] of moduleOrder.entries()) {
   const laterOrSame = moduleOrder.slice(i).flat();
   for (const name of line) {
@@ -65,7 +72,16 @@ for (const [i, line] of moduleOrder.entries()) {
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'bench/results/**', 'drizzle/**', 'examples/generated/**', '**/__generated__/**'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'data/**',
+      'bench/results/**',
+      'drizzle/**',
+      'examples/generated/**',
+      '**/__generated__/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -119,8 +135,16 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'drizzle-orm', allowTypeImports: true, message: 'SQL lives in repositories (*.repository.ts)' }],
-          patterns: [{ group: ['drizzle-orm/*'], allowTypeImports: true, message: 'SQL lives in repositories (*.repository.ts)' }],
+          paths: [
+            { name: 'drizzle-orm', allowTypeImports: true, message: 'SQL lives in repositories (*.repository.ts)' },
+          ],
+          patterns: [
+            {
+              group: ['drizzle-orm/*'],
+              allowTypeImports: true,
+              message: 'SQL lives in repositories (*.repository.ts)',
+            },
+          ],
         },
       ],
     },

@@ -68,11 +68,18 @@ async function measure(cacheEnabled: boolean): Promise<Run> {
   try {
     const url = match[1]!;
     const body = JSON.stringify({ query: CATALOG_QUERY, operationName: 'Catalog' });
-    const options = { url, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS };
+    const options = {
+      url,
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: CONNECTIONS,
+    };
     // Check the answer once, then warm up (JIT, pools, the cache entry) before measuring.
     const check = await fetch(url, { method: 'POST', headers: options.headers, body });
     const json = (await check.json()) as { data?: { courses?: { totalCount: number } }; errors?: unknown };
-    if (!json.data?.courses?.totalCount || json.errors) throw new Error(`catalog query failed: ${JSON.stringify(json)}`);
+    if (!json.data?.courses?.totalCount || json.errors)
+      throw new Error(`catalog query failed: ${JSON.stringify(json)}`);
     await autocannon({ ...options, duration: 2 });
     await sleep(500);
     const result = await autocannon({ ...options, duration: DURATION });
@@ -90,7 +97,9 @@ async function measure(cacheEnabled: boolean): Promise<Run> {
 }
 
 async function main() {
-  console.log(`cache benchmark: anonymous catalog query, ${CONNECTIONS} connections, ${DURATION} s per run (node ${process.version}, ${cpus().length} CPUs)`);
+  console.log(
+    `cache benchmark: anonymous catalog query, ${CONNECTIONS} connections, ${DURATION} s per run (node ${process.version}, ${cpus().length} CPUs)`,
+  );
   try {
     const seeded = await seed();
     const uncached = await measure(false);
@@ -101,13 +110,23 @@ async function main() {
       ['requests/s', String(uncached.requestsPerSecond), String(cached.requestsPerSecond), `${ratio.toFixed(1)}x`],
       ['latency p50 (ms)', String(uncached.latencyP50Ms), String(cached.latencyP50Ms), ''],
       ['latency p99 (ms)', String(uncached.latencyP99Ms), String(cached.latencyP99Ms), ''],
-      ['requests / errors / non-2xx', `${uncached.requests} / ${uncached.errors} / ${uncached.non2xx}`, `${cached.requests} / ${cached.errors} / ${cached.non2xx}`, ''],
+      [
+        'requests / errors / non-2xx',
+        `${uncached.requests} / ${uncached.errors} / ${uncached.non2xx}`,
+        `${cached.requests} / ${cached.errors} / ${cached.non2xx}`,
+        '',
+      ],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     console.log(`\n${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')).join('\n')}\n`);
     const result = {
       date: new Date().toISOString(),
-      machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+      },
       durationSeconds: DURATION,
       connections: CONNECTIONS,
       seeded,
@@ -122,7 +141,10 @@ async function main() {
       `# Response cache benchmark\n\n${result.date}, anonymous catalog query (10 courses × instructor × 10 lessons), autocannon ${CONNECTIONS} connections × ${DURATION} s, ` +
         `one API process (NODE_ENV=production) on the local Postgres and Redis, Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}); ` +
         `autocannon shares the machine. Produced by \`npm run bench:cache\`; raw numbers in cache.json.\n\n` +
-        `| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n${rows.slice(1).map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`,
+        `| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n${rows
+          .slice(1)
+          .map((r) => `| ${r.join(' | ')} |`)
+          .join('\n')}\n`,
     );
     if (uncached.errors || cached.errors || uncached.non2xx || cached.non2xx) process.exitCode = 1;
   } finally {

@@ -13,7 +13,10 @@ export async function createBenchDatabase(pgAdminUrl: string, run: ReturnType<ty
   const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${run.dbName}"`);
   await admin.end();
-  const database = createDatabase(loadConfig({ DATABASE_URL: run.dbUrl, JWT_SECRET: run.secret, LOG_LEVEL: 'warn' }), createLogger('warn'));
+  const database = createDatabase(
+    loadConfig({ DATABASE_URL: run.dbUrl, JWT_SECRET: run.secret, LOG_LEVEL: 'warn' }),
+    createLogger('warn'),
+  );
   await database.migrate();
   return database;
 }
@@ -24,17 +27,28 @@ export function benchRun(pgAdminUrl: string) {
   const dbName = `eduflow_bench_${runId}`;
   const url = new URL(pgAdminUrl);
   url.pathname = `/${dbName}`;
-  return { dbName, dbUrl: url.toString(), redisPrefix: `eduflow:bench:${runId}:`, secret: randomBytes(32).toString('hex') };
+  return {
+    dbName,
+    dbUrl: url.toString(),
+    redisPrefix: `eduflow:bench:${runId}:`,
+    secret: randomBytes(32).toString('hex'),
+  };
 }
 
 /** Drops a benchmark's database and deletes its Redis keys. */
-export async function dropBenchData(pgAdminUrl: string, dbName: string, redisUrl: string, redisPrefix: string): Promise<void> {
+export async function dropBenchData(
+  pgAdminUrl: string,
+  dbName: string,
+  redisUrl: string,
+  redisPrefix: string,
+): Promise<void> {
   const admin = postgres(pgAdminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
   await admin.end();
   const redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
-  for await (const keys of redis.scanStream({ match: `${redisPrefix}*` }) as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+  for await (const keys of redis.scanStream({ match: `${redisPrefix}*` }) as AsyncIterable<string[]>)
+    if (keys.length) await redis.del(...keys);
   redis.disconnect();
 }
 
@@ -53,14 +67,26 @@ export function percentile(sorted: number[], p: number): number {
 export function summarize(latencies: number[]) {
   const s = [...latencies].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
-  return { p50: round(percentile(s, 50)), p95: round(percentile(s, 95)), p99: round(percentile(s, 99)), max: round(s.at(-1) ?? NaN) };
+  return {
+    p50: round(percentile(s, 50)),
+    p95: round(percentile(s, 95)),
+    p99: round(percentile(s, 99)),
+    max: round(s.at(-1) ?? NaN),
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a process and resolves when a line of its output matches `ready`. */
-export function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -92,11 +118,18 @@ export interface ProtocolClient {
   received: Array<{ at: number; data: any }>;
 }
 
-export function connectGraphQLWs(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<ProtocolClient> {
+export function connectGraphQLWs(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<ProtocolClient> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, 'graphql-transport-ws');
     const client: ProtocolClient = { socket, received: [] };
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    socket.on('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+    );
     socket.on('message', (raw) => {
       const at = performance.now();
       const msg = JSON.parse(String(raw));

@@ -32,18 +32,31 @@ const { dbName, dbUrl, redisPrefix, secret } = run;
 async function seed() {
   const database = await createBenchDatabase(PG_ADMIN, run);
   const { db } = database;
-  const [owner] = await db.insert(users).values({ email: 'owner@bench.test', displayName: 'Owner', role: 'INSTRUCTOR', passwordHash: 'x' }).returning();
-  const [course] = await db.insert(courses).values({ instructorId: owner!.id, slug: 'bench', title: 'Bench course', status: 'PUBLISHED' }).returning();
-  const [lesson] = await db.insert(lessons).values({ courseId: course!.id, title: 'The big one', position: 0 }).returning();
+  const [owner] = await db
+    .insert(users)
+    .values({ email: 'owner@bench.test', displayName: 'Owner', role: 'INSTRUCTOR', passwordHash: 'x' })
+    .returning();
+  const [course] = await db
+    .insert(courses)
+    .values({ instructorId: owner!.id, slug: 'bench', title: 'Bench course', status: 'PUBLISHED' })
+    .returning();
+  const [lesson] = await db
+    .insert(lessons)
+    .values({ courseId: course!.id, title: 'The big one', position: 0 })
+    .returning();
   await db.execute(sql`
     with s as (
       insert into users (email, display_name, password_hash, role)
       select 's' || i || '@bench.test', 'Student ' || i, 'x', 'STUDENT' from generate_series(1, ${N}) i
       returning id)
     insert into enrollments (student_id, course_id) select id, ${course!.id}::uuid from s`);
-  const [session] = await db.insert(authSessions).values({ userId: owner!.id, expiresAt: new Date(Date.now() + 86_400_000) }).returning();
+  const [session] = await db
+    .insert(authSessions)
+    .values({ userId: owner!.id, expiresAt: new Date(Date.now() + 86_400_000) })
+    .returning();
   const tokens = new TokenService({ secret, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 3_600 });
-  const ownerToken = (await tokens.signAccessToken({ userId: owner!.id, role: 'INSTRUCTOR', sessionId: session!.id })).token;
+  const ownerToken = (await tokens.signAccessToken({ userId: owner!.id, role: 'INSTRUCTOR', sessionId: session!.id }))
+    .token;
   return { database, ownerToken, lessonId: lesson!.id };
 }
 
@@ -67,19 +80,32 @@ function smtpSink() {
       });
     },
   });
-  return new Promise<{ url: string; arrivals: number[]; recipients: Set<string>; duplicates: () => number; close: () => Promise<void> }>((resolve) =>
+  return new Promise<{
+    url: string;
+    arrivals: number[];
+    recipients: Set<string>;
+    duplicates: () => number;
+    close: () => Promise<void>;
+  }>((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.server.address() as { port: number };
-      resolve({ url: `smtp://127.0.0.1:${port}`, arrivals, recipients, duplicates: () => duplicates, close: () => new Promise((r) => server.close(() => r())) });
+      resolve({
+        url: `smtp://127.0.0.1:${port}`,
+        arrivals,
+        recipients,
+        duplicates: () => duplicates,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
     }),
   );
 }
 
 const cleanup = () => dropBenchData(PG_ADMIN, dbName, REDIS_URL, redisPrefix);
 
-
 async function main() {
-  console.log(`notifications benchmark: a cancellation to ${N} students, ${WORKERS} worker process(es) (node ${process.version}, ${cpus().length} CPUs)`);
+  console.log(
+    `notifications benchmark: a cancellation to ${N} students, ${WORKERS} worker process(es) (node ${process.version}, ${cpus().length} CPUs)`,
+  );
   const processes: Array<Awaited<ReturnType<typeof startProcess>>['child']> = [];
   const smtp = await smtpSink();
   try {
@@ -93,23 +119,39 @@ async function main() {
       SMTP_URL: smtp.url,
       DB_MIGRATE_ON_START: 'false',
     };
-    const api = await startProcess(['--import', 'tsx', 'src/main.ts'], { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NOTIFICATION_WORKER: 'off' }, /EduFlow GraphQL API: (http:\/\/\S+)/);
+    const api = await startProcess(
+      ['--import', 'tsx', 'src/main.ts'],
+      { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NOTIFICATION_WORKER: 'off' },
+      /EduFlow GraphQL API: (http:\/\/\S+)/,
+    );
     processes.push(api.child);
     for (let i = 0; i < WORKERS; i++) {
-      processes.push((await startProcess(['--import', 'tsx', 'src/worker.ts'], { ...env, LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0' }, /EduFlow worker running/)).child);
+      processes.push(
+        (
+          await startProcess(
+            ['--import', 'tsx', 'src/worker.ts'],
+            { ...env, LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0' },
+            /EduFlow worker running/,
+          )
+        ).child,
+      );
     }
     await sleep(1_000);
 
     const res = await fetch(api.match[1]!, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ownerToken}` },
-      body: JSON.stringify({ query: `mutation($id: ID!) { cancelLesson(id: $id, reason: "Benchmark") { status } }`, variables: { id: toGlobalId('Lesson', lessonId) } }),
+      body: JSON.stringify({
+        query: `mutation($id: ID!) { cancelLesson(id: $id, reason: "Benchmark") { status } }`,
+        variables: { id: toGlobalId('Lesson', lessonId) },
+      }),
     });
     const committed = performance.now(); // the response follows the commit
     const body = (await res.json()) as { errors?: unknown };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
 
-    const count = async () => rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from notifications`))[0]!.n;
+    const count = async () =>
+      rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from notifications`))[0]!.n;
     let rowsDoneAt = 0;
     const deadline = Date.now() + TIMEOUT_MS;
     while (Date.now() < deadline) {
@@ -132,7 +174,12 @@ async function main() {
     const mailSeconds = ((smtp.arrivals.at(-1) ?? NaN) - committed) / 1000;
     const result = {
       date: new Date().toISOString(),
-      machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+      },
       students: N,
       workers: WORKERS,
       settings: { batchSize: 500, workerConcurrency: 4, mailConcurrency: 5 },
@@ -162,13 +209,18 @@ async function main() {
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     console.log(`\n${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')).join('\n')}\n`);
-    console.log(`database clock, first outbox row → last notification row: ${result.notifications.databaseClockMsFromOutboxToLastRow} ms`);
+    console.log(
+      `database clock, first outbox row → last notification row: ${result.notifications.databaseClockMsFromOutboxToLastRow} ms`,
+    );
     writeFileSync(`bench/results/notifications-${N}.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(
       `bench/results/notifications-${N}.md`,
       `# Notifications benchmark\n\n${result.date}, a lesson cancellation to ${N} enrolled students, 1 API + ${WORKERS} worker process(es), Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}).\n` +
         `Produced by \`npm run bench:notifications -- ${N}\`; raw numbers in notifications-${N}.json.\n\n` +
-        `| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n${rows.slice(1).map((r) => `| ${r.join(' | ')} |`).join('\n')}\n\n` +
+        `| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n${rows
+          .slice(1)
+          .map((r) => `| ${r.join(' | ')} |`)
+          .join('\n')}\n\n` +
         `Database clock, first outbox row to last notification row: ${result.notifications.databaseClockMsFromOutboxToLastRow} ms.\n`,
     );
     if (db!.total !== N || db!.people !== N || smtp.recipients.size !== N || smtp.duplicates() > 0) {

@@ -50,9 +50,17 @@ async function prepare(): Promise<string> {
       select 'bench' || g || '@example.test', 'x', 'Bench ' || g, 'STUDENT', now() - interval '1 minute' from generate_series(1, ${ROLE_CHANGES}) g`);
     await db.execute(sql`insert into auth_sessions (user_id, expires_at, revoked_at, revoked_reason)
       select (select id from users order by created_at limit 1), now() + interval '1 day', now() - interval '1 minute', 'LOGOUT' from generate_series(1, ${REVOKED_SESSIONS})`);
-    const [viewer] = await db.insert(users).values({ email: 'viewer@example.test', passwordHash: 'x', displayName: 'Viewer', role: 'STUDENT' }).returning();
+    const [viewer] = await db
+      .insert(users)
+      .values({ email: 'viewer@example.test', passwordHash: 'x', displayName: 'Viewer', role: 'STUDENT' })
+      .returning();
     const { session } = await createSession(db, viewer!.id, 1, 'bench');
-    const tokens = new TokenService({ secret, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 3600 });
+    const tokens = new TokenService({
+      secret,
+      issuer: 'eduflow',
+      audience: 'eduflow-api',
+      accessTokenTtlSeconds: 3600,
+    });
     return (await tokens.signAccessToken({ userId: viewer!.id, role: 'STUDENT', sessionId: session.id })).token;
   } finally {
     await database.close();
@@ -108,7 +116,12 @@ function perCall(): { checkNs: number; loopNs: number; calls: number } {
   const now = Date.now();
   for (let i = 0; i < REVOKED_SESSIONS; i++) r.revokeSession(randomUUID(), now, now);
   for (let i = 0; i < ROLE_CHANGES; i++) r.roleChanged(randomUUID(), 'STUDENT', 'INSTRUCTOR', now, now);
-  const viewers = Array.from({ length: 1024 }, () => ({ userId: randomUUID(), role: 'STUDENT' as const, sessionId: randomUUID(), issuedAt: Math.floor(now / 1000) }));
+  const viewers = Array.from({ length: 1024 }, () => ({
+    userId: randomUUID(),
+    role: 'STUDENT' as const,
+    sessionId: randomUUID(),
+    issuedAt: Math.floor(now / 1000),
+  }));
   const calls = 5_000_000;
   let sink = 0;
   const time = (fn: (i: number) => boolean) => {
@@ -118,7 +131,10 @@ function perCall(): { checkNs: number; loopNs: number; calls: number } {
   };
   const samples: Array<{ check: number; loop: number }> = [];
   for (let k = 0; k < 5; k++) {
-    samples.push({ loop: time((i) => viewers[i & 1023]!.issuedAt === 0), check: time((i) => r.isRevoked(viewers[i & 1023]!)) });
+    samples.push({
+      loop: time((i) => viewers[i & 1023]!.issuedAt === 0),
+      check: time((i) => r.isRevoked(viewers[i & 1023]!)),
+    });
   }
   if (sink < 0) console.log(sink);
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
@@ -126,13 +142,19 @@ function perCall(): { checkNs: number; loopNs: number; calls: number } {
 }
 
 async function main() {
-  console.log(`revocation benchmark: signed-in { __typename }, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION} s per variant (node ${process.version}, ${cpus().length} CPUs)`);
+  console.log(
+    `revocation benchmark: signed-in { __typename }, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION} s per variant (node ${process.version}, ${cpus().length} CPUs)`,
+  );
   try {
     const token = await prepare();
     const [on, off] = await Promise.all([start(true), start(false)]);
     try {
       for (const api of [on, off]) {
-        const res = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ me { id } }' }) });
+        const res = await fetch(api.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ me { id } }' }),
+        });
         const json = (await res.json()) as { data?: { me?: { id: string } } };
         if (!json.data?.me?.id) throw new Error(`signed-in check failed: ${JSON.stringify(json)}`);
         await measure(api.url, token, 2); // warm-up: JIT, pools
@@ -144,9 +166,13 @@ async function main() {
         await sleep(300);
         const second = await measure(offFirst ? on.url : off.url, token, DURATION);
         await sleep(300);
-        const round = offFirst ? { order: 'off, on', off: first, on: second } : { order: 'on, off', off: second, on: first };
+        const round = offFirst
+          ? { order: 'off, on', off: first, on: second }
+          : { order: 'on, off', off: second, on: first };
         rounds.push(round);
-        console.log(`round ${i + 1} (${round.order}): off ${round.off.requestsPerSecond} req/s, on ${round.on.requestsPerSecond} req/s`);
+        console.log(
+          `round ${i + 1} (${round.order}): off ${round.off.requestsPerSecond} req/s, on ${round.on.requestsPerSecond} req/s`,
+        );
       }
       const sorted = (xs: number[]) => xs.slice().sort((x, y) => x - y);
       const medOff = percentile(sorted(rounds.map((r) => r.off.requestsPerSecond)), 50);
@@ -166,7 +192,12 @@ async function main() {
       console.log(`\n${summary.join('\n')}\n`);
       const result = {
         date: new Date().toISOString(),
-        machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+        machine: {
+          node: process.version,
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model,
+          memoryGiB: Math.round(totalmem() / 2 ** 30),
+        },
         connections: CONNECTIONS,
         durationSeconds: DURATION,
         markers: { sessions: REVOKED_SESSIONS, users: ROLE_CHANGES },
@@ -184,7 +215,12 @@ async function main() {
           `${REVOKED_SESSIONS} revoked sessions and ${ROLE_CHANGES} role changes loaded; Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}). ` +
           `The machine was shared with other test runs: read the spread of the rounds, not only the medians. Produced by \`npm run bench:revocation\`; raw numbers in revocation.json.\n\n` +
           `| round | order | off req/s | on req/s | on/off |\n|---|---|---|---|---|\n` +
-          rounds.map((r, i) => `| ${i + 1} | ${r.order} | ${r.off.requestsPerSecond} | ${r.on.requestsPerSecond} | ${(r.on.requestsPerSecond / r.off.requestsPerSecond).toFixed(3)} |`).join('\n') +
+          rounds
+            .map(
+              (r, i) =>
+                `| ${i + 1} | ${r.order} | ${r.off.requestsPerSecond} | ${r.on.requestsPerSecond} | ${(r.on.requestsPerSecond / r.off.requestsPerSecond).toFixed(3)} |`,
+            )
+            .join('\n') +
           `\n\n${summary.map((s) => `- ${s}`).join('\n')}\n`,
       );
       if (rounds.some((r) => r.on.non2xx || r.off.non2xx || r.on.errors || r.off.errors)) process.exitCode = 1;

@@ -19,7 +19,18 @@ import { freePort } from '../test/helpers/services.js';
 import { TokenService } from '../src/auth/tokens.js';
 import { authSessions, courses, enrollments, users } from '../src/db/schema.js';
 import { toGlobalId } from '../src/graphql/global-id.js';
-import { benchRun, connectGraphQLWs, createBenchDatabase, dropBenchData, inBatches, rssOf, sleep, startProcess, stopProcess, type ProtocolClient } from './lib.js';
+import {
+  benchRun,
+  connectGraphQLWs,
+  createBenchDatabase,
+  dropBenchData,
+  inBatches,
+  rssOf,
+  sleep,
+  startProcess,
+  stopProcess,
+  type ProtocolClient,
+} from './lib.js';
 
 const N = Number(process.env.SOAK_SUBSCRIBERS ?? 400);
 const SLOW = Number(process.env.SOAK_SLOW ?? 100);
@@ -36,27 +47,57 @@ async function seed() {
   const database = await createBenchDatabase(PG_ADMIN, run);
   const db = database.db;
   const hash = '$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
-  const [owner] = await db.insert(users).values({ email: 'owner@soak.test', displayName: 'Owner', role: 'INSTRUCTOR', passwordHash: hash }).returning();
-  const [course] = await db.insert(courses).values({ instructorId: owner!.id, slug: 'soak', title: 'Soak', status: 'PUBLISHED' }).returning();
+  const [owner] = await db
+    .insert(users)
+    .values({ email: 'owner@soak.test', displayName: 'Owner', role: 'INSTRUCTOR', passwordHash: hash })
+    .returning();
+  const [course] = await db
+    .insert(courses)
+    .values({ instructorId: owner!.id, slug: 'soak', title: 'Soak', status: 'PUBLISHED' })
+    .returning();
   const students = await db
     .insert(users)
-    .values(Array.from({ length: N }, (_, i) => ({ email: `s${i}@soak.test`, displayName: `Student ${i}`, role: 'STUDENT' as const, passwordHash: hash })))
+    .values(
+      Array.from({ length: N }, (_, i) => ({
+        email: `s${i}@soak.test`,
+        displayName: `Student ${i}`,
+        role: 'STUDENT' as const,
+        passwordHash: hash,
+      })),
+    )
     .returning({ id: users.id });
   await db.insert(enrollments).values(students.map((s) => ({ studentId: s.id, courseId: course!.id })));
   const expiresAt = new Date(Date.now() + 86_400_000);
-  const sessions = await db.insert(authSessions).values(students.map((s) => ({ userId: s.id, expiresAt }))).returning({ id: authSessions.id });
+  const sessions = await db
+    .insert(authSessions)
+    .values(students.map((s) => ({ userId: s.id, expiresAt })))
+    .returning({ id: authSessions.id });
   const [ownerSession] = await db.insert(authSessions).values({ userId: owner!.id, expiresAt }).returning();
   await database.close();
-  const tokens = new TokenService({ secret: run.secret, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 6 * 3_600 });
+  const tokens = new TokenService({
+    secret: run.secret,
+    issuer: 'eduflow',
+    audience: 'eduflow-api',
+    accessTokenTtlSeconds: 6 * 3_600,
+  });
   return {
     courseId: toGlobalId('Course', course!.id),
-    studentTokens: await Promise.all(students.map((s, i) => tokens.signAccessToken({ userId: s.id, role: 'STUDENT', sessionId: sessions[i]!.id }).then((t) => t.token))),
-    ownerToken: (await tokens.signAccessToken({ userId: owner!.id, role: 'INSTRUCTOR', sessionId: ownerSession!.id })).token,
+    studentTokens: await Promise.all(
+      students.map((s, i) =>
+        tokens.signAccessToken({ userId: s.id, role: 'STUDENT', sessionId: sessions[i]!.id }).then((t) => t.token),
+      ),
+    ),
+    ownerToken: (await tokens.signAccessToken({ userId: owner!.id, role: 'INSTRUCTOR', sessionId: ownerSession!.id }))
+      .token,
   };
 }
 
 async function gql(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data?: any; errors?: unknown };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -77,7 +118,9 @@ async function wsConnections(url: string): Promise<number> {
  * collect an idle heap by itself, so samples alone cannot tell garbage from retained memory).
  */
 async function heapAfterGc(inspectPort: number): Promise<number> {
-  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{
+    webSocketDebuggerUrl: string;
+  }>;
   const socket = new WebSocket(target!.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   let id = 0;
@@ -96,7 +139,10 @@ async function heapAfterGc(inspectPort: number): Promise<number> {
   try {
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage');
-    const { result } = await call('Runtime.evaluate', { expression: 'process.memoryUsage().heapUsed', returnByValue: true });
+    const { result } = await call('Runtime.evaluate', {
+      expression: 'process.memoryUsage().heapUsed',
+      returnByValue: true,
+    });
     return Number(result.value);
   } finally {
     socket.close();
@@ -137,7 +183,14 @@ async function phase(
   await sampler;
   const ok = samples.filter((s) => Number.isFinite(s));
   const heap = await heapAfterGc(inspectPort);
-  const p: Phase = { name, seconds, heapAfterGcMiB: round(heap / MiB), heapMaxMiB: round(Math.max(...ok) / MiB), rssEndMiB: round(rssOf(pid) / MiB), ...extra };
+  const p: Phase = {
+    name,
+    seconds,
+    heapAfterGcMiB: round(heap / MiB),
+    heapMaxMiB: round(Math.max(...ok) / MiB),
+    rssEndMiB: round(rssOf(pid) / MiB),
+    ...extra,
+  };
   console.log(JSON.stringify(p));
   return p;
 }
@@ -146,7 +199,9 @@ const round = (n: number) => Math.round(n * 10) / 10;
 
 async function load(url: string, data: Awaited<ReturnType<typeof seed>>, until: number): Promise<Partial<Phase>> {
   const wsUrl = url.replace(/^http/, 'ws');
-  const clients: ProtocolClient[] = await inBatches(N, 50, (i) => connectGraphQLWs(wsUrl, data.studentTokens[i]!, SUBSCRIPTION, { c: data.courseId }));
+  const clients: ProtocolClient[] = await inBatches(N, 50, (i) =>
+    connectGraphQLWs(wsUrl, data.studentTokens[i]!, SUBSCRIPTION, { c: data.courseId }),
+  );
   clients.forEach((c, i) => {
     c.socket.on('error', () => {});
     // A slow consumer: the socket stays open but nothing is read from it any more.
@@ -155,11 +210,16 @@ async function load(url: string, data: Awaited<ReturnType<typeof seed>>, until: 
   let mutations = 0;
   const big = 'x'.repeat(90_000); // large events fill a paused client's buffers quickly
   while (Date.now() < until) {
-    const { createLesson } = await gql(url, data.ownerToken, `mutation($c: ID!, $t: String!, $b: String) { createLesson(input: { courseId: $c, title: $t, content: $b }) { id } }`, {
-      c: data.courseId,
-      t: `Soak ${mutations}`,
-      b: big,
-    });
+    const { createLesson } = await gql(
+      url,
+      data.ownerToken,
+      `mutation($c: ID!, $t: String!, $b: String) { createLesson(input: { courseId: $c, title: $t, content: $b }) { id } }`,
+      {
+        c: data.courseId,
+        t: `Soak ${mutations}`,
+        b: big,
+      },
+    );
     await gql(url, data.ownerToken, `mutation($id: ID!) { startLesson(id: $id) { status } }`, { id: createLesson.id });
     await gql(url, data.ownerToken, `mutation($id: ID!) { cancelLesson(id: $id) { status } }`, { id: createLesson.id }); // fans out N notifications
     mutations += 3;
@@ -171,7 +231,9 @@ async function load(url: string, data: Awaited<ReturnType<typeof seed>>, until: 
 }
 
 async function main() {
-  console.log(`soak: ${N} subscribers (${SLOW} slow), ${CYCLES} × (${LOAD_S} s load + ${QUIET_S} s quiet), node ${process.version}, ${cpus().length} CPUs`);
+  console.log(
+    `soak: ${N} subscribers (${SLOW} slow), ${CYCLES} × (${LOAD_S} s load + ${QUIET_S} s quiet), node ${process.version}, ${cpus().length} CPUs`,
+  );
   try {
     const data = await seed();
     const inspectPort = await freePort();
@@ -204,7 +266,12 @@ async function main() {
       const settled = growth <= Math.max(16, quiet[0]!.heapAfterGcMiB * 0.2);
       const result = {
         date: new Date().toISOString(),
-        machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+        machine: {
+          node: process.version,
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model,
+          memoryGiB: Math.round(totalmem() / 2 ** 30),
+        },
         settings: { subscribers: N, slow: SLOW, loadSeconds: LOAD_S, quietSeconds: QUIET_S, cycles: CYCLES },
         phases,
         quietFloorGrowthMiB: round(growth),
@@ -217,7 +284,12 @@ async function main() {
           `Produced by \`npm run bench:soak\`; raw numbers in soak.json.\n\n` +
           `${N} subscribers (${SLOW} never read: cut with 1008), ${CYCLES} cycles of ${LOAD_S} s load (create, start, cancel a lesson with 90 kB of content, back to back; each cancel notifies all ${N}) and ${QUIET_S} s quiet.\n\n` +
           `| phase | heap after full GC, end of phase (MiB) | heap max sampled (MiB) | RSS at end (MiB) | mutations | slow consumers cut (1008) |\n|---|---|---|---|---|---|\n` +
-          phases.map((p) => `| ${p.name} | ${p.heapAfterGcMiB} | ${p.heapMaxMiB} | ${p.rssEndMiB} | ${p.mutations ?? ''} | ${p.slowCut ?? ''} |`).join('\n') +
+          phases
+            .map(
+              (p) =>
+                `| ${p.name} | ${p.heapAfterGcMiB} | ${p.heapMaxMiB} | ${p.rssEndMiB} | ${p.mutations ?? ''} | ${p.slowCut ?? ''} |`,
+            )
+            .join('\n') +
           `\n\nHeap after GC at the end of the last quiet phase minus the first: ${round(growth)} MiB (${settled ? 'settled' : 'NOT settled'}).\n`,
       );
       console.log(`quiet heap (after GC) growth ${round(growth)} MiB: ${settled ? 'settled' : 'NOT settled'}`);

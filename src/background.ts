@@ -40,7 +40,10 @@ export async function startBackgroundWork(deps: {
       {
         ...notifications.processors(),
         ...accountTokenProcessors({ db, mailer, log, publicAppUrl: config.mail.publicAppUrl }),
-        ...maintenanceProcessors(db, log, { readRetentionDays: config.notifications.readRetentionDays, heal: () => notifications.heal() }),
+        ...maintenanceProcessors(db, log, {
+          readRetentionDays: config.notifications.readRetentionDays,
+          heal: () => notifications.heal(),
+        }),
       },
       deps.metrics,
     ),
@@ -60,7 +63,10 @@ export async function startBackgroundWork(deps: {
   });
   await relay.start();
   const batchSweep = startBatchSweep(notifications, config.notifications.outboxRequeueAfterMs, log);
-  log.info({ queue: jobs.kind, mailer: mailer.kind, concurrency: config.jobs.concurrency, reminders }, 'background work started');
+  log.info(
+    { queue: jobs.kind, mailer: mailer.kind, concurrency: config.jobs.concurrency, reminders },
+    'background work started',
+  );
 
   return {
     relay,
@@ -103,7 +109,9 @@ function startBatchSweep(notifications: NotificationProcessors, outboxRequeueAft
 function instrumented(processors: Processors, metrics: Metrics | undefined): Processors {
   if (!metrics) return processors;
   const wrapped = {} as Record<JobName, (data: never, job: never) => Promise<void>>;
-  for (const [name, run] of Object.entries(processors) as Array<[JobName, (data: never, job: never) => Promise<void>]>) {
+  for (const [name, run] of Object.entries(processors) as Array<
+    [JobName, (data: never, job: never) => Promise<void>]
+  >) {
     wrapped[name] = async (data, job) => {
       const end = metrics.jobDuration.startTimer({ job: name });
       try {

@@ -11,7 +11,8 @@ async function main(): Promise<void> {
   routeConsoleToLogger(app.log);
   const url = await app.listen();
   // Jobs in hand may need longer than HTTP requests when this process runs workers too.
-  const limitMs = Math.max(config.http.shutdownGraceMs, config.notifications.workerInProcess ? config.jobs.drainMs : 0) + 5_000;
+  const limitMs =
+    Math.max(config.http.shutdownGraceMs, config.notifications.workerInProcess ? config.jobs.drainMs : 0) + 5_000;
   // Before announcing the URL: a SIGTERM sent as soon as it appears must still shut down cleanly.
   exitOnSignals(app.log, 'API', limitMs, () => app.close());
   app.log.info({ url, database: app.database.kind }, 'ready: EduFlow API listening');
@@ -22,7 +23,9 @@ function printBanner(config: Config, url: string): void {
   const lines = [
     '',
     `  EduFlow GraphQL API: ${url}`,
-    config.graphql.landingPage ? '  Open it in a browser for the GraphQL explorer (served locally, works offline); Apollo Sandbox is at /sandbox.' : '',
+    config.graphql.landingPage
+      ? '  Open it in a browser for the GraphQL explorer (served locally, works offline); Apollo Sandbox is at /sandbox.'
+      : '',
     config.db.kind === 'pglite' ? `  Embedded mode: data in ${config.dataDir}, no Postgres or Redis needed.` : '',
   ];
   if (config.seedDemoData) {

@@ -25,7 +25,11 @@ export async function buildAppSchema(container?: ContainerType): Promise<GraphQL
     scalarsMap: [{ type: Date, scalar: DateTime }],
   });
   // The input guard wraps outermost: no resolver, guarded or not, sees a string Postgres cannot store.
-  return applyInputGuard(applyCacheControl(applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks })));
+  return applyInputGuard(
+    applyCacheControl(
+      applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks }),
+    ),
+  );
 }
 
 const NO_PUBSUB: PubSub = {

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   const log = createConfiguredLogger(config).child({ process: 'worker' });
   routeConsoleToLogger(log);
   if (!config.redis || config.db.kind !== 'postgres') {
-    log.warn('a separate worker needs DATABASE_URL and REDIS_URL; the embedded mode runs its workers inside `npm start`');
+    log.warn(
+      'a separate worker needs DATABASE_URL and REDIS_URL; the embedded mode runs its workers inside `npm start`',
+    );
     process.exit(1);
   }
   const database = createDatabase(config, log.child({ module: 'db' }));
@@ -42,9 +44,11 @@ async function main(): Promise<void> {
 /** /metrics (job outcomes and durations, queue depth, process) and /health for the worker. */
 function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    if (req.url === '/health')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    if (config.metricsToken && req.headers.authorization !== `Bearer ${config.metricsToken}`) return void res.writeHead(401).end();
+    if (config.metricsToken && req.headers.authorization !== `Bearer ${config.metricsToken}`)
+      return void res.writeHead(401).end();
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       () => res.writeHead(500).end(),

@@ -86,7 +86,9 @@ export function applyAuthDirective(schema: GraphQLSchema, checks: RelationChecks
       if (!rule) return field;
       for (const relation of rule.allow ?? []) {
         if (!checks[typeName]?.[relation]) {
-          throw new Error(`@auth on ${typeName}.${fieldName} allows ${relation}, but no check is registered for ${typeName}`);
+          throw new Error(
+            `@auth on ${typeName}.${fieldName} allows ${relation}, but no check is registered for ${typeName}`,
+          );
         }
       }
       const guard = async (source: unknown, scope: RequestScope) => {

@@ -40,4 +40,3 @@ export function privateKey(pem: string): SigningKey {
   const { kid, alg, key } = publicKey(createPublicKey(signWith).export({ type: 'spki', format: 'pem' }).toString());
   return { kid, alg, key, signWith };
 }
-

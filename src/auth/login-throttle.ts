@@ -39,8 +39,18 @@ export class LoginThrottle {
     this.pair = { free, baseMs: 1_000, maxMs: 15 * MINUTE, windowMs: 60 * MINUTE };
     this.ip = { free: free * 6, baseMs: 1_000, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
     this.account = { free: free * 4, baseMs: 1_000, maxMs: 5 * MINUTE, windowMs: 60 * MINUTE };
-    this.registration = { free: options.registrationsPerHour, baseMs: MINUTE, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
-    this.accountEmail = { free: options.accountEmailsPerHour ?? 3, baseMs: MINUTE, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
+    this.registration = {
+      free: options.registrationsPerHour,
+      baseMs: MINUTE,
+      maxMs: 60 * MINUTE,
+      windowMs: 60 * MINUTE,
+    };
+    this.accountEmail = {
+      free: options.accountEmailsPerHour ?? 3,
+      baseMs: MINUTE,
+      maxMs: 60 * MINUTE,
+      windowMs: 60 * MINUTE,
+    };
   }
 
   /**
@@ -51,14 +61,18 @@ export class LoginThrottle {
    */
   async reserveAccountEmail(kind: 'reset' | 'verify', email: string | null, userId: string | null): Promise<void> {
     const keys: AttemptKey[] = [];
-    if (email !== null) keys.push({ key: `mail:${kind}:address:${accountKey(email)}`, policy: this.accountEmail, weight: 1 });
+    if (email !== null)
+      keys.push({ key: `mail:${kind}:address:${accountKey(email)}`, policy: this.accountEmail, weight: 1 });
     if (userId) keys.push({ key: `mail:${kind}:account:${userId}`, policy: this.accountEmail, weight: 1 });
     this.check(await this.store.attempt(keys), `${kind === 'reset' ? 'password reset' : 'verification'} emails`);
   }
 
   /** Account creation per client IP (sign-up spam). Throws RATE_LIMITED. */
   async reserveRegistration(clientIp: string): Promise<void> {
-    this.check(await this.store.attempt([{ key: `register:ip:${clientIp}`, policy: this.registration, weight: 1 }]), 'registrations');
+    this.check(
+      await this.store.attempt([{ key: `register:ip:${clientIp}`, policy: this.registration, weight: 1 }]),
+      'registrations',
+    );
   }
 
   /**

@@ -43,7 +43,9 @@ export class RevocationSync {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.deps.bus.subscribe(Topics.revocations, (payload) => this.revocations.apply(asEvent(payload)));
+    this.unsubscribe = await this.deps.bus.subscribe(Topics.revocations, (payload) =>
+      this.revocations.apply(asEvent(payload)),
+    );
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.deps.refreshMs);
     this.timer.unref();
@@ -52,7 +54,11 @@ export class RevocationSync {
   /** Applies here at once, then tells every other instance (a lost message: see refresh). */
   async revoke(event: RevocationEvent): Promise<void> {
     this.revocations.apply(event);
-    await this.deps.bus.publish(Topics.revocations, event).catch((err: unknown) => this.deps.log.warn({ err }, 'revocation not published; other instances see it at their next refresh'));
+    await this.deps.bus
+      .publish(Topics.revocations, event)
+      .catch((err: unknown) =>
+        this.deps.log.warn({ err }, 'revocation not published; other instances see it at their next refresh'),
+      );
   }
 
   /** One read at a time; a caller arriving meanwhile shares it. */
@@ -65,13 +71,17 @@ export class RevocationSync {
       const recent = await this.deps.readRecent();
       const now = Date.now();
       for (const s of recent.sessions) this.revocations.revokeSession(s.id, s.revokedAt.getTime(), now);
-      for (const r of recent.roleChanges) this.revocations.roleChanged(r.userId, r.role, r.previousRole, r.at.getTime(), now);
+      for (const r of recent.roleChanges)
+        this.revocations.roleChanged(r.userId, r.role, r.previousRole, r.at.getTime(), now);
       this.revocations.prune(now);
       this.lastRefreshAt = now;
     } catch (err) {
       if (Date.now() - this.lastWarnAt > 30_000) {
         this.lastWarnAt = Date.now();
-        this.deps.log.warn({ err, lastRefreshAt: this.lastRefreshAt ? new Date(this.lastRefreshAt).toISOString() : null }, 'revocations could not be read from Postgres; keeping the ones known');
+        this.deps.log.warn(
+          { err, lastRefreshAt: this.lastRefreshAt ? new Date(this.lastRefreshAt).toISOString() : null },
+          'revocations could not be read from Postgres; keeping the ones known',
+        );
       }
     }
   }
@@ -86,12 +96,22 @@ export class RevocationSync {
 
 /** Pub/sub payloads come from other instances; anything malformed is ignored field by field. */
 function asEvent(payload: unknown): RevocationEvent {
-  const p = (payload ?? {}) as { sessionIds?: unknown; roleChange?: { userId?: unknown; role?: unknown; previousRole?: unknown; at?: unknown } };
-  const sessionIds = Array.isArray(p.sessionIds) ? p.sessionIds.filter((id): id is string => typeof id === 'string') : [];
+  const p = (payload ?? {}) as {
+    sessionIds?: unknown;
+    roleChange?: { userId?: unknown; role?: unknown; previousRole?: unknown; at?: unknown };
+  };
+  const sessionIds = Array.isArray(p.sessionIds)
+    ? p.sessionIds.filter((id): id is string => typeof id === 'string')
+    : [];
   const rc = p.roleChange;
   const roleChange =
     rc && typeof rc.userId === 'string' && typeof rc.role === 'string' && typeof rc.at === 'number'
-      ? { userId: rc.userId, role: rc.role as Role, previousRole: typeof rc.previousRole === 'string' ? (rc.previousRole as Role) : null, at: rc.at }
+      ? {
+          userId: rc.userId,
+          role: rc.role as Role,
+          previousRole: typeof rc.previousRole === 'string' ? (rc.previousRole as Role) : null,
+          at: rc.at,
+        }
       : undefined;
   return { sessionIds, ...(roleChange ? { roleChange } : {}) };
 }

@@ -17,7 +17,12 @@ export interface RevocationEvent {
    * A role change: the user's tokens issued before `at` (ms), or with another role, are
    * refused; except, after a promotion, tokens still carrying the lesser `previousRole`.
    */
-  readonly roleChange?: { readonly userId: string; readonly role: Role; readonly previousRole: Role | null; readonly at: number };
+  readonly roleChange?: {
+    readonly userId: string;
+    readonly role: Role;
+    readonly previousRole: Role | null;
+    readonly at: number;
+  };
 }
 
 /** The claims of a verified access token the check needs. */
@@ -68,7 +73,14 @@ export class Revocations {
 
   apply(event: RevocationEvent, now = Date.now()): void {
     for (const id of event.sessionIds ?? []) this.revokeSession(id, now, now);
-    if (event.roleChange) this.roleChanged(event.roleChange.userId, event.roleChange.role, event.roleChange.previousRole, event.roleChange.at, now);
+    if (event.roleChange)
+      this.roleChanged(
+        event.roleChange.userId,
+        event.roleChange.role,
+        event.roleChange.previousRole,
+        event.roleChange.at,
+        now,
+      );
   }
 
   /** `at`: when the session was revoked (the marker lasts a token lifetime from then). */

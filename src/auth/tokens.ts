@@ -1,7 +1,14 @@
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import { AppError } from '../errors/app-error.js';
 import { ROLES, type Role } from './role.js';
-import { privateKey, publicKey, secretKey, type JwtAlgorithm, type SigningKey, type VerificationKey } from './jwt-keys.js';
+import {
+  privateKey,
+  publicKey,
+  secretKey,
+  type JwtAlgorithm,
+  type SigningKey,
+  type VerificationKey,
+} from './jwt-keys.js';
 import type { Viewer } from './viewer.js';
 
 /**
@@ -90,7 +97,8 @@ export class TokenService {
         token,
         (header: JWTHeaderParameters) => {
           const key = header.kid ? this.verificationKeys.get(header.kid) : undefined;
-          if (!key || key.alg !== header.alg) throw new joseErrors.JWSSignatureVerificationFailed('unknown key or algorithm');
+          if (!key || key.alg !== header.alg)
+            throw new joseErrors.JWSSignatureVerificationFailed('unknown key or algorithm');
           return key.key;
         },
         {

@@ -23,7 +23,6 @@ export function isSignedIn(viewer: Viewer): viewer is SignedInViewer {
   return viewer.userId !== null && viewer.role !== null;
 }
 
-
 export function requireSignedIn(viewer: Viewer): SignedInViewer {
   if (!isSignedIn(viewer)) throw AppError.unauthenticated();
   return viewer;

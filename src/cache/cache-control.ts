@@ -63,11 +63,20 @@ export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
   const directive = new GraphQLDirective({
     name: 'cacheControl',
     description: 'How long (seconds) and for whom a response containing this may be cached.',
-    locations: [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT, DirectiveLocation.INTERFACE, DirectiveLocation.UNION],
+    locations: [
+      DirectiveLocation.FIELD_DEFINITION,
+      DirectiveLocation.OBJECT,
+      DirectiveLocation.INTERFACE,
+      DirectiveLocation.UNION,
+    ],
     args: { maxAge: { type: GraphQLInt }, scope: { type: scopeType }, inheritMaxAge: { type: GraphQLBoolean } },
   });
   const config = schema.toConfig();
-  const declared = new GraphQLSchema({ ...config, types: [...config.types, scopeType], directives: [...config.directives, directive] });
+  const declared = new GraphQLSchema({
+    ...config,
+    types: [...config.types, scopeType],
+    directives: [...config.directives, directive],
+  });
   return mapSchema(declared, {
     [MapperKind.OBJECT_TYPE]: (type) => {
       const tagsOf = tagFunction(type);
@@ -89,7 +98,12 @@ export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
       const config = type.toConfig();
       for (const [name, field] of Object.entries(config.fields)) {
         const named = getNamedType(field.type);
-        if (!(named instanceof GraphQLObjectType) || !named.getInterfaces().some((i) => i.name === 'Node') || !field.resolve) continue;
+        if (
+          !(named instanceof GraphQLObjectType) ||
+          !named.getInterfaces().some((i) => i.name === 'Node') ||
+          !field.resolve
+        )
+          continue;
         const resolve = field.resolve;
         const byId = 'id' in (field.args ?? {});
         field.resolve = async (source, args, ctx: { cacheTags?: Set<string> }, info) => {
@@ -117,8 +131,18 @@ function tagFunction(type: GraphQLObjectType): ((source: Record<string, unknown>
   if (connection) return () => [`${connection[1]}:list`];
   if (!type.getInterfaces().some((i) => i.name === 'Node')) return undefined;
   const parents: Array<[field: string, type: string]> =
-    type.name === 'Lesson' ? [['courseId', 'Course']] : type.name === 'Enrollment' ? [['courseId', 'Course'], ['studentId', 'User']] : [];
-  return (source) => [`${type.name}:${String(source.id)}`, ...parents.map(([field, parent]) => `${parent}:${String(source[field])}`)];
+    type.name === 'Lesson'
+      ? [['courseId', 'Course']]
+      : type.name === 'Enrollment'
+        ? [
+            ['courseId', 'Course'],
+            ['studentId', 'User'],
+          ]
+        : [];
+  return (source) => [
+    `${type.name}:${String(source.id)}`,
+    ...parents.map(([field, parent]) => `${parent}:${String(source[field])}`),
+  ];
 }
 
 /** Computes and remembers the cache policy of each document (Apollo reuses parsed documents). */
@@ -140,7 +164,8 @@ export class CachePolicyCalculator {
     const operation = document.definitions.find(
       (d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
     );
-    if (!operation || operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'query') return { maxAge: 0, scope: 'PUBLIC' };
+    if (!operation || operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'query')
+      return { maxAge: 0, scope: 'PUBLIC' };
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
     const policy: CachePolicy = { maxAge: Number.POSITIVE_INFINITY, scope: 'PUBLIC' };
@@ -163,7 +188,8 @@ export class CachePolicyCalculator {
         if (!fragment || (selection.kind === Kind.FRAGMENT_SPREAD && seen.has(selection.name.value))) continue;
         const condition = fragment.typeCondition ? this.schema.getType(fragment.typeCondition.name.value) : parent;
         const next = selection.kind === Kind.FRAGMENT_SPREAD ? new Set([...seen, selection.name.value]) : seen;
-        if (condition && isCompositeType(condition)) this.walk(fragment.selectionSet, condition, parentMaxAge, fragments, policy, next);
+        if (condition && isCompositeType(condition))
+          this.walk(fragment.selectionSet, condition, parentMaxAge, fragments, policy, next);
         continue;
       }
       if (selection.name.value.startsWith('__')) {
@@ -177,11 +203,16 @@ export class CachePolicyCalculator {
       const { maxAge, scope } = this.fieldHint(field, type, parentMaxAge);
       policy.maxAge = Math.min(policy.maxAge, maxAge);
       if (scope === 'PRIVATE') policy.scope = 'PRIVATE';
-      if (selection.selectionSet && isCompositeType(type)) this.walk(selection.selectionSet, type, maxAge, fragments, policy, seen);
+      if (selection.selectionSet && isCompositeType(type))
+        this.walk(selection.selectionSet, type, maxAge, fragments, policy, seen);
     }
   }
 
-  private fieldHint(field: GraphQLField<unknown, unknown>, type: GraphQLNamedType, parentMaxAge: number): Required<CachePolicy> {
+  private fieldHint(
+    field: GraphQLField<unknown, unknown>,
+    type: GraphQLNamedType,
+    parentMaxAge: number,
+  ): Required<CachePolicy> {
     const own = this.hintOf(field);
     const typeHint = isCompositeType(type) ? this.typeHint(type) : {};
     const privateByAuth = getDirective(this.schema, field, 'auth')?.length ? 'PRIVATE' : undefined;

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import { getVariableValues, print, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  getVariableValues,
+  print,
+  type DocumentNode,
+  type FormattedExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import type { Logger } from '../logging/logger.js';
@@ -92,7 +99,13 @@ export class ResponseCache {
         let policy: CachePolicy | undefined;
         let miss: { key: string; generation: number; userScoped: boolean } | undefined;
         return {
-          async responseForOperation({ document, operation, operationName, request, contextValue: ctx }): Promise<GraphQLResponse | null> {
+          async responseForOperation({
+            document,
+            operation,
+            operationName,
+            request,
+            contextValue: ctx,
+          }): Promise<GraphQLResponse | null> {
             // Apollo's types promise an operation, but it is undefined when none matches the
             // request (several operations and no operationName): execution answers that 400.
             if (operation?.operation !== 'query') return null;
@@ -129,7 +142,10 @@ export class ResponseCache {
               // The stored bytes go out as they are (see `stringifyResult`): no JSON.parse of
               // the entry, no re-serialisation of the same data by Apollo.
               const data = new StoredData(read.value) as unknown as Record<string, unknown>;
-              return { http: { status: 200, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data } } };
+              return {
+                http: { status: 200, headers: new HeaderMap() },
+                body: { kind: 'single', singleResult: { data } },
+              };
             }
             outcome = 'MISS';
             cache.stats.misses++;
@@ -153,7 +169,9 @@ export class ResponseCache {
             if (miss.userScoped && ctx.viewer.userId) tags.push(`Viewer:${ctx.viewer.userId}`);
             // Not awaited: storing must not delay the response (the generation rule keeps it safe).
             // Only `data`: extensions (the cost report) belong to each request.
-            cache.store.set(miss.key, JSON.stringify({ data: body.data }), policy!.maxAge, tags, miss.generation).catch((err: unknown) => cache.bypassed(err));
+            cache.store
+              .set(miss.key, JSON.stringify({ data: body.data }), policy!.maxAge, tags, miss.generation)
+              .catch((err: unknown) => cache.bypassed(err));
           },
         };
       },
@@ -179,7 +197,10 @@ export class ResponseCache {
       }
     } while (Date.now() < deadline);
     this.stats.errors++;
-    log.warn({ err: lastError, tags }, 'cache invalidation failed; every instance bypasses the cache until it succeeds');
+    log.warn(
+      { err: lastError, tags },
+      'cache invalidation failed; every instance bypasses the cache until it succeeds',
+    );
     this.adoptPending(tags);
     this.options.broadcastFailure?.([...tags]);
   }
@@ -243,10 +264,20 @@ export class ResponseCache {
     return withReplyTimeout(reply, timeoutMs, 'the cache read', redisAnswering);
   }
 
-  private keyOf(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined): string {
+  private keyOf(
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Record<string, unknown> | undefined,
+  ): string {
     let text = this.normalized.get(document);
     if (text === undefined) this.normalized.set(document, (text = print(document)));
-    return createHash('sha256').update(text).update('\0').update(operationName ?? '').update('\0').update(stableJson(variables ?? {})).digest('base64url');
+    return createHash('sha256')
+      .update(text)
+      .update('\0')
+      .update(operationName ?? '')
+      .update('\0')
+      .update(stableJson(variables ?? {}))
+      .digest('base64url');
   }
 
   private bypassed(err: unknown): void {
@@ -271,7 +302,9 @@ export class StoredData {
 
   /** The text of `data` alone, or undefined when the entry is not in the stored shape. */
   get dataJson(): string | undefined {
-    return this.entry.startsWith(DATA_PREFIX) && this.entry.endsWith('}') ? this.entry.slice(DATA_PREFIX.length, -1) : undefined;
+    return this.entry.startsWith(DATA_PREFIX) && this.entry.endsWith('}')
+      ? this.entry.slice(DATA_PREFIX.length, -1)
+      : undefined;
   }
 
   toJSON(): unknown {
@@ -296,7 +329,11 @@ export function stringifyResult(result: FormattedExecutionResult): string {
  * The operation's variables as execution will see them (defaults applied, undeclared ones
  * dropped so they cannot multiply cache entries), or undefined when they do not coerce.
  */
-function coercedVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, raw: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+function coercedVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  raw: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
   if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) return undefined;
   const result = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {}, { maxErrors: 1 });
   return 'coerced' in result ? result.coerced : undefined;

@@ -69,17 +69,39 @@ export class RedisResponseStore implements ResponseStore {
     return { value: value ?? null, generation: Number(generation ?? 0) };
   }
 
-  async set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean> {
+  async set(
+    key: string,
+    value: string,
+    ttlSeconds: number,
+    tags: readonly string[],
+    generation: number,
+  ): Promise<boolean> {
     const keys = [`rc:e:${key}`, ...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`)];
     const now = Math.floor(Date.now() / 1000);
-    const stored = await this.redis.eval(SET_SCRIPT, keys.length, ...keys, value, ttlSeconds, generation, tags.length, now);
+    const stored = await this.redis.eval(
+      SET_SCRIPT,
+      keys.length,
+      ...keys,
+      value,
+      ttlSeconds,
+      generation,
+      tags.length,
+      now,
+    );
     return stored === 1;
   }
 
   async invalidate(tags: readonly string[]): Promise<void> {
     if (!tags.length) return;
     const keys = [...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`), 'rc:gen'];
-    await this.redis.eval(INVALIDATE_SCRIPT, keys.length, ...keys, tags.length, TAG_VERSION_TTL_SECONDS, Math.floor(Date.now() / 1000));
+    await this.redis.eval(
+      INVALIDATE_SCRIPT,
+      keys.length,
+      ...keys,
+      tags.length,
+      TAG_VERSION_TTL_SECONDS,
+      Math.floor(Date.now() / 1000),
+    );
   }
 }
 
@@ -103,7 +125,13 @@ export class MemoryResponseStore implements ResponseStore {
     return { value: this.entries.get(key)?.value ?? null, generation: this.generation };
   }
 
-  async set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean> {
+  async set(
+    key: string,
+    value: string,
+    ttlSeconds: number,
+    tags: readonly string[],
+    generation: number,
+  ): Promise<boolean> {
     if (tags.some((t) => (this.tagVersions.get(t)?.[0] ?? 0) > generation)) return false;
     this.drop(key);
     this.entries.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000, tags });

@@ -32,7 +32,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const problems: string[] = [];
   const isProduction = e.NODE_ENV === 'production';
 
-  for (const [name, value] of [['JWT_SECRET', e.JWT_SECRET], ['JWT_PREVIOUS_SECRET', e.JWT_PREVIOUS_SECRET]] as const) {
+  for (const [name, value] of [
+    ['JWT_SECRET', e.JWT_SECRET],
+    ['JWT_PREVIOUS_SECRET', e.JWT_PREVIOUS_SECRET],
+  ] as const) {
     if (value !== undefined && Buffer.byteLength(value) < MIN_SECRET_BYTES) {
       problems.push(`${name}: must be at least ${MIN_SECRET_BYTES} bytes (generate one with: openssl rand -base64 48)`);
     }
@@ -59,7 +62,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
   }
-  for (const [name, pattern] of [['ACTIVITY_REPORT_CRON', e.ACTIVITY_REPORT_CRON], ['CLEANUP_CRON', e.CLEANUP_CRON]] as const) {
+  for (const [name, pattern] of [
+    ['ACTIVITY_REPORT_CRON', e.ACTIVITY_REPORT_CRON],
+    ['CLEANUP_CRON', e.CLEANUP_CRON],
+  ] as const) {
     try {
       CronExpressionParser.parse(pattern, { tz: 'UTC' });
     } catch (err) {
@@ -102,12 +108,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       trustProxy: e.TRUST_PROXY,
     },
     logLevel: e.LOG_LEVEL,
-    logFormat: e.LOG_FORMAT === 'auto' ? (!isProduction && process.stdout.isTTY === true ? 'pretty' : 'json') : e.LOG_FORMAT,
+    logFormat:
+      e.LOG_FORMAT === 'auto' ? (!isProduction && process.stdout.isTTY === true ? 'pretty' : 'json') : e.LOG_FORMAT,
     logQueryCounts: e.LOG_QUERY_COUNTS ?? !isProduction,
     db,
     dataDir: e.DATA_DIR,
     seedDemoData: e.SEED_DEMO_DATA ?? db.kind === 'pglite',
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS } : undefined,
+    redis: e.REDIS_URL
+      ? {
+          url: e.REDIS_URL,
+          keyPrefix: e.REDIS_KEY_PREFIX,
+          cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL,
+          commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+        }
+      : undefined,
     auth: {
       jwtSecret: e.JWT_SECRET,
       jwtPreviousSecret: e.JWT_PREVIOUS_SECRET,

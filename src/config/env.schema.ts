@@ -1,14 +1,15 @@
 import { z } from 'zod';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const csv = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 /**
  * Every environment variable the app reads, with its type, bounds and default. Parsed once by
@@ -36,10 +37,16 @@ export const EnvSchema = z.object({
   DB_MIGRATE_ON_START: bool.default(true),
   SEED_DEMO_DATA: bool.optional(),
 
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('eduflow:'),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(2_000),
-  CACHE_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  CACHE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
 
   JWT_SECRET: z.string().optional(),
   JWT_PREVIOUS_SECRET: z.string().optional(),
@@ -109,7 +116,10 @@ export const EnvSchema = z.object({
   CACHE_MAX_ENTRIES: int(10, 1_000_000).default(5_000),
   APQ_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
 
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
   MAIL_FROM: z.string().min(3).default('EduFlow <no-reply@eduflow.local>'),
   MAIL_CONCURRENCY: int(1, 50).default(5),
   PUBLIC_APP_URL: z.url().default('http://localhost:3000'),

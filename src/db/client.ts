@@ -164,7 +164,12 @@ export function databaseOutage(err: unknown): 'unavailable' | 'timeout' | undefi
     if (typeof code === 'string') {
       if (code === '57014') return 'timeout';
       if (code === '25P03') return 'timeout'; // idle_in_transaction_session_timeout
-      if (code.startsWith('08') || ['57P01', '57P02', '57P03', '57P05', '53300'].includes(code) || CONNECTION_ERRORS.has(code)) return 'unavailable';
+      if (
+        code.startsWith('08') ||
+        ['57P01', '57P02', '57P03', '57P05', '53300'].includes(code) ||
+        CONNECTION_ERRORS.has(code)
+      )
+        return 'unavailable';
     }
     e = (e as { cause?: unknown }).cause;
   }

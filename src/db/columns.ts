@@ -7,7 +7,10 @@ import { customType, timestamp, uuid } from 'drizzle-orm/pg-core';
  */
 export const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });
 
-export const primaryId = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`);
+export const primaryId = () =>
+  uuid('id')
+    .primaryKey()
+    .default(sql`gen_random_uuid()`);
 
 export const createdAt = () => ts('created_at').notNull().defaultNow();
 export const updatedAt = () =>

@@ -23,7 +23,9 @@ export async function pagesByParent<Row>(
 ): Promise<Map<string, Row[]>> {
   const result = new Map<string, Row[]>();
   if (parentIds.length === 0) return result;
-  const rn = sql<number>`row_number() over (partition by ${parentColumn} order by ${keysetOrderSql(spec, page)})`.as('rn');
+  const rn = sql<number>`row_number() over (partition by ${parentColumn} order by ${keysetOrderSql(spec, page)})`.as(
+    'rn',
+  );
   // Drizzle's generic subquery types do not survive an abstract table; the shape is the
   // table's own row plus `rn`, which is stripped below.
   const ranked: any = db

@@ -48,7 +48,9 @@ export class AppError extends Error {
    * (context creation, request plugins, graphql-ws' onSubscribe); `http` sets Apollo's status.
    */
   toGraphQLError(http?: { status: number; headers?: Map<string, string> }): GraphQLError {
-    return new GraphQLError(this.message, { extensions: { code: this.code, ...this.details, ...(http ? { http } : {}) } });
+    return new GraphQLError(this.message, {
+      extensions: { code: this.code, ...this.details, ...(http ? { http } : {}) },
+    });
   }
 
   static badInput(fieldErrors: FieldErrors, message?: string): AppError {

@@ -57,7 +57,9 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
     if (typeof code === 'string') {
       if (REQUEST_ERROR_CODES.has(code)) {
         // With introspection off, "Did you mean ...?" would leak the schema piece by piece.
-        const message = options.hideSuggestions ? formatted.message.replace(/ ?Did you mean .*\?$/, '') : formatted.message;
+        const message = options.hideSuggestions
+          ? formatted.message.replace(/ ?Did you mean .*\?$/, '')
+          : formatted.message;
         return { message, ...where, extensions: { code } };
       }
       const mapped = TYPE_GRAPHQL_CODES[code];
@@ -66,26 +68,53 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions?: b
       // UNAUTHENTICATED) keep their message and public extensions.
       if (APP_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR && original instanceof GraphQLError) {
         const { stacktrace: _s, http: _h, ...extensions } = formatted.extensions ?? {};
-        return { message: formatted.message.replace(/^Context creation failed: /, ''), ...where, extensions: { ...extensions, code } };
+        return {
+          message: formatted.message.replace(/^Context creation failed: /, ''),
+          ...where,
+          extensions: { ...extensions, code },
+        };
       }
     }
     // Apollo's own refusals of a malformed request that carry an HTTP 4xx but no code (an APQ
     // hash that does not match its query, an unsupported APQ version): the client's mistake.
-    if (original instanceof GraphQLError && !original.originalError && original.extensions?.code === undefined && isClientStatus(original.extensions?.http)) {
+    if (
+      original instanceof GraphQLError &&
+      !original.originalError &&
+      original.extensions?.code === undefined &&
+      isClientStatus(original.extensions?.http)
+    ) {
       return { message: formatted.message, ...where, extensions: { code: 'BAD_REQUEST' } };
     }
     // graphql-js's own errors about the request (a null reaching a non-null argument through
     // a variable's default, "Too many errors processing variables" after 50 bad ones) carry
     // no code of their own, no path and wrap nothing: the client's mistake. (Apollo has
     // already stamped INTERNAL_SERVER_ERROR on `formatted`, so the original is what counts.)
-    if (original instanceof GraphQLError && !original.originalError && original.extensions?.code === undefined && original.path === undefined) {
+    if (
+      original instanceof GraphQLError &&
+      !original.originalError &&
+      original.extensions?.code === undefined &&
+      original.path === undefined
+    ) {
       return { message: formatted.message, ...where, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
     const outage = databaseOutage(original);
     if (outage) {
-      log.warn({ err: original, path: formatted.path, requestId, outage }, 'database unavailable while handling a GraphQL request'); // err serializer drops query parameters
-      const message = outage === 'timeout' ? 'The database took too long to answer; try again' : 'The service is temporarily unavailable; try again shortly';
-      return { message, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: outage === 'timeout' ? 'TIMEOUT' : 'DATABASE_UNAVAILABLE' } };
+      log.warn(
+        { err: original, path: formatted.path, requestId, outage },
+        'database unavailable while handling a GraphQL request',
+      ); // err serializer drops query parameters
+      const message =
+        outage === 'timeout'
+          ? 'The database took too long to answer; try again'
+          : 'The service is temporarily unavailable; try again shortly';
+      return {
+        message,
+        ...where,
+        extensions: {
+          code: ErrorCode.SERVICE_UNAVAILABLE,
+          reason: outage === 'timeout' ? 'TIMEOUT' : 'DATABASE_UNAVAILABLE',
+        },
+      };
     }
     log.error({ err: original, path: formatted.path, requestId }, 'unexpected error while handling a GraphQL request');
     return { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

@@ -27,7 +27,12 @@ export class CostBudget {
   ) {
     const options = { points: perMinute, duration: 60, keyPrefix: 'cost' };
     this.limiter = redis
-      ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options), rejectIfRedisNotReady: true })
+      ? new RateLimiterRedis({
+          ...options,
+          storeClient: redis,
+          insuranceLimiter: new RateLimiterMemory(options),
+          rejectIfRedisNotReady: true,
+        })
       : new RateLimiterMemory(options);
   }
 
@@ -43,15 +48,24 @@ export class CostBudget {
         return { requested: points, limit: this.perMinute, remaining: this.perMinute, resetInSeconds: 60 };
       }
       const retryAfterSeconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-      throw new AppError('RATE_LIMITED', `Query cost budget of ${this.perMinute} per minute used up; retry in ${retryAfterSeconds} s`, {
-        retryAfterSeconds,
-        cost: { ...this.report(points, err), remaining: 0 },
-      });
+      throw new AppError(
+        'RATE_LIMITED',
+        `Query cost budget of ${this.perMinute} per minute used up; retry in ${retryAfterSeconds} s`,
+        {
+          retryAfterSeconds,
+          cost: { ...this.report(points, err), remaining: 0 },
+        },
+      );
     }
   }
 
   private report(points: number, res: RateLimiterRes): CostReport {
-    return { requested: points, limit: this.perMinute, remaining: Math.max(0, res.remainingPoints), resetInSeconds: Math.ceil(res.msBeforeNext / 1000) };
+    return {
+      requested: points,
+      limit: this.perMinute,
+      remaining: Math.max(0, res.remainingPoints),
+      resetInSeconds: Math.ceil(res.msBeforeNext / 1000),
+    };
   }
 }
 

@@ -35,7 +35,11 @@ export class DocumentCache {
     try {
       document = parse(query, { maxTokens: this.maxTokens });
     } catch (err) {
-      return { errors: [withCode(err instanceof GraphQLError ? err : new GraphQLError('Invalid query'), 'GRAPHQL_PARSE_FAILED')] };
+      return {
+        errors: [
+          withCode(err instanceof GraphQLError ? err : new GraphQLError('Invalid query'), 'GRAPHQL_PARSE_FAILED'),
+        ],
+      };
     }
     const errors = validate(this.schema, document, this.rules);
     if (errors.length) return { errors: errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) };

@@ -74,7 +74,8 @@ function visit(value: unknown, path: string, errors: FieldErrors, depth: number)
     value.forEach((item, i) => visit(item, `${path}.${i}`, errors, depth + 1));
     return;
   }
-  for (const key of Object.keys(value)) visit((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, errors, depth + 1);
+  for (const key of Object.keys(value))
+    visit((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, errors, depth + 1);
 }
 
 /** Whether an argument's type can hold a string (String, ID, or an input object with one). */

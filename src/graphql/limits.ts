@@ -130,15 +130,21 @@ export function assertCostWithin(
     // and runs nothing, so nothing is spent. Any other estimation failure refuses the request:
     // a query whose cost cannot be known does not run.
     if (err instanceof GraphQLError && variablesFailToCoerce(schema, document, variables, operationName)) return 0;
-    throw new GraphQLError(`The query's cost cannot be estimated: ${err instanceof Error ? err.message : String(err)}`, {
-      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
-    });
+    throw new GraphQLError(
+      `The query's cost cannot be estimated: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+      },
+    );
   }
   cost += introspectionCost(document, operationName);
   if (cost > limits.maxCost) {
-    throw new GraphQLError(`Query cost ${cost} exceeds the maximum of ${limits.maxCost}; ask for fewer items per page or fewer fields.`, {
-      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', cost, maxCost: limits.maxCost, http: { status: 400 } },
-    });
+    throw new GraphQLError(
+      `Query cost ${cost} exceeds the maximum of ${limits.maxCost}; ask for fewer items per page or fewer fields.`,
+      {
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED', cost, maxCost: limits.maxCost, http: { status: 400 } },
+      },
+    );
   }
   return cost;
 }

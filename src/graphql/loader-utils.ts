@@ -8,7 +8,10 @@ export function inKeyOrder<K, V>(keys: readonly K[], rows: readonly V[], keyOf: 
 }
 
 /** A per-request loader of rows by primary key. */
-export function rowLoader<V>(fetch: (ids: string[]) => Promise<V[]>, idOf: (row: V) => string): DataLoader<string, V | null> {
+export function rowLoader<V>(
+  fetch: (ids: string[]) => Promise<V[]>,
+  idOf: (row: V) => string,
+): DataLoader<string, V | null> {
   return new DataLoader(async (ids) => inKeyOrder(ids, await fetch([...ids]), idOf), { maxBatchSize: 500 });
 }
 
@@ -32,9 +35,7 @@ export function groupedLoader<P, V>(
         groups.set(gk, group);
       }
       const results = new Map<string, Map<string, V>>();
-      await Promise.all(
-        [...groups].map(async ([gk, g]) => results.set(gk, await fetch([...g.parentIds], g.params))),
-      );
+      await Promise.all([...groups].map(async ([gk, g]) => results.set(gk, await fetch([...g.parentIds], g.params))));
       return keys.map(({ parentId, params }) => results.get(paramsKey(params))?.get(parentId) ?? empty());
     },
     { cacheKeyFn: ({ parentId, params }) => `${parentId}|${paramsKey(params)}`, maxBatchSize: 500 },

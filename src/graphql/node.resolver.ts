@@ -27,7 +27,8 @@ export class NodeResolver {
     nullable: 'items',
     description: `Up to ${MAX_NODES} objects, in the order asked; null for each missing or hidden one.`,
     // Priced like a page of that many objects.
-    complexity: ({ args, childComplexity }) => 1 + Math.max(1, Array.isArray(args.ids) ? args.ids.length : MAX_NODES) * Math.max(1, childComplexity),
+    complexity: ({ args, childComplexity }) =>
+      1 + Math.max(1, Array.isArray(args.ids) ? args.ids.length : MAX_NODES) * Math.max(1, childComplexity),
   })
   nodes(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: GraphQLContext) {
     if (ids.length > MAX_NODES) throw AppError.badInput({ ids: `must list at most ${MAX_NODES} IDs` });

@@ -198,5 +198,10 @@ export function toConnection<Row>(
 
 /** A stable string for DataLoader keys that carry page arguments. */
 export function pageKey(page: PageRequest): string {
-  return JSON.stringify([page.backward, page.size, page.cursor?.value instanceof Date ? page.cursor.value.toISOString() : page.cursor?.value ?? null, page.cursor?.id ?? null]);
+  return JSON.stringify([
+    page.backward,
+    page.size,
+    page.cursor?.value instanceof Date ? page.cursor.value.toISOString() : (page.cursor?.value ?? null),
+    page.cursor?.id ?? null,
+  ]);
 }

@@ -23,6 +23,7 @@ export const DateTime = new GraphQLScalarType<Date, string>({
   description: `${DateTimeResolver.description} Inputs must lie between 1900-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.`,
   serialize: (value) => DateTimeResolver.serialize(value) as unknown as string,
   parseValue: (value) => inRange(DateTimeResolver.parseValue(value) as Date),
-  parseLiteral: (ast: ValueNode, variables?: Record<string, unknown> | null) => inRange(DateTimeResolver.parseLiteral(ast, variables) as Date),
+  parseLiteral: (ast: ValueNode, variables?: Record<string, unknown> | null) =>
+    inRange(DateTimeResolver.parseLiteral(ast, variables) as Date),
   extensions: DateTimeResolver.extensions,
 });

@@ -29,14 +29,20 @@ export const trimmed = (min: number, max: number) =>
  * U+0000..U+001F, U+007F..U+009F, line and paragraph separators). Titles become email subjects
  * and must never carry a line break into a mail header.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const SINGLE_LINE = /^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$/;
+
 export const singleLine = (min: number, max: number) =>
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  trimmed(min, max).regex(/^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$/, 'must be a single line without control characters');
+  trimmed(min, max).regex(SINGLE_LINE, 'must be a single line without control characters');
 
 export const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 
 export const intBetween = (min: number, max: number) =>
-  z.number().int('must be a whole number').min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`);
+  z
+    .number()
+    .int('must be a whole number')
+    .min(min, `must be between ${min} and ${max}`)
+    .max(max, `must be between ${min} and ${max}`);
 
 export const email = z
   .string()

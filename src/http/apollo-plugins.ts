@@ -25,7 +25,10 @@ export function requestLoggingPlugin(metrics?: Metrics, log?: Logger): ApolloSer
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const codes = (body?.errors ?? errors ?? []).map((e) => e.extensions?.code);
           const type = operation?.operation;
-          metrics?.operationDuration.observe({ operation: metrics.operationLabel(operationName), type: type ?? 'invalid' }, seconds);
+          metrics?.operationDuration.observe(
+            { operation: metrics.operationLabel(operationName), type: type ?? 'invalid' },
+            seconds,
+          );
           for (const code of codes) metrics?.errors.inc({ code: String(code ?? 'UNKNOWN') });
           // The level check on the root logger first: the request's own logger is made on
           // first use (context.ts), and at LOG_LEVEL=warn this line is not written.
@@ -55,7 +58,11 @@ export function requestLoggingPlugin(metrics?: Metrics, log?: Logger): ApolloSer
  * spends the cost from the caller's per-minute budget (RATE_LIMITED with Retry-After when it
  * is gone). The response reports `extensions.cost` so well-behaved clients can pace themselves.
  */
-export function costLimitPlugin(limits: Limits, schema: () => GraphQLSchema, budget?: CostBudget): ApolloServerPlugin<GraphQLContext> {
+export function costLimitPlugin(
+  limits: Limits,
+  schema: () => GraphQLSchema,
+  budget?: CostBudget,
+): ApolloServerPlugin<GraphQLContext> {
   // The estimate depends on the document, operation and variables only: computed once for
   // each (an operation over the limit throws every time, it is not remembered).
   const costs = new DocumentMemo<number>();
@@ -72,7 +79,10 @@ export function costLimitPlugin(limits: Limits, schema: () => GraphQLSchema, bud
             report = await budget.spend(budgetKey(ctx.viewer, ctx.client.ip), cost);
           } catch (err) {
             if (!(err instanceof AppError)) throw err;
-            throw err.toGraphQLError({ status: 429, headers: new HeaderMap([['retry-after', String(err.details.retryAfterSeconds ?? 60)]]) });
+            throw err.toGraphQLError({
+              status: 429,
+              headers: new HeaderMap([['retry-after', String(err.details.retryAfterSeconds ?? 60)]]),
+            });
           }
         },
         async willSendResponse({ response }) {
@@ -126,9 +136,12 @@ export function httpOperationsPlugin(): ApolloServerPlugin<GraphQLContext> {
       return {
         async didResolveOperation({ operation }) {
           if (operation?.operation !== 'subscription') return;
-          throw new GraphQLError('Subscriptions are not served over HTTP; open a WebSocket (graphql-transport-ws) at this same URL', {
-            extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: new HeaderMap() } },
-          });
+          throw new GraphQLError(
+            'Subscriptions are not served over HTTP; open a WebSocket (graphql-transport-ws) at this same URL',
+            {
+              extensions: { code: 'BAD_REQUEST', http: { status: 400, headers: new HeaderMap() } },
+            },
+          );
         },
       };
     },

@@ -43,7 +43,10 @@ export function mountExplorer(app: Express, exampleQuery: string): void {
   app.get('/graphql', (req: Request, res: Response, next: NextFunction) => {
     // A browser navigating here gets the explorer; GraphQL GET requests (JSON, or `?query=`)
     // go on to the API.
-    if (req.query.query !== undefined || req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) !== 'text/html') {
+    if (
+      req.query.query !== undefined ||
+      req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) !== 'text/html'
+    ) {
       next();
       return;
     }

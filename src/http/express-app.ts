@@ -37,7 +37,13 @@ function corsOptions(config: Config): CorsOptions {
   return {
     origin: (origin, done) => done(null, isOriginAllowed(config, origin)),
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-ID', 'Apollo-Require-Preflight', 'X-Apollo-Operation-Name'],
+    allowedHeaders: [
+      'Content-Type',
+      'Authorization',
+      'X-Request-ID',
+      'Apollo-Require-Preflight',
+      'X-Apollo-Operation-Name',
+    ],
     exposedHeaders: ['X-Request-ID', 'X-Cache', 'Retry-After'],
     maxAge: 600,
   };
@@ -54,7 +60,9 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   app.use(helmet({ crossOriginEmbedderPolicy: false }));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
-    res.on('finish', () => end({ path: KNOWN_PATHS.has(req.path) ? req.path : 'other', status: String(res.statusCode) }));
+    res.on('finish', () =>
+      end({ path: KNOWN_PATHS.has(req.path) ? req.path : 'other', status: String(res.statusCode) }),
+    );
     next();
   });
 
@@ -62,7 +70,9 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     // In production the metrics (operation names, error rates, queue depths) are for the
     // scraper only: without METRICS_TOKEN they are not served on the public listener at all.
     if (config.isProduction && !config.metricsToken) {
-      res.status(404).json({ errors: [{ message: 'Not found; the API is at /graphql', extensions: { code: 'NOT_FOUND' } }] });
+      res
+        .status(404)
+        .json({ errors: [{ message: 'Not found; the API is at /graphql', extensions: { code: 'NOT_FOUND' } }] });
       return;
     }
     if (config.metricsToken && !tokenMatches(req.header('authorization'), config.metricsToken)) {
@@ -110,12 +120,15 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     persistedQueryShape,
     // Per-request SQL counts ride on AsyncLocalStorage, whose promise hooks slow every
     // promise in the process (about a fifth of subscription fan-out time): opt-in.
-    (_req: Request, _res: Response, next: NextFunction) => (config.logQueryCounts ? withQueryScope(() => next()) : next()),
+    (_req: Request, _res: Response, next: NextFunction) =>
+      config.logQueryCounts ? withQueryScope(() => next()) : next(),
     expressMiddleware(deps.apollo, { context: async ({ req }) => deps.contextFor(req) }),
   );
 
   app.use((_req, res) => {
-    res.status(404).json({ errors: [{ message: 'Not found; the API is at /graphql', extensions: { code: 'NOT_FOUND' } }] });
+    res
+      .status(404)
+      .json({ errors: [{ message: 'Not found; the API is at /graphql', extensions: { code: 'NOT_FOUND' } }] });
   });
 
   // Body-parser and other middleware errors: a JSON answer with a 4xx, never an HTML page or a stack.
@@ -131,7 +144,9 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
             ? (e.message ?? 'Bad request')
             : 'Internal server error';
     if (status >= 500) log.error({ err, requestId: req.requestId }, 'unhandled HTTP error');
-    res.status(status).json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
+    res
+      .status(status)
+      .json({ errors: [{ message, extensions: { code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
   });
 
   return app;
@@ -166,7 +181,15 @@ function operationTimeout(ms: number) {
         ],
       });
       const ignore = () => res;
-      Object.assign(res, { status: ignore, set: ignore, setHeader: ignore, send: ignore, json: ignore, end: ignore, write: () => true });
+      Object.assign(res, {
+        status: ignore,
+        set: ignore,
+        setHeader: ignore,
+        send: ignore,
+        json: ignore,
+        end: ignore,
+        write: () => true,
+      });
     }, ms);
     const clear = () => clearTimeout(timer);
     res.on('finish', clear);

@@ -12,6 +12,11 @@ const SANDBOX_ORIGINS = ['https://sandbox.embed.apollographql.com', 'https://stu
 export function isOriginAllowed(config: Config, origin: string | undefined): boolean {
   if (!origin) return true;
   const { corsOrigins } = config.http;
-  if (corsOrigins === 'localhost' ? LOCALHOST_ORIGIN.test(origin) : corsOrigins.includes(origin) || corsOrigins.includes('*')) return true;
+  if (
+    corsOrigins === 'localhost'
+      ? LOCALHOST_ORIGIN.test(origin)
+      : corsOrigins.includes(origin) || corsOrigins.includes('*')
+  )
+    return true;
   return config.graphql.landingPage && SANDBOX_ORIGINS.includes(origin);
 }

@@ -25,16 +25,20 @@ function extensionsOf(req: Request): unknown {
     }
   }
   const body: unknown = req.body;
-  return body && typeof body === 'object' && Object.hasOwn(body, 'extensions') ? (body as { extensions: unknown }).extensions : undefined;
+  return body && typeof body === 'object' && Object.hasOwn(body, 'extensions')
+    ? (body as { extensions: unknown }).extensions
+    : undefined;
 }
 
 function problemOf(extensions: unknown): string | null {
   if (!extensions || typeof extensions !== 'object' || !Object.hasOwn(extensions, 'persistedQuery')) return null;
   const pq = (extensions as { persistedQuery: unknown }).persistedQuery;
   if (pq === null || pq === undefined) return null;
-  if (typeof pq !== 'object' || Array.isArray(pq)) return 'extensions.persistedQuery must be an object { version: 1, sha256Hash }';
+  if (typeof pq !== 'object' || Array.isArray(pq))
+    return 'extensions.persistedQuery must be an object { version: 1, sha256Hash }';
   const { version, sha256Hash } = pq as { version?: unknown; sha256Hash?: unknown };
   if (version !== 1) return 'Unsupported persisted query version; only version 1 is supported';
-  if (typeof sha256Hash !== 'string' || !SHA256_HEX.test(sha256Hash)) return 'extensions.persistedQuery.sha256Hash must be 64 lower-case hex digits';
+  if (typeof sha256Hash !== 'string' || !SHA256_HEX.test(sha256Hash))
+    return 'extensions.persistedQuery.sha256Hash must be 64 lower-case hex digits';
   return null;
 }

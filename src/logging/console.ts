@@ -10,11 +10,13 @@ import type { Logger } from './logger.js';
  */
 export function routeConsoleToLogger(log: Logger): void {
   const target = log.child({ module: 'console' });
-  const route = (level: 'error' | 'warn') => (...args: unknown[]) => {
-    const err = args.find((a): a is Error => a instanceof Error);
-    const message = format(...args.filter((a) => a !== err)).slice(0, 2_000);
-    target[level](err ? { err } : {}, message);
-  };
+  const route =
+    (level: 'error' | 'warn') =>
+    (...args: unknown[]) => {
+      const err = args.find((a): a is Error => a instanceof Error);
+      const message = format(...args.filter((a) => a !== err)).slice(0, 2_000);
+      target[level](err ? { err } : {}, message);
+    };
   console.error = route('error');
   console.warn = route('warn');
 }

@@ -32,7 +32,12 @@ const REDACT = [
  */
 function safeError(err: unknown): unknown {
   const out = pino.stdSerializers.err(err as Error) as Record<string, unknown>;
-  const strip = (v: unknown) => (typeof v === 'string' ? v.replace(/\nparams: [\s\S]*?(\n|$)/g, '\nparams: [redacted]$1').replace(/params: [^\n]*/g, 'params: [redacted]') : v);
+  const strip = (v: unknown) =>
+    typeof v === 'string'
+      ? v
+          .replace(/\nparams: [\s\S]*?(\n|$)/g, '\nparams: [redacted]$1')
+          .replace(/params: [^\n]*/g, 'params: [redacted]')
+      : v;
   out.message = strip(out.message);
   out.stack = strip(out.stack);
   delete out.params;
@@ -41,7 +46,11 @@ function safeError(err: unknown): unknown {
 }
 
 /** `destination`: stdout unless given (tests read the lines back). */
-export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  bindings: Record<string, unknown> = {},
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level,
     base: { service: 'eduflow', ...bindings },
@@ -57,7 +66,10 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
  * development terminal) pino-pretty's coloured one-liners, formatted in-process and
  * synchronously so the start-up progress lines appear in order.
  */
-export function createConfiguredLogger(config: { logLevel: string; logFormat: 'json' | 'pretty' }, bindings: Record<string, unknown> = {}): Logger {
+export function createConfiguredLogger(
+  config: { logLevel: string; logFormat: 'json' | 'pretty' },
+  bindings: Record<string, unknown> = {},
+): Logger {
   const pretty =
     config.logFormat === 'pretty'
       ? PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service', singleLine: true })

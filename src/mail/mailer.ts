@@ -25,7 +25,10 @@ export function createMailer(config: Config['mail'], log: Logger): Mailer {
     return {
       kind: 'log',
       async send(message) {
-        log.info({ mail: { from: config.from, to: message.to, subject: message.subject, text: message.text } }, 'email (not sent: SMTP_URL unset)');
+        log.info(
+          { mail: { from: config.from, to: message.to, subject: message.subject, text: message.text } },
+          'email (not sent: SMTP_URL unset)',
+        );
       },
       close() {},
     };

@@ -106,8 +106,11 @@ export class Metrics {
         registers: [this.registry],
         async collect() {
           // Bounded: a Redis that stopped answering must not hang /metrics.
-          const counts = await withTimeout(read(), 1_000, 'reading queue counts').catch(() => ({}) as Record<string, Record<string, number>>);
-          for (const [queue, states] of Object.entries(counts)) for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
+          const counts = await withTimeout(read(), 1_000, 'reading queue counts').catch(
+            () => ({}) as Record<string, Record<string, number>>,
+          );
+          for (const [queue, states] of Object.entries(counts))
+            for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
         },
       });
     }

@@ -3,7 +3,8 @@
  * and turned into notifications by the workers. Plain JSON (ids, ISO dates), so they survive
  * the outbox's jsonb column and the job queue unchanged.
  */
-export type LessonEventType = 'lesson.scheduled' | 'lesson.rescheduled' | 'lesson.started' | 'lesson.completed' | 'lesson.cancelled';
+export type LessonEventType =
+  'lesson.scheduled' | 'lesson.rescheduled' | 'lesson.started' | 'lesson.completed' | 'lesson.cancelled';
 
 export interface LessonDomainEvent {
   type: LessonEventType;

@@ -112,7 +112,12 @@ export class OutboxRelay {
       await tx
         .update(outbox)
         .set({ relayedAt: sql`now()`, relayCount: sql`${outbox.relayCount} + 1` })
-        .where(inArray(outbox.seq, rows.map((r) => r.seq)));
+        .where(
+          inArray(
+            outbox.seq,
+            rows.map((r) => r.seq),
+          ),
+        );
       return rows.length;
     });
   }
@@ -125,9 +130,15 @@ export class OutboxRelay {
     const rows = await this.database.db
       .update(outbox)
       .set({ relayedAt: null })
-      .where(and(isNull(outbox.processedAt), lt(outbox.relayedAt, sql`now() - make_interval(secs => ${this.options.requeueAfterMs / 1000})`)))
+      .where(
+        and(
+          isNull(outbox.processedAt),
+          lt(outbox.relayedAt, sql`now() - make_interval(secs => ${this.options.requeueAfterMs / 1000})`),
+        ),
+      )
       .returning({ id: outbox.id });
-    if (rows.length) this.log.warn({ events: rows.length }, 'outbox events were relayed but never processed; queueing them again');
+    if (rows.length)
+      this.log.warn({ events: rows.length }, 'outbox events were relayed but never processed; queueing them again');
     return rows.length;
   }
 

@@ -16,7 +16,9 @@ export const outbox = pgTable(
   'outbox',
   {
     seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    id: uuid('id').notNull().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .notNull()
+      .default(sql`gen_random_uuid()`),
     type: text('type').notNull(),
     payload: jsonb('payload').notNull(),
     createdAt: createdAt(),
@@ -28,11 +30,15 @@ export const outbox = pgTable(
   },
   (t) => [
     // The relay reads pending rows in order; once relayed a row leaves this small index.
-    index('outbox_pending_idx').on(t.seq).where(sql`${t.relayedAt} is null`),
+    index('outbox_pending_idx')
+      .on(t.seq)
+      .where(sql`${t.relayedAt} is null`),
     uniqueIndex('outbox_id_key').on(t.id),
     index('outbox_relayed_at_idx').on(t.relayedAt),
     // Relayed but never processed (lost in Redis, or every attempt failed): the relay's sweep.
-    index('outbox_unprocessed_idx').on(t.relayedAt).where(sql`${t.processedAt} is null and ${t.relayedAt} is not null`),
+    index('outbox_unprocessed_idx')
+      .on(t.relayedAt)
+      .where(sql`${t.processedAt} is null and ${t.relayedAt} is not null`),
   ],
 );
 

@@ -72,7 +72,10 @@ export class BoundedStream<T> implements AsyncIterableIterator<T> {
  * generator: a generator's `return()` waits for its next `yield`, so an idle subscription
  * would keep its topics until some event arrived; here `return()` unsubscribes at once.
  */
-export function acceptedItems<T, U>(stream: Pick<BoundedStream<T>, 'next' | 'end'>, accept: (item: T) => Promise<U | null>): AsyncIterableIterator<U> {
+export function acceptedItems<T, U>(
+  stream: Pick<BoundedStream<T>, 'next' | 'end'>,
+  accept: (item: T) => Promise<U | null>,
+): AsyncIterableIterator<U> {
   const iterator: AsyncIterableIterator<U> = {
     async next(): Promise<IteratorResult<U>> {
       for (;;) {

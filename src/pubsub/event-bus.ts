@@ -43,7 +43,9 @@ export function createEventBus(config: Config, log: Logger): EventBus {
   const subscribe = engine.subscribe.bind(engine);
   engine.subscribe = (trigger, onMessage, options) => {
     const result = subscribe(trigger, onMessage, options);
-    const internals = engine as unknown as { subsPendingRefsMap?: Map<string, { pending?: { catch?: (f: () => void) => unknown } }> };
+    const internals = engine as unknown as {
+      subsPendingRefsMap?: Map<string, { pending?: { catch?: (f: () => void) => unknown } }>;
+    };
     internals.subsPendingRefsMap?.get(trigger)?.pending?.catch?.(() => {});
     return result;
   };

@@ -18,10 +18,12 @@ export function typeGraphQLPubSub(bus: EventBus, maxQueued = 256): PubSub {
     },
     subscribe(routingKey: string, dynamicId?: unknown) {
       const stream = new BoundedStream<unknown>(maxQueued, () => {});
-      bus.subscribe(topicOf(routingKey, dynamicId), (p) => stream.push(p)).then(
-        (stop) => stream.onEnd(stop),
-        () => stream.end(),
-      );
+      bus
+        .subscribe(topicOf(routingKey, dynamicId), (p) => stream.push(p))
+        .then(
+          (stop) => stream.onEnd(stop),
+          () => stream.end(),
+        );
       return stream;
     },
   };

@@ -39,13 +39,18 @@ export class BullJobQueue implements JobQueue {
     private readonly settings: QueueSettings,
     private readonly log: Logger,
   ) {
-    this.producer = new Redis(url, { connectionName: 'eduflow:queue', maxRetriesPerRequest: 2, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+    this.producer = new Redis(url, {
+      connectionName: 'eduflow:queue',
+      maxRetriesPerRequest: 2,
+      retryStrategy: (n) => Math.min(n * 200, 2_000),
+    });
     this.producer.on('error', (err) => log.warn({ err }, 'queue redis connection error'));
     // A Redis that lost its data (restarted without persistence, failed over) lost the job
     // schedulers too: declare them again whenever the connection comes back.
     let connectedBefore = false;
     this.producer.on('ready', () => {
-      if (connectedBefore) for (const [id, s] of this.schedules) void this.schedule(s.name, id, s.pattern).catch(() => {});
+      if (connectedBefore)
+        for (const [id, s] of this.schedules) void this.schedule(s.name, id, s.pattern).catch(() => {});
       connectedBefore = true;
     });
     const defaultJobOptions = {
@@ -65,11 +70,14 @@ export class BullJobQueue implements JobQueue {
 
   async add(jobs: JobSpec[]): Promise<void> {
     const byQueue = new Map<QueueName, JobSpec[]>();
-    for (const job of jobs) (byQueue.get(QUEUE_OF[job.name]) ?? byQueue.set(QUEUE_OF[job.name], []).get(QUEUE_OF[job.name])!).push(job);
+    for (const job of jobs)
+      (byQueue.get(QUEUE_OF[job.name]) ?? byQueue.set(QUEUE_OF[job.name], []).get(QUEUE_OF[job.name])!).push(job);
     await withTimeout(
       Promise.all(
         [...byQueue].map(([queue, specs]) =>
-          this.queues[queue].addBulk(specs.map((s) => ({ name: s.name, data: s.data, opts: { jobId: s.opts?.jobId, delay: s.opts?.delay } }))),
+          this.queues[queue].addBulk(
+            specs.map((s) => ({ name: s.name, data: s.data, opts: { jobId: s.opts?.jobId, delay: s.opts?.delay } })),
+          ),
         ),
       ),
       ADD_TIMEOUT_MS,
@@ -108,7 +116,10 @@ export class BullJobQueue implements JobQueue {
       const worker = new Worker(
         queue,
         async (job: Job) => {
-          const run = processors[job.name as JobName] as (data: unknown, info: { id: string; name: JobName; attemptsMade: number }) => Promise<void>;
+          const run = processors[job.name as JobName] as (
+            data: unknown,
+            info: { id: string; name: JobName; attemptsMade: number },
+          ) => Promise<void>;
           if (!run) throw new Error(`no processor for job ${job.name}`);
           await run(job.data, { id: job.id!, name: job.name as JobName, attemptsMade: job.attemptsMade });
         },
@@ -125,7 +136,10 @@ export class BullJobQueue implements JobQueue {
       worker.on('error', (err) => this.log.warn({ err, queue }, 'worker error'));
       worker.on('failed', (job, err) => {
         const final = job && job.attemptsMade >= (job.opts.attempts ?? 1);
-        this.log[final ? 'error' : 'warn']({ err, queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, final }, 'job failed');
+        this.log[final ? 'error' : 'warn'](
+          { err, queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, final },
+          'job failed',
+        );
       });
       worker.on('stalled', (jobId) => this.log.warn({ queue, jobId }, 'stalled job returned to the queue'));
       this.workers.push(worker);
@@ -135,14 +149,19 @@ export class BullJobQueue implements JobQueue {
 
   async counts(): Promise<QueueCounts> {
     const entries = await Promise.all(
-      QUEUE_NAMES.map(async (name) => [name, await this.queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')] as const),
+      QUEUE_NAMES.map(
+        async (name) =>
+          [name, await this.queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')] as const,
+      ),
     );
     return Object.fromEntries(entries) as QueueCounts;
   }
 
   /** Workers first: `Worker.close()` waits for the jobs in hand to finish. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close().catch((err: unknown) => this.log.warn({ err }, 'worker close failed'))));
+    await Promise.all(
+      this.workers.map((w) => w.close().catch((err: unknown) => this.log.warn({ err }, 'worker close failed'))),
+    );
     await Promise.all(Object.values(this.queues).map((q) => q.close().catch(() => {})));
     for (const c of this.workerConnections) c.disconnect();
     this.producer.disconnect();

@@ -37,7 +37,13 @@ export interface JobPayloads {
   /** `round`: how many times the outbox relayed this event before (0 the first time). */
   'notifications.event': { eventId: string; event: DomainEvent; round?: number };
   /** `batchId`: its row in notification_batches (absent in jobs queued before batches were recorded). */
-  'notifications.batch': { eventId: string; event: DomainEvent; range: RecipientRange; round?: number; batchId?: string };
+  'notifications.batch': {
+    eventId: string;
+    event: DomainEvent;
+    range: RecipientRange;
+    round?: number;
+    batchId?: string;
+  };
   'notifications.reminder': { lessonId: string; scheduledAt: string };
   'notifications.email': { eventId: string; range: RecipientRange; batchId?: string };
   'accounts.token-email': { eventId: string; tokenId: string };

@@ -60,7 +60,14 @@ export class MemoryJobQueue implements JobQueue {
     for (const spec of specs) {
       const id = spec.opts?.jobId ?? String(this.nextId++);
       if (this.jobs.has(id)) continue; // BullMQ semantics: an existing id adds nothing
-      const job: MemoryJob = { id, name: spec.name, data: spec.data, attemptsMade: 0, state: 'waiting', createdAt: Date.now() };
+      const job: MemoryJob = {
+        id,
+        name: spec.name,
+        data: spec.data,
+        attemptsMade: 0,
+        state: 'waiting',
+        createdAt: Date.now(),
+      };
       this.jobs.set(id, job);
       this.enqueue(job, spec.opts?.delay ?? 0);
     }
@@ -79,13 +86,16 @@ export class MemoryJobQueue implements JobQueue {
   async schedule(name: JobName, schedulerId: string, pattern: string): Promise<void> {
     clearTimeout(this.schedules.get(schedulerId));
     const arm = (next: number) => {
-      const timer = setTimeout(() => {
-        if (this.closed) return;
-        // A timer cut short by setTimeout's limit re-arms for the same time.
-        if (Date.now() < next) return arm(next);
-        void this.add([{ name, data: {}, opts: { jobId: `${schedulerId}-${next}` } } as JobSpec]).catch(() => {});
-        arm(CronExpressionParser.parse(pattern, { tz: 'UTC' }).next().getTime());
-      }, Math.min(Math.max(0, next - Date.now()), MAX_TIMER_MS));
+      const timer = setTimeout(
+        () => {
+          if (this.closed) return;
+          // A timer cut short by setTimeout's limit re-arms for the same time.
+          if (Date.now() < next) return arm(next);
+          void this.add([{ name, data: {}, opts: { jobId: `${schedulerId}-${next}` } } as JobSpec]).catch(() => {});
+          arm(CronExpressionParser.parse(pattern, { tz: 'UTC' }).next().getTime());
+        },
+        Math.min(Math.max(0, next - Date.now()), MAX_TIMER_MS),
+      );
       timer.unref();
       this.schedules.set(schedulerId, timer);
     };
@@ -153,14 +163,20 @@ export class MemoryJobQueue implements JobQueue {
 
   private async run(job: MemoryJob): Promise<void> {
     job.state = 'active';
-    const processor = this.processors![job.name] as (data: unknown, info: { id: string; name: JobName; attemptsMade: number }) => Promise<void>;
+    const processor = this.processors![job.name] as (
+      data: unknown,
+      info: { id: string; name: JobName; attemptsMade: number },
+    ) => Promise<void>;
     try {
       await processor(job.data, { id: job.id, name: job.name, attemptsMade: job.attemptsMade });
       this.finish(job, 'completed');
     } catch (err) {
       job.attemptsMade++;
       const final = job.attemptsMade >= this.settings.attempts;
-      this.log[final ? 'error' : 'warn']({ err, job: job.name, jobId: job.id, attempt: job.attemptsMade, final }, 'job failed');
+      this.log[final ? 'error' : 'warn'](
+        { err, job: job.name, jobId: job.id, attempt: job.attemptsMade, final },
+        'job failed',
+      );
       if (final) this.finish(job, 'failed');
       else if (!this.closed) this.enqueue(job, backoffDelay(job.attemptsMade, this.settings.backoffMs));
     }
@@ -174,7 +190,10 @@ export class MemoryJobQueue implements JobQueue {
     this.finished.push(job);
     // Oldest first; failed jobs are kept as long as completed ones here (bounded either way).
     const keepMs = 1000 * Math.max(this.settings.keepFailedSeconds, this.settings.keepCompletedSeconds);
-    while (this.finished.length > MAX_FINISHED || (this.finished.length && Date.now() - this.finished[0]!.finishedAt! > keepMs)) {
+    while (
+      this.finished.length > MAX_FINISHED ||
+      (this.finished.length && Date.now() - this.finished[0]!.finishedAt! > keepMs)
+    ) {
       const old = this.finished.shift()!;
       if (this.jobs.get(old.id) === old && old.finishedAt !== undefined) this.jobs.delete(old.id);
     }

@@ -44,12 +44,24 @@ const FIRST = ['Maya', 'Liam', 'Noah', 'Emma', 'Olivia', 'Aisha', 'Kenji', 'Sofi
 const LAST = ['Okafor', 'Nguyen', 'Schmidt', 'Garcia', 'Kowalski'];
 
 const COURSES: Array<[title: string, description: string, priceCents: number]> = [
-  ['Introduction to Python', 'Variables, control flow, functions and the standard library, from zero to scripts that automate your week.', 0],
-  ['Data Structures in Practice', 'Arrays, hash maps, trees and graphs, with the trade-offs that matter in real code.', 4900],
+  [
+    'Introduction to Python',
+    'Variables, control flow, functions and the standard library, from zero to scripts that automate your week.',
+    0,
+  ],
+  [
+    'Data Structures in Practice',
+    'Arrays, hash maps, trees and graphs, with the trade-offs that matter in real code.',
+    4900,
+  ],
   ['SQL for Analysts', 'Joins, window functions and query plans on PostgreSQL, with real datasets.', 3900],
   ['Web Development with TypeScript', 'Build and deploy a typed full-stack web application.', 5900],
   ['GraphQL API Design', 'Schemas, pagination, authorization and performance for production GraphQL APIs.', 6900],
-  ['Machine Learning Foundations', 'Regression, classification and evaluation, with a practical focus on pitfalls.', 7900],
+  [
+    'Machine Learning Foundations',
+    'Regression, classification and evaluation, with a practical focus on pitfalls.',
+    7900,
+  ],
   ['Statistics for Engineers', 'Distributions, hypothesis tests and experiments you can trust.', 2900],
   ['Linux Command Line Essentials', 'Shells, pipes, permissions and processes for everyday productivity.', 0],
   ['Distributed Systems', 'Consensus, replication, partitioning and failure, explained with case studies.', 8900],
@@ -58,8 +70,16 @@ const COURSES: Array<[title: string, description: string, priceCents: number]> =
   ['Technical Writing', 'Write documentation, design docs and READMEs that people actually read.', 1900],
   ['Algorithms Interview Prep', 'Patterns for solving algorithmic problems under time pressure.', 2900],
   ['Cloud Architecture', 'Designing reliable, cost-aware systems on public clouds.', 9900],
-  ['Rust for Systems Programmers', 'Ownership, lifetimes and fearless concurrency. (Draft: recording in progress.)', 6900],
-  ['Accessibility for Front-End Developers', 'Semantic HTML, ARIA and testing with assistive technology. (Draft.)', 3900],
+  [
+    'Rust for Systems Programmers',
+    'Ownership, lifetimes and fearless concurrency. (Draft: recording in progress.)',
+    6900,
+  ],
+  [
+    'Accessibility for Front-End Developers',
+    'Semantic HTML, ARIA and testing with assistive technology. (Draft.)',
+    3900,
+  ],
   ['Observability and SRE', 'Metrics, logs, traces and SLOs for services you are on call for. (Draft.)', 5900],
   ['Legacy jQuery Migration', 'Moving a jQuery code base to modern frameworks, step by step. (Archived.)', 1900],
   ['Flash Game Development', 'A look back at ActionScript game loops. (Archived.)', 0],
@@ -73,7 +93,10 @@ function courseStatus(i: number): CourseStatus {
 }
 
 function slugify(title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 export function buildDemoData(passwordHash: string, now = new Date()) {
@@ -81,9 +104,21 @@ export function buildDemoData(passwordHash: string, now = new Date()) {
   const at = (days: number) => new Date(now.getTime() + days * day);
 
   const userRows: NewUserRow[] = [
-    { id: demoId('user:admin'), email: DEMO_ACCOUNTS.admin, displayName: 'EduFlow Admin', role: 'ADMIN', passwordHash, createdAt: at(-120) },
+    {
+      id: demoId('user:admin'),
+      email: DEMO_ACCOUNTS.admin,
+      displayName: 'EduFlow Admin',
+      role: 'ADMIN',
+      passwordHash,
+      createdAt: at(-120),
+    },
     ...INSTRUCTORS.map(([email, displayName], i) => ({
-      id: demoId(`user:${email}`), email, displayName, role: 'INSTRUCTOR' as const, passwordHash, createdAt: at(-110 + i),
+      id: demoId(`user:${email}`),
+      email,
+      displayName,
+      role: 'INSTRUCTOR' as const,
+      passwordHash,
+      createdAt: at(-110 + i),
     })),
   ];
   const studentIds: string[] = [];
@@ -174,7 +209,9 @@ export async function seedDemoData(db: Db): Promise<SeedResult> {
     users: (await tx.insert(users).values(data.users).onConflictDoNothing().returning({ id: users.id })).length,
     courses: (await tx.insert(courses).values(data.courses).onConflictDoNothing().returning({ id: courses.id })).length,
     lessons: (await tx.insert(lessons).values(data.lessons).onConflictDoNothing().returning({ id: lessons.id })).length,
-    enrollments: (await tx.insert(enrollments).values(data.enrollments).onConflictDoNothing().returning({ id: enrollments.id })).length,
+    enrollments: (
+      await tx.insert(enrollments).values(data.enrollments).onConflictDoNothing().returning({ id: enrollments.id })
+    ).length,
   }));
 }
 

@@ -45,8 +45,17 @@ export class RedisAttemptStore implements AttemptStore {
   constructor(private readonly redis: Redis) {}
 
   async attempt(keys: readonly AttemptKey[]): Promise<AttemptResult> {
-    const args = keys.flatMap(({ weight, policy }) => [weight, policy.free, policy.baseMs, policy.maxMs, policy.windowMs]);
-    const [ok, wait] = (await this.redis.eval(ATTEMPT, keys.length, ...keys.map((k) => k.key), ...args)) as [number, number];
+    const args = keys.flatMap(({ weight, policy }) => [
+      weight,
+      policy.free,
+      policy.baseMs,
+      policy.maxMs,
+      policy.windowMs,
+    ]);
+    const [ok, wait] = (await this.redis.eval(ATTEMPT, keys.length, ...keys.map((k) => k.key), ...args)) as [
+      number,
+      number,
+    ];
     return ok === 1 ? { allowed: true } : { allowed: false, retryAfterMs: wait };
   }
 

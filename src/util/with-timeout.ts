@@ -33,7 +33,12 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what = 'the oper
  * `keepWaiting`, asked at each deadline, may extend the wait by another `ms` (the caller
  * knows whether the dependency is answering other requests meanwhile); it must bound that.
  */
-export function withReplyTimeout<T>(promise: Promise<T>, ms: number, what = 'the operation', keepWaiting?: () => boolean): Promise<T> {
+export function withReplyTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  what = 'the operation',
+  keepWaiting?: () => boolean,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
   promise.catch(() => {});

@@ -24,7 +24,12 @@ import {
 } from '../modules/lessons/index.js';
 import { NotificationCommands, NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
-import { CourseStatsLive, ProgressCommands, ProgressService, type ProgressCommitEvents } from '../modules/progress/index.js';
+import {
+  CourseStatsLive,
+  ProgressCommands,
+  ProgressService,
+  type ProgressCommitEvents,
+} from '../modules/progress/index.js';
 import { UserService } from '../modules/users/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
 import { Topics } from '../pubsub/topics.js';

@@ -125,7 +125,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     // allow-list is enforced here. Then a bound on sockets per client address.
     verifyClient: ({ origin, req }, done) => {
       if (!isOriginAllowed(config, origin || undefined)) return done(false, 403, 'Origin not allowed');
-      if (maxSocketsPerIp && (socketsByIp.get(ipOf(req)) ?? 0) >= maxSocketsPerIp) return done(false, 429, 'Too many connections from this address');
+      if (maxSocketsPerIp && (socketsByIp.get(ipOf(req)) ?? 0) >= maxSocketsPerIp)
+        return done(false, 429, 'Too many connections from this address');
       done(true);
     },
   });
@@ -167,9 +168,16 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     const { document, errors } = documents.check(payload.query);
     if (errors) return errors;
     const operation = getOperationAST(document, payload.operationName);
-    if (!operation) return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
+    if (!operation)
+      return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
     try {
-      const cost = assertCostWithin(config.graphql, schema, document, payload.variables ?? undefined, payload.operationName);
+      const cost = assertCostWithin(
+        config.graphql,
+        schema,
+        document,
+        payload.variables ?? undefined,
+        payload.operationName,
+      );
       await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
     } catch (err) {
       if (err instanceof AppError) return [err.toGraphQLError()];
@@ -182,7 +190,11 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       const open = subscriptionsByCaller.get(caller) ?? 0;
       if (maxSubscriptionsPerUser && open >= maxSubscriptionsPerUser) {
         const message = `At most ${maxSubscriptionsPerUser} subscriptions may be open at once; complete one first`;
-        return [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', maxSubscriptions: maxSubscriptionsPerUser } })];
+        return [
+          new GraphQLError(message, {
+            extensions: { code: 'RATE_LIMITED', maxSubscriptions: maxSubscriptionsPerUser },
+          }),
+        ];
       }
       subscriptionsByCaller.set(caller, open + 1);
       subscriptionCount++;
@@ -224,8 +236,15 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           // Bounded. A check that fails or times out (the database is down or hung) is our
           // outage, not the client's fault: 1013 Try Again Later, which clients retry (4403
           // and graphql-ws' own 4500 would send them to sign in again, or make them give up).
-          const current = await withTimeout(deps.sessionCurrent(viewer), SESSION_CHECK_TIMEOUT_MS, 'the session check').catch((err: unknown) => {
-            deps.log.warn({ err, timedOut: err instanceof TimeoutError }, 'WebSocket session check failed; asking the client to retry');
+          const current = await withTimeout(
+            deps.sessionCurrent(viewer),
+            SESSION_CHECK_TIMEOUT_MS,
+            'the session check',
+          ).catch((err: unknown) => {
+            deps.log.warn(
+              { err, timedOut: err instanceof TimeoutError },
+              'WebSocket session check failed; asking the client to retry',
+            );
             return 'unavailable' as const;
           });
           if (current !== true || socket.readyState !== socket.OPEN) {
@@ -236,7 +255,10 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         }
         if (viewer.tokenExpiresAt) {
           const ms = viewer.tokenExpiresAt.getTime() - Date.now();
-          ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Access token expired'), Math.max(0, ms));
+          ctx.extra.expiryTimer = setTimeout(
+            () => ctx.extra.socket.close(CloseCode.Forbidden, 'Access token expired'),
+            Math.max(0, ms),
+          );
         }
         return true;
       },
@@ -263,7 +285,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           await deps.invalidate?.([...changes]);
           changes.clear();
         }
-        if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') deps.metrics?.eventsDelivered.inc();
+        if (getOperationAST(args.document, args.operationName)?.operation === 'subscription')
+          deps.metrics?.eventsDelivered.inc();
         if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
           ctx.extra.socket.close(1008, 'Slow consumer: send buffer full');
         }
@@ -300,5 +323,7 @@ async function verifiedViewer(deps: WsDeps, params: Record<string, unknown> | un
   const raw = params?.authorization ?? params?.Authorization ?? params?.authToken;
   if (raw === undefined || raw === null || raw === '') return ANONYMOUS;
   if (typeof raw !== 'string') return null;
-  return deps.tokens.viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS).catch(() => null);
+  return deps.tokens
+    .viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS)
+    .catch(() => null);
 }

@@ -86,7 +86,8 @@ describe('the explorer in a browser (offline)', () => {
   /** The headers editor: open at first (the page sets initial headers); opened if not. */
   const HEADERS_EDITOR = '.graphiql-editor-tool .graphiql-editor:not(.hidden)';
   async function showHeaders() {
-    if (!(await page.locator(HEADERS_EDITOR).isVisible())) await page.getByRole('button', { name: 'Headers', exact: true }).click();
+    if (!(await page.locator(HEADERS_EDITOR).isVisible()))
+      await page.getByRole('button', { name: 'Headers', exact: true }).click();
   }
 
   it('renders with the README example preloaded and runs it', async () => {
@@ -98,7 +99,9 @@ describe('the explorer in a browser (offline)', () => {
 
   it('shows the docs explorer from introspection', async () => {
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
-    await expect.poll(() => page.locator('.graphiql-doc-explorer').innerText(), { timeout: UI_TIMEOUT }).toContain('Query');
+    await expect
+      .poll(() => page.locator('.graphiql-doc-explorer').innerText(), { timeout: UI_TIMEOUT })
+      .toContain('Query');
   });
 
   it('signs in through the Authorization header', async () => {
@@ -112,7 +115,10 @@ describe('the explorer in a browser (offline)', () => {
 
   it('shows a live lessonStatusChanged event over graphql-ws, triggered by a mutation', async () => {
     const lesson = await t.make.lesson(course.id, { title: 'Teeth and tongues' });
-    await fill('.graphiql-query-editor', 'subscription Live { lessonStatusChanged { previousStatus status lesson { title } } }');
+    await fill(
+      '.graphiql-query-editor',
+      'subscription Live { lessonStatusChanged { previousStatus status lesson { title } } }',
+    );
     await run('Live');
     // The subscription is live once the server counts it; then the mutation's event must arrive.
     const started = await eventuallyStarted(t, lesson.id);
@@ -133,7 +139,12 @@ describe('the explorer in a browser (offline)', () => {
  */
 async function eventuallyStarted(t: TestApp, lessonId: string) {
   const token = await t.tokenFor(await t.make.user({ role: 'ADMIN' }));
-  await eventually(() => subscriptionCount(t), (n) => n > 0, UI_TIMEOUT, 100);
+  await eventually(
+    () => subscriptionCount(t),
+    (n) => n > 0,
+    UI_TIMEOUT,
+    100,
+  );
   return t.gql(`mutation($id: ID!) { startLesson(id: $id) { status } }`, { id: gid('Lesson', lessonId) }, { token });
 }
 

@@ -4,12 +4,16 @@ import { inject } from 'vitest';
 import { databaseUrl, TEST_PG_ADMIN_URL } from './env.js';
 
 /** A fresh, migrated database of this run (a copy of the template). */
-export async function createTestDatabase(opts: { migrated?: boolean } = {}): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  opts: { migrated?: boolean } = {},
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const { runId, templateDb } = inject('testRun');
   const name = `eduflow_test_${runId}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(TEST_PG_ADMIN_URL, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(opts.migrated === false ? `create database "${name}"` : `create database "${name}" template "${templateDb}"`);
+    await admin.unsafe(
+      opts.migrated === false ? `create database "${name}"` : `create database "${name}" template "${templateDb}"`,
+    );
   } finally {
     await admin.end();
   }

@@ -28,7 +28,13 @@ export function makeFactories(db: Db) {
       const u = unique();
       const [row] = await db
         .insert(users)
-        .values({ email: `user-${u}@example.test`, displayName: `User ${u}`, passwordHash: NO_PASSWORD, role: 'STUDENT', ...overrides })
+        .values({
+          email: `user-${u}@example.test`,
+          displayName: `User ${u}`,
+          passwordHash: NO_PASSWORD,
+          role: 'STUDENT',
+          ...overrides,
+        })
         .returning();
       return row!;
     },
@@ -47,8 +53,15 @@ export function makeFactories(db: Db) {
         .returning();
       return row!;
     },
-    async enrollment(studentId: string, courseId: string, overrides: Partial<NewEnrollmentRow> = {}): Promise<EnrollmentRow> {
-      const [row] = await db.insert(enrollments).values({ studentId, courseId, ...overrides }).returning();
+    async enrollment(
+      studentId: string,
+      courseId: string,
+      overrides: Partial<NewEnrollmentRow> = {},
+    ): Promise<EnrollmentRow> {
+      const [row] = await db
+        .insert(enrollments)
+        .values({ studentId, courseId, ...overrides })
+        .returning();
       return row!;
     },
   };

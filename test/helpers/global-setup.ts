@@ -28,7 +28,9 @@ export default async function setup(project: TestProject) {
   project.provide('testRun', { runId, templateDb });
 
   return async () => {
-    const dbs = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`eduflow_test_${runId}_%`}`;
+    const dbs = await admin<
+      { datname: string }[]
+    >`select datname from pg_database where datname like ${`eduflow_test_${runId}_%`}`;
     for (const { datname } of dbs) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     await admin.end();
     const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });

@@ -6,7 +6,11 @@ export interface GraphQLResponse<T = any> {
 }
 
 export interface GraphQLClient {
-  (query: string, variables?: Record<string, unknown>, options?: { token?: string; headers?: Record<string, string> }): Promise<GraphQLResponse>;
+  (
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string; headers?: Record<string, string> },
+  ): Promise<GraphQLResponse>;
 }
 
 /** A plain fetch-based client: what an SPA sends, nothing mocked. */

@@ -20,7 +20,12 @@ export async function notificationTally(db: Db, kind: string, courseId: string) 
 }
 
 /** `n` students actively enrolled in a course, in one statement (fast enough for thousands). */
-export async function enrollStudents(db: Db, courseId: string, n: number, tag = Math.random().toString(36).slice(2, 8)): Promise<void> {
+export async function enrollStudents(
+  db: Db,
+  courseId: string,
+  n: number,
+  tag = Math.random().toString(36).slice(2, 8),
+): Promise<void> {
   await db.execute(sql`
     with s as (
       insert into users (email, display_name, password_hash, role)
@@ -77,7 +82,6 @@ export async function startSmtpSink(options: { reject?: (messageNumber: number) 
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
-
 
 /**
  * Resolves once the pipeline has nothing left in hand: no notification job waiting or

@@ -14,9 +14,16 @@ export async function startPrivatePostgres() {
   const bin = (name: string) => join('/usr/lib/postgresql', version, 'bin', name);
   const dir = mkdtempSync(join(tmpdir(), 'eduflow-pg-'));
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) chownSync(dir, Number(execSync('id -u postgres').toString().trim()), Number(execSync('id -g postgres').toString().trim()));
+  if (asRoot)
+    chownSync(
+      dir,
+      Number(execSync('id -u postgres').toString().trim()),
+      Number(execSync('id -g postgres').toString().trim()),
+    );
   const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
+      : execFileSync(cmd, args, { stdio: 'pipe' });
   const data = join(dir, 'data');
   const port = await freePort();
   run(bin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);

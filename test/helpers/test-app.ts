@@ -26,7 +26,10 @@ export interface TestApp {
  * A real app on a real socket, over its own fresh database (cloned from the migrated
  * template) and its own Redis key prefix. `env` overrides configuration variables.
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}, options: { log?: Logger } = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string | undefined> = {},
+  options: { log?: Logger } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const redisPrefix = testRedisPrefix();
   let statements = 0;

@@ -11,7 +11,11 @@ export interface LiveClient {
 }
 
 /** The real graphql-ws client over `ws`, as a dashboard would connect. */
-export function liveClient(httpUrl: string, connectionParams?: Record<string, unknown>, headers?: Record<string, string>): LiveClient {
+export function liveClient(
+  httpUrl: string,
+  connectionParams?: Record<string, unknown>,
+  headers?: Record<string, string>,
+): LiveClient {
   let onClosed!: (code: number) => void;
   const closed = new Promise<number>((r) => (onClosed = r));
   let onConnected!: () => void;
@@ -48,7 +52,11 @@ export interface Subscription<T = any> {
   stop(): void;
 }
 
-export function subscribe<T = any>(live: LiveClient, query: string, variables?: Record<string, unknown>): Subscription<T> {
+export function subscribe<T = any>(
+  live: LiveClient,
+  query: string,
+  variables?: Record<string, unknown>,
+): Subscription<T> {
   const results: T[] = [];
   let taken = 0;
   const waiters: Array<() => void> = [];
@@ -65,14 +73,15 @@ export function subscribe<T = any>(live: LiveClient, query: string, variables?: 
       complete: () => endResolve('complete'),
     },
   );
-  const waitFor = (ms: number) => new Promise<boolean>((resolve) => {
-    if (results.length > taken) return resolve(true);
-    const timer = setTimeout(() => resolve(false), ms);
-    waiters.push(() => {
-      clearTimeout(timer);
-      resolve(true);
+  const waitFor = (ms: number) =>
+    new Promise<boolean>((resolve) => {
+      if (results.length > taken) return resolve(true);
+      const timer = setTimeout(() => resolve(false), ms);
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
-  });
   return {
     results,
     async next(ms = 5_000) {
@@ -92,7 +101,11 @@ export function subscribe<T = any>(live: LiveClient, query: string, variables?: 
  * topic, events are not delivered. `trigger` causes a harmless event (e.g. creates a lesson)
  * and is repeated until one arrives; then everything received so far is drained.
  */
-export async function primed(subs: Subscription | Subscription[], trigger: () => Promise<unknown>, attempts = 30): Promise<void> {
+export async function primed(
+  subs: Subscription | Subscription[],
+  trigger: () => Promise<unknown>,
+  attempts = 30,
+): Promise<void> {
   const all = Array.isArray(subs) ? subs : [subs];
   const live = new Set<Subscription>();
   for (let i = 0; i < attempts && live.size < all.length; i++) {

@@ -39,8 +39,17 @@ describe('abuse limits (production configuration)', () => {
   });
 
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const json = async (res: Response) => (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }>; extensions?: Record<string, any> };
+    fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const json = async (res: Response) =>
+    (await res.json()) as {
+      data?: unknown;
+      errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+      extensions?: Record<string, any>;
+    };
   const connect = (params?: Record<string, unknown>, headers?: Record<string, string>) => {
     const c = liveClient(t.url, params, headers);
     clients.push(c);
@@ -84,8 +93,14 @@ describe('abuse limits (production configuration)', () => {
       });
       expect(trick.status).toBe(400);
       expect((await json(trick)).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-      const ids = Array.from({ length: 100 }, (_, i) => `Q291cnNlOjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDA${String(i).padStart(2, '0')}`);
-      const many = await post({ query: `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Course { lessons(first: 10) { edges { node { id } } } } } }`, variables: { ids } });
+      const ids = Array.from(
+        { length: 100 },
+        (_, i) => `Q291cnNlOjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDA${String(i).padStart(2, '0')}`,
+      );
+      const many = await post({
+        query: `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Course { lessons(first: 10) { edges { node { id } } } } } }`,
+        variables: { ids },
+      });
       expect(many.status).toBe(400);
       expect((await json(many)).errors?.[0]?.message).toMatch(/cost \d+ exceeds/);
     });
@@ -113,21 +128,34 @@ describe('abuse limits (production configuration)', () => {
     });
 
     it('refuses CSRF-style requests and mutations over GET', async () => {
-      const simpleForm = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ me { id } }"}' });
+      const simpleForm = await fetch(t.url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: '{"query":"{ me { id } }"}',
+      });
       expect(simpleForm.status).toBe(400);
       const getWithoutPreflight = await fetch(`${t.url}?query=${encodeURIComponent('{ me { id } }')}`);
       expect(getWithoutPreflight.status).toBe(400);
-      const getMutation = await fetch(`${t.url}?query=${encodeURIComponent('mutation { logout(input: { refreshToken: "x" }) }')}`, {
-        headers: { 'apollo-require-preflight': 'true' },
-      });
+      const getMutation = await fetch(
+        `${t.url}?query=${encodeURIComponent('mutation { logout(input: { refreshToken: "x" }) }')}`,
+        {
+          headers: { 'apollo-require-preflight': 'true' },
+        },
+      );
       expect(getMutation.status).toBe(405);
     });
 
     it('sends security headers, and CORS only to listed origins', async () => {
-      const allowed = await fetch(t.url, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } });
+      const allowed = await fetch(t.url, {
+        method: 'OPTIONS',
+        headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+      });
       expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN);
       expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
-      const other = await fetch(t.url, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+      const other = await fetch(t.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
       const res = await post({ query: '{ me { id } }' });
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
@@ -186,7 +214,11 @@ describe('abuse limits (production configuration)', () => {
     it('does not leak a subscription when its id is reused while it is being checked', async () => {
       await Promise.all(clients.map((c) => c.dispose()));
       clients.length = 0;
-      await eventually(async () => t.app.ws.connections, (n) => n === 0, 5_000);
+      await eventually(
+        async () => t.app.ws.connections,
+        (n) => n === 0,
+        5_000,
+      );
       const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
       await new Promise((r) => socket.once('open', r));
       socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
@@ -197,7 +229,11 @@ describe('abuse limits (production configuration)', () => {
       socket.send(JSON.stringify(sub));
       await new Promise((r) => setTimeout(r, 300));
       socket.close();
-      await eventually(async () => t.app.ws.connections, (n) => n === 0, 5_000);
+      await eventually(
+        async () => t.app.ws.connections,
+        (n) => n === 0,
+        5_000,
+      );
       expect(t.app.ws.subscriptions).toBe(0);
     });
 
@@ -212,7 +248,11 @@ describe('abuse limits (production configuration)', () => {
     it('closes a socket that never sends connection_init (slow loris)', async () => {
       await Promise.all(clients.map((c) => c.dispose()));
       clients.length = 0;
-      await eventually(async () => t.app.ws.connections, (n) => n === 0, 5_000); // the cap above is per address
+      await eventually(
+        async () => t.app.ws.connections,
+        (n) => n === 0,
+        5_000,
+      ); // the cap above is per address
       const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
       socket.on('error', () => {});
       const code = await new Promise<number>((resolve) => socket.on('close', (c) => resolve(c)));
@@ -226,8 +266,12 @@ describe('abuse limits (production configuration)', () => {
     const text = await res.text();
     expect(text).toMatch(/eduflow_graphql_errors_total\{code="GRAPHQL_VALIDATION_FAILED"\} [1-9]/);
     expect(text).toMatch(/eduflow_graphql_errors_total\{code="RATE_LIMITED"\} [1-9]/);
-    expect(text).toMatch(/eduflow_graphql_operation_duration_seconds_count\{operation="anonymous",type="query"\} [1-9]/);
-    expect(text).toMatch(/eduflow_http_request_duration_seconds_count\{method="POST",path="\/graphql",status="413"\} 1/);
+    expect(text).toMatch(
+      /eduflow_graphql_operation_duration_seconds_count\{operation="anonymous",type="query"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /eduflow_http_request_duration_seconds_count\{method="POST",path="\/graphql",status="413"\} 1/,
+    );
     expect(text).toMatch(/eduflow_ws_connections \d+/);
     expect(text).toMatch(/eduflow_response_cache_events\{outcome="miss"\} \d+/);
     expect(text).toMatch(/eduflow_db_statements_total [1-9]/);

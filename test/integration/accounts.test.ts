@@ -12,7 +12,12 @@ describe('accounts and sessions', () => {
   let t: TestApp;
   beforeAll(async () => {
     // Generous throttles: this file is about accounts, login-throttle.test.ts about limits.
-    t = await startTestApp({ LOGIN_MAX_ATTEMPTS: '100', REGISTRATIONS_PER_HOUR: '1000', ADMIN_EMAIL: 'root@example.test', ADMIN_PASSWORD: 'bootstrap-admin-pass-1' });
+    t = await startTestApp({
+      LOGIN_MAX_ATTEMPTS: '100',
+      REGISTRATIONS_PER_HOUR: '1000',
+      ADMIN_EMAIL: 'root@example.test',
+      ADMIN_PASSWORD: 'bootstrap-admin-pass-1',
+    });
   });
   afterAll(() => t?.close());
 
@@ -75,7 +80,9 @@ describe('accounts and sessions', () => {
       const wrong = await t.gql(LOGIN, { input: { email: user.email, password: 'not-the-password-1' } });
       const wrongMs = performance.now() - started;
       const started2 = performance.now();
-      const unknown = await t.gql(LOGIN, { input: { email: 'nobody-here@example.test', password: 'not-the-password-1' } });
+      const unknown = await t.gql(LOGIN, {
+        input: { email: 'nobody-here@example.test', password: 'not-the-password-1' },
+      });
       const unknownMs = performance.now() - started2;
       expect(wrong.errors).toEqual(unknown.errors);
       expect(codesOf(wrong)).toEqual(['UNAUTHENTICATED']);
@@ -143,7 +150,10 @@ describe('accounts and sessions', () => {
     it('are cleaned up once their session expired', async () => {
       const { data } = await t.gql(REGISTER, { input: newAccount() });
       const userId = Buffer.from(data.register.user.id, 'base64url').toString().split(':')[1]!;
-      await t.app.database.db.update(authSessions).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(authSessions.userId, userId));
+      await t.app.database.db
+        .update(authSessions)
+        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .where(eq(authSessions.userId, userId));
       expect(await purgeSessions(t.app.database.db)).toBeGreaterThanOrEqual(1);
       expect(await t.app.database.db.select().from(authSessions).where(eq(authSessions.userId, userId))).toEqual([]);
     });
@@ -157,10 +167,15 @@ describe('accounts and sessions', () => {
       const { data } = await t.gql(REGISTER, { input });
       const token = data.register.accessToken;
       const wrong = await t.gql(CHANGE, { c: 'not-my-password-9', n: 'brand-new-secret-77' }, { token });
-      expect(wrong.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fieldErrors: { currentPassword: 'is incorrect' } });
+      expect(wrong.errors![0]!.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        fieldErrors: { currentPassword: 'is incorrect' },
+      });
       const weak = await t.gql(CHANGE, { c: input.password, n: '1234567890' }, { token });
       expect(weak.errors![0]!.extensions!.fieldErrors).toHaveProperty('newPassword');
-      expect(codesOf(await t.gql(CHANGE, { c: input.password, n: 'brand-new-secret-77' }))).toEqual(['UNAUTHENTICATED']);
+      expect(codesOf(await t.gql(CHANGE, { c: input.password, n: 'brand-new-secret-77' }))).toEqual([
+        'UNAUTHENTICATED',
+      ]);
     });
 
     it('signs out every other session and keeps this one', async () => {
@@ -171,8 +186,12 @@ describe('accounts and sessions', () => {
       expect(res.data.changePassword).toBe(true);
       expect(codesOf(await t.gql(REFRESH, { t: elsewhere.refreshToken }))).toEqual(['UNAUTHENTICATED']);
       expect((await t.gql(REFRESH, { t: here.refreshToken })).errors).toBeUndefined();
-      expect(codesOf(await t.gql(LOGIN, { input: { email: input.email, password: input.password } }))).toEqual(['UNAUTHENTICATED']);
-      expect((await t.gql(LOGIN, { input: { email: input.email, password: 'brand-new-secret-77' } })).errors).toBeUndefined();
+      expect(codesOf(await t.gql(LOGIN, { input: { email: input.email, password: input.password } }))).toEqual([
+        'UNAUTHENTICATED',
+      ]);
+      expect(
+        (await t.gql(LOGIN, { input: { email: input.email, password: 'brand-new-secret-77' } })).errors,
+      ).toBeUndefined();
     });
   });
 
@@ -182,8 +201,12 @@ describe('accounts and sessions', () => {
     it('trims and validates the display name', async () => {
       const token = (await t.gql(REGISTER, { input: newAccount() })).data.register.accessToken;
       expect((await t.gql(UPDATE, { n: '  Grace H.  ' }, { token })).data.updateProfile.displayName).toBe('Grace H.');
-      expect((await t.gql(UPDATE, { n: '   ' }, { token })).errors![0]!.extensions!.fieldErrors).toHaveProperty('displayName');
-      expect((await t.gql(UPDATE, { n: 'x'.repeat(101) }, { token })).errors![0]!.extensions!.fieldErrors).toHaveProperty('displayName');
+      expect((await t.gql(UPDATE, { n: '   ' }, { token })).errors![0]!.extensions!.fieldErrors).toHaveProperty(
+        'displayName',
+      );
+      expect(
+        (await t.gql(UPDATE, { n: 'x'.repeat(101) }, { token })).errors![0]!.extensions!.fieldErrors,
+      ).toHaveProperty('displayName');
       expect((await t.gql(UPDATE, { n: null }, { token })).data.updateProfile.displayName).toBe('Grace H.');
     });
   });
@@ -209,7 +232,9 @@ describe('accounts and sessions', () => {
       // Make every admin but two students, then race the two demotions.
       const a = await t.make.user({ role: 'ADMIN' });
       const b = await t.make.user({ role: 'ADMIN' });
-      const others = (await db.query.users.findMany({ where: (u, { eq: e }) => e(u.role, 'ADMIN') })).filter((u) => u.id !== a.id && u.id !== b.id);
+      const others = (await db.query.users.findMany({ where: (u, { eq: e }) => e(u.role, 'ADMIN') })).filter(
+        (u) => u.id !== a.id && u.id !== b.id,
+      );
       for (const o of others) await t.gql(SET, { u: gid('User', o.id), r: 'STUDENT' }, { token: await t.tokenFor(a) });
       // Both tokens exist before the race starts. Since demotion revokes access tokens (issue
       // 11), the loser is refused CONFLICT when its request was checked before the winner's
@@ -221,7 +246,9 @@ describe('accounts and sessions', () => {
       ]);
       const refused = [ra, rb].filter((r) => r.errors);
       expect(refused).toHaveLength(1);
-      expect(codesOf(refused[0]!)).toEqual([refused[0]!.errors![0]!.extensions?.reason === 'TOKEN_REVOKED' ? 'UNAUTHENTICATED' : 'CONFLICT']);
+      expect(codesOf(refused[0]!)).toEqual([
+        refused[0]!.errors![0]!.extensions?.reason === 'TOKEN_REVOKED' ? 'UNAUTHENTICATED' : 'CONFLICT',
+      ]);
       const admins = await db.query.users.findMany({ where: (u, { eq: e }) => e(u.role, 'ADMIN') });
       expect(admins).toHaveLength(1);
       expect(onlyAdmin).toBeDefined();

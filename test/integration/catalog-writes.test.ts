@@ -29,7 +29,8 @@ describe('catalog writes', () => {
   });
   afterAll(() => t?.close());
 
-  const create = async (input: Record<string, unknown>) => (await t.gql(CREATE, { input }, { token })).data?.createCourse;
+  const create = async (input: Record<string, unknown>) =>
+    (await t.gql(CREATE, { input }, { token })).data?.createCourse;
   const published = async () => {
     const c = await create({ title: 'Published course' });
     await t.gql(PUBLISH, { id: c.id }, { token });
@@ -39,7 +40,15 @@ describe('catalog writes', () => {
   describe('courses', () => {
     it('creates a DRAFT owned by the caller, with defaults', async () => {
       const c = await create({ title: '  Sourdough Basics  ' });
-      expect(c).toMatchObject({ title: 'Sourdough Basics', slug: 'sourdough-basics', description: '', priceCents: 0, status: 'DRAFT', publishedAt: null, instructor: { id: gid('User', instructor.id) } });
+      expect(c).toMatchObject({
+        title: 'Sourdough Basics',
+        slug: 'sourdough-basics',
+        description: '',
+        priceCents: 0,
+        status: 'DRAFT',
+        publishedAt: null,
+        instructor: { id: gid('User', instructor.id) },
+      });
     });
 
     it('derives unique slugs from titles, suffixing when taken', async () => {
@@ -64,14 +73,24 @@ describe('catalog writes', () => {
     });
 
     it('enforces every limit, naming each field', async () => {
-      const res = await t.gql(CREATE, { input: { title: 'x'.repeat(201), description: 'd'.repeat(20_001), priceCents: -1 } }, { token });
+      const res = await t.gql(
+        CREATE,
+        { input: { title: 'x'.repeat(201), description: 'd'.repeat(20_001), priceCents: -1 } },
+        { token },
+      );
       expect(res.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
-      expect(Object.keys(res.errors![0]!.extensions!.fieldErrors).sort()).toEqual(['description', 'priceCents', 'title']);
+      expect(Object.keys(res.errors![0]!.extensions!.fieldErrors).sort()).toEqual([
+        'description',
+        'priceCents',
+        'title',
+      ]);
       const tooDear = await t.gql(CREATE, { input: { title: 'ok', priceCents: 10_000_001 } }, { token });
       expect(tooDear.errors![0]!.extensions!.fieldErrors).toHaveProperty('priceCents');
       const blank = await t.gql(CREATE, { input: { title: '   ' } }, { token });
       expect(blank.errors![0]!.extensions!.fieldErrors).toEqual({ title: 'must not be empty' });
-      expect((await create({ title: 'Max', description: 'd'.repeat(20_000), priceCents: 10_000_000 })).priceCents).toBe(10_000_000);
+      expect((await create({ title: 'Max', description: 'd'.repeat(20_000), priceCents: 10_000_000 })).priceCents).toBe(
+        10_000_000,
+      );
     });
 
     it('updates only the fields given', async () => {
@@ -100,11 +119,23 @@ describe('catalog writes', () => {
       await t.gql(ENROLL, { c: c.id }, { token: studentToken });
       const refused = await t.gql(DELETE, { id: c.id }, { token });
       expect(refused.errors![0]!.extensions).toEqual({ code: 'CONFLICT', activeEnrollments: 1 });
-      expect(await t.app.database.db.select().from(lessons).where(eq(lessons.courseId, uuidOf('Course', c.id)!))).toHaveLength(1);
+      expect(
+        await t.app.database.db
+          .select()
+          .from(lessons)
+          .where(eq(lessons.courseId, uuidOf('Course', c.id)!)),
+      ).toHaveLength(1);
       await t.gql(UNENROLL, { c: c.id }, { token: studentToken });
       expect((await t.gql(DELETE, { id: c.id }, { token })).data.deleteCourse).toBe(c.id);
-      expect(await t.app.database.db.select().from(lessons).where(eq(lessons.courseId, uuidOf('Course', c.id)!))).toEqual([]);
-      expect((await t.gql(`query($id: ID!) { course(id: $id) { id } }`, { id: c.id }, { token })).data.course).toBeNull();
+      expect(
+        await t.app.database.db
+          .select()
+          .from(lessons)
+          .where(eq(lessons.courseId, uuidOf('Course', c.id)!)),
+      ).toEqual([]);
+      expect(
+        (await t.gql(`query($id: ID!) { course(id: $id) { id } }`, { id: c.id }, { token })).data.course,
+      ).toBeNull();
     });
 
     it('answers NOT_FOUND for ids that name nothing', async () => {
@@ -125,20 +156,58 @@ describe('catalog writes', () => {
     it('appends lessons at the end unless a position is given', async () => {
       const c = await create({ title: 'Lesson host' });
       const positions = [];
-      for (const title of ['a', 'b']) positions.push((await t.gql(CREATE_LESSON, { input: { courseId: c.id, title } }, { token })).data.createLesson.position);
-      positions.push((await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: 'c', position: 10 } }, { token })).data.createLesson.position);
-      positions.push((await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: 'd' } }, { token })).data.createLesson.position);
+      for (const title of ['a', 'b'])
+        positions.push(
+          (await t.gql(CREATE_LESSON, { input: { courseId: c.id, title } }, { token })).data.createLesson.position,
+        );
+      positions.push(
+        (await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: 'c', position: 10 } }, { token })).data
+          .createLesson.position,
+      );
+      positions.push(
+        (await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: 'd' } }, { token })).data.createLesson.position,
+      );
       expect(positions).toEqual([0, 1, 10, 11]);
     });
 
     it('creates SCHEDULED lessons with their schedule and validates limits', async () => {
       const c = await create({ title: 'Lesson limits' });
       const at = new Date(Date.now() + 86_400_000).toISOString();
-      const ok = await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: ' Intro ', scheduledAt: at, durationMinutes: 1440, content: 'c'.repeat(100_000) } }, { token });
-      expect(ok.data.createLesson).toMatchObject({ title: 'Intro', status: 'SCHEDULED', scheduledAt: at, durationMinutes: 1440 });
-      const bad = await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: '', content: 'c'.repeat(100_001), position: 10_001, durationMinutes: 0 } }, { token });
-      expect(Object.keys(bad.errors![0]!.extensions!.fieldErrors).sort()).toEqual(['content', 'durationMinutes', 'position', 'title']);
-      const badDate = await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: 'x', scheduledAt: 'tomorrow' } }, { token });
+      const ok = await t.gql(
+        CREATE_LESSON,
+        {
+          input: {
+            courseId: c.id,
+            title: ' Intro ',
+            scheduledAt: at,
+            durationMinutes: 1440,
+            content: 'c'.repeat(100_000),
+          },
+        },
+        { token },
+      );
+      expect(ok.data.createLesson).toMatchObject({
+        title: 'Intro',
+        status: 'SCHEDULED',
+        scheduledAt: at,
+        durationMinutes: 1440,
+      });
+      const bad = await t.gql(
+        CREATE_LESSON,
+        { input: { courseId: c.id, title: '', content: 'c'.repeat(100_001), position: 10_001, durationMinutes: 0 } },
+        { token },
+      );
+      expect(Object.keys(bad.errors![0]!.extensions!.fieldErrors).sort()).toEqual([
+        'content',
+        'durationMinutes',
+        'position',
+        'title',
+      ]);
+      const badDate = await t.gql(
+        CREATE_LESSON,
+        { input: { courseId: c.id, title: 'x', scheduledAt: 'tomorrow' } },
+        { token },
+      );
       expect(codesOf(badDate)).toEqual(['BAD_USER_INPUT']);
     });
 
@@ -158,7 +227,12 @@ describe('catalog writes', () => {
       const student = await t.make.user();
       const st = await t.tokenFor(student);
       const first = (await t.gql(ENROLL, { c: c.id }, { token: st })).data.enroll;
-      expect(first).toMatchObject({ status: 'ACTIVE', cancelledAt: null, course: { id: c.id }, student: { id: gid('User', student.id) } });
+      expect(first).toMatchObject({
+        status: 'ACTIVE',
+        cancelledAt: null,
+        course: { id: c.id },
+        student: { id: gid('User', student.id) },
+      });
       expect(codesOf(await t.gql(ENROLL, { c: c.id }, { token: st }))).toEqual(['CONFLICT']);
       const cancelled = (await t.gql(UNENROLL, { c: c.id }, { token: st })).data.unenroll;
       expect(cancelled.status).toBe('CANCELLED');
@@ -183,8 +257,15 @@ describe('catalog writes', () => {
       const enrolled = await t.tokenFor(await t.make.user());
       await t.gql(ENROLL, { c: c.id }, { token: enrolled });
       await t.gql(ARCHIVE, { id: c.id }, { token });
-      const view = await t.gql(`query($id: ID!) { course(id: $id) { status lessons { edges { node { content } } } } }`, { id: c.id }, { token: enrolled });
-      expect(view.data.course).toEqual({ status: 'ARCHIVED', lessons: { edges: [{ node: { content: 'still readable' } }] } });
+      const view = await t.gql(
+        `query($id: ID!) { course(id: $id) { status lessons { edges { node { content } } } } }`,
+        { id: c.id },
+        { token: enrolled },
+      );
+      expect(view.data.course).toEqual({
+        status: 'ARCHIVED',
+        lessons: { edges: [{ node: { content: 'still readable' } }] },
+      });
       expect(codesOf(await t.gql(ENROLL, { c: c.id }, { token: enrolled }))).toEqual(['CONFLICT']);
     });
 

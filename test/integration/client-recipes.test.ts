@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEduFlowClient } from '../../examples/clients/apollo-client.js';
 import { createEduFlowSocket } from '../../examples/clients/graphql-ws.js';
 import { createEduFlowRelayEnvironment } from '../../examples/clients/relay.js';
-import NodeQuery, { type relayCatalogNodeQuery } from '../../examples/relay/__generated__/relayCatalogNodeQuery.graphql.js';
+import NodeQuery, {
+  type relayCatalogNodeQuery,
+} from '../../examples/relay/__generated__/relayCatalogNodeQuery.graphql.js';
 import CatalogQuery, { type relayCatalogQuery } from '../../examples/relay/__generated__/relayCatalogQuery.graphql.js';
 import { fetchQuery } from 'relay-runtime';
 import { createEduFlowUrqlClient } from '../../examples/clients/urql.js';
@@ -42,7 +44,10 @@ describe('client recipes', () => {
   async function lessonToStart(title: string) {
     const course = await t.make.course(instructor.id);
     const lesson = await t.make.lesson(course.id, { title });
-    return { courseId: gid('Course', course.id), start: () => t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken }) };
+    return {
+      courseId: gid('Course', course.id),
+      start: () => t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken }),
+    };
   }
 
   describe('Apollo Client 4 (HttpLink + GraphQLWsLink)', () => {
@@ -50,7 +55,11 @@ describe('client recipes', () => {
       let token: string | undefined;
       const client = createEduFlowClient(t.url, () => token);
       try {
-        const input = { email: `apollo-${Date.now()}@example.test`, password: 'plum-kettle-harbour-42', displayName: 'Apollo Reader' };
+        const input = {
+          email: `apollo-${Date.now()}@example.test`,
+          password: 'plum-kettle-harbour-42',
+          displayName: 'Apollo Reader',
+        };
         const registered = await client.mutate({ mutation: RegisterDocument, variables: { input } });
         token = registered.data!.register.accessToken;
         const me = await client.query({ query: MeDocument, fetchPolicy: 'network-only' });
@@ -101,7 +110,11 @@ describe('client recipes', () => {
         await startOnceSubscribed(t, start);
         await got;
         const change = events[0]!.lessonStatusChanged;
-        expect(change).toMatchObject({ previousStatus: 'SCHEDULED', status: 'IN_PROGRESS', lesson: { title: 'Apollo live' } });
+        expect(change).toMatchObject({
+          previousStatus: 'SCHEDULED',
+          status: 'IN_PROGRESS',
+          lesson: { title: 'Apollo live' },
+        });
         const at: string = change.changedAt; // DateTime is a string in the generated types
         expect(Date.parse(at)).not.toBeNaN();
       } finally {
@@ -133,7 +146,11 @@ describe('client recipes', () => {
     });
 
     it('keeps GET (cacheable) with the apollo-require-preflight header', async () => {
-      const client = new Client({ url: t.url, exchanges: [fetchExchange], fetchOptions: { headers: { 'apollo-require-preflight': 'true' } } });
+      const client = new Client({
+        url: t.url,
+        exchanges: [fetchExchange],
+        fetchOptions: { headers: { 'apollo-require-preflight': 'true' } },
+      });
       const result = await client.query(CatalogDocument, { first: 1 }).toPromise();
       expect(result.error).toBeUndefined();
       expect(result.data!.courses.edges).toHaveLength(1);
@@ -145,10 +162,15 @@ describe('client recipes', () => {
       const { courseId, start } = await lessonToStart('urql live');
       let onEvent!: (d: LessonStatusChangedSubscription) => void;
       const got = new Promise<LessonStatusChangedSubscription>((r) => (onEvent = r));
-      const { unsubscribe } = client.subscription(LessonStatusChangedDocument, { courseId }).subscribe((r) => r.data && onEvent(r.data));
+      const { unsubscribe } = client
+        .subscription(LessonStatusChangedDocument, { courseId })
+        .subscribe((r) => r.data && onEvent(r.data));
       try {
         await startOnceSubscribed(t, start);
-        expect((await got).lessonStatusChanged).toMatchObject({ status: 'IN_PROGRESS', lesson: { title: 'urql live' } });
+        expect((await got).lessonStatusChanged).toMatchObject({
+          status: 'IN_PROGRESS',
+          lesson: { title: 'urql live' },
+        });
       } finally {
         unsubscribe();
         await dispose();
@@ -161,11 +183,16 @@ describe('client recipes', () => {
       await noSubscriptions(t);
       const socket = createEduFlowSocket(t.url, instructorToken);
       const { courseId, start } = await lessonToStart('bare live');
-      const events = socket.iterate({ query: `subscription($c: ID) { lessonStatusChanged(courseId: $c) { status lesson { title } } }`, variables: { c: courseId } });
+      const events = socket.iterate({
+        query: `subscription($c: ID) { lessonStatusChanged(courseId: $c) { status lesson { title } } }`,
+        variables: { c: courseId },
+      });
       try {
         const next = events.next();
         await startOnceSubscribed(t, start);
-        expect((await next).value).toEqual({ data: { lessonStatusChanged: { status: 'IN_PROGRESS', lesson: { title: 'bare live' } } } });
+        expect((await next).value).toEqual({
+          data: { lessonStatusChanged: { status: 'IN_PROGRESS', lesson: { title: 'bare live' } } },
+        });
       } finally {
         await events.return?.();
         await socket.dispose();
@@ -210,11 +237,19 @@ async function subscriptionCount(t: TestApp): Promise<number> {
 
 /** Before subscribing: the previous test's subscriptions are gone, so the next count is ours. */
 async function noSubscriptions(t: TestApp) {
-  await eventually(() => subscriptionCount(t), (n) => n === 0, 30_000);
+  await eventually(
+    () => subscriptionCount(t),
+    (n) => n === 0,
+    30_000,
+  );
 }
 
 /** Runs the mutation once the server has registered the subscription (graphql-ws subscribes asynchronously). */
 async function startOnceSubscribed(t: TestApp, start: () => Promise<unknown>) {
-  await eventually(() => subscriptionCount(t), (n) => n > 0, 30_000);
+  await eventually(
+    () => subscriptionCount(t),
+    (n) => n > 0,
+    30_000,
+  );
   await start();
 }

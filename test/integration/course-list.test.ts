@@ -8,8 +8,20 @@ const PAGE = /* GraphQL */ `
   query Page($first: Int, $after: String, $last: Int, $before: String, $filter: CourseFilter, $orderBy: CourseOrder) {
     courses(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
       totalCount
-      edges { cursor node { id title priceCents } }
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges {
+        cursor
+        node {
+          id
+          title
+          priceCents
+        }
+      }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
     }
   }
 `;
@@ -25,7 +37,11 @@ describe('Query.courses', () => {
     instructor = await t.make.user({ role: 'INSTRUCTOR' });
     emptyInstructor = await t.make.user({ role: 'INSTRUCTOR' });
     for (const [i, title] of titles.entries()) {
-      await t.make.course(instructor.id, { title, priceCents: (5 - i) * 100, createdAt: new Date(Date.UTC(2026, 0, 1 + i)) });
+      await t.make.course(instructor.id, {
+        title,
+        priceCents: (5 - i) * 100,
+        createdAt: new Date(Date.UTC(2026, 0, 1 + i)),
+      });
     }
   });
   afterAll(() => t?.close());
@@ -54,11 +70,21 @@ describe('Query.courses', () => {
     expect(first.data.courses.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
     expect(first.data.courses.totalCount).toBe(5);
 
-    const second = await t.gql(PAGE, { first: 2, after: first.data.courses.pageInfo.endCursor, filter: mine(), orderBy: byTitle });
+    const second = await t.gql(PAGE, {
+      first: 2,
+      after: first.data.courses.pageInfo.endCursor,
+      filter: mine(),
+      orderBy: byTitle,
+    });
     expect(second.data.courses.edges.map((e: any) => e.node.title)).toEqual(['Charlie', 'Delta']);
     expect(second.data.courses.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });
 
-    const third = await t.gql(PAGE, { first: 2, after: second.data.courses.pageInfo.endCursor, filter: mine(), orderBy: byTitle });
+    const third = await t.gql(PAGE, {
+      first: 2,
+      after: second.data.courses.pageInfo.endCursor,
+      filter: mine(),
+      orderBy: byTitle,
+    });
     expect(third.data.courses.edges.map((e: any) => e.node.title)).toEqual(['Echo']);
     expect(third.data.courses.pageInfo.hasNextPage).toBe(false);
   });
@@ -74,11 +100,21 @@ describe('Query.courses', () => {
     expect(last.data.courses.edges.map((e: any) => e.node.title)).toEqual(['Delta', 'Echo']);
     expect(last.data.courses.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false });
 
-    const before = await t.gql(PAGE, { last: 2, before: last.data.courses.pageInfo.startCursor, filter: mine(), orderBy: byTitle });
+    const before = await t.gql(PAGE, {
+      last: 2,
+      before: last.data.courses.pageInfo.startCursor,
+      filter: mine(),
+      orderBy: byTitle,
+    });
     expect(before.data.courses.edges.map((e: any) => e.node.title)).toEqual(['Bravo', 'Charlie']);
     expect(before.data.courses.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: true });
 
-    const start = await t.gql(PAGE, { last: 2, before: before.data.courses.pageInfo.startCursor, filter: mine(), orderBy: byTitle });
+    const start = await t.gql(PAGE, {
+      last: 2,
+      before: before.data.courses.pageInfo.startCursor,
+      filter: mine(),
+      orderBy: byTitle,
+    });
     expect(start.data.courses.edges.map((e: any) => e.node.title)).toEqual(['Alpha']);
     expect(start.data.courses.pageInfo.hasPreviousPage).toBe(false);
   });
@@ -89,7 +125,12 @@ describe('Query.courses', () => {
     const filter = { instructorId: gid('User', own.id) };
     const page1 = await t.gql(PAGE, { first: 2, filter, orderBy: byTitle });
     await t.make.course(own.id, { title: 'A0' }); // sorts before everything already seen
-    const page2 = await t.gql(PAGE, { first: 2, after: page1.data.courses.pageInfo.endCursor, filter, orderBy: byTitle });
+    const page2 = await t.gql(PAGE, {
+      first: 2,
+      after: page1.data.courses.pageInfo.endCursor,
+      filter,
+      orderBy: byTitle,
+    });
     expect(page2.data.courses.edges.map((e: any) => e.node.title)).toEqual(['B3']);
   });
 
@@ -124,7 +165,12 @@ describe('Query.courses', () => {
 
   it('rejects a cursor made for another ordering', async () => {
     const byPrice = await t.gql(PAGE, { first: 1, filter: mine(), orderBy: { field: 'PRICE', direction: 'ASC' } });
-    const res = await t.gql(PAGE, { first: 1, after: byPrice.data.courses.pageInfo.endCursor, filter: mine(), orderBy: byTitle });
+    const res = await t.gql(PAGE, {
+      first: 1,
+      after: byPrice.data.courses.pageInfo.endCursor,
+      filter: mine(),
+      orderBy: byTitle,
+    });
     expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
   });
 
@@ -164,15 +210,21 @@ describe('Query.courses', () => {
       expect(either.data.courses.totalCount).toBe(2);
     });
 
-    it.each([`' OR 1=1 --`, `& | ! :*`, `' OR 1=1 -- & | ! :*`, `"unbalanced`, `(((`, `\\`, `%_%`, `;drop table courses;`])(
-      'treats the hostile search %j as plain text',
-      async (search) => {
-        const res = await t.gql(PAGE, { filter: { search } });
-        expect(res.errors).toBeUndefined();
-        expect(res.status).toBe(200);
-        expect(res.data.courses.totalCount).toBe(0);
-      },
-    );
+    it.each([
+      `' OR 1=1 --`,
+      `& | ! :*`,
+      `' OR 1=1 -- & | ! :*`,
+      `"unbalanced`,
+      `(((`,
+      `\\`,
+      `%_%`,
+      `;drop table courses;`,
+    ])('treats the hostile search %j as plain text', async (search) => {
+      const res = await t.gql(PAGE, { filter: { search } });
+      expect(res.errors).toBeUndefined();
+      expect(res.status).toBe(200);
+      expect(res.data.courses.totalCount).toBe(0);
+    });
 
     it('rejects an over-long search naming the field', async () => {
       const res = await t.gql(PAGE, { filter: { search: 'x'.repeat(201) } });

@@ -55,7 +55,10 @@ describe('data model constraints', () => {
   });
 
   const violation = async (p: Promise<unknown>) => {
-    const err = await p.then(() => null, (e: unknown) => e as { cause?: { constraint_name?: string } });
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e as { cause?: { constraint_name?: string } },
+    );
     expect(err, 'expected a constraint violation').not.toBeNull();
     return err!.cause?.constraint_name;
   };
@@ -69,7 +72,9 @@ describe('data model constraints', () => {
   it('keeps slugs unique and well-formed', async () => {
     const i = await make.user({ role: 'INSTRUCTOR' });
     await make.course(i.id, { slug: 'same-slug' });
-    expect(isUniqueViolation(await make.course(i.id, { slug: 'same-slug' }).catch((e: unknown) => e), 'courses_slug_key')).toBe(true);
+    expect(
+      isUniqueViolation(await make.course(i.id, { slug: 'same-slug' }).catch((e: unknown) => e), 'courses_slug_key'),
+    ).toBe(true);
     expect(await violation(make.course(i.id, { slug: 'Not A Slug' }))).toBe('courses_slug_check');
   });
 
@@ -119,7 +124,8 @@ describe('data model constraints', () => {
     const [idx] = await client`select indexdef from pg_indexes where indexname = 'courses_search_vector_idx'`;
     expect(idx?.indexdef).toMatch(/USING gin \(search_vector\)/);
     await client`set enable_seqscan = off`;
-    const plan = await client`explain select id from courses where search_vector @@ websearch_to_tsquery('english', 'python')`;
+    const plan =
+      await client`explain select id from courses where search_vector @@ websearch_to_tsquery('english', 'python')`;
     expect(plan.map((r) => Object.values(r)[0]).join('\n')).toContain('courses_search_vector_idx');
   });
 });
@@ -142,7 +148,10 @@ describe('demo data and admin bootstrap', () => {
     expect(first).toEqual({ users: 54, courses: 20, lessons: 200, enrollments: 200 });
     expect(await seedDemoData(database.db)).toEqual({ users: 0, courses: 0, lessons: 0, enrollments: 0 });
 
-    const roles = await database.db.select({ role: users.role, n: sql<number>`count(*)::int` }).from(users).groupBy(users.role);
+    const roles = await database.db
+      .select({ role: users.role, n: sql<number>`count(*)::int` })
+      .from(users)
+      .groupBy(users.role);
     expect(Object.fromEntries(roles.map((r) => [r.role, r.n]))).toEqual({ ADMIN: 1, INSTRUCTOR: 3, STUDENT: 50 });
     const courseStatuses = await database.db.selectDistinct({ s: courses.status }).from(courses);
     expect(courseStatuses.map((r) => r.s).sort()).toEqual(['ARCHIVED', 'DRAFT', 'PUBLISHED']);

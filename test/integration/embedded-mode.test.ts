@@ -20,7 +20,9 @@ describe('embedded mode (npm start with no services)', () => {
     const first = await spawnApi({ DATA_DIR: dataDir });
     try {
       expect(first.output()).toContain('admin@eduflow.local');
-      const res = await graphqlClient(first.url)('{ courses(first: 3) { totalCount edges { node { title lessonCount instructor { displayName } } } } }');
+      const res = await graphqlClient(first.url)(
+        '{ courses(first: 3) { totalCount edges { node { title lessonCount instructor { displayName } } } } }',
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data.courses.totalCount).toBe(14); // the published part of the 20 demo courses
       expect(res.data.courses.edges[0].node.lessonCount).toBe(10);
@@ -29,27 +31,50 @@ describe('embedded mode (npm start with no services)', () => {
 
       // Sign-in and live updates work too, over the in-memory pub/sub.
       const gql = graphqlClient(first.url);
-      const login = await gql(`mutation { login(input: { email: "ada@eduflow.local", password: "${DEMO_PASSWORD}" }) { accessToken } }`);
+      const login = await gql(
+        `mutation { login(input: { email: "ada@eduflow.local", password: "${DEMO_PASSWORD}" }) { accessToken } }`,
+      );
       const token = login.data.login.accessToken;
       const mine = await gql(`{ me { coursesTaught(first: 1) { edges { node { id } } } } }`, {}, { token });
       const courseId = mine.data.me.coursesTaught.edges[0].node.id;
       const socket = liveClient(first.url, { authorization: `Bearer ${token}` });
       try {
-        const sub = subscribe(socket, `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus lesson { title } } }`, { c: courseId });
-        const create = () => gql(`mutation($c: ID!) { createLesson(input: { courseId: $c, title: "Live" }) { id } }`, { c: courseId }, { token });
+        const sub = subscribe(
+          socket,
+          `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus lesson { title } } }`,
+          { c: courseId },
+        );
+        const create = () =>
+          gql(
+            `mutation($c: ID!) { createLesson(input: { courseId: $c, title: "Live" }) { id } }`,
+            { c: courseId },
+            { token },
+          );
         await primed(sub, create);
         await create();
-        expect((await sub.next()).data.lessonStatusChanged).toEqual({ previousStatus: null, lesson: { title: 'Live' } });
+        expect((await sub.next()).data.lessonStatusChanged).toEqual({
+          previousStatus: null,
+          lesson: { title: 'Live' },
+        });
       } finally {
         await socket.dispose();
       }
 
       // Notifications run through the in-process queue: a demo student enrolls and is told.
-      const student = await gql(`mutation { login(input: { email: "student01@eduflow.local", password: "${DEMO_PASSWORD}" }) { accessToken } }`);
+      const student = await gql(
+        `mutation { login(input: { email: "student01@eduflow.local", password: "${DEMO_PASSWORD}" }) { accessToken } }`,
+      );
       const studentToken = student.data.login.accessToken;
-      const catalog = await gql(`{ courses(first: 20) { edges { node { id viewerEnrollment { status } } } } }`, {}, { token: studentToken });
+      const catalog = await gql(
+        `{ courses(first: 20) { edges { node { id viewerEnrollment { status } } } } }`,
+        {},
+        { token: studentToken },
+      );
       const open = catalog.data.courses.edges.find((e: any) => !e.node.viewerEnrollment).node.id;
-      expect((await gql(`mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: open }, { token: studentToken })).errors).toBeUndefined();
+      expect(
+        (await gql(`mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: open }, { token: studentToken }))
+          .errors,
+      ).toBeUndefined();
       const inbox = `{ me { unreadNotificationCount notifications(first: 1) { edges { node { kind course { id } } } } } }`;
       let me: any;
       for (let i = 0; i < 100 && !me?.unreadNotificationCount; i++) {

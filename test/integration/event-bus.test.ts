@@ -8,7 +8,10 @@ import { eventually } from '../helpers/eventually.js';
 
 const busFor = (redisUrl?: string) =>
   createEventBus(
-    loadConfig({ JWT_SECRET: TEST_JWT_SECRET, ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: testRedisPrefix() } : {}) }),
+    loadConfig({
+      JWT_SECRET: TEST_JWT_SECRET,
+      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: testRedisPrefix() } : {}),
+    }),
     createLogger('silent'),
   );
 
@@ -25,12 +28,18 @@ describe('event bus', () => {
       await bus.subscribe('t', (p) => b.push(p));
       await bus.subscribe('other', (p) => b.push(p));
       await bus.publish('t', { n: 1 });
-      await eventually(async () => a.length + b.length, (n) => n === 2);
+      await eventually(
+        async () => a.length + b.length,
+        (n) => n === 2,
+      );
       stopA();
       stopA(); // idempotent
       await bus.publish('t', { n: 2 });
       // The sentinel: b, subscribed to the same topic, has { n: 2 }; a would have it by now too.
-      await eventually(async () => b.length, (n) => n === 2);
+      await eventually(
+        async () => b.length,
+        (n) => n === 2,
+      );
       expect(a).toEqual([{ n: 1 }]);
       expect(b).toEqual([{ n: 1 }, { n: 2 }]);
     } finally {

@@ -50,7 +50,9 @@ describe('the development explorer', () => {
   it('keeps Apollo Sandbox at /sandbox, its CDN allowed there only', async () => {
     const res = await fetch(new URL('/sandbox', t.url));
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-security-policy')).toContain('script-src \'self\' https://embeddable-sandbox.cdn.apollographql.com');
+    expect(res.headers.get('content-security-policy')).toContain(
+      "script-src 'self' https://embeddable-sandbox.cdn.apollographql.com",
+    );
     const start = await res.text();
     expect(start).toContain('"runTelemetry":false');
     expect(start).toContain("new URL('/graphql'");

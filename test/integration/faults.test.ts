@@ -60,7 +60,12 @@ describe('fault tolerance', () => {
     expect(((await ready.json()) as { checks: Record<string, string> }).checks.database).toBe('unavailable');
 
     pg.start();
-    const back = await eventually(() => gql(`query Q($n: Int) { courses(first: $n) { totalCount } }`, { n: 2 }), (r) => r.status === 200, 30_000, 200);
+    const back = await eventually(
+      () => gql(`query Q($n: Int) { courses(first: $n) { totalCount } }`, { n: 2 }),
+      (r) => r.status === 200,
+      30_000,
+      200,
+    );
     expect(back.errors).toBeUndefined();
     expect((await fetch(new URL('/ready', t.url))).status).toBe(200);
   }, 90_000);
@@ -68,7 +73,12 @@ describe('fault tolerance', () => {
   it('gives up on a Postgres that hangs after OPERATION_TIMEOUT_MS, with a clean 503, and recovers', async () => {
     const pg = await startPrivatePostgres();
     cleanups.push(() => pg.destroy());
-    const t = await startTestApp({ DATABASE_URL: pg.url, OPERATION_TIMEOUT_MS: '1000', DB_STATEMENT_TIMEOUT_MS: '500', CACHE_ENABLED: 'false' });
+    const t = await startTestApp({
+      DATABASE_URL: pg.url,
+      OPERATION_TIMEOUT_MS: '1000',
+      DB_STATEMENT_TIMEOUT_MS: '500',
+      CACHE_ENABLED: 'false',
+    });
     cleanups.push(() => t.app.close());
     const gql = graphqlClient(t.url);
     expect((await gql(CATALOG)).status).toBe(200);
@@ -79,7 +89,12 @@ describe('fault tolerance', () => {
     expect(hung.status).toBe(503);
     expect(hung.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' });
     pg.thaw();
-    await eventually(() => gql(CATALOG), (r) => r.status === 200 && !r.errors, 30_000, 200);
+    await eventually(
+      () => gql(CATALOG),
+      (r) => r.status === 200 && !r.errors,
+      30_000,
+      200,
+    );
   }, 90_000);
 
   it('keeps reads and writes working while Redis is down, and resumes live updates when it returns', async () => {
@@ -92,9 +107,17 @@ describe('fault tolerance', () => {
     const course = await t.make.course(owner.id);
     const socket = liveClient(t.url, { authorization: `Bearer ${ownerToken}` });
     cleanups.push(() => socket.dispose());
-    const sub = subscribe(socket, `subscription($c: ID) { lessonStatusChanged(courseId: $c) { status lesson { title } } }`, { c: gid('Course', course.id) });
+    const sub = subscribe(
+      socket,
+      `subscription($c: ID) { lessonStatusChanged(courseId: $c) { status lesson { title } } }`,
+      { c: gid('Course', course.id) },
+    );
     const create = (title: string) =>
-      t.gql(`mutation($c: ID!, $t: String!) { createLesson(input: { courseId: $c, title: $t }) { id } }`, { c: gid('Course', course.id), t: title }, { token: ownerToken });
+      t.gql(
+        `mutation($c: ID!, $t: String!) { createLesson(input: { courseId: $c, title: $t }) { id } }`,
+        { c: gid('Course', course.id), t: title },
+        { token: ownerToken },
+      );
     await primed(sub, () => create('warm-up'));
 
     await redis.stop();
@@ -104,7 +127,9 @@ describe('fault tolerance', () => {
     const write = await create('during the outage');
     expect(write.errors).toBeUndefined();
     // Sign-in throttling falls back to this instance's memory instead of failing.
-    const login = await t.gql(`mutation { login(input: { email: "nobody@example.test", password: "wrong-password-1" }) { accessToken } }`);
+    const login = await t.gql(
+      `mutation { login(input: { email: "nobody@example.test", password: "wrong-password-1" }) { accessToken } }`,
+    );
     expect(login.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
     await redis.start();

@@ -48,12 +48,27 @@ const DOCUMENTED_CODES = new Set([
 ]);
 
 const base64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
-const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty', 'prototype', '__defineGetter__'];
+const PROTO_NAMES = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'prototype',
+  '__defineGetter__',
+];
 
 /** An object whose own keys are prototype names (JSON.stringify keeps an own `__proto__`). */
 function protoKeyed(values: unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  PROTO_NAMES.forEach((name, i) => Object.defineProperty(out, name, { value: values[i % values.length], enumerable: true, configurable: true, writable: true }));
+  PROTO_NAMES.forEach((name, i) =>
+    Object.defineProperty(out, name, {
+      value: values[i % values.length],
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    }),
+  );
   return out;
 }
 
@@ -66,10 +81,20 @@ function deepList(depth: number, leaf: unknown): unknown {
 describe('fuzzing every argument of the schema', () => {
   let t: TestApp;
   let pool: string[] = [];
-  const tokens: Record<'anonymous' | 'student' | 'instructor' | 'admin', string | undefined> = { anonymous: undefined, student: undefined, instructor: undefined, admin: undefined };
+  const tokens: Record<'anonymous' | 'student' | 'instructor' | 'admin', string | undefined> = {
+    anonymous: undefined,
+    student: undefined,
+    instructor: undefined,
+    admin: undefined,
+  };
 
   beforeAll(async () => {
-    t = await startTestApp({ NODE_ENV: 'production', MAX_SUBSCRIPTIONS_PER_USER: '0', OPERATION_TIMEOUT_MS: '20000', DB_STATEMENT_TIMEOUT_MS: '15000' });
+    t = await startTestApp({
+      NODE_ENV: 'production',
+      MAX_SUBSCRIPTIONS_PER_USER: '0',
+      OPERATION_TIMEOUT_MS: '20000',
+      DB_STATEMENT_TIMEOUT_MS: '15000',
+    });
     const admin = await t.make.user({ role: 'ADMIN' });
     const instructor = await t.make.user({ role: 'INSTRUCTOR' });
     const student = await t.make.user();
@@ -80,7 +105,13 @@ describe('fuzzing every argument of the schema', () => {
     tokens.instructor = await t.tokenFor(instructor);
     tokens.student = await t.tokenFor(student);
     // Real IDs reach past the "not found" checks into the services.
-    pool = [gid('User', admin.id), gid('User', student.id), gid('Course', course.id), gid('Lesson', lesson.id), gid('Enrollment', enrollment.id)];
+    pool = [
+      gid('User', admin.id),
+      gid('User', student.id),
+      gid('Course', course.id),
+      gid('Lesson', lesson.id),
+      gid('Enrollment', enrollment.id),
+    ];
   });
   afterAll(async () => {
     await t?.close();
@@ -89,40 +120,98 @@ describe('fuzzing every argument of the schema', () => {
   // ---- hostile values, by type -------------------------------------------------------------
   const weirdString = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 40 }),
-    fc.constantFrom('', ' ', '\u0000', 'a\u0000b', '\uD800', 'x\uDFFFy', '\uDBFF\uDBFF', '\r\nBcc: x@example.test', "' OR 1=1 --", '%00', '\\', '${}', ...PROTO_NAMES),
+    fc.constantFrom(
+      '',
+      ' ',
+      '\u0000',
+      'a\u0000b',
+      '\uD800',
+      'x\uDFFFy',
+      '\uDBFF\uDBFF',
+      '\r\nBcc: x@example.test',
+      "' OR 1=1 --",
+      '%00',
+      '\\',
+      '${}',
+      ...PROTO_NAMES,
+    ),
     fc.integer({ min: 50_000, max: 110_000 }).map((n) => 'A'.repeat(n)), // near (and past) the 100 KiB body limit
   );
   const cursorish = fc.oneof(
     fc.jsonValue({ maxDepth: 3 }).map((v) => base64url(JSON.stringify(v))),
     fc
       .tuple(
-        fc.constantFrom('courses:PRICE:ASC', 'courses:TITLE:DESC', 'courses:CREATED_AT:ASC', 'lessons:POSITION:ASC', 'nope'),
-        fc.oneof(fc.integer(), fc.double(), fc.constant(9007199254740991), fc.constant(-2147483649), fc.constantFrom('+275760-09-13T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '0000-01-01T00:00:00.000Z', 'a\u0000'), fc.string()),
+        fc.constantFrom(
+          'courses:PRICE:ASC',
+          'courses:TITLE:DESC',
+          'courses:CREATED_AT:ASC',
+          'lessons:POSITION:ASC',
+          'nope',
+        ),
+        fc.oneof(
+          fc.integer(),
+          fc.double(),
+          fc.constant(9007199254740991),
+          fc.constant(-2147483649),
+          fc.constantFrom(
+            '+275760-09-13T00:00:00.000Z',
+            '-271821-04-20T00:00:00.000Z',
+            '0000-01-01T00:00:00.000Z',
+            'a\u0000',
+          ),
+          fc.string(),
+        ),
         fc.oneof(fc.uuid(), fc.constant('00000000-0000-0000-0000-000000000000'), fc.string({ maxLength: 40 })),
       )
       .map((parts) => base64url(JSON.stringify(parts))),
   );
   const idish = fc.oneof(
-    fc.constantFrom(...['User', 'Course', 'Lesson', 'Enrollment', 'Notification', 'Nope', '__proto__']).chain((type) => fc.oneof(fc.uuid(), fc.string({ maxLength: 40 })).map((u) => base64url(`${type}:${u}`))),
+    fc
+      .constantFrom(...['User', 'Course', 'Lesson', 'Enrollment', 'Notification', 'Nope', '__proto__'])
+      .chain((type) => fc.oneof(fc.uuid(), fc.string({ maxLength: 40 })).map((u) => base64url(`${type}:${u}`))),
     fc.constant(null).map(() => pool[0]!),
     fc.nat({ max: 4 }).map((i) => pool[i]!),
     weirdString,
   );
   const dateish = fc.oneof(
-    fc.constantFrom('0000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z', '+275760-09-13T00:00:00Z', '9999-12-31T23:59:59Z', '1899-12-31T23:59:59Z', '2026-02-30T00:00:00Z', '2026-01-01', 'now', ''),
+    fc.constantFrom(
+      '0000-01-01T00:00:00Z',
+      '-000001-01-01T00:00:00Z',
+      '+275760-09-13T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+      '1899-12-31T23:59:59Z',
+      '2026-02-30T00:00:00Z',
+      '2026-01-01',
+      'now',
+      '',
+    ),
     fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
     fc.integer().map((n) => n),
   );
-  const intish = fc.oneof(fc.integer(), fc.constantFrom(0, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e308), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant('1'));
+  const intish = fc.oneof(
+    fc.integer(),
+    fc.constantFrom(0, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e308),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.constant('1'),
+  );
   const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(null));
 
   function valueFor(type: GraphQLInputType, depth = 0): fc.Arbitrary<unknown> {
-    if (isNonNullType(type)) return fc.oneof({ weight: 12, arbitrary: valueFor(type.ofType, depth) }, { weight: 1, arbitrary: fc.constant(null) });
+    if (isNonNullType(type))
+      return fc.oneof(
+        { weight: 12, arbitrary: valueFor(type.ofType, depth) },
+        { weight: 1, arbitrary: fc.constant(null) },
+      );
     if (isListType(type)) {
       const item = valueFor(type.ofType, depth + 1);
       return fc.oneof(
         { weight: 6, arbitrary: fc.array(item, { maxLength: 4 }) },
-        { weight: 1, arbitrary: fc.integer({ min: 101, max: 3_000 }).chain((n) => item.map((v) => Array.from({ length: n }, () => v))) }, // wide
+        {
+          weight: 1,
+          arbitrary: fc
+            .integer({ min: 101, max: 3_000 })
+            .chain((n) => item.map((v) => Array.from({ length: n }, () => v))),
+        }, // wide
         // deep (at most 2,000: the test's own JSON.stringify recurses, and its stack is shared with
         // fast-check's; client-mistakes.test.ts sends 40,000 deep as a hand-built body)
         { weight: 1, arbitrary: fc.integer({ min: 50, max: 2_000 }).map((n) => deepList(n, 'x')) },
@@ -132,11 +221,16 @@ describe('fuzzing every argument of the schema', () => {
     const named = getNamedType(type);
     let own: fc.Arbitrary<unknown>;
     if (isInputObjectType(named)) {
-      const fields = Object.fromEntries(Object.values(named.getFields()).map((f) => [f.name, depth > 3 ? anyJson : valueFor(f.type, depth + 1)]));
+      const fields = Object.fromEntries(
+        Object.values(named.getFields()).map((f) => [f.name, depth > 3 ? anyJson : valueFor(f.type, depth + 1)]),
+      );
       own = fc.oneof(
         { weight: 6, arbitrary: fc.record(fields, { requiredKeys: [] }) },
         { weight: 1, arbitrary: fc.array(anyJson, { minLength: 1, maxLength: 3 }).map((vs) => protoKeyed(vs)) },
-        { weight: 1, arbitrary: fc.record(fields, { requiredKeys: [] }).map((r) => ({ ...r, ...protoKeyed([null, 1, 'x']) })) },
+        {
+          weight: 1,
+          arbitrary: fc.record(fields, { requiredKeys: [] }).map((r) => ({ ...r, ...protoKeyed([null, 1, 'x']) })),
+        },
       );
     } else if (isEnumType(named)) {
       own = fc.oneof(fc.constantFrom(...named.getValues().map((v) => v.name)), weirdString);
@@ -192,7 +286,9 @@ describe('fuzzing every argument of the schema', () => {
         fc.record({
           name: fc.constant(field.name),
           query: fc.constant(operationFor(kind, field)),
-          variables: fc.record(Object.fromEntries(field.args.map((a) => [a.name, valueFor(a.type)])), { requiredKeys: [] }),
+          variables: fc.record(Object.fromEntries(field.args.map((a) => [a.name, valueFor(a.type)])), {
+            requiredKeys: [],
+          }),
           viewer: fc.constantFrom('anonymous', 'student', 'instructor', 'admin') as fc.Arbitrary<keyof typeof tokens>,
         }),
       ),
@@ -239,9 +335,13 @@ describe('fuzzing every argument of the schema', () => {
     await waitFor(() => messages.some((m) => m.type === 'connection_ack'));
     // Messages past the socket's 64 KiB limit close it (1009, by design); the HTTP run covers
     // values that large.
-    const values = fc.sample(valueFor(field.args[0]!.type), { seed: SEED, numRuns: WS_RUNS }).filter((v) => JSON.stringify(v ?? null).length < 60_000);
+    const values = fc
+      .sample(valueFor(field.args[0]!.type), { seed: SEED, numRuns: WS_RUNS })
+      .filter((v) => JSON.stringify(v ?? null).length < 60_000);
     expect(values.length).toBeGreaterThan(WS_RUNS / 2);
-    const query = operationFor('query', field).replace(/^query/, 'subscription').replace('{ __typename }', '{ status }');
+    const query = operationFor('query', field)
+      .replace(/^query/, 'subscription')
+      .replace('{ __typename }', '{ status }');
     for (const [i, value] of values.entries()) {
       const id = `s${i}`;
       socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables: { courseId: value } } }));
@@ -253,14 +353,19 @@ describe('fuzzing every argument of the schema', () => {
     socket.close();
     // Subscriptions completed by the client may still be setting up on the server: let them
     // all end before the app (and its pool) closes.
-    await eventually(async () => t.app.ws.subscriptions + t.app.ws.connections, (n) => n === 0);
+    await eventually(
+      async () => t.app.ws.subscriptions + t.app.ws.connections,
+      (n) => n === 0,
+    );
     // ... and their queries (a burst of setups opens pool connections that are still being
     // set up meanwhile; closing the pool under one makes postgres.js reject a promise nobody holds).
     let quietSamples = 0;
     await eventually(
       async () => {
         const [row] = rowsOf<{ n: number }>(
-          await t.app.database.db.execute(sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and state <> 'idle' and pid <> pg_backend_pid()`),
+          await t.app.database.db.execute(
+            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and state <> 'idle' and pid <> pg_backend_pid()`,
+          ),
         );
         quietSamples = row?.n === 0 ? quietSamples + 1 : 0;
         return quietSamples;
@@ -269,12 +374,15 @@ describe('fuzzing every argument of the schema', () => {
       20_000,
       100,
     );
-    expect(closeCode === undefined || closeCode === 1000 || closeCode === 1005, `socket closed with ${closeCode}`).toBe(true);
+    expect(closeCode === undefined || closeCode === 1000 || closeCode === 1005, `socket closed with ${closeCode}`).toBe(
+      true,
+    );
     expect(messages.some((m) => m.id === 'sentinel' && m.type === 'complete')).toBe(true);
     for (const m of messages.filter((x) => x.type === 'error')) {
       const text = JSON.stringify(m.payload);
       expect(text).not.toMatch(/INTERNAL_SERVER_ERROR|\n\s+at |stacktrace/);
-      for (const e of m.payload as Array<{ extensions?: { code?: string } }>) expect(DOCUMENTED_CODES.has(String(e.extensions?.code)), text).toBe(true);
+      for (const e of m.payload as Array<{ extensions?: { code?: string } }>)
+        expect(DOCUMENTED_CODES.has(String(e.extensions?.code)), text).toBe(true);
     }
   }, 120_000);
 });

@@ -12,7 +12,9 @@ describe('GraphQL over HTTP audit', () => {
 
   it('passes every MUST of the GraphQL-over-HTTP spec', async () => {
     const results = await auditServer({ url: t.url });
-    const failures = results.filter((r) => r.status === 'error').map((r) => `${r.id} ${r.name}: ${'reason' in r ? r.reason : ''}`);
+    const failures = results
+      .filter((r) => r.status === 'error')
+      .map((r) => `${r.id} ${r.name}: ${'reason' in r ? r.reason : ''}`);
     expect(failures).toEqual([]);
     expect(results.filter((r) => r.status === 'ok').length).toBeGreaterThan(10);
   });

@@ -21,7 +21,10 @@ describe('HTTP surface', () => {
         done();
       },
     });
-    t = await startTestApp({ MAX_QUERY_DEPTH: '7', MAX_ALIASES: '5', MAX_TOKENS: '400', MAX_QUERY_COST: '2000', BODY_LIMIT_BYTES: '4096' }, { log: pino({ level: 'info' }, sink) });
+    t = await startTestApp(
+      { MAX_QUERY_DEPTH: '7', MAX_ALIASES: '5', MAX_TOKENS: '400', MAX_QUERY_COST: '2000', BODY_LIMIT_BYTES: '4096' },
+      { log: pino({ level: 'info' }, sink) },
+    );
     base = t.url.replace(/\/graphql$/, '');
   });
   afterAll(() => t?.close());
@@ -30,7 +33,7 @@ describe('HTTP surface', () => {
     it('GET /health says the process is alive', async () => {
       const res = await fetch(`${base}/health`);
       expect(res.status).toBe(200);
-      expect(await res.json() as any).toMatchObject({ status: 'ok' });
+      expect((await res.json()) as any).toMatchObject({ status: 'ok' });
     });
 
     it('GET /ready checks the database and Redis', async () => {
@@ -50,7 +53,10 @@ describe('HTTP surface', () => {
     it('echoes a client X-Request-ID and logs the request under it', async () => {
       const student = await t.make.user();
       const token = await t.tokenFor(student);
-      const res = await post(t.url, JSON.stringify({ query: 'query Probe { me { id } }' }), { 'x-request-id': 'probe-123', authorization: `Bearer ${token}` });
+      const res = await post(t.url, JSON.stringify({ query: 'query Probe { me { id } }' }), {
+        'x-request-id': 'probe-123',
+        authorization: `Bearer ${token}`,
+      });
       expect(res.headers.get('x-request-id')).toBe('probe-123');
       const line = logLines.find((l) => l.requestId === 'probe-123' && l.msg === 'graphql request');
       expect(line).toMatchObject({ operationName: 'Probe', operationType: 'query', userId: student.id, status: 200 });
@@ -60,14 +66,29 @@ describe('HTTP surface', () => {
     });
 
     it('generates a request id when none (or a malformed one) is sent', async () => {
-      const res = await post(t.url, JSON.stringify({ query: '{ me { id } }' }), { 'x-request-id': 'bad id with spaces' });
+      const res = await post(t.url, JSON.stringify({ query: '{ me { id } }' }), {
+        'x-request-id': 'bad id with spaces',
+      });
       expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
 
     it('never logs email addresses or passwords', async () => {
       const email = `secret-person-${Date.now()}@example.test`;
-      await post(t.url, JSON.stringify({ query: 'mutation($e: String!) { login(input: { email: $e, password: "hunter2-hunter2" }) { accessToken } }', variables: { e: email } }));
-      await post(t.url, JSON.stringify({ query: 'mutation($e: String!) { register(input: { email: $e, password: "x", displayName: "X" }) { accessToken } }', variables: { e: email } }));
+      await post(
+        t.url,
+        JSON.stringify({
+          query: 'mutation($e: String!) { login(input: { email: $e, password: "hunter2-hunter2" }) { accessToken } }',
+          variables: { e: email },
+        }),
+      );
+      await post(
+        t.url,
+        JSON.stringify({
+          query:
+            'mutation($e: String!) { register(input: { email: $e, password: "x", displayName: "X" }) { accessToken } }',
+          variables: { e: email },
+        }),
+      );
       const all = JSON.stringify(logLines);
       expect(all).not.toContain(email);
       expect(all).not.toContain('hunter2-hunter2');
@@ -83,7 +104,9 @@ describe('HTTP surface', () => {
     it('rejects malformed JSON with 400', async () => {
       const res = await post(t.url, '{"query": ');
       expect(res.status).toBe(400);
-      expect(await res.json()).toEqual({ errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+      expect(await res.json()).toEqual({
+        errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
+      });
     });
 
     it('rejects a body over the size limit with 413', async () => {
@@ -123,7 +146,9 @@ describe('HTTP surface', () => {
 
   describe('query limits', () => {
     it('rejects queries deeper than MAX_QUERY_DEPTH', async () => {
-      const res = await t.gql('{ courses { edges { node { instructor { coursesTaught { edges { node { title } } } } } } } }');
+      const res = await t.gql(
+        '{ courses { edges { node { instructor { coursesTaught { edges { node { title } } } } } } } }',
+      );
       expect(res.status).toBe(400);
       expect(codesOf(res)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
       expect(res.errors![0]!.message).toMatch(/depth/i);
@@ -142,11 +167,17 @@ describe('HTTP surface', () => {
     });
 
     it('rejects queries whose cost (page sizes multiplied through) is over MAX_QUERY_COST', async () => {
-      const res = await t.gql('query($n: Int) { courses(first: $n) { edges { node { lessons(first: 50) { edges { node { title } } } } } } }', { n: 100 });
+      const res = await t.gql(
+        'query($n: Int) { courses(first: $n) { edges { node { lessons(first: 50) { edges { node { title } } } } } } }',
+        { n: 100 },
+      );
       expect(res.status).toBe(400);
       expect(codesOf(res)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
       expect(res.errors![0]!.message).toMatch(/cost \d+ exceeds the maximum of 2000/);
-      const cheap = await t.gql('query($n: Int) { courses(first: $n) { edges { node { lessons(first: 5) { edges { node { title } } } } } } }', { n: 10 });
+      const cheap = await t.gql(
+        'query($n: Int) { courses(first: $n) { edges { node { lessons(first: 5) { edges { node { title } } } } } } }',
+        { n: 10 },
+      );
       expect(cheap.errors).toBeUndefined();
     });
   });
@@ -156,15 +187,24 @@ describe('HTTP surface', () => {
     const settings = { secret: TEST_JWT_SECRET, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 60 };
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const forged: Record<string, () => Promise<string>> = {
-      OTHER_KEY: async () => (await new TokenService({ ...settings, secret: 'another-secret-another-secret-another-secret' }).signAccessToken(subject())).token,
-      WRONG_AUDIENCE: async () => (await new TokenService({ ...settings, audience: 'someone-else' }).signAccessToken(subject())).token,
+      OTHER_KEY: async () =>
+        (
+          await new TokenService({
+            ...settings,
+            secret: 'another-secret-another-secret-another-secret',
+          }).signAccessToken(subject())
+        ).token,
+      WRONG_AUDIENCE: async () =>
+        (await new TokenService({ ...settings, audience: 'someone-else' }).signAccessToken(subject())).token,
       ALG_NONE: async () => {
         const now = Math.floor(Date.now() / 1000);
         const s = subject();
         return `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ sub: s.userId, role: 'ADMIN', sid: s.sessionId, iss: 'eduflow', aud: 'eduflow-api', iat: now, exp: now + 60 })}.`;
       },
       TAMPERED: async () => {
-        const [h, , sig] = (await new TokenService(settings).signAccessToken({ ...subject(), role: 'STUDENT' })).token.split('.');
+        const [h, , sig] = (
+          await new TokenService(settings).signAccessToken({ ...subject(), role: 'STUDENT' })
+        ).token.split('.');
         const now = Math.floor(Date.now() / 1000);
         return `${h}.${b64({ sub: crypto.randomUUID(), role: 'ADMIN', sid: 'x', iss: 'eduflow', aud: 'eduflow-api', iat: now, exp: now + 60 })}.${sig}`;
       },
@@ -186,8 +226,16 @@ describe('HTTP surface', () => {
     });
 
     it('says TOKEN_EXPIRED for an expired token', async () => {
-      const tokens = new TokenService({ secret: TEST_JWT_SECRET, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 60 });
-      const { token } = await tokens.signAccessToken({ userId: crypto.randomUUID(), role: 'STUDENT', sessionId: crypto.randomUUID() }, new Date(Date.now() - 3600_000));
+      const tokens = new TokenService({
+        secret: TEST_JWT_SECRET,
+        issuer: 'eduflow',
+        audience: 'eduflow-api',
+        accessTokenTtlSeconds: 60,
+      });
+      const { token } = await tokens.signAccessToken(
+        { userId: crypto.randomUUID(), role: 'STUDENT', sessionId: crypto.randomUUID() },
+        new Date(Date.now() - 3600_000),
+      );
       const res = await t.gql('{ me { id } }', {}, { token });
       expect(res.status).toBe(401);
       expect(res.errors![0]!.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' });
@@ -196,12 +244,18 @@ describe('HTTP surface', () => {
 
   describe('CORS', () => {
     it('allows localhost origins outside production', async () => {
-      const res = await fetch(t.url, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
+      const res = await fetch(t.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
+      });
       expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     });
 
     it('does not allow other origins', async () => {
-      const res = await fetch(t.url, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+      const res = await fetch(t.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
     });
   });
@@ -228,9 +282,15 @@ describe('HTTP surface', () => {
         expect(await page.text()).not.toContain('embeddable-sandbox');
         const intro = await prod.gql('{ __schema { queryType { name } } }');
         expect(codesOf(intro)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
-        const allowed = await fetch(prod.url, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+        const allowed = await fetch(prod.url, {
+          method: 'OPTIONS',
+          headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+        });
         expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
-        const local = await fetch(prod.url, { method: 'OPTIONS', headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST' } });
+        const local = await fetch(prod.url, {
+          method: 'OPTIONS',
+          headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST' },
+        });
         expect(local.headers.get('access-control-allow-origin')).toBeNull();
       } finally {
         await prod.close();

@@ -31,7 +31,12 @@ describe('createLesson with a clientMutationId', () => {
   afterAll(() => t?.close());
 
   const lessonsTitled = async (title: string) =>
-    (await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from lessons where title = ${title}`))[0]!.n;
+    (
+      await queryRows<{ n: number }>(
+        t.app.database.db,
+        sql`select count(*)::int as n from lessons where title = ${title}`,
+      )
+    )[0]!.n;
 
   it('creates one lesson when a request whose answer was lost is retried with the same id', async () => {
     // The course row is locked by another session, so the first attempt is still waiting
@@ -59,7 +64,11 @@ describe('createLesson with a clientMutationId', () => {
       release();
       await lock;
       // The server went on and committed the first attempt.
-      await eventually(() => lessonsTitled('Lost answer'), (n) => n === 1, 10_000);
+      await eventually(
+        () => lessonsTitled('Lost answer'),
+        (n) => n === 1,
+        10_000,
+      );
 
       const retry = await t.gql(CREATE_LESSON, { input }, { token });
       expect(retry.errors).toBeUndefined();
@@ -111,7 +120,12 @@ describe('createCourse with a clientMutationId', () => {
   afterAll(() => t?.close());
 
   const coursesTitled = async (title: string) =>
-    (await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from courses where title = ${title}`))[0]!.n;
+    (
+      await queryRows<{ n: number }>(
+        t.app.database.db,
+        sql`select count(*)::int as n from courses where title = ${title}`,
+      )
+    )[0]!.n;
 
   it('creates one course when a request whose answer was lost is retried with the same id', async () => {
     // The instructor's row is locked by another session, so the first attempt's insert (its
@@ -139,7 +153,11 @@ describe('createCourse with a clientMutationId', () => {
       release();
       await lock;
       // The server went on and committed the first attempt.
-      await eventually(() => coursesTitled('Lost course answer'), (n) => n === 1, 10_000);
+      await eventually(
+        () => coursesTitled('Lost course answer'),
+        (n) => n === 1,
+        10_000,
+      );
 
       const retry = await t.gql(CREATE_COURSE, { input }, { token });
       expect(retry.errors).toBeUndefined();
@@ -166,7 +184,11 @@ describe('createCourse with a clientMutationId', () => {
   it('answers CONFLICT when the id was used for a course that has since been deleted', async () => {
     const input = { title: 'Deleted course', clientMutationId: 'req-deleted' };
     const created = await t.gql(CREATE_COURSE, { input }, { token });
-    const deleted = await t.gql(`mutation($id: ID!) { deleteCourse(id: $id) }`, { id: created.data.createCourse.id }, { token });
+    const deleted = await t.gql(
+      `mutation($id: ID!) { deleteCourse(id: $id) }`,
+      { id: created.data.createCourse.id },
+      { token },
+    );
     expect(deleted.errors).toBeUndefined();
     const retry = await t.gql(CREATE_COURSE, { input }, { token });
     expect(codesOf(retry)).toEqual(['CONFLICT']);

@@ -51,7 +51,9 @@ describe('lesson lifecycle mutations while the pub/sub Redis is away', () => {
       // Before: the answer waited for the publish until the operation timeout, then said 503
       // TIMEOUT although the lesson had started (and a retry got CONFLICT).
       const { res, ms } = await timed(START, { id: gid('Lesson', lesson.id) });
-      console.info(`startLesson with Redis frozen: ${ms} ms, ${res.errors ? JSON.stringify(res.errors[0]?.extensions) : 'no error'}`);
+      console.info(
+        `startLesson with Redis frozen: ${ms} ms, ${res.errors ? JSON.stringify(res.errors[0]?.extensions) : 'no error'}`,
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data.startLesson.status).toBe('IN_PROGRESS');
       expect(ms).toBeLessThan(2_000); // half the operation timeout
@@ -68,7 +70,9 @@ describe('lesson lifecycle mutations while the pub/sub Redis is away', () => {
       const times: number[] = [];
       const run = async (query: string, variables: Record<string, unknown>, field: string, status: string) => {
         const { res, ms } = await timed(query, variables);
-        console.info(`${field} with Redis down: ${ms} ms, ${res.errors ? JSON.stringify(res.errors[0]?.extensions) : 'no error'}`);
+        console.info(
+          `${field} with Redis down: ${ms} ms, ${res.errors ? JSON.stringify(res.errors[0]?.extensions) : 'no error'}`,
+        );
         expect(res.errors).toBeUndefined();
         expect(res.data[field].status).toBe(status);
         times.push(ms);
@@ -77,7 +81,12 @@ describe('lesson lifecycle mutations while the pub/sub Redis is away', () => {
         await run(START, { id }, 'startLesson', 'IN_PROGRESS');
         await run(COMPLETE, { id }, 'completeLesson', 'COMPLETED');
       }
-      await run(RESCHEDULE, { id: ids[2], at: new Date(Date.now() + 86_400_000).toISOString() }, 'rescheduleLesson', 'SCHEDULED');
+      await run(
+        RESCHEDULE,
+        { id: ids[2], at: new Date(Date.now() + 86_400_000).toISOString() },
+        'rescheduleLesson',
+        'SCHEDULED',
+      );
       await run(CANCEL, { id: ids[3] }, 'cancelLesson', 'CANCELLED');
       // Before: each waited for ioredis' reconnect attempts (about 1.1 s at the median).
       times.sort((a, b) => a - b);

@@ -63,7 +63,10 @@ describe(typeGraphQLPubSub.name, () => {
       const watcher = new Redis(TEST_REDIS_URL);
       try {
         const channel = `${t.redisPrefix}NOTICE.room-1`;
-        await eventually(async () => (await watcher.pubsub('NUMSUB', channel)) as Array<string | number>, (r) => Number(r[1]) >= 1);
+        await eventually(
+          async () => (await watcher.pubsub('NUMSUB', channel)) as Array<string | number>,
+          (r) => Number(r[1]) >= 1,
+        );
       } finally {
         watcher.disconnect();
       }

@@ -40,7 +40,9 @@ describe('live path hardening', () => {
     const course = await t.make.course(owner.id);
     await t.make.enrollment(student.id, course.id);
     const c = liveClient(t.url, { authorization: `Bearer ${await t.tokenFor(student)}` });
-    subscribe(c, `subscription($c: ID) { lessonStatusChanged(courseId: $c) { status } }`, { c: gid('Course', course.id) });
+    subscribe(c, `subscription($c: ID) { lessonStatusChanged(courseId: $c) { status } }`, {
+      c: gid('Course', course.id),
+    });
     expect(await until(async () => (await subscribers(course.id)) === 1)).toBe(true);
     await c.dispose();
     expect(await until(async () => (await subscribers(course.id)) === 0, 1_500)).toBe(true);
@@ -65,7 +67,11 @@ describe('live path hardening', () => {
     const admin = await t.make.user({ role: 'ADMIN' });
     const user = await t.make.user();
     const oldToken = await t.tokenFor(user);
-    await t.gql(`mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`, { u: gid('User', user.id) }, { token: await t.tokenFor(admin) });
+    await t.gql(
+      `mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`,
+      { u: gid('User', user.id) },
+      { token: await t.tokenFor(admin) },
+    );
     const c = liveClient(t.url, { authorization: `Bearer ${oldToken}` });
     expect(await c.closed).toBe(4403);
     await c.dispose();
@@ -75,7 +81,11 @@ describe('live path hardening', () => {
     const user = await userWithPassword(t, 'cobalt-meadow-lantern-5');
     // Spoofed left-most entries differ; the address the trusted proxy saw is the same.
     for (let i = 0; i < 3; i++) {
-      await t.gql(LOGIN, { input: { email: user.email, password: `wrong-${i}-wrong` } }, { headers: { 'x-forwarded-for': `10.0.0.${i}, 203.0.113.77` } });
+      await t.gql(
+        LOGIN,
+        { input: { email: user.email, password: `wrong-${i}-wrong` } },
+        { headers: { 'x-forwarded-for': `10.0.0.${i}, 203.0.113.77` } },
+      );
     }
     const c = liveClient(t.url, undefined, { 'x-forwarded-for': '10.9.9.9, 203.0.113.77' });
     const res = subscribe(c, LOGIN, { input: { email: user.email, password: 'cobalt-meadow-lantern-5' } });
@@ -93,11 +103,17 @@ describe('live path hardening', () => {
       let pending: Promise<unknown> | undefined;
       await sql.begin(async (tx) => {
         await tx`update courses set status = 'ARCHIVED' where id = ${course.id}`;
-        pending = t.gql(`mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: gid('Course', course.id) }, { token: studentToken });
+        pending = t.gql(
+          `mutation($c: ID!) { enroll(courseId: $c) { status } }`,
+          { c: gid('Course', course.id) },
+          { token: studentToken },
+        );
         // The enrollment now waits on the course row: a backend of this database waits for a lock.
         const waiting = async () =>
-          (await watcher<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
-            where datname = current_database() and wait_event_type = 'Lock'`)[0]!.n;
+          (
+            await watcher<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`
+          )[0]!.n;
         await eventually(waiting, (n) => n >= 1, 10_000, 25);
       });
       expect(codesOf((await pending) as never)).toEqual(['CONFLICT']);

@@ -88,8 +88,14 @@ describe('lesson lifecycle and live subscriptions', () => {
       const course = await courseWithStudent();
       const id = gid('Lesson', (await t.make.lesson(course.id)).id);
       const future = new Date(Date.now() + 7 * 86_400_000).toISOString();
-      expect((await t.gql(RESCHEDULE, { id, at: future }, { token: ownerToken })).data.rescheduleLesson.scheduledAt).toBe(future);
-      const past = await t.gql(RESCHEDULE, { id, at: new Date(Date.now() - 60_000).toISOString() }, { token: ownerToken });
+      expect(
+        (await t.gql(RESCHEDULE, { id, at: future }, { token: ownerToken })).data.rescheduleLesson.scheduledAt,
+      ).toBe(future);
+      const past = await t.gql(
+        RESCHEDULE,
+        { id, at: new Date(Date.now() - 60_000).toISOString() },
+        { token: ownerToken },
+      );
       expect(past.errors![0]!.extensions!.fieldErrors).toEqual({ scheduledAt: 'must be in the future' });
       await t.gql(START, { id }, { token: ownerToken });
       expect(codesOf(await t.gql(RESCHEDULE, { id, at: future }, { token: ownerToken }))).toEqual(['CONFLICT']);
@@ -100,17 +106,25 @@ describe('lesson lifecycle and live subscriptions', () => {
       const id = gid('Lesson', (await t.make.lesson(course.id)).id);
       expect(codesOf(await t.gql(START, { id }, { token: await t.tokenFor(student) }))).toEqual(['FORBIDDEN']);
       expect(codesOf(await t.gql(START, { id }))).toEqual(['UNAUTHENTICATED']);
-      expect((await t.gql(START, { id }, { token: await t.tokenFor(admin) })).data.startLesson.status).toBe('IN_PROGRESS');
+      expect((await t.gql(START, { id }, { token: await t.tokenFor(admin) })).data.startLesson.status).toBe(
+        'IN_PROGRESS',
+      );
     });
 
     it('tells each viewer which transitions they may make (allowedTransitions)', async () => {
       const course = await courseWithStudent();
       const id = gid('Lesson', (await t.make.lesson(course.id)).id);
       const q = `query($id: ID!) { lesson(id: $id) { allowedTransitions } }`;
-      expect((await t.gql(q, { id }, { token: ownerToken })).data.lesson.allowedTransitions).toEqual(['IN_PROGRESS', 'CANCELLED']);
+      expect((await t.gql(q, { id }, { token: ownerToken })).data.lesson.allowedTransitions).toEqual([
+        'IN_PROGRESS',
+        'CANCELLED',
+      ]);
       expect((await t.gql(q, { id }, { token: await t.tokenFor(student) })).data.lesson.allowedTransitions).toEqual([]);
       await t.gql(START, { id }, { token: ownerToken });
-      expect((await t.gql(q, { id }, { token: ownerToken })).data.lesson.allowedTransitions).toEqual(['COMPLETED', 'CANCELLED']);
+      expect((await t.gql(q, { id }, { token: ownerToken })).data.lesson.allowedTransitions).toEqual([
+        'COMPLETED',
+        'CANCELLED',
+      ]);
     });
   });
 
@@ -129,7 +143,11 @@ describe('lesson lifecycle and live subscriptions', () => {
       });
       const id = created.data.createLesson.id;
       await t.gql(START, { id }, { token: ownerToken });
-      expect((await sub.next()).data.lessonStatusChanged).toMatchObject({ previousStatus: 'SCHEDULED', status: 'IN_PROGRESS', lesson: { status: 'IN_PROGRESS' } });
+      expect((await sub.next()).data.lessonStatusChanged).toMatchObject({
+        previousStatus: 'SCHEDULED',
+        status: 'IN_PROGRESS',
+        lesson: { status: 'IN_PROGRESS' },
+      });
       await t.gql(COMPLETE, { id }, { token: ownerToken });
       const completed = (await sub.next()).data.lessonStatusChanged;
       expect(completed).toMatchObject({ previousStatus: 'IN_PROGRESS', status: 'COMPLETED' });
@@ -137,7 +155,11 @@ describe('lesson lifecycle and live subscriptions', () => {
       const other = (await newLesson(course, 'Doomed')).data.createLesson.id;
       await sub.next();
       await t.gql(CANCEL, { id: other, r: 'Ill' }, { token: ownerToken });
-      expect((await sub.next()).data.lessonStatusChanged).toMatchObject({ previousStatus: 'SCHEDULED', status: 'CANCELLED', lesson: { cancellationReason: 'Ill' } });
+      expect((await sub.next()).data.lessonStatusChanged).toMatchObject({
+        previousStatus: 'SCHEDULED',
+        status: 'CANCELLED',
+        lesson: { cancellationReason: 'Ill' },
+      });
       sub.stop();
     });
 
@@ -173,7 +195,11 @@ describe('lesson lifecycle and live subscriptions', () => {
       const leaving = subscribe(await connect(leaver), SUB, { c: gid('Course', course.id) });
       const staying = subscribe(await connect(student), SUB, { c: gid('Course', course.id) });
       await primed([leaving, staying], () => newLesson(course));
-      const un = await t.gql(`mutation($c: ID!) { unenroll(courseId: $c) { status } }`, { c: gid('Course', course.id) }, { token: await t.tokenFor(leaver) });
+      const un = await t.gql(
+        `mutation($c: ID!) { unenroll(courseId: $c) { status } }`,
+        { c: gid('Course', course.id) },
+        { token: await t.tokenFor(leaver) },
+      );
       expect(un.data.unenroll.status).toBe('CANCELLED');
       await newLesson(course, 'After leaving');
       expect((await staying.next()).data.lessonStatusChanged.lesson.title).toBe('After leaving');
@@ -187,7 +213,11 @@ describe('lesson lifecycle and live subscriptions', () => {
       const b = await t.make.course(owner.id);
       const sub = subscribe(await connect(joiner), SUB, { c: null });
       await primed(sub, () => newLesson(a));
-      const enroll = await t.gql(`mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: gid('Course', b.id) }, { token: await t.tokenFor(joiner) });
+      const enroll = await t.gql(
+        `mutation($c: ID!) { enroll(courseId: $c) { status } }`,
+        { c: gid('Course', b.id) },
+        { token: await t.tokenFor(joiner) },
+      );
       expect(enroll.errors).toBeUndefined();
       await primed(sub, () => newLesson(b));
       await newLesson(b, 'In b');
@@ -202,7 +232,11 @@ describe('lesson lifecycle and live subscriptions', () => {
       const course = await t.make.course(owner.id);
       await primed(sub, () => newLesson(course));
       const other = await t.make.course((await t.make.user({ role: 'INSTRUCTOR' })).id);
-      const created = await t.gql(CREATE_LESSON, { c: gid('Course', other.id), t: 'Anywhere' }, { token: await t.tokenFor(admin) });
+      const created = await t.gql(
+        CREATE_LESSON,
+        { c: gid('Course', other.id), t: 'Anywhere' },
+        { token: await t.tokenFor(admin) },
+      );
       expect(created.errors).toBeUndefined();
       expect((await sub.next()).data.lessonStatusChanged.lesson.title).toBe('Anywhere');
     });
@@ -266,20 +300,32 @@ describe('lesson lifecycle and live subscriptions', () => {
       const c = await connect(user);
       subscribe(c, `subscription { lessonStatusChanged { status } }`);
       await c.connected;
-      const res = await t.gql(`mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`, { u: gid('User', user.id) }, { token: await t.tokenFor(admin) });
+      const res = await t.gql(
+        `mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`,
+        { u: gid('User', user.id) },
+        { token: await t.tokenFor(admin) },
+      );
       expect(res.errors).toBeUndefined();
       expect(await c.closed).toBe(4403);
     });
 
     it('applies the HTTP query limits to WebSocket operations', async () => {
       const c = await connect(student);
-      const deep = subscribe(c, `subscription { lessonStatusChanged { lesson { course { instructor { coursesTaught { edges { node { lessons { edges { node { title } } } } } } } } } } }`);
+      const deep = subscribe(
+        c,
+        `subscription { lessonStatusChanged { lesson { course { instructor { coursesTaught { edges { node { lessons { edges { node { title } } } } } } } } } } }`,
+      );
       const err = (await deep.ended) as Array<{ message: string; extensions?: { code?: string } }>;
       expect(err[0]!.message).toMatch(/depth/i);
       expect(err[0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
       const broken = subscribe(c, `subscription { lessonStatusChanged { `);
-      expect(((await broken.ended) as Array<{ extensions?: { code?: string } }>)[0]!.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
-      const costly = subscribe(c, `query { courses(first: 100) { edges { node { lessons(first: 100) { edges { node { title } } } } } } }`);
+      expect(((await broken.ended) as Array<{ extensions?: { code?: string } }>)[0]!.extensions?.code).toBe(
+        'GRAPHQL_PARSE_FAILED',
+      );
+      const costly = subscribe(
+        c,
+        `query { courses(first: 100) { edges { node { lessons(first: 100) { edges { node { title } } } } } } }`,
+      );
       expect(((await costly.ended) as Array<{ message: string }>)[0]!.message).toMatch(/cost/);
     });
 

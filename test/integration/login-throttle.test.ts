@@ -28,7 +28,8 @@ describe('login throttling (Redis-backed)', () => {
 
   it('answers RATE_LIMITED with retryAfterSeconds at the N+1-th wrong password', async () => {
     const user = await userWithPassword(t, PASSWORD);
-    for (let i = 0; i < 5; i++) expect(codesOf(await login(user.email, `wrong-guess-${i}-xx`, '198.51.100.1'))).toEqual(['UNAUTHENTICATED']);
+    for (let i = 0; i < 5; i++)
+      expect(codesOf(await login(user.email, `wrong-guess-${i}-xx`, '198.51.100.1'))).toEqual(['UNAUTHENTICATED']);
     const sixth = await login(user.email, 'wrong-guess-6-xx', '198.51.100.1');
     expect(codesOf(sixth)).toEqual(['RATE_LIMITED']);
     expect(sixth.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
@@ -48,8 +49,15 @@ describe('login throttling (Redis-backed)', () => {
 
   it('counts every aliased login field of a request', async () => {
     const user = await userWithPassword(t, PASSWORD);
-    const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: login(input: { email: $e, password: "guess-number-${i}" }) { accessToken }`);
-    const batch = await t.gql(`mutation($e: String!) { ${aliases.join('\n')} }`, { e: user.email }, from('198.51.100.3'));
+    const aliases = Array.from(
+      { length: 15 },
+      (_, i) => `a${i}: login(input: { email: $e, password: "guess-number-${i}" }) { accessToken }`,
+    );
+    const batch = await t.gql(
+      `mutation($e: String!) { ${aliases.join('\n')} }`,
+      { e: user.email },
+      from('198.51.100.3'),
+    );
     expect(codesOf(batch)).toEqual(['RATE_LIMITED']);
     // Fifteen attempts are on the books, far past the allowance of five: a long wait follows.
     const next = await login(user.email, PASSWORD, '198.51.100.3');

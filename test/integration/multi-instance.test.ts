@@ -20,13 +20,27 @@ describe('two API instances', () => {
   let target: Awaited<ReturnType<typeof createTestDatabase>>;
   let database: Database;
   let a: RunningApi, b: RunningApi;
-  const tokens = new TokenService({ secret: TEST_JWT_SECRET, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 900 });
+  const tokens = new TokenService({
+    secret: TEST_JWT_SECRET,
+    issuer: 'eduflow',
+    audience: 'eduflow-api',
+    accessTokenTtlSeconds: 900,
+  });
 
   beforeAll(async () => {
     target = await createTestDatabase();
-    const env = { DATABASE_URL: target.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: testRedisPrefix(), JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn' };
+    const env = {
+      DATABASE_URL: target.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: testRedisPrefix(),
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'warn',
+    };
     [a, b] = await Promise.all([spawnApi(env), spawnApi(env)]);
-    database = createDatabase(loadConfig({ DATABASE_URL: target.url, JWT_SECRET: TEST_JWT_SECRET }), createLogger('silent'));
+    database = createDatabase(
+      loadConfig({ DATABASE_URL: target.url, JWT_SECRET: TEST_JWT_SECRET }),
+      createLogger('silent'),
+    );
   }, 120_000);
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -54,13 +68,30 @@ describe('two API instances', () => {
 
     const socket = liveClient(b.url, { authorization: `Bearer ${await tokenFor(student)}` });
     try {
-      const sub = subscribe(socket, `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus status lesson { title } } }`, { c: gid('Course', course.id) });
-      const create = (title: string) => gqlA(`mutation($c: ID!, $t: String!) { createLesson(input: { courseId: $c, title: $t }) { id } }`, { c: gid('Course', course.id), t: title }, { token: ownerToken });
+      const sub = subscribe(
+        socket,
+        `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus status lesson { title } } }`,
+        { c: gid('Course', course.id) },
+      );
+      const create = (title: string) =>
+        gqlA(
+          `mutation($c: ID!, $t: String!) { createLesson(input: { courseId: $c, title: $t }) { id } }`,
+          { c: gid('Course', course.id), t: title },
+          { token: ownerToken },
+        );
       await primed(sub, () => create('probe'));
       const lesson = (await create('Cross-instance')).data.createLesson.id;
-      expect((await sub.next()).data.lessonStatusChanged).toEqual({ previousStatus: null, status: 'SCHEDULED', lesson: { title: 'Cross-instance' } });
+      expect((await sub.next()).data.lessonStatusChanged).toEqual({
+        previousStatus: null,
+        status: 'SCHEDULED',
+        lesson: { title: 'Cross-instance' },
+      });
       await gqlA(`mutation($id: ID!) { startLesson(id: $id) { status } }`, { id: lesson }, { token: ownerToken });
-      expect((await sub.next()).data.lessonStatusChanged).toEqual({ previousStatus: 'SCHEDULED', status: 'IN_PROGRESS', lesson: { title: 'Cross-instance' } });
+      expect((await sub.next()).data.lessonStatusChanged).toEqual({
+        previousStatus: 'SCHEDULED',
+        status: 'IN_PROGRESS',
+        lesson: { title: 'Cross-instance' },
+      });
     } finally {
       await socket.dispose();
     }
@@ -73,7 +104,11 @@ describe('two API instances', () => {
     const socket = liveClient(b.url, { authorization: `Bearer ${await tokenFor(user)}` });
     subscribe(socket, `subscription { lessonStatusChanged { status } }`);
     await socket.connected;
-    const res = await graphqlClient(a.url)(`mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`, { u: gid('User', user.id) }, { token: await tokenFor(admin) });
+    const res = await graphqlClient(a.url)(
+      `mutation($u: ID!) { setUserRole(input: { userId: $u, role: INSTRUCTOR }) { role } }`,
+      { u: gid('User', user.id) },
+      { token: await tokenFor(admin) },
+    );
     expect(res.errors).toBeUndefined();
     expect(await socket.closed).toBe(4403);
     await socket.dispose();

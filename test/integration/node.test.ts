@@ -30,7 +30,12 @@ describe('Query.node and Query.nodes', () => {
     expect(res.errors).toBeUndefined();
     expect(res.data.u).toMatchObject({ __typename: 'User', id: ids.user });
     expect(res.data.c).toEqual({ __typename: 'Course', id: ids.course, title: 'Node course' });
-    expect(res.data.l).toEqual({ __typename: 'Lesson', id: ids.lesson, title: 'Node lesson', course: { id: ids.course } });
+    expect(res.data.l).toEqual({
+      __typename: 'Lesson',
+      id: ids.lesson,
+      title: 'Node lesson',
+      course: { id: ids.course },
+    });
   });
 
   it('keeps ids opaque: no raw uuid or type name is visible', () => {
@@ -45,7 +50,10 @@ describe('Query.node and Query.nodes', () => {
     ['x'.repeat(5000), 'huge'],
     [gid('Course', '00000000-0000-4000-8000-000000000000'), 'a missing course'],
   ])('answers null, not an error, for %s (%s)', async (id) => {
-    const res = await t.gql(`query($id: ID!) { node(id: $id) { id } course(id: $id) { id } lesson(id: $id) { id } user(id: $id) { id } enrollment(id: $id) { id } }`, { id });
+    const res = await t.gql(
+      `query($id: ID!) { node(id: $id) { id } course(id: $id) { id } lesson(id: $id) { id } user(id: $id) { id } enrollment(id: $id) { id } }`,
+      { id },
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({ node: null, course: null, lesson: null, user: null, enrollment: null });
   });
@@ -56,7 +64,9 @@ describe('Query.node and Query.nodes', () => {
   });
 
   it('resolves nodes in the order asked, with nulls for missing ones', async () => {
-    const res = await t.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: [ids.lesson, 'bogus', ids.course] });
+    const res = await t.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, {
+      ids: [ids.lesson, 'bogus', ids.course],
+    });
     expect(res.data.nodes).toEqual([{ id: ids.lesson }, null, { id: ids.course }]);
   });
 

@@ -43,7 +43,12 @@ async function studentEmails(t: TestApp, courseId: string): Promise<string[]> {
 }
 
 const unmailed = async (t: TestApp, courseId: string) =>
-  (await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from notifications where course_id = ${courseId} and emailed_at is null`))[0]!.n;
+  (
+    await queryRows<{ n: number }>(
+      t.app.database.db,
+      sql`select count(*)::int as n from notifications where course_id = ${courseId} and emailed_at is null`,
+    )
+  )[0]!.n;
 
 describe('emails through crashes and database errors', () => {
   /**
@@ -79,7 +84,12 @@ describe('emails through crashes and database errors', () => {
     const { course, lesson, token } = await courseWithStudents(t, students);
     const first = await startWorker();
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(async () => smtp.received.length, (n) => n >= 30, 60_000, 5);
+    await eventually(
+      async () => smtp.received.length,
+      (n) => n >= 30,
+      60_000,
+      5,
+    );
     first.child.kill('SIGKILL');
     const killedAt = Date.now();
     const mailedAtKill = smtp.received.length;
@@ -88,7 +98,12 @@ describe('emails through crashes and database errors', () => {
     const second = startWorker();
     // Before: the taken-over job found every unmailed row claimed (for 30 minutes) and
     // completed empty. Now the dead run's leases run out with its job lock.
-    await eventually(() => unmailed(t, course.id), (n) => n === 0, 60_000, 100);
+    await eventually(
+      () => unmailed(t, course.id),
+      (n) => n === 0,
+      60_000,
+      100,
+    );
     const recoveredMs = Date.now() - killedAt;
     await second;
     await new Promise((r) => setTimeout(r, 500)); // a duplicate, if any, would land now
@@ -102,7 +117,10 @@ describe('emails through crashes and database errors', () => {
 
   it('mails every student soon after a worker is SIGKILLed mid-mailing: the taken-over job finishes the work', async () => {
     // A dead worker's job is taken over within ~3 s here.
-    const recoveredMs = await mailThroughWorkerCrash({ JOB_LOCK_DURATION_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000' }, 150);
+    const recoveredMs = await mailThroughWorkerCrash(
+      { JOB_LOCK_DURATION_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000' },
+      150,
+    );
     expect(recoveredMs).toBeLessThan(30_000);
   }, 120_000);
 
@@ -149,13 +167,23 @@ describe('emails through crashes and database errors', () => {
     expect(lockedId).toBeTruthy();
 
     const everyone = await studentEmails(t, course.id);
-    await eventually(async () => new Set(smtp.received.flatMap((m) => m.to)).size, (n) => n === students, 30_000, 100);
+    await eventually(
+      async () => new Set(smtp.received.flatMap((m) => m.to)).size,
+      (n) => n === students,
+      30_000,
+      100,
+    );
     await new Promise((r) => setTimeout(r, 1_500)); // a retry's duplicates would land now
     const recipients = smtp.received.flatMap((m) => m.to).sort();
     expect(recipients.filter((r, i) => recipients[i - 1] === r)).toEqual([]); // nobody twice
     expect(recipients).toEqual(everyone);
     // And the blocked stamp was retried, not given up: every row is stamped mailed.
-    await eventually(() => unmailed(t, course.id), (n) => n === 0, 10_000, 100);
+    await eventually(
+      () => unmailed(t, course.id),
+      (n) => n === 0,
+      10_000,
+      100,
+    );
   }, 60_000);
 });
 
@@ -205,21 +233,33 @@ describe('emails through a Postgres outage', () => {
     const students = 150;
     const { course, lesson, token } = await courseWithStudents(t, students);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(async () => smtp.received.length, (n) => n >= 20, 30_000, 5);
+    await eventually(
+      async () => smtp.received.length,
+      (n) => n >= 20,
+      30_000,
+      5,
+    );
     // Down for 3 s mid-run: stamps, lease renewals and the release of claims all fail.
     pg.stop();
     await new Promise((r) => setTimeout(r, 3_000));
     pg.start();
     const back = Date.now();
     // Before: the claims that could not be released held their rows for 30 minutes.
-    await eventually(() => unmailed(t, course.id).catch(() => -1), (n) => n === 0, 45_000, 200);
+    await eventually(
+      () => unmailed(t, course.id).catch(() => -1),
+      (n) => n === 0,
+      45_000,
+      200,
+    );
     const recoveredMs = Date.now() - back;
     await new Promise((r) => setTimeout(r, 500));
     const recipients = smtp.received.flatMap((m) => m.to).sort();
     expect([...new Set(recipients)]).toEqual(await studentEmails(t, course.id));
     // Nobody twice, unless the worker crashed with messages in flight (at most MAIL_CONCURRENCY each time).
     expect(recipients.length - students).toBeLessThanOrEqual(2 * restarts);
-    console.info(`all ${students} emails sent ${recoveredMs} ms after Postgres came back (worker restarts: ${restarts})`);
+    console.info(
+      `all ${students} emails sent ${recoveredMs} ms after Postgres came back (worker restarts: ${restarts})`,
+    );
   }, 120_000);
 });
 
@@ -239,11 +279,21 @@ describe('in-app notifications when Redis loses its data mid fan-out', () => {
     const config = { ...t.app.config, notifications: { ...t.app.config.notifications, batchSize: 50 } };
     const jobs = new BullJobQueue(redis.url, `${t.redisPrefix}bull`, config.jobs, log);
     const bus = createEventBus(config, log);
-    cleanups.push(() => jobs.close(), () => bus.close());
+    cleanups.push(
+      () => jobs.close(),
+      () => bus.close(),
+    );
     const relay = new OutboxRelay(t.app.database, jobs, log, { pollMs: 60_000, requeueAfterMs: 900_000 });
     expect(await relay.relayOnce()).toBe(1);
     const [row] = await t.app.database.db.select().from(outbox).where(eq(outbox.type, 'lesson.cancelled'));
-    const processors = new NotificationProcessors({ db: t.app.database.db, jobs, bus, mailer: createMailer(config.mail, log), config, log });
+    const processors = new NotificationProcessors({
+      db: t.app.database.db,
+      jobs,
+      bus,
+      mailer: createMailer(config.mail, log),
+      config,
+      log,
+    });
     await processors.event({ eventId: row!.id, event: row!.payload as NotificationEvent });
     const [stamped] = await t.app.database.db.select().from(outbox).where(eq(outbox.id, row!.id));
     expect(stamped!.processedAt).not.toBeNull();
@@ -266,7 +316,12 @@ describe('in-app notifications when Redis loses its data mid fan-out', () => {
       WORKER_METRICS_PORT: '0',
     });
     cleanups.push(async () => worker.child.kill('SIGKILL'));
-    const tally = await eventually(() => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id), (x) => x.total >= students, 30_000, 100);
+    const tally = await eventually(
+      () => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id),
+      (x) => x.total >= students,
+      30_000,
+      100,
+    );
     expect(tally).toEqual({ total: students, recipients: students, maxPerRecipientAndEvent: 1 });
   }, 90_000);
 });

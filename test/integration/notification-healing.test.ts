@@ -46,25 +46,40 @@ describe('notification self-healing', () => {
 
   const db = () => t.app.database.db;
   const queue = (name: string) => {
-    const q = new Queue(name, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix: `${t.redisPrefix}bull` });
+    const q = new Queue(name, {
+      connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix: `${t.redisPrefix}bull`,
+    });
     queues.push(q);
     return q;
   };
-  const runCleanup = () => t.app.background!.jobs.add([{ name: 'maintenance.cleanup', data: {}, opts: { jobId: `cleanup-${Date.now()}-${Math.random()}` } }]);
+  const runCleanup = () =>
+    t.app.background!.jobs.add([
+      { name: 'maintenance.cleanup', data: {}, opts: { jobId: `cleanup-${Date.now()}-${Math.random()}` } },
+    ]);
 
   it('mails, exactly once each, after an SMTP outage that outlasted every retry', async () => {
     const course = await t.make.course(instructor.id);
     await enrollStudents(db(), course.id, 4);
     const lesson = await t.make.lesson(course.id);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(() => notificationTally(db(), 'LESSON_CANCELLED', course.id), (x) => x.total === 4);
+    await eventually(
+      () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
+      (x) => x.total === 4,
+    );
     const email = queue('email');
-    await eventually(() => email.getJobCounts('failed'), (c) => (c.failed ?? 0) >= 1); // out of attempts
+    await eventually(
+      () => email.getJobCounts('failed'),
+      (c) => (c.failed ?? 0) >= 1,
+    ); // out of attempts
     expect(smtp.received).toHaveLength(0);
 
     smtpDown = false;
     await runCleanup(); // revives failed jobs of the last day
-    await eventually(async () => smtp.received.length, (n) => n >= 4);
+    await eventually(
+      async () => smtp.received.length,
+      (n) => n >= 4,
+    );
     await pipelineSettled(t.app.background!.jobs); // every job that could mail again has finished
     expect(smtp.received.flatMap((m) => m.to).sort()).toEqual([...new Set(smtp.received.flatMap((m) => m.to))].sort());
     expect(smtp.received).toHaveLength(4);
@@ -77,14 +92,32 @@ describe('notification self-healing', () => {
     const before = smtp.received.length;
     const lesson = await t.make.lesson(course.id);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(() => notificationTally(db(), 'LESSON_CANCELLED', course.id), (x) => x.total === 30);
-    const [{ eventId }] = (await db().select({ eventId: notifications.eventId }).from(notifications).where(eq(notifications.courseId, course.id)).limit(1)) as [{ eventId: string }];
+    await eventually(
+      () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
+      (x) => x.total === 30,
+    );
+    const [{ eventId }] = (await db()
+      .select({ eventId: notifications.eventId })
+      .from(notifications)
+      .where(eq(notifications.courseId, course.id))
+      .limit(1)) as [{ eventId: string }];
     // Two extra runs over the whole range, at once, on top of the pipeline's own.
     await t.app.background!.jobs.add([
-      { name: 'notifications.email', data: { eventId, range: { from: null, to: null } }, opts: { jobId: `race-a-${eventId}` } },
-      { name: 'notifications.email', data: { eventId, range: { from: null, to: null } }, opts: { jobId: `race-b-${eventId}` } },
+      {
+        name: 'notifications.email',
+        data: { eventId, range: { from: null, to: null } },
+        opts: { jobId: `race-a-${eventId}` },
+      },
+      {
+        name: 'notifications.email',
+        data: { eventId, range: { from: null, to: null } },
+        opts: { jobId: `race-b-${eventId}` },
+      },
     ]);
-    await eventually(async () => smtp.received.length - before, (n) => n >= 30);
+    await eventually(
+      async () => smtp.received.length - before,
+      (n) => n >= 30,
+    );
     await pipelineSettled(t.app.background!.jobs); // both racing runs and the pipeline's own are done
     const mine = smtp.received.slice(before).flatMap((m) => m.to);
     expect(mine).toHaveLength(30);
@@ -96,11 +129,26 @@ describe('notification self-healing', () => {
     await enrollStudents(db(), course.id, 3);
     const lesson = await t.make.lesson(course.id);
     // As if the relay had queued it and Redis then lost the job: relayed, never processed.
-    const event: LessonDomainEvent = { type: 'lesson.started', lessonId: lesson.id, courseId: course.id, scheduledAt: null, occurredAt: new Date().toISOString() };
-    await db().insert(outbox).values({ type: event.type, payload: event, relayedAt: new Date(Date.now() - 60_000), relayCount: 1 });
-    const tally = await eventually(() => notificationTally(db(), 'LESSON_STARTED', course.id), (x) => x.total >= 3, 20_000);
+    const event: LessonDomainEvent = {
+      type: 'lesson.started',
+      lessonId: lesson.id,
+      courseId: course.id,
+      scheduledAt: null,
+      occurredAt: new Date().toISOString(),
+    };
+    await db()
+      .insert(outbox)
+      .values({ type: event.type, payload: event, relayedAt: new Date(Date.now() - 60_000), relayCount: 1 });
+    const tally = await eventually(
+      () => notificationTally(db(), 'LESSON_STARTED', course.id),
+      (x) => x.total >= 3,
+      20_000,
+    );
     expect(tally).toEqual({ total: 3, recipients: 3, maxPerRecipientAndEvent: 1 });
-    const [row] = await db().select().from(outbox).where(sql`${outbox.payload}->>'lessonId' = ${lesson.id}`);
+    const [row] = await db()
+      .select()
+      .from(outbox)
+      .where(sql`${outbox.payload}->>'lessonId' = ${lesson.id}`);
     expect(row!.relayCount).toBe(2);
     expect(row!.processedAt).not.toBeNull();
   });
@@ -112,13 +160,35 @@ describe('notification self-healing', () => {
     // The lesson went t1 → t2 → t1; the second event is processed first.
     const lesson = await t.make.lesson(course.id, { scheduledAt: new Date(t1) });
     const base = { lessonId: lesson.id, courseId: course.id, occurredAt: new Date().toISOString() };
-    const secondMove: LessonDomainEvent = { ...base, type: 'lesson.rescheduled', scheduledAt: t1, previousScheduledAt: t2 };
-    const firstMove: LessonDomainEvent = { ...base, type: 'lesson.rescheduled', scheduledAt: t2, previousScheduledAt: t1 };
+    const secondMove: LessonDomainEvent = {
+      ...base,
+      type: 'lesson.rescheduled',
+      scheduledAt: t1,
+      previousScheduledAt: t2,
+    };
+    const firstMove: LessonDomainEvent = {
+      ...base,
+      type: 'lesson.rescheduled',
+      scheduledAt: t2,
+      previousScheduledAt: t1,
+    };
     const jobs = t.app.background!.jobs;
     const q = queue('notifications');
-    await jobs.add([{ name: 'notifications.event', data: { eventId: crypto.randomUUID(), event: secondMove }, opts: { jobId: `second-${lesson.id}` } }]);
+    await jobs.add([
+      {
+        name: 'notifications.event',
+        data: { eventId: crypto.randomUUID(), event: secondMove },
+        opts: { jobId: `second-${lesson.id}` },
+      },
+    ]);
     await eventually(() => q.getJob(`second-${lesson.id}`).then((j) => j?.finishedOn ?? null), Boolean);
-    await jobs.add([{ name: 'notifications.event', data: { eventId: crypto.randomUUID(), event: firstMove }, opts: { jobId: `first-${lesson.id}` } }]);
+    await jobs.add([
+      {
+        name: 'notifications.event',
+        data: { eventId: crypto.randomUUID(), event: firstMove },
+        opts: { jobId: `first-${lesson.id}` },
+      },
+    ]);
     await eventually(() => q.getJob(`first-${lesson.id}`).then((j) => j?.finishedOn ?? null), Boolean);
     expect(await q.getJobState(reminderJobId(lesson.id, t1))).toBe('delayed');
     expect(await q.getJob(reminderJobId(lesson.id, t2))).toBeUndefined();

@@ -7,7 +7,13 @@ import { notifications, users } from '../../src/db/schema.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
 import { eventually } from '../helpers/eventually.js';
-import { enrollStudents, notificationTally, pipelineSettled, queryRows, startSmtpSink } from '../helpers/notifications.js';
+import {
+  enrollStudents,
+  notificationTally,
+  pipelineSettled,
+  queryRows,
+  startSmtpSink,
+} from '../helpers/notifications.js';
 import { freePort, startPrivateRedis } from '../helpers/services.js';
 import { spawnWorker, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -45,12 +51,19 @@ describe('notification delivery when things fail', () => {
     // The event waits in the outbox; nothing is delivered or lost meanwhile. Left a fixed wait:
     // a relay attempt that fails while Redis is down leaves no trace to await.
     await new Promise((r) => setTimeout(r, 1_000));
-    const pending = await queryRows<{ n: number }>(t.app.database.db, sql`select count(*)::int as n from outbox where relayed_at is null`);
+    const pending = await queryRows<{ n: number }>(
+      t.app.database.db,
+      sql`select count(*)::int as n from outbox where relayed_at is null`,
+    );
     expect(pending[0]!.n).toBe(1);
     expect((await notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id)).total).toBe(0);
 
     await redis.start();
-    const tally = await eventually(() => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id), (x) => x.total >= 3, 30_000);
+    const tally = await eventually(
+      () => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id),
+      (x) => x.total >= 3,
+      30_000,
+    );
     expect(tally).toEqual({ total: 3, recipients: 3, maxPerRecipientAndEvent: 1 });
   });
 
@@ -71,7 +84,11 @@ describe('notification delivery when things fail', () => {
     const { course, lesson, token } = await courseWithStudents(t, 6);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id), r: 'Flooded room' }, { token });
 
-    await eventually(async () => smtp.received.length, (n) => n >= 6, 30_000);
+    await eventually(
+      async () => smtp.received.length,
+      (n) => n >= 6,
+      30_000,
+    );
     await pipelineSettled(t.app.background!.jobs); // any duplicate would have arrived by now
     const students = await t.app.database.db
       .select({ email: users.email })
@@ -81,8 +98,15 @@ describe('notification delivery when things fail', () => {
     expect(recipients).toEqual(students.map((s) => s.email).sort());
     expect(smtp.attempts()).toBeGreaterThan(6); // failures really happened
     // The in-app notifications were not duplicated by the email retries, and all are stamped.
-    expect(await notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id)).toEqual({ total: 6, recipients: 6, maxPerRecipientAndEvent: 1 });
-    const unmailed = await t.app.database.db.select().from(notifications).where(sql`${notifications.courseId} = ${course.id} and ${notifications.emailedAt} is null`);
+    expect(await notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id)).toEqual({
+      total: 6,
+      recipients: 6,
+      maxPerRecipientAndEvent: 1,
+    });
+    const unmailed = await t.app.database.db
+      .select()
+      .from(notifications)
+      .where(sql`${notifications.courseId} = ${course.id} and ${notifications.emailedAt} is null`);
     expect(unmailed).toEqual([]);
 
     const mail = smtp.received[0]!;
@@ -97,11 +121,20 @@ describe('notification delivery when things fail', () => {
 it('stops mailing on shutdown, with every email sent stamped and the rest left to retry', async () => {
   const smtp = await startSmtpSink({ delayMs: 150 });
   cleanups.push(() => smtp.close());
-  const t = await startTestApp({ NOTIFICATION_WORKER: 'on', SMTP_URL: smtp.url, MAIL_CONCURRENCY: '1', OUTBOX_POLL_MS: '200' });
+  const t = await startTestApp({
+    NOTIFICATION_WORKER: 'on',
+    SMTP_URL: smtp.url,
+    MAIL_CONCURRENCY: '1',
+    OUTBOX_POLL_MS: '200',
+  });
   cleanups.push(() => t.app.close());
   const { course, lesson, token } = await courseWithStudents(t, 40);
   await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-  await eventually(async () => smtp.received.length, (n) => n >= 2, 20_000);
+  await eventually(
+    async () => smtp.received.length,
+    (n) => n >= 2,
+    20_000,
+  );
   const started = Date.now();
   await t.app.close(); // what SIGTERM runs
   expect(Date.now() - started).toBeLessThan(5_000); // it did not wait for all 40 emails
@@ -183,7 +216,10 @@ describe('worker processes', () => {
     expect(code).toBe(0);
     expect(worker.output()).toContain('worker stopped cleanly');
     // Nothing was left half-done and locked: no job is active after the worker left.
-    const q = new Queue('notifications', { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix: `${t.redisPrefix}bull` });
+    const q = new Queue('notifications', {
+      connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix: `${t.redisPrefix}bull`,
+    });
     try {
       expect((await q.getJobCounts('active')).active).toBe(0);
     } finally {

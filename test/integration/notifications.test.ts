@@ -36,7 +36,12 @@ describe('notifications', () => {
   const clients: LiveClient[] = [];
 
   beforeAll(async () => {
-    t = await startTestApp({ NOTIFICATION_WORKER: 'on', NOTIFICATION_BATCH_SIZE: '500', REMINDER_LEAD_MINUTES: '1', OUTBOX_POLL_MS: '200' });
+    t = await startTestApp({
+      NOTIFICATION_WORKER: 'on',
+      NOTIFICATION_BATCH_SIZE: '500',
+      REMINDER_LEAD_MINUTES: '1',
+      OUTBOX_POLL_MS: '200',
+    });
     instructor = await t.make.user({ role: 'INSTRUCTOR' });
     student = await t.make.user();
     other = await t.make.user();
@@ -55,13 +60,20 @@ describe('notifications', () => {
   const notificationsOf = (userId: string) =>
     db().select().from(notifications).where(eq(notifications.recipientId, userId)).orderBy(notifications.createdAt);
   const outboxFor = (lessonId: string) =>
-    queryRows<{ type: string; payload: any; relayed_at: Date | null }>(db(), sql`select type, payload, relayed_at from outbox where payload->>'lessonId' = ${lessonId} order by seq`);
+    queryRows<{ type: string; payload: any; relayed_at: Date | null }>(
+      db(),
+      sql`select type, payload, relayed_at from outbox where payload->>'lessonId' = ${lessonId} order by seq`,
+    );
   const courseWith = async (...students: UserRow[]): Promise<CourseRow> => {
     const course = await t.make.course(instructor.id);
     for (const s of students) await t.make.enrollment(s.id, course.id);
     return course;
   };
-  const queue = (name: string) => new Queue(name, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix: `${t.redisPrefix}bull` });
+  const queue = (name: string) =>
+    new Queue(name, {
+      connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix: `${t.redisPrefix}bull`,
+    });
 
   describe('transactional outbox', () => {
     it('writes one event with the change, and none when the change is refused', async () => {
@@ -77,17 +89,30 @@ describe('notifications', () => {
 
     it('records a new lesson only once it has a time', async () => {
       const course = await courseWith(student);
-      const untimed = await t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: 'No time yet' }, { token: instructorToken });
-      const timed = await t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: 'Timed', at: inHours(5) }, { token: instructorToken });
+      const untimed = await t.gql(
+        CREATE_LESSON,
+        { c: gid('Course', course.id), t: 'No time yet' },
+        { token: instructorToken },
+      );
+      const timed = await t.gql(
+        CREATE_LESSON,
+        { c: gid('Course', course.id), t: 'Timed', at: inHours(5) },
+        { token: instructorToken },
+      );
       expect(await outboxFor(uuidOf('Lesson', untimed.data.createLesson.id)!)).toEqual([]);
-      expect((await outboxFor(uuidOf('Lesson', timed.data.createLesson.id)!)).map((r) => r.type)).toEqual(['lesson.scheduled']);
+      expect((await outboxFor(uuidOf('Lesson', timed.data.createLesson.id)!)).map((r) => r.type)).toEqual([
+        'lesson.scheduled',
+      ]);
     });
 
     it('relays committed events to the queue and stamps them', async () => {
       const course = await courseWith(student);
       const lesson = await t.make.lesson(course.id);
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      const [row] = await eventually(() => outboxFor(lesson.id), (rows) => rows[0]?.relayed_at != null);
+      const [row] = await eventually(
+        () => outboxFor(lesson.id),
+        (rows) => rows[0]?.relayed_at != null,
+      );
       expect(Date.parse(String(row!.relayed_at))).toBeGreaterThan(Date.now() - 60_000);
     });
   });
@@ -96,9 +121,18 @@ describe('notifications', () => {
     it('confirms an enrollment to the student alone', async () => {
       const course = await courseWith();
       const s = await t.make.user();
-      expect((await t.gql(ENROLL, { c: gid('Course', course.id) }, { token: await t.tokenFor(s) })).errors).toBeUndefined();
-      const [n] = await eventually(() => notificationsOf(s.id), (rows) => rows.length > 0);
-      expect(n).toMatchObject({ kind: 'ENROLLMENT_CONFIRMED', courseId: course.id, title: `You're enrolled in ${course.title}` });
+      expect(
+        (await t.gql(ENROLL, { c: gid('Course', course.id) }, { token: await t.tokenFor(s) })).errors,
+      ).toBeUndefined();
+      const [n] = await eventually(
+        () => notificationsOf(s.id),
+        (rows) => rows.length > 0,
+      );
+      expect(n).toMatchObject({
+        kind: 'ENROLLMENT_CONFIRMED',
+        courseId: course.id,
+        title: `You're enrolled in ${course.title}`,
+      });
       expect(await notificationsOf(instructor.id)).toEqual([]);
     });
 
@@ -109,7 +143,10 @@ describe('notifications', () => {
       await t.gql(UNENROLL, { c: gid('Course', course.id) }, { token: await t.tokenFor(leaver) });
       const lesson = await t.make.lesson(course.id, { title: 'Graph theory' });
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id), r: 'Instructor is ill' }, { token: instructorToken });
-      const [n] = await eventually(() => notificationsOf(stayer.id), (rows) => rows.length > 0);
+      const [n] = await eventually(
+        () => notificationsOf(stayer.id),
+        (rows) => rows.length > 0,
+      );
       expect(n).toMatchObject({ kind: 'LESSON_CANCELLED', lessonId: lesson.id, courseId: course.id });
       expect(n!.body).toContain('Graph theory');
       expect(n!.body).toContain(course.title);
@@ -125,7 +162,10 @@ describe('notifications', () => {
       const lesson = await t.make.lesson(course.id);
       await t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
       await t.gql(COMPLETE, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      const rows = await eventually(() => notificationsOf(s.id), (r) => r.length >= 2);
+      const rows = await eventually(
+        () => notificationsOf(s.id),
+        (r) => r.length >= 2,
+      );
       expect(rows.map((r) => r.kind).sort()).toEqual(['LESSON_COMPLETED', 'LESSON_STARTED']);
     });
 
@@ -137,9 +177,15 @@ describe('notifications', () => {
       first.setUTCHours(9, 0, 0, 0);
       const second = new Date(first.getTime() + 2 * 86_400_000);
       await t.gql(RESCHEDULE, { id: gid('Lesson', lesson.id), at: first.toISOString() }, { token: instructorToken });
-      await eventually(() => notificationsOf(s.id), (r) => r.length === 1);
+      await eventually(
+        () => notificationsOf(s.id),
+        (r) => r.length === 1,
+      );
       await t.gql(RESCHEDULE, { id: gid('Lesson', lesson.id), at: second.toISOString() }, { token: instructorToken });
-      const rows = await eventually(() => notificationsOf(s.id), (r) => r.length === 2);
+      const rows = await eventually(
+        () => notificationsOf(s.id),
+        (r) => r.length === 2,
+      );
       expect(rows.map((r) => r.kind)).toEqual(['LESSON_SCHEDULED', 'LESSON_RESCHEDULED']);
       expect(rows[1]!.body).toContain('09:00 UTC');
       expect(rows[1]!.body).toMatch(/moved from .+ to .+/);
@@ -150,13 +196,21 @@ describe('notifications', () => {
       await enrollStudents(db(), course.id, 1_234);
       const lesson = await t.make.lesson(course.id);
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      const tally = await eventually(() => notificationTally(db(), 'LESSON_CANCELLED', course.id), (x) => x.total >= 1_234, 30_000);
+      const tally = await eventually(
+        () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
+        (x) => x.total >= 1_234,
+        30_000,
+      );
       expect(tally).toEqual({ total: 1_234, recipients: 1_234, maxPerRecipientAndEvent: 1 });
       const [event] = await outboxFor(lesson.id);
       const q = queue('notifications');
       try {
-        const eventId = (await queryRows<{ id: string }>(db(), sql`select id from outbox where payload->>'lessonId' = ${lesson.id}`))[0]!.id;
-        const batches = (await q.getJobs(['completed', 'active', 'waiting'])).filter((j) => j.name === 'notifications.batch' && j.data.eventId === eventId);
+        const eventId = (
+          await queryRows<{ id: string }>(db(), sql`select id from outbox where payload->>'lessonId' = ${lesson.id}`)
+        )[0]!.id;
+        const batches = (await q.getJobs(['completed', 'active', 'waiting'])).filter(
+          (j) => j.name === 'notifications.batch' && j.data.eventId === eventId,
+        );
         expect(batches).toHaveLength(3);
         expect(event).toBeDefined();
       } finally {
@@ -172,23 +226,45 @@ describe('notifications', () => {
       const course = await courseWith(s1, s2);
       const lesson = await t.make.lesson(course.id);
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      await eventually(() => notificationTally(db(), 'LESSON_CANCELLED', course.id), (x) => x.total === 2);
-      const [row] = await queryRows<{ id: string; payload: any }>(db(), sql`select id, payload from outbox where payload->>'lessonId' = ${lesson.id}`);
+      await eventually(
+        () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
+        (x) => x.total === 2,
+      );
+      const [row] = await queryRows<{ id: string; payload: any }>(
+        db(),
+        sql`select id, payload from outbox where payload->>'lessonId' = ${lesson.id}`,
+      );
       // The same event under a new job id runs the whole pipeline again...
-      await t.app.background!.jobs.add([{ name: 'notifications.event', data: { eventId: row!.id, event: row!.payload }, opts: { jobId: `forced-${row!.id}` } }]);
+      await t.app.background!.jobs.add([
+        {
+          name: 'notifications.event',
+          data: { eventId: row!.id, event: row!.payload },
+          opts: { jobId: `forced-${row!.id}` },
+        },
+      ]);
       // ...and the relay hands the same outbox row over again.
       await db().update(outbox).set({ relayedAt: null }).where(eq(outbox.id, row!.id));
       t.app.background!.work.relay.wake();
-      await eventually(() => outboxFor(lesson.id), (rows) => rows[0]?.relayed_at != null);
+      await eventually(
+        () => outboxFor(lesson.id),
+        (rows) => rows[0]?.relayed_at != null,
+      );
       const q = queue('notifications');
       try {
         await eventually(() => q.getJob(`forced-${row!.id}`).then((j) => j?.finishedOn != null), Boolean);
         // The forced run's batch jobs have the same ids as the first run's: nothing new was queued.
-        await eventually(() => q.getJobCounts('waiting', 'active'), (c) => c.waiting === 0 && c.active === 0);
+        await eventually(
+          () => q.getJobCounts('waiting', 'active'),
+          (c) => c.waiting === 0 && c.active === 0,
+        );
       } finally {
         await q.close();
       }
-      expect(await notificationTally(db(), 'LESSON_CANCELLED', course.id)).toEqual({ total: 2, recipients: 2, maxPerRecipientAndEvent: 1 });
+      expect(await notificationTally(db(), 'LESSON_CANCELLED', course.id)).toEqual({
+        total: 2,
+        recipients: 2,
+        maxPerRecipientAndEvent: 1,
+      });
     });
   });
 
@@ -202,7 +278,10 @@ describe('notifications', () => {
         const lesson = await t.make.lesson(course.id, { title: `Lesson ${i}` });
         await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
       }
-      await eventually(() => notificationsOf(reader.id), (r) => r.length === 5);
+      await eventually(
+        () => notificationsOf(reader.id),
+        (r) => r.length === 5,
+      );
     });
 
     it('pages newest first with a total and an unread count', async () => {
@@ -210,7 +289,13 @@ describe('notifications', () => {
       expect(page1.unreadNotificationCount).toBe(5);
       expect(page1.notifications.totalCount).toBe(5);
       expect(page1.notifications.pageInfo.hasNextPage).toBe(true);
-      const page2 = (await t.gql(MY_NOTIFICATIONS, { first: 10, after: page1.notifications.pageInfo.endCursor }, { token: readerToken })).data.me;
+      const page2 = (
+        await t.gql(
+          MY_NOTIFICATIONS,
+          { first: 10, after: page1.notifications.pageInfo.endCursor },
+          { token: readerToken },
+        )
+      ).data.me;
       const all = [...page1.notifications.edges, ...page2.notifications.edges].map((e: any) => e.node);
       expect(all).toHaveLength(5);
       expect(new Set(all.map((n: any) => n.id)).size).toBe(5);
@@ -226,9 +311,18 @@ describe('notifications', () => {
       const stranger = await t.make.user();
       const strangersLesson = await t.make.lesson((await courseWith(stranger)).id);
       await t.gql(CANCEL, { id: gid('Lesson', strangersLesson.id) }, { token: instructorToken });
-      const [theirs] = await eventually(() => notificationsOf(stranger.id), (r) => r.length === 1);
-      const mine = (await t.gql(MY_NOTIFICATIONS, { first: 2 }, { token: readerToken })).data.me.notifications.edges.map((e: any) => e.node.id);
-      const res = await t.gql(MARK_READ, { ids: [...mine, gid('Notification', theirs!.id), mine[0]] }, { token: readerToken });
+      const [theirs] = await eventually(
+        () => notificationsOf(stranger.id),
+        (r) => r.length === 1,
+      );
+      const mine = (
+        await t.gql(MY_NOTIFICATIONS, { first: 2 }, { token: readerToken })
+      ).data.me.notifications.edges.map((e: any) => e.node.id);
+      const res = await t.gql(
+        MARK_READ,
+        { ids: [...mine, gid('Notification', theirs!.id), mine[0]] },
+        { token: readerToken },
+      );
       expect(res.data.markNotificationsRead).toBe(2);
       expect((await t.gql(MARK_READ, { ids: mine }, { token: readerToken })).data.markNotificationsRead).toBe(0);
       expect((await notificationsOf(stranger.id))[0]!.readAt).toBeNull();
@@ -257,7 +351,9 @@ describe('notifications', () => {
       expect((await t.gql(q, { id: gid('User', reader.id) }, { token: otherToken })).data.user).toBeNull();
       const [own] = await notificationsOf(reader.id);
       const node = `query($id: ID!) { node(id: $id) { id ... on Notification { title } } }`;
-      expect((await t.gql(node, { id: gid('Notification', own!.id) }, { token: readerToken })).data.node.title).toBe(own!.title);
+      expect((await t.gql(node, { id: gid('Notification', own!.id) }, { token: readerToken })).data.node.title).toBe(
+        own!.title,
+      );
       expect((await t.gql(node, { id: gid('Notification', own!.id) }, { token: adminToken })).data.node).toBeNull();
     });
   });
@@ -278,14 +374,21 @@ describe('notifications', () => {
       const watcher = new Redis(TEST_REDIS_URL);
       try {
         const channels = [s.id, other.id].map((id) => `${t.redisPrefix}${Topics.userNotifications(id)}`);
-        await eventually(async () => (await watcher.pubsub('NUMSUB', ...channels)) as Array<string | number>, (r) => Number(r[1]) >= 1 && Number(r[3]) >= 1);
+        await eventually(
+          async () => (await watcher.pubsub('NUMSUB', ...channels)) as Array<string | number>,
+          (r) => Number(r[1]) >= 1 && Number(r[3]) >= 1,
+        );
       } finally {
         watcher.disconnect();
       }
       const lesson = await t.make.lesson(course.id, { title: 'Live one' });
       await t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
       const got = (await subMine.next(10_000)).data.notificationAdded;
-      expect(got).toMatchObject({ kind: 'LESSON_STARTED', course: { id: gid('Course', course.id) }, lesson: { title: 'Live one' } });
+      expect(got).toMatchObject({
+        kind: 'LESSON_STARTED',
+        course: { id: gid('Course', course.id) },
+        lesson: { title: 'Live one' },
+      });
       const row = (await notificationsOf(s.id)).find((n) => n.lessonId === lesson.id)!;
       expect(got.id).toBe(gid('Notification', row.id));
       // `other` is enrolled too, so receives its own copy — never s's.
@@ -311,30 +414,47 @@ describe('notifications', () => {
       // Lead time is 1 minute here: a lesson 61 s away is reminded about in about a second.
       const at = new Date(Date.now() + 61_000).toISOString();
       await t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: 'Soon', at }, { token: instructorToken });
-      const rows = await eventually(() => notificationsOf(s.id), (r) => r.some((n) => n.kind === 'LESSON_REMINDER'), 20_000);
+      const rows = await eventually(
+        () => notificationsOf(s.id),
+        (r) => r.some((n) => n.kind === 'LESSON_REMINDER'),
+        20_000,
+      );
       expect(rows.find((n) => n.kind === 'LESSON_REMINDER')!.title).toBe('Starting soon: Soon');
     });
 
     it('moves the reminder when the lesson is rescheduled and drops it when cancelled', async () => {
       const course = await courseWith(student);
       const first = inHours(3);
-      const created = await t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: 'Later', at: first }, { token: instructorToken });
+      const created = await t.gql(
+        CREATE_LESSON,
+        { c: gid('Course', course.id), t: 'Later', at: first },
+        { token: instructorToken },
+      );
       const id = created.data.createLesson.id;
       const lessonId = uuidOf('Lesson', id)!;
       const q = queue('notifications');
       try {
         const firstJob = reminderJobId(lessonId, first);
-        await eventually(() => q.getJob(firstJob), (j) => j !== undefined);
+        await eventually(
+          () => q.getJob(firstJob),
+          (j) => j !== undefined,
+        );
         expect(await q.getJobState(firstJob)).toBe('delayed');
         const second = new Date(Date.parse(first) + 3_600_000).toISOString();
         await t.gql(RESCHEDULE, { id, at: second }, { token: instructorToken });
         const secondJob = reminderJobId(lessonId, second);
-        await eventually(() => q.getJob(secondJob), (j) => j !== undefined);
+        await eventually(
+          () => q.getJob(secondJob),
+          (j) => j !== undefined,
+        );
         expect(await q.getJob(firstJob)).toBeUndefined();
         const delay = (await q.getJob(secondJob))!.opts.delay!;
         expect(Math.abs(Date.now() + delay - (Date.parse(second) - 60_000))).toBeLessThan(10_000);
         await t.gql(CANCEL, { id }, { token: instructorToken });
-        await eventually(() => q.getJob(secondJob), (j) => j === undefined);
+        await eventually(
+          () => q.getJob(secondJob),
+          (j) => j === undefined,
+        );
       } finally {
         await q.close();
       }
@@ -344,7 +464,11 @@ describe('notifications', () => {
   describe('scheduled jobs', () => {
     it('keeps one scheduler per job however many workers declare it', async () => {
       // A second process on the same database and Redis: two workers.
-      const second = await startTestApp({ NOTIFICATION_WORKER: 'on', REDIS_KEY_PREFIX: t.redisPrefix, DATABASE_URL: t.databaseUrl });
+      const second = await startTestApp({
+        NOTIFICATION_WORKER: 'on',
+        REDIS_KEY_PREFIX: t.redisPrefix,
+        DATABASE_URL: t.databaseUrl,
+      });
       const q = queue('maintenance');
       try {
         const schedulers = await q.getJobSchedulers();
@@ -356,12 +480,23 @@ describe('notifications', () => {
     });
 
     it('records the daily activity report, readable by admins only', async () => {
-      await t.app.background!.jobs.add([{ name: 'maintenance.activity-report', data: {}, opts: { jobId: `report-${Date.now()}` } }]);
+      await t.app.background!.jobs.add([
+        { name: 'maintenance.activity-report', data: {}, opts: { jobId: `report-${Date.now()}` } },
+      ]);
       const today = new Date().toISOString().slice(0, 10);
       const q = `{ activityReports(last: 3) { day stats { users activeEnrollments lessons { status count } } } }`;
-      const res = await eventually(() => t.gql(q, {}, { token: adminToken }), (r) => r.data?.activityReports?.length > 0);
+      const res = await eventually(
+        () => t.gql(q, {}, { token: adminToken }),
+        (r) => r.data?.activityReports?.length > 0,
+      );
       expect(res.data.activityReports[0].day).toBe(today);
-      const live = (await t.gql(`{ platformStats { users activeEnrollments notificationsLast24h courses { status count } } }`, {}, { token: adminToken })).data.platformStats;
+      const live = (
+        await t.gql(
+          `{ platformStats { users activeEnrollments notificationsLast24h courses { status count } } }`,
+          {},
+          { token: adminToken },
+        )
+      ).data.platformStats;
       expect(live.users).toBe(res.data.activityReports[0].stats.users);
       expect(live.notificationsLast24h).toBeGreaterThan(0);
       expect(codesOf(await t.gql(q, {}, { token: studentToken }))).toEqual(['FORBIDDEN']);
@@ -383,8 +518,13 @@ describe('notifications', () => {
         .returning();
       const { session } = await createSession(db(), u.id, 1, 'test');
       await db().update(authSessions).set({ expiresAt: longAgo }).where(eq(authSessions.id, session.id));
-      await t.app.background!.jobs.add([{ name: 'maintenance.cleanup', data: {}, opts: { jobId: `cleanup-${Date.now()}` } }]);
-      const left = await eventually(() => notificationsOf(u.id), (rows) => rows.length === 2);
+      await t.app.background!.jobs.add([
+        { name: 'maintenance.cleanup', data: {}, opts: { jobId: `cleanup-${Date.now()}` } },
+      ]);
+      const left = await eventually(
+        () => notificationsOf(u.id),
+        (rows) => rows.length === 2,
+      );
       expect(left.map((n) => n.id).sort()).toEqual([oldUnread!.id, recentRead!.id].sort());
       expect(left.some((n) => n.id === oldRead!.id)).toBe(false);
       expect(await db().select().from(authSessions).where(eq(authSessions.id, session.id))).toEqual([]);

@@ -93,7 +93,8 @@ describe('response cache', () => {
     expect(dataOf(hit.text).length).toBeGreaterThan(100);
     expect(dataOf(hit.text)).toBe(dataOf(miss.text));
     // The budget is still spent on a hit, and reported.
-    const cost = (text: string) => (JSON.parse(text) as { extensions: { cost: { requested: number; remaining: number } } }).extensions.cost;
+    const cost = (text: string) =>
+      (JSON.parse(text) as { extensions: { cost: { requested: number; remaining: number } } }).extensions.cost;
     expect(cost(hit.text).requested).toBe(cost(miss.text).requested);
     expect(cost(hit.text).remaining).toBeLessThan(cost(miss.text).remaining);
   });
@@ -111,7 +112,12 @@ describe('response cache', () => {
     expect(node.cacheControl).toBe('no-store');
     const inbox = await raw(a.gql, `{ me { notifications(first: 1) { totalCount } } }`, {}, studentToken);
     expect(inbox.cache).toBe('BYPASS');
-    const mutation = await raw(a.gql, `mutation { updateProfile(input: { displayName: "Same" }) { id } }`, {}, studentToken);
+    const mutation = await raw(
+      a.gql,
+      `mutation { updateProfile(input: { displayName: "Same" }) { id } }`,
+      {},
+      studentToken,
+    );
     expect(mutation.cache).toBeNull();
   });
 
@@ -120,7 +126,12 @@ describe('response cache', () => {
       const id = gid('Course', course.id);
       await raw(a.gql, COURSE, { id });
       expect((await raw(a.gql, COURSE, { id })).cache).toBe('HIT');
-      const update = await raw(b.gql, `mutation($id: ID!) { updateCourse(input: { id: $id, title: "Renamed course" }) { title } }`, { id }, instructorToken);
+      const update = await raw(
+        b.gql,
+        `mutation($id: ID!) { updateCourse(input: { id: $id, title: "Renamed course" }) { title } }`,
+        { id },
+        instructorToken,
+      );
       expect(update.errors).toBeUndefined();
       const after = await raw(a.gql, COURSE, { id });
       expect(after.cache).toBe('MISS');
@@ -133,16 +144,28 @@ describe('response cache', () => {
       const before = await raw(a.gql, COURSE, { id });
       expect(before.data.course.lessons.edges.find((e: any) => e.node.id === gid('Lesson', lesson.id))).toBeUndefined(); // made behind the API's back
       // The factory wrote straight to the database; a mutation through the API invalidates.
-      await raw(b.gql, `mutation($id: ID!) { startLesson(id: $id) { status } }`, { id: gid('Lesson', lesson.id) }, instructorToken);
+      await raw(
+        b.gql,
+        `mutation($id: ID!) { startLesson(id: $id) { status } }`,
+        { id: gid('Lesson', lesson.id) },
+        instructorToken,
+      );
       const after = await raw(a.gql, COURSE, { id });
-      expect(after.data.course.lessons.edges.find((e: any) => e.node.id === gid('Lesson', lesson.id))?.node.status).toBe('IN_PROGRESS');
+      expect(
+        after.data.course.lessons.edges.find((e: any) => e.node.id === gid('Lesson', lesson.id))?.node.status,
+      ).toBe('IN_PROGRESS');
     });
 
     it('enrollment count after enroll', async () => {
       const id = gid('Course', course.id);
       const before = (await raw(a.gql, COURSE, { id })).data.course.enrollmentCount;
       expect((await raw(a.gql, COURSE, { id })).cache).toBe('HIT');
-      const enrolled = await raw(b.gql, `mutation($c: ID!) { enroll(courseId: $c) { status } }`, { c: id }, studentToken);
+      const enrolled = await raw(
+        b.gql,
+        `mutation($c: ID!) { enroll(courseId: $c) { status } }`,
+        { c: id },
+        studentToken,
+      );
       expect(enrolled.errors).toBeUndefined();
       expect((await raw(a.gql, COURSE, { id })).data.course.enrollmentCount).toBe(before + 1);
     });
@@ -156,7 +179,12 @@ describe('response cache', () => {
       const id = gid('Lesson', lesson.id);
       await raw(a.gql, q, { id });
       expect((await raw(a.gql, q, { id })).cache).toBe('HIT');
-      await raw(b.gql, `mutation($id: ID!) { archiveCourse(id: $id) { status } }`, { id: gid('Course', own.id) }, instructorToken);
+      await raw(
+        b.gql,
+        `mutation($id: ID!) { archiveCourse(id: $id) { status } }`,
+        { id: gid('Course', own.id) },
+        instructorToken,
+      );
       expect((await raw(a.gql, q, { id })).data.lesson).toBeNull();
     });
 
@@ -177,7 +205,12 @@ describe('response cache', () => {
       await raw(a.gql, q);
       expect((await raw(a.gql, q)).cache).toBe('HIT');
       const renamed = await a.make.course(instructor.id, { title: 'Zzz last' });
-      const rename = await raw(b.gql, `mutation($id: ID!) { updateCourse(input: { id: $id, title: "AAA first" }) { title } }`, { id: gid('Course', renamed.id) }, instructorToken);
+      const rename = await raw(
+        b.gql,
+        `mutation($id: ID!) { updateCourse(input: { id: $id, title: "AAA first" }) { title } }`,
+        { id: gid('Course', renamed.id) },
+        instructorToken,
+      );
       expect(rename.errors).toBeUndefined();
       expect((await raw(a.gql, q)).data.courses.edges[0].node.title).toBe('AAA first');
     });
@@ -201,7 +234,11 @@ describe('response cache', () => {
       expect((await raw(a.gql, COURSE, { id })).cache).toBe('HIT');
       const socket = liveClient(b.url, { authorization: `Bearer ${instructorToken}` });
       try {
-        const sub = subscribe(socket, `mutation($id: ID!) { updateCourse(input: { id: $id, title: "Renamed over the socket" }) { title } }`, { id });
+        const sub = subscribe(
+          socket,
+          `mutation($id: ID!) { updateCourse(input: { id: $id, title: "Renamed over the socket" }) { title } }`,
+          { id },
+        );
         expect((await sub.next()).data.updateCourse.title).toBe('Renamed over the socket');
       } finally {
         await socket.dispose();
@@ -212,7 +249,9 @@ describe('response cache', () => {
     it('does not flush the cache for a refused mutation, nor grow it with undeclared variables', async () => {
       await raw(a.gql, CATALOG, { first: 9 });
       expect((await raw(a.gql, CATALOG, { first: 9 })).cache).toBe('HIT');
-      const refused = await raw(a.gql, `mutation($id: ID!) { publishCourse(id: $id) { id } }`, { id: gid('Course', course.id) });
+      const refused = await raw(a.gql, `mutation($id: ID!) { publishCourse(id: $id) { id } }`, {
+        id: gid('Course', course.id),
+      });
       expect(codesOf(refused)).toEqual(['UNAUTHENTICATED']);
       expect((await raw(a.gql, CATALOG, { first: 9 })).cache).toBe('HIT');
       expect((await raw(a.gql, CATALOG, { first: 9, junk: 'x1' })).cache).toBe('HIT');
@@ -224,7 +263,9 @@ describe('response cache', () => {
     const tokens = await Promise.all(users.map((u) => a.tokenFor(u)));
     const q = `{ me { id email displayName } courses(first: 5) { edges { node { id viewerEnrollment { id } } } } }`;
     const responses = await Promise.all(
-      Array.from({ length: 6 }, (_, round) => users.map((u, i) => raw(round % 2 ? b.gql : a.gql, q, {}, tokens[i]).then((r) => ({ u, r })))).flat(),
+      Array.from({ length: 6 }, (_, round) =>
+        users.map((u, i) => raw(round % 2 ? b.gql : a.gql, q, {}, tokens[i]).then((r) => ({ u, r }))),
+      ).flat(),
     );
     for (const { u, r } of responses) {
       expect(r.data.me).toEqual({ id: gid('User', u.id), email: u.email, displayName: u.displayName });
@@ -286,11 +327,21 @@ describe('response cache', () => {
     expect(renamed.data.me.displayName).toBe('Dr. Renamed');
     expect(renamed.data.courses.totalCount).toBe(cached.data.courses.totalCount + 1); // fresh, so the new draft shows
 
-    await raw(b.gql, `mutation($u: ID!) { setUserRole(input: { userId: $u, role: STUDENT }) { role } }`, { u: gid('User', instructor.id) }, adminToken);
+    await raw(
+      b.gql,
+      `mutation($u: ID!) { setUserRole(input: { userId: $u, role: STUDENT }) { role } }`,
+      { u: gid('User', instructor.id) },
+      adminToken,
+    );
     // Since issue 11 a demotion revokes the tokens issued before it: nothing is served to the
     // old token at all, cached or not (before, it was a MISS: the user's entries went with it).
     // (made through B, it reaches A over pub/sub within moments)
-    const demotedOld = await eventually(() => raw(a.gql, q, {}, accessToken), (r) => r.status === 401, 2_000, 20);
+    const demotedOld = await eventually(
+      () => raw(a.gql, q, {}, accessToken),
+      (r) => r.status === 401,
+      2_000,
+      20,
+    );
     expect(demotedOld.errors?.[0]?.extensions?.reason).toBe('TOKEN_REVOKED');
     const refreshed = await a.gql(REFRESH, { t: refreshToken });
     const asStudent = await raw(a.gql, q, {}, refreshed.data.refreshSession.accessToken);
@@ -298,7 +349,9 @@ describe('response cache', () => {
     expect(asStudent.cache).toBe('MISS'); // a new role is a new cache scope
 
     await raw(a.gql, q, {}, refreshed.data.refreshSession.accessToken);
-    await a.gql(`mutation($t: String!) { logout(input: { refreshToken: $t }) }`, { t: refreshed.data.refreshSession.refreshToken });
+    await a.gql(`mutation($t: String!) { logout(input: { refreshToken: $t }) }`, {
+      t: refreshed.data.refreshSession.refreshToken,
+    });
     // Logged out: the session's access token is refused (issue 11), so no cached answer either.
     const loggedOut = await raw(a.gql, q, {}, refreshed.data.refreshSession.accessToken);
     expect(loggedOut.status).toBe(401);
@@ -310,7 +363,9 @@ describe('response cache', () => {
     const hash = createHash('sha256').update(query).digest('hex');
     const ext = { persistedQuery: { version: 1, sha256Hash: hash } };
     const post = (url: string, body: object) =>
-      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, headers: r.headers, body: (await r.json()) as any }));
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
+        async (r) => ({ status: r.status, headers: r.headers, body: (await r.json()) as any }),
+      );
 
     it('answers an unknown hash with PERSISTED_QUERY_NOT_FOUND, then remembers it for every instance', async () => {
       const unknown = await post(a.url, { extensions: ext });

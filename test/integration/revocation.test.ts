@@ -23,16 +23,35 @@ describe('revocation across API instances', () => {
   let database: Database;
   let a: RunningApi, b: RunningApi, c: RunningApi;
   let gqlA: GraphQLClient, gqlB: GraphQLClient, gqlC: GraphQLClient;
-  const tokens = new TokenService({ secret: TEST_JWT_SECRET, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 900 });
+  const tokens = new TokenService({
+    secret: TEST_JWT_SECRET,
+    issuer: 'eduflow',
+    audience: 'eduflow-api',
+    accessTokenTtlSeconds: 900,
+  });
   const LIMIT_MS = 2_000;
 
   beforeAll(async () => {
     target = await createTestDatabase();
     const prefix = testRedisPrefix();
-    const env = { DATABASE_URL: target.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn', MAX_SOCKETS_PER_IP: '0' };
-    [a, b, c] = await Promise.all([spawnApi(env), spawnApi(env), spawnApi({ ...env, REDIS_KEY_PREFIX: `${prefix}deaf:` })]);
+    const env = {
+      DATABASE_URL: target.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'warn',
+      MAX_SOCKETS_PER_IP: '0',
+    };
+    [a, b, c] = await Promise.all([
+      spawnApi(env),
+      spawnApi(env),
+      spawnApi({ ...env, REDIS_KEY_PREFIX: `${prefix}deaf:` }),
+    ]);
     [gqlA, gqlB, gqlC] = [graphqlClient(a.url), graphqlClient(b.url), graphqlClient(c.url)];
-    database = createDatabase(loadConfig({ DATABASE_URL: target.url, JWT_SECRET: TEST_JWT_SECRET }), createLogger('silent'));
+    database = createDatabase(
+      loadConfig({ DATABASE_URL: target.url, JWT_SECRET: TEST_JWT_SECRET }),
+      createLogger('silent'),
+    );
   }, 180_000);
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
@@ -56,7 +75,8 @@ describe('revocation across API instances', () => {
         return Date.now() - since;
       }
       expect(res.errors).toBeUndefined();
-      if (Date.now() - since > LIMIT_MS) throw new Error(`token still accepted ${Date.now() - since} ms after the revocation`);
+      if (Date.now() - since > LIMIT_MS)
+        throw new Error(`token still accepted ${Date.now() - since} ms after the revocation`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -73,7 +93,10 @@ describe('revocation across API instances', () => {
     const out = await gqlA(LOGOUT, { t: session.refreshToken });
     expect(out.data).toEqual({ logout: true });
     const since = Date.now();
-    const [onB, onC] = await Promise.all([refusedWithin(gqlB, session.accessToken, since), refusedWithin(gqlC, session.accessToken, since)]);
+    const [onB, onC] = await Promise.all([
+      refusedWithin(gqlB, session.accessToken, since),
+      refusedWithin(gqlC, session.accessToken, since),
+    ]);
     expect(onB).toBeLessThan(LIMIT_MS);
     expect(onC).toBeLessThan(LIMIT_MS);
     // A refuses it at once: it applied the revocation before answering the logout.
@@ -87,20 +110,36 @@ describe('revocation across API instances', () => {
     const oldToken = await tokenFor(teacher);
     const create = `mutation { createCourse(input: { title: "Still teaching?" }) { id } }`;
     expect((await gqlB(create, {}, { token: oldToken })).errors).toBeUndefined();
-    const demoted = await gqlA(`mutation($i: SetUserRoleInput!) { setUserRole(input: $i) { role } }`, { i: { userId: gid('User', teacher.id), role: 'STUDENT' } }, { token: await tokenFor(admin) });
+    const demoted = await gqlA(
+      `mutation($i: SetUserRoleInput!) { setUserRole(input: $i) { role } }`,
+      { i: { userId: gid('User', teacher.id), role: 'STUDENT' } },
+      { token: await tokenFor(admin) },
+    );
     expect(demoted.data).toEqual({ setUserRole: { role: 'STUDENT' } });
     const since = Date.now();
-    await Promise.all([refusedWithin(gqlB, oldToken, since, create.replace('Still teaching?', 'probe')), refusedWithin(gqlC, oldToken, since)]);
+    await Promise.all([
+      refusedWithin(gqlB, oldToken, since, create.replace('Still teaching?', 'probe')),
+      refusedWithin(gqlC, oldToken, since),
+    ]);
     // A token issued after the change, with the new role, works everywhere.
     const fresh = await tokenFor({ id: teacher.id, role: 'STUDENT' });
-    for (const gql of [gqlA, gqlB, gqlC]) expect((await gql(ME, {}, { token: fresh })).data).toEqual({ me: { id: gid('User', teacher.id) } });
+    for (const gql of [gqlA, gqlB, gqlC])
+      expect((await gql(ME, {}, { token: fresh })).data).toEqual({ me: { id: gid('User', teacher.id) } });
   });
 
   it('changePassword through A: the other session is refused by B and C, the caller keeps working', async () => {
     const account = newAccount();
     const first = (await gqlA(REGISTER, { input: account })).data.register;
-    const second = (await gqlA(`mutation($i: LoginInput!) { login(input: $i) { accessToken } }`, { i: { email: account.email, password: account.password } })).data.login;
-    const changed = await gqlA(`mutation($i: ChangePasswordInput!) { changePassword(input: $i) }`, { i: { currentPassword: account.password, newPassword: 'quartz-lantern-meadow-77' } }, { token: first.accessToken });
+    const second = (
+      await gqlA(`mutation($i: LoginInput!) { login(input: $i) { accessToken } }`, {
+        i: { email: account.email, password: account.password },
+      })
+    ).data.login;
+    const changed = await gqlA(
+      `mutation($i: ChangePasswordInput!) { changePassword(input: $i) }`,
+      { i: { currentPassword: account.password, newPassword: 'quartz-lantern-meadow-77' } },
+      { token: first.accessToken },
+    );
     expect(changed.data).toEqual({ changePassword: true });
     const since = Date.now();
     await Promise.all([refusedWithin(gqlB, second.accessToken, since), refusedWithin(gqlC, second.accessToken, since)]);
@@ -113,13 +152,19 @@ describe('revocation across API instances', () => {
     const reuse = await gqlA(REFRESH, { t: session.refreshToken });
     expect(codesOf(reuse)).toEqual(['UNAUTHENTICATED']);
     const since = Date.now();
-    await Promise.all([refusedWithin(gqlB, rotated.accessToken, since), refusedWithin(gqlC, session.accessToken, since)]);
+    await Promise.all([
+      refusedWithin(gqlB, rotated.accessToken, since),
+      refusedWithin(gqlC, session.accessToken, since),
+    ]);
   });
 
   it('a token whose iat is in the future is refused', async () => {
     const user = await makeFactories(database.db).user();
     const { session } = await createSession(database.db, user.id, 1, 'vitest');
-    const { token } = await tokens.signAccessToken({ userId: user.id, role: 'STUDENT', sessionId: session.id }, new Date(Date.now() + 5 * 60_000));
+    const { token } = await tokens.signAccessToken(
+      { userId: user.id, role: 'STUDENT', sessionId: session.id },
+      new Date(Date.now() + 5 * 60_000),
+    );
     const res = await gqlB(ME, {}, { token });
     expect(res.status).toBe(401);
     expect(res.errors?.[0]?.extensions?.reason).toBe('TOKEN_INVALID');

@@ -19,7 +19,9 @@ describe('schema.graphql', () => {
     const sdl = readFileSync('schema.graphql', 'utf8');
     expect(sdl).toMatch(/^directive @auth\(allow: \[AuthRelation!\], requires: \[Role!\]\) on FIELD_DEFINITION$/m);
     expect(sdl).toMatch(/^\s+email: String @auth\(requires: \[ADMIN\], allow: \[SELF\]\)$/m);
-    expect(sdl).toMatch(/^\s+content: String @auth\(requires: \[ADMIN\], allow: \[COURSE_INSTRUCTOR, ENROLLED_STUDENT\]\)$/m);
+    expect(sdl).toMatch(
+      /^\s+content: String @auth\(requires: \[ADMIN\], allow: \[COURSE_INSTRUCTOR, ENROLLED_STUDENT\]\)$/m,
+    );
     expect(sdl).toMatch(/\): EnrollmentConnection @auth\(requires: \[ADMIN\], allow: \[COURSE_INSTRUCTOR\]\)$/m);
     expect(sdl).toMatch(/\): EnrollmentConnection @auth\(requires: \[ADMIN\], allow: \[SELF\]\)$/m);
     expect(sdl).toMatch(/\): UserConnection! @auth\(requires: \[ADMIN\]\)$/m);

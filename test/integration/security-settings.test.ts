@@ -38,7 +38,9 @@ describe('security settings', () => {
 
     it('serves /metrics to the bearer of the token only', async () => {
       expect((await fetch(new URL('/metrics', t.url))).status).toBe(401);
-      expect((await fetch(new URL('/metrics', t.url), { headers: { authorization: `Bearer ${token}x` } })).status).toBe(401);
+      expect((await fetch(new URL('/metrics', t.url), { headers: { authorization: `Bearer ${token}x` } })).status).toBe(
+        401,
+      );
       const res = await fetch(new URL('/metrics', t.url), { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
       expect(await res.text()).toMatch(/eduflow_/);
@@ -83,9 +85,24 @@ describe('security settings', () => {
     });
 
     it.each([
-      ['a course title with CR/LF', `mutation($t: String!) { createCourse(input: { title: $t }) { id } }`, 'Intro\r\nBcc: victim@example.test', 'input.title'],
-      ['a course title with a tab', `mutation($t: String!) { createCourse(input: { title: $t }) { id } }`, 'Intro\tcourse', 'input.title'],
-      ['a display name with LF', `mutation($t: String) { updateProfile(input: { displayName: $t }) { id } }`, 'Ann\nSubject: hi', 'input.displayName'],
+      [
+        'a course title with CR/LF',
+        `mutation($t: String!) { createCourse(input: { title: $t }) { id } }`,
+        'Intro\r\nBcc: victim@example.test',
+        'input.title',
+      ],
+      [
+        'a course title with a tab',
+        `mutation($t: String!) { createCourse(input: { title: $t }) { id } }`,
+        'Intro\tcourse',
+        'input.title',
+      ],
+      [
+        'a display name with LF',
+        `mutation($t: String) { updateProfile(input: { displayName: $t }) { id } }`,
+        'Ann\nSubject: hi',
+        'input.displayName',
+      ],
     ])('refuses %s as BAD_USER_INPUT', async (_what, query, value, field) => {
       const res = await t.gql(query, { t: value }, { token });
       expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
@@ -94,7 +111,11 @@ describe('security settings', () => {
 
     it('refuses a lesson title with a line break', async () => {
       const course = await t.make.course(instructor.id);
-      const res = await t.gql(`mutation($c: ID!) { createLesson(input: { courseId: $c, title: "Week 1\\nBcc: x@example.test" }) { id } }`, { c: gid('Course', course.id) }, { token });
+      const res = await t.gql(
+        `mutation($c: ID!) { createLesson(input: { courseId: $c, title: "Week 1\\nBcc: x@example.test" }) { id } }`,
+        { c: gid('Course', course.id) },
+        { token },
+      );
       expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
     });
   });
@@ -131,8 +152,12 @@ describe('security settings', () => {
       expect(await closed).toBeGreaterThanOrEqual(1000);
       // The process reports it: wait for its line, then check every line after the banner.
       const deadline = Date.now() + 10_000;
-      while (!/Max payload size exceeded|Internal error emitted/.test(api.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const lines = api.output().split('\n').filter((l) => l.trim() !== '' && !l.startsWith('  '));
+      while (!/Max payload size exceeded|Internal error emitted/.test(api.output()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const lines = api
+        .output()
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.startsWith('  '));
       const plain = lines.filter((l) => !l.startsWith('{'));
       expect(plain).toEqual([]);
       expect(lines.some((l) => /"module":"console"/.test(l) && /Max payload size exceeded/.test(l))).toBe(true);

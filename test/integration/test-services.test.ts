@@ -12,10 +12,17 @@ describe('npm test without its services', () => {
         // An integration test: unit tests (`npm run test:unit`) need no services and do not stop.
         ['vitest', 'run', 'test/integration/schema.test.ts'],
         {
-          env: { ...process.env, TEST_DATABASE_URL: `postgres://postgres@127.0.0.1:${pg}/postgres`, TEST_REDIS_URL: `redis://127.0.0.1:${redis}/0`, NO_COLOR: '1', FORCE_COLOR: '0' },
+          env: {
+            ...process.env,
+            TEST_DATABASE_URL: `postgres://postgres@127.0.0.1:${pg}/postgres`,
+            TEST_REDIS_URL: `redis://127.0.0.1:${redis}/0`,
+            NO_COLOR: '1',
+            FORCE_COLOR: '0',
+          },
           timeout: 60_000,
         },
-        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, text: stdout + stderr }),
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, text: stdout + stderr }),
       );
     });
     expect(out.code).not.toBe(0);

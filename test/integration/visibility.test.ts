@@ -73,15 +73,28 @@ describe('visibility', () => {
         );
         expect(res.errors).toBeUndefined();
         const want = visible(c.title);
-        expect([c.title, res.data.course !== null, res.data.node !== null, res.data.courseBySlug !== null]).toEqual([c.title, want, want, want]);
+        expect([c.title, res.data.course !== null, res.data.node !== null, res.data.courseBySlug !== null]).toEqual([
+          c.title,
+          want,
+          want,
+          want,
+        ]);
       }
     });
 
     it('lets lessons follow their course', async () => {
       for (const c of all()) {
         const id = gid('Lesson', lessonOf[c.title]!.id);
-        const res = await t.gql(`query($id: ID!) { lesson(id: $id) { id } node(id: $id) { id } }`, { id }, { token: tokens[viewer] });
-        expect([c.title, res.data.lesson !== null, res.data.node !== null]).toEqual([c.title, visible(c.title), visible(c.title)]);
+        const res = await t.gql(
+          `query($id: ID!) { lesson(id: $id) { id } node(id: $id) { id } }`,
+          { id },
+          { token: tokens[viewer] },
+        );
+        expect([c.title, res.data.lesson !== null, res.data.node !== null]).toEqual([
+          c.title,
+          visible(c.title),
+          visible(c.title),
+        ]);
       }
     });
 
@@ -132,7 +145,11 @@ describe('visibility', () => {
       ['owner', false],
       ['outsider', false],
     ])('User.email of a student for %s: readable=%s', async (viewer, readable) => {
-      const res = await t.gql(`query($id: ID!) { user(id: $id) { email } }`, { id: gid('User', enrolled.id) }, { token: tokens[viewer] });
+      const res = await t.gql(
+        `query($id: ID!) { user(id: $id) { email } }`,
+        { id: gid('User', enrolled.id) },
+        { token: tokens[viewer] },
+      );
       if (viewer === 'outsider') {
         expect(res.data.user).toBeNull(); // students are not public
         return;
@@ -188,7 +205,11 @@ describe('visibility', () => {
       ['anonymous', false],
     ])('enrollment(id) for %s: visible=%s', async (viewer, visible) => {
       const id = gid('Enrollment', enrollment.id);
-      const res = await t.gql(`query($id: ID!) { enrollment(id: $id) { status course { title } } node(id: $id) { id } }`, { id }, { token: tokens[viewer] });
+      const res = await t.gql(
+        `query($id: ID!) { enrollment(id: $id) { status course { title } } node(id: $id) { id } }`,
+        { id },
+        { token: tokens[viewer] },
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data.enrollment !== null).toBe(visible);
       expect(res.data.node !== null).toBe(visible);
@@ -202,12 +223,20 @@ describe('visibility', () => {
       ['outsider', true],
       ['admin', true],
     ])('a student with no enrollments is visible to %s: %s', async (viewer, visible) => {
-      const res = await t.gql(`query($id: ID!) { user(id: $id) { id } }`, { id: gid('User', outsider.id) }, { token: tokens[viewer] });
+      const res = await t.gql(
+        `query($id: ID!) { user(id: $id) { id } }`,
+        { id: gid('User', outsider.id) },
+        { token: tokens[viewer] },
+      );
       expect(res.data.user !== null).toBe(visible);
     });
 
     it('shows an enrolled student to the instructor of their course', async () => {
-      const res = await t.gql(`query($id: ID!) { user(id: $id) { displayName } }`, { id: gid('User', enrolled.id) }, { token: tokens.owner });
+      const res = await t.gql(
+        `query($id: ID!) { user(id: $id) { displayName } }`,
+        { id: gid('User', enrolled.id) },
+        { token: tokens.owner },
+      );
       expect(res.data.user.displayName).toBe(enrolled.displayName);
     });
 
@@ -216,10 +245,13 @@ describe('visibility', () => {
       expect(res.data.user).toEqual({ displayName: owner.displayName, role: 'INSTRUCTOR' });
     });
 
-    it("gives the viewer their own enrollment through Course.viewerEnrollment", async () => {
+    it('gives the viewer their own enrollment through Course.viewerEnrollment', async () => {
       const q = `query($id: ID!) { course(id: $id) { viewerEnrollment { status student { id } } } }`;
       const mine = await t.gql(q, { id: gid('Course', published.id) }, { token: tokens.enrolled });
-      expect(mine.data.course.viewerEnrollment).toEqual({ status: 'ACTIVE', student: { id: gid('User', enrolled.id) } });
+      expect(mine.data.course.viewerEnrollment).toEqual({
+        status: 'ACTIVE',
+        student: { id: gid('User', enrolled.id) },
+      });
       const none = await t.gql(q, { id: gid('Course', published.id) }, { token: tokens.outsider });
       expect(none.data.course.viewerEnrollment).toBeNull();
       const anon = await t.gql(q, { id: gid('Course', published.id) });
@@ -263,11 +295,23 @@ describe('enrollments in courses that became hidden', () => {
       const gone = await t.make.enrollment(student.id, archived.id, { status: 'CANCELLED', cancelledAt: new Date() });
       await t.make.enrollment(student.id, open.id, { status: 'CANCELLED', cancelledAt: new Date() });
       const token = await t.tokenFor(student);
-      const byId = await t.gql(`query($id: ID!) { enrollment(id: $id) { id } }`, { id: gid('Enrollment', gone.id) }, { token });
+      const byId = await t.gql(
+        `query($id: ID!) { enrollment(id: $id) { id } }`,
+        { id: gid('Enrollment', gone.id) },
+        { token },
+      );
       expect(byId.data.enrollment).toBeNull();
-      const list = await t.gql(`{ me { enrollments { totalCount edges { node { course { title } } } } } }`, {}, { token });
+      const list = await t.gql(
+        `{ me { enrollments { totalCount edges { node { course { title } } } } } }`,
+        {},
+        { token },
+      );
       expect(list.data.me.enrollments).toEqual({ totalCount: 1, edges: [{ node: { course: { title: open.title } } }] });
-      const asOwner = await t.gql(`query($id: ID!) { enrollment(id: $id) { status } }`, { id: gid('Enrollment', gone.id) }, { token: await t.tokenFor(owner) });
+      const asOwner = await t.gql(
+        `query($id: ID!) { enrollment(id: $id) { status } }`,
+        { id: gid('Enrollment', gone.id) },
+        { token: await t.tokenFor(owner) },
+      );
       expect(asOwner.data.enrollment).toEqual({ status: 'CANCELLED' });
     } finally {
       await t.close();

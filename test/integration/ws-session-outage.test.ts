@@ -69,7 +69,11 @@ describe('WebSocket session check during a Postgres outage', () => {
     });
     await new Promise((r) => setTimeout(r, 4_000)); // at least one check times out meanwhile
     pg.thaw();
-    await Promise.race([got, fatal, new Promise((_, reject) => setTimeout(() => reject(new Error('never connected')), 30_000))]);
+    await Promise.race([
+      got,
+      fatal,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('never connected')), 30_000)),
+    ]);
     expect(gaveUp).toBe(false);
     expect(closes).toBeGreaterThan(0); // it really was turned away (and retried) first
   }, 90_000);

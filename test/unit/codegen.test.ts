@@ -6,8 +6,15 @@ import config from '../../codegen.js';
 
 describe('typed client operations (codegen.ts)', () => {
   it('examples/generated is what `npm run codegen` makes from schema.graphql and the example operations', async () => {
-    const outputs = (await generate({ ...config, silent: true }, false)) as Array<{ filename: string; content: string }>;
-    expect(outputs.map((o) => o.filename).sort()).toEqual(['examples/generated/gql.ts', 'examples/generated/graphql.ts', 'examples/generated/index.ts']);
+    const outputs = (await generate({ ...config, silent: true }, false)) as Array<{
+      filename: string;
+      content: string;
+    }>;
+    expect(outputs.map((o) => o.filename).sort()).toEqual([
+      'examples/generated/gql.ts',
+      'examples/generated/graphql.ts',
+      'examples/generated/index.ts',
+    ]);
     for (const { filename, content } of outputs) {
       expect(readFileSync(filename, 'utf8'), `${filename} is out of date: run npm run codegen`).toBe(content);
     }

@@ -13,7 +13,9 @@ interface Service {
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
 }
-const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const { services } = compose;
 
 /** No Docker engine here: the compose file is checked by reading it (nginx -t runs in .ci/run). */
@@ -48,7 +50,8 @@ describe('docker-compose.yml', () => {
     for (const name of ['api', 'worker']) {
       const env = services[name]!.environment!;
       for (const key of Object.keys(env)) expect(known.has(key), `${name}: ${key}`).toBe(true);
-      for (const key of ['JWT_SECRET', 'JWT_PRIVATE_KEY', 'JWT_PREVIOUS_PUBLIC_KEY', 'METRICS_TOKEN', 'CORS_ORIGINS']) expect(env, `${name}: ${key}`).toHaveProperty(key);
+      for (const key of ['JWT_SECRET', 'JWT_PRIVATE_KEY', 'JWT_PREVIOUS_PUBLIC_KEY', 'METRICS_TOKEN', 'CORS_ORIGINS'])
+        expect(env, `${name}: ${key}`).toHaveProperty(key);
     }
     expect(services.api!.environment!.TRUST_PROXY).toBe('${TRUST_PROXY:-uniquelocal}');
   });

@@ -26,7 +26,12 @@ describe(loadConfig.name, () => {
 
   it('uses Postgres and Redis when their URLs are set', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379', JWT_SECRET: SECRET });
-    expect(config.db).toMatchObject({ kind: 'postgres', url: 'postgres://u@h/db', poolMax: 10, statementTimeoutMs: 5000 });
+    expect(config.db).toMatchObject({
+      kind: 'postgres',
+      url: 'postgres://u@h/db',
+      poolMax: 10,
+      statementTimeoutMs: 5000,
+    });
     expect(config.redis).toMatchObject({ url: 'redis://h:6379' });
     expect(config.seedDemoData).toBe(false);
   });
@@ -47,7 +52,9 @@ describe(loadConfig.name, () => {
 
   it('refuses production without a JWT secret, or with a weak one', () => {
     expect(problemsOf({ NODE_ENV: 'production' }).join()).toMatch(/JWT_SECRET: required/);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join()).toMatch(/JWT_SECRET: must be at least 32 bytes/);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join()).toMatch(
+      /JWT_SECRET: must be at least 32 bytes/,
+    );
     expect(problemsOf({ DATABASE_URL: 'postgres://h/db' }).join()).toMatch(/JWT_SECRET: required/);
   });
 
@@ -55,7 +62,9 @@ describe(loadConfig.name, () => {
     const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET });
     expect(prod.graphql).toMatchObject({ introspection: false, landingPage: false });
     expect(prod.http.corsOrigins).toEqual([]);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection,
+    ).toBe(true);
   });
 
   it('treats empty variables as unset', () => {
@@ -67,17 +76,24 @@ describe(loadConfig.name, () => {
   });
 
   it('parses CORS_ORIGINS as a comma-separated list', () => {
-    expect(loadConfig({ CORS_ORIGINS: 'https://a.test, https://b.test' }).http.corsOrigins).toEqual(['https://a.test', 'https://b.test']);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.test, https://b.test' }).http.corsOrigins).toEqual([
+      'https://a.test',
+      'https://b.test',
+    ]);
   });
 });
 
 describe('JWT key configuration', () => {
   it('accepts a PEM private key instead of a secret, and names a broken one', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem.replace(/\n/g, '\\n') });
     expect(config.auth.jwtPrivateKey).toBe(pem);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'not a key' }).join()).toMatch(/JWT_PRIVATE_KEY: not a usable PEM key/);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'not a key' }).join()).toMatch(
+      /JWT_PRIVATE_KEY: not a usable PEM key/,
+    );
   });
 });
 
@@ -109,7 +125,9 @@ describe('notifications, cache and limits', () => {
 
   it('requires the operation timeout to outlast the statement timeout', () => {
     const env = { DATABASE_URL: 'postgres://u@h/db', JWT_SECRET: 'x'.repeat(40) };
-    expect(problemsOf({ ...env, OPERATION_TIMEOUT_MS: '3000', DB_STATEMENT_TIMEOUT_MS: '5000' }).join()).toMatch(/OPERATION_TIMEOUT_MS: must be longer/);
+    expect(problemsOf({ ...env, OPERATION_TIMEOUT_MS: '3000', DB_STATEMENT_TIMEOUT_MS: '5000' }).join()).toMatch(
+      /OPERATION_TIMEOUT_MS: must be longer/,
+    );
     expect(problemsOf({ ...env, OPERATION_TIMEOUT_MS: '6000', DB_STATEMENT_TIMEOUT_MS: '5000' })).toEqual([]);
   });
 
@@ -117,7 +135,9 @@ describe('notifications, cache and limits', () => {
     expect(loadConfig({}).auth.revocationCheck).toBe(true);
     expect(loadConfig({}).auth.revocationRefreshMs).toBe(1_000);
     expect(loadConfig({ REVOCATION_CHECK: 'false' }).auth.revocationCheck).toBe(false);
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: SECRET, REVOCATION_CHECK: 'false' }).join()).toMatch(/REVOCATION_CHECK: cannot be off in production/);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: SECRET, REVOCATION_CHECK: 'false' }).join()).toMatch(
+      /REVOCATION_CHECK: cannot be off in production/,
+    );
   });
 
   it('runs workers in the API process unless NOTIFICATION_WORKER=off', () => {

@@ -22,7 +22,10 @@ describe('.env.example', () => {
 
   it('every variable is in the README configuration table', () => {
     const readme = readFileSync('README.md', 'utf8');
-    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+    const table = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
+    );
     for (const key of keys) expect(table, key).toContain(`\`${key}\``);
   });
 });

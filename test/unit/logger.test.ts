@@ -11,12 +11,20 @@ describe(createLogger.name, () => {
         done();
       },
     });
-    const err = Object.assign(new Error('Failed query: select * from users where email = $1\nparams: alice.secret@example.com,1'), {
-      params: ['alice.secret@example.com', 1],
-      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
-    });
+    const err = Object.assign(
+      new Error('Failed query: select * from users where email = $1\nparams: alice.secret@example.com,1'),
+      {
+        params: ['alice.secret@example.com', 1],
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      },
+    );
     createLogger('info', {}, out).warn(
-      { err, email: 'bob@example.test', variables: { input: { email: 'carol@example.test', password: 'pa55word' } }, token: 't0k3n' },
+      {
+        err,
+        email: 'bob@example.test',
+        variables: { input: { email: 'carol@example.test', password: 'pa55word' } },
+        token: 't0k3n',
+      },
       'database unavailable',
     );
     const text = lines.join('');

@@ -36,7 +36,11 @@ function recording(run: (info: JobInfo) => Promise<void>): Processors {
     'maintenance.activity-report': noop,
   };
 }
-const cleanup = (jobId?: string, delay?: number) => ({ name: 'maintenance.cleanup' as const, data: {}, opts: { jobId, delay } });
+const cleanup = (jobId?: string, delay?: number) => ({
+  name: 'maintenance.cleanup' as const,
+  data: {},
+  opts: { jobId, delay },
+});
 
 describe(MemoryJobQueue.name, () => {
   let queue: MemoryJobQueue;
@@ -47,22 +51,39 @@ describe(MemoryJobQueue.name, () => {
     const ran: string[] = [];
     await queue.work(recording(async (info) => void ran.push(info.id)));
     await queue.add([cleanup('a'), cleanup('a'), cleanup('b')]);
-    await eventually(async () => (await queue.counts()).maintenance.completed, (n) => n === 2, 5_000, 5);
+    await eventually(
+      async () => (await queue.counts()).maintenance.completed,
+      (n) => n === 2,
+      5_000,
+      5,
+    );
     await queue.add([cleanup('a')]); // completed, still remembered
     await queue.add([cleanup('c')]);
-    await eventually(async () => (await queue.counts()).maintenance.completed, (n) => n === 3, 5_000, 5);
+    await eventually(
+      async () => (await queue.counts()).maintenance.completed,
+      (n) => n === 3,
+      5_000,
+      5,
+    );
     expect(ran.sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('retries a failing job with back-off, and keeps it as failed after the last attempt', async () => {
     queue = new MemoryJobQueue(settings, log);
     const attempts: number[] = [];
-    await queue.work(recording(async (info) => {
-      attempts.push(info.attemptsMade);
-      throw new Error('boom');
-    }));
+    await queue.work(
+      recording(async (info) => {
+        attempts.push(info.attemptsMade);
+        throw new Error('boom');
+      }),
+    );
     await queue.add([cleanup('x')]);
-    await eventually(async () => (await queue.counts()).maintenance.failed, (n) => n === 1, 5_000, 5);
+    await eventually(
+      async () => (await queue.counts()).maintenance.failed,
+      (n) => n === 1,
+      5_000,
+      5,
+    );
     expect(attempts).toEqual([0, 1, 2]);
     expect((await queue.counts()).maintenance).toMatchObject({ failed: 1, waiting: 0, delayed: 0, active: 0 });
   });
@@ -71,13 +92,20 @@ describe(MemoryJobQueue.name, () => {
     queue = new MemoryJobQueue(settings, log);
     let running = 0;
     let peak = 0;
-    await queue.work(recording(async () => {
-      peak = Math.max(peak, ++running);
-      await sleep(10); // the point: each job stays in hand a while, so others could overlap it
-      running--;
-    }));
+    await queue.work(
+      recording(async () => {
+        peak = Math.max(peak, ++running);
+        await sleep(10); // the point: each job stays in hand a while, so others could overlap it
+        running--;
+      }),
+    );
     await queue.add(Array.from({ length: 8 }, (_, i) => cleanup(`c${i}`)));
-    await eventually(async () => (await queue.counts()).maintenance.completed, (n) => n === 8, 5_000, 5);
+    await eventually(
+      async () => (await queue.counts()).maintenance.completed,
+      (n) => n === 8,
+      5_000,
+      5,
+    );
     expect(peak).toBe(2);
   });
 
@@ -85,12 +113,20 @@ describe(MemoryJobQueue.name, () => {
     queue = new MemoryJobQueue(settings, log);
     const ran: string[] = [];
     const sentinel = gate();
-    await queue.work({ ...recording(async (info) => void ran.push(info.id)), 'maintenance.activity-report': async () => sentinel.open() });
+    await queue.work({
+      ...recording(async (info) => void ran.push(info.id)),
+      'maintenance.activity-report': async () => sentinel.open(),
+    });
     await queue.add([cleanup('soon', 30), cleanup('dropped', 30)]);
     expect((await queue.counts()).maintenance.delayed).toBe(2);
     await queue.remove('maintenance.cleanup', 'dropped');
     expect(ran).toEqual([]);
-    await eventually(async () => ran.length, (n) => n === 1, 5_000, 5);
+    await eventually(
+      async () => ran.length,
+      (n) => n === 1,
+      5_000,
+      5,
+    );
     // The sentinel: a job due after the removed one's time has run, so that one would have too.
     await queue.add([{ name: 'maintenance.activity-report', data: {}, opts: { jobId: 'sentinel', delay: 30 } }]);
     await sentinel.opened;
@@ -102,11 +138,13 @@ describe(MemoryJobQueue.name, () => {
     const finished: string[] = [];
     const inHand = gate();
     const release = gate();
-    await queue.work(recording(async (info) => {
-      inHand.open();
-      await release.opened;
-      finished.push(info.id);
-    }));
+    await queue.work(
+      recording(async (info) => {
+        inHand.open();
+        await release.opened;
+        finished.push(info.id);
+      }),
+    );
     await queue.add([cleanup('first'), cleanup('second')]);
     await inHand.opened; // 'first' is running
     const closing = queue.close();

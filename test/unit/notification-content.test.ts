@@ -4,19 +4,35 @@ import { renderEmail } from '../../src/modules/notifications/notification.email.
 import { derivedUuid } from '../../src/modules/notifications/notification.processors.js';
 
 const subject = { courseTitle: 'Algebra', lessonTitle: 'Groups' };
-const lessonEvent = { lessonId: 'l', courseId: 'c', scheduledAt: '2026-12-01T14:00:00.000Z', occurredAt: '2026-11-22T00:00:00.000Z' };
+const lessonEvent = {
+  lessonId: 'l',
+  courseId: 'c',
+  scheduledAt: '2026-12-01T14:00:00.000Z',
+  occurredAt: '2026-11-22T00:00:00.000Z',
+};
 
 describe(renderNotification.name, () => {
   it('names the course and lesson, and the reason of a cancellation', () => {
     const n = renderNotification({ ...lessonEvent, type: 'lesson.cancelled', reason: 'Snow' }, subject);
-    expect(n).toEqual({ kind: 'LESSON_CANCELLED', title: 'Cancelled: Groups', body: '"Groups" in Algebra was cancelled. Reason: Snow' });
-    expect(renderNotification({ ...lessonEvent, type: 'lesson.cancelled', reason: null }, subject).body).toContain('No reason was given.');
+    expect(n).toEqual({
+      kind: 'LESSON_CANCELLED',
+      title: 'Cancelled: Groups',
+      body: '"Groups" in Algebra was cancelled. Reason: Snow',
+    });
+    expect(renderNotification({ ...lessonEvent, type: 'lesson.cancelled', reason: null }, subject).body).toContain(
+      'No reason was given.',
+    );
   });
 
   it('gives both times of a reschedule, in UTC', () => {
-    const n = renderNotification({ ...lessonEvent, type: 'lesson.rescheduled', previousScheduledAt: '2026-11-30T09:30:00.000Z' }, subject);
+    const n = renderNotification(
+      { ...lessonEvent, type: 'lesson.rescheduled', previousScheduledAt: '2026-11-30T09:30:00.000Z' },
+      subject,
+    );
     expect(n.kind).toBe('LESSON_RESCHEDULED');
-    expect(n.body).toBe(`"Groups" in Algebra moved from ${formatTime('2026-11-30T09:30:00.000Z')} to ${formatTime(lessonEvent.scheduledAt)}.`);
+    expect(n.body).toBe(
+      `"Groups" in Algebra moved from ${formatTime('2026-11-30T09:30:00.000Z')} to ${formatTime(lessonEvent.scheduledAt)}.`,
+    );
     expect(formatTime('2026-11-30T09:30:00.000Z')).toMatch(/30 Nov 2026.*09:30 UTC/);
   });
 
@@ -25,7 +41,12 @@ describe(renderNotification.name, () => {
       (type) => renderNotification({ ...lessonEvent, type } as never, subject).kind,
     );
     expect(kinds).toEqual(['LESSON_SCHEDULED', 'LESSON_STARTED', 'LESSON_COMPLETED', 'LESSON_REMINDER']);
-    expect(renderNotification({ type: 'enrollment.confirmed', enrollmentId: 'e', studentId: 's', courseId: 'c', occurredAt: '' }, subject).kind).toBe('ENROLLMENT_CONFIRMED');
+    expect(
+      renderNotification(
+        { type: 'enrollment.confirmed', enrollmentId: 'e', studentId: 's', courseId: 'c', occurredAt: '' },
+        subject,
+      ).kind,
+    ).toBe('ENROLLMENT_CONFIRMED');
   });
 });
 

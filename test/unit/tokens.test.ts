@@ -6,10 +6,17 @@ import { ANONYMOUS } from '../../src/auth/viewer.js';
 import { AppError } from '../../src/errors/app-error.js';
 
 const settings = { secret: 'a'.repeat(40), issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 900 };
-const subject = { userId: '3f1c1d5e-8a4b-4c6d-9e7f-0a1b2c3d4e5f', role: 'STUDENT' as const, sessionId: '11111111-2222-4333-8444-555555555555' };
+const subject = {
+  userId: '3f1c1d5e-8a4b-4c6d-9e7f-0a1b2c3d4e5f',
+  role: 'STUDENT' as const,
+  sessionId: '11111111-2222-4333-8444-555555555555',
+};
 
 async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   expect((err as AppError).code).toBe('UNAUTHENTICATED');
   return err as AppError;
@@ -26,7 +33,11 @@ describe(TokenService.name, () => {
     expect(header).toMatchObject({ alg: 'HS256', typ: 'at+jwt' });
     expect(header.kid).toMatch(/^[A-Za-z0-9_-]{16}$/);
     const fresh = await tokens.signAccessToken(subject);
-    expect(await tokens.verifyAccessToken(fresh.token)).toMatchObject({ userId: subject.userId, role: 'STUDENT', sessionId: subject.sessionId });
+    expect(await tokens.verifyAccessToken(fresh.token)).toMatchObject({
+      userId: subject.userId,
+      role: 'STUDENT',
+      sessionId: subject.sessionId,
+    });
   });
 
   it('rejects expired tokens, saying so', async () => {
@@ -37,7 +48,17 @@ describe(TokenService.name, () => {
   it('rejects tampered payloads and foreign signatures', async () => {
     const { token } = await tokens.signAccessToken(subject);
     const [h, , s] = token.split('.');
-    const forged = base64url.encode(JSON.stringify({ sub: subject.userId, role: 'ADMIN', sid: 'x', iss: 'eduflow', aud: 'eduflow-api', iat: 1, exp: 9999999999 }));
+    const forged = base64url.encode(
+      JSON.stringify({
+        sub: subject.userId,
+        role: 'ADMIN',
+        sid: 'x',
+        iss: 'eduflow',
+        aud: 'eduflow-api',
+        iat: 1,
+        exp: 9999999999,
+      }),
+    );
     await rejection(tokens.verifyAccessToken(`${h}.${forged}.${s}`));
     const other = new TokenService({ ...settings, secret: 'b'.repeat(40) });
     await rejection(tokens.verifyAccessToken((await other.signAccessToken(subject)).token));
@@ -45,17 +66,39 @@ describe(TokenService.name, () => {
 
   it('rejects alg: none', async () => {
     const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }));
-    const payload = base64url.encode(JSON.stringify({ sub: subject.userId, role: 'ADMIN', sid: subject.sessionId, iss: 'eduflow', aud: 'eduflow-api', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 }));
+    const payload = base64url.encode(
+      JSON.stringify({
+        sub: subject.userId,
+        role: 'ADMIN',
+        sid: subject.sessionId,
+        iss: 'eduflow',
+        aud: 'eduflow-api',
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 60,
+      }),
+    );
     await rejection(tokens.verifyAccessToken(`${header}.${payload}.`));
   });
 
   it('rejects a wrong audience or issuer, and a token without typ at+jwt', async () => {
-    await rejection(tokens.verifyAccessToken((await new TokenService({ ...settings, audience: 'other' }).signAccessToken(subject)).token));
-    await rejection(tokens.verifyAccessToken((await new TokenService({ ...settings, issuer: 'other' }).signAccessToken(subject)).token));
+    await rejection(
+      tokens.verifyAccessToken(
+        (await new TokenService({ ...settings, audience: 'other' }).signAccessToken(subject)).token,
+      ),
+    );
+    await rejection(
+      tokens.verifyAccessToken(
+        (await new TokenService({ ...settings, issuer: 'other' }).signAccessToken(subject)).token,
+      ),
+    );
     const key = new TextEncoder().encode(settings.secret);
     const untyped = await new SignJWT({ role: 'STUDENT', sid: subject.sessionId })
       .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(subject.userId).setIssuer('eduflow').setAudience('eduflow-api').setIssuedAt().setExpirationTime('5m')
+      .setSubject(subject.userId)
+      .setIssuer('eduflow')
+      .setAudience('eduflow-api')
+      .setIssuedAt()
+      .setExpirationTime('5m')
       .sign(key);
     await rejection(tokens.verifyAccessToken(untyped));
   });
@@ -77,7 +120,6 @@ describe(TokenService.name, () => {
 });
 
 describe('asymmetric keys', () => {
-
   const pem = (type: 'ec' | 'ed25519') => {
     const pair = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
     return {
@@ -101,11 +143,20 @@ describe('asymmetric keys', () => {
     const first = pem('ec');
     const second = pem('ed25519');
     const hs = new TokenService(settings);
-    const withFirst = new TokenService({ ...settings, privateKeyPem: first.privateKeyPem, previousSecret: settings.secret });
+    const withFirst = new TokenService({
+      ...settings,
+      privateKeyPem: first.privateKeyPem,
+      previousSecret: settings.secret,
+    });
     const hsToken = (await hs.signAccessToken(subject)).token;
     expect((await withFirst.verifyAccessToken(hsToken)).userId).toBe(subject.userId);
     const firstToken = (await withFirst.signAccessToken(subject)).token;
-    const withSecond = new TokenService({ ...settings, secret: undefined, privateKeyPem: second.privateKeyPem, previousPublicKeyPem: first.publicKeyPem });
+    const withSecond = new TokenService({
+      ...settings,
+      secret: undefined,
+      privateKeyPem: second.privateKeyPem,
+      previousPublicKeyPem: first.publicKeyPem,
+    });
     expect((await withSecond.verifyAccessToken(firstToken)).userId).toBe(subject.userId);
     await rejection(withSecond.verifyAccessToken(hsToken));
   });
@@ -113,10 +164,16 @@ describe('asymmetric keys', () => {
   it('refuses an HS256 token forged with the public key as its secret (algorithm confusion)', async () => {
     const pair = pem('ec');
     const tokens = new TokenService({ ...settings, secret: undefined, privateKeyPem: pair.privateKeyPem });
-    const real = JSON.parse(new TextDecoder().decode(base64url.decode((await tokens.signAccessToken(subject)).token.split('.')[0]!)));
+    const real = JSON.parse(
+      new TextDecoder().decode(base64url.decode((await tokens.signAccessToken(subject)).token.split('.')[0]!)),
+    );
     const forged = await new SignJWT({ role: 'ADMIN', sid: subject.sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: real.kid })
-      .setSubject(subject.userId).setIssuer('eduflow').setAudience('eduflow-api').setIssuedAt().setExpirationTime('5m')
+      .setSubject(subject.userId)
+      .setIssuer('eduflow')
+      .setAudience('eduflow-api')
+      .setIssuedAt()
+      .setExpirationTime('5m')
       .sign(new TextEncoder().encode(pair.publicKeyPem));
     await rejection(tokens.verifyAccessToken(forged));
   });

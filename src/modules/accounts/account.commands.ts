@@ -13,7 +13,14 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Emits } from '../../util/after-commit.js';
-import { findUser, findUserByEmail, findUserWithPassword, insertUser, lockAdmins, updateUser } from '../users/user.repository.js';
+import {
+  findUser,
+  findUserByEmail,
+  findUserWithPassword,
+  insertUser,
+  lockAdmins,
+  updateUser,
+} from '../users/user.repository.js';
 import {
   profileSchema,
   registerSchema,
@@ -89,10 +96,19 @@ export class AccountCommands {
       // The account and its first session together: a failure leaves no account behind
       // that a retry would then call a CONFLICT.
       const started = await this.deps.db.transaction(async (tx) => {
-        const user = await insertUser(tx, { email: v.email, displayName: v.displayName, role: 'STUDENT', passwordHash });
+        const user = await insertUser(tx, {
+          email: v.email,
+          displayName: v.displayName,
+          role: 'STUDENT',
+          passwordHash,
+        });
         // The WELCOME notification (in the app and by email), once: the outbox row commits with
         // the account or not at all, and the worker sends it.
-        await appendToOutbox(tx, { type: 'user.registered', userId: user.id, occurredAt: user.createdAt.toISOString() });
+        await appendToOutbox(tx, {
+          type: 'user.registered',
+          userId: user.id,
+          occurredAt: user.createdAt.toISOString(),
+        });
         return { user, ...(await createSession(tx, user.id, this.deps.refreshTokenTtlDays, client.userAgent)) };
       });
       return await this.issue(started.user, started.session.id, started.refreshToken);
@@ -108,7 +124,12 @@ export class AccountCommands {
    * `requestLogins` lists the emails of every login field of the request; the first login
    * to run reserves throttle attempts for all of them.
    */
-  async login(scope: object, input: LoginInput, client: ClientInfo, requestLogins: () => string[]): Promise<AuthResult> {
+  async login(
+    scope: object,
+    input: LoginInput,
+    client: ClientInfo,
+    requestLogins: () => string[],
+  ): Promise<AuthResult> {
     const emailAddress = normalizeEmail(input.email);
     let reservation = this.loginReservations.get(scope);
     if (!reservation) {
@@ -119,7 +140,9 @@ export class AccountCommands {
 
     const tooLong = input.password.length > PASSWORD_MAX || emailAddress.length > 254;
     const user = tooLong ? undefined : await findUserByEmail(this.deps.db, emailAddress);
-    const ok = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
+    const ok = user
+      ? await verifyPassword(user.passwordHash, input.password)
+      : await verifyAgainstDummy(input.password);
     if (!user || !ok) throw AppError.unauthenticated(INVALID_CREDENTIALS);
 
     await this.deps.throttle.succeeded(emailAddress, client.ip);
@@ -142,7 +165,12 @@ export class AccountCommands {
         return { kind: 'reused' as const, userId: session.userId, sessionId: session.id };
       }
       const user = await findUser(tx, session.userId);
-      return { kind: 'rotated' as const, user: user!, sessionId: session.id, refreshToken: await addToken(tx, session.id) };
+      return {
+        kind: 'rotated' as const,
+        user: user!,
+        sessionId: session.id,
+        refreshToken: await addToken(tx, session.id),
+      };
     });
     switch (outcome.kind) {
       case 'invalid':
@@ -152,8 +180,15 @@ export class AccountCommands {
       case 'expired':
         throw AppError.unauthenticated('Session expired; sign in again');
       case 'reused':
-        this.deps.log.warn({ userId: outcome.userId, sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
-        await this.deps.afterCommit.emit('sessionChanged', { userId: outcome.userId, reason: 'LOGOUT', revoked: { sessionIds: [outcome.sessionId] } });
+        this.deps.log.warn(
+          { userId: outcome.userId, sessionId: outcome.sessionId },
+          'refresh token reuse: session revoked',
+        );
+        await this.deps.afterCommit.emit('sessionChanged', {
+          userId: outcome.userId,
+          reason: 'LOGOUT',
+          revoked: { sessionIds: [outcome.sessionId] },
+        });
         throw AppError.unauthenticated('Refresh token was already used; the session has been revoked');
       case 'rotated':
         // The role is read fresh here: a role change takes effect at the next refresh.
@@ -169,7 +204,12 @@ export class AccountCommands {
       await revokeSession(tx, found.session.id, 'LOGOUT');
       return found.session;
     });
-    if (ended) await this.deps.afterCommit.emit('sessionChanged', { userId: ended.userId, reason: 'LOGOUT', revoked: { sessionIds: [ended.id] } });
+    if (ended)
+      await this.deps.afterCommit.emit('sessionChanged', {
+        userId: ended.userId,
+        reason: 'LOGOUT',
+        revoked: { sessionIds: [ended.id] },
+      });
     return true;
   }
 
@@ -204,7 +244,11 @@ export class AccountCommands {
       await updateUser(tx, user.id, { passwordHash });
       return revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
-    await this.deps.afterCommit.emit('sessionChanged', { userId: user.id, reason: 'PASSWORD_CHANGED', revoked: { sessionIds: revoked } });
+    await this.deps.afterCommit.emit('sessionChanged', {
+      userId: user.id,
+      reason: 'PASSWORD_CHANGED',
+      revoked: { sessionIds: revoked },
+    });
     return true;
   }
 
@@ -229,7 +273,11 @@ export class AccountCommands {
       }
       // role_changed_at: access tokens issued before it are refused (auth/revocations.ts). The
       // API's clock, like the tokens' `iat`, not the database's.
-      const user = await updateUser(tx, userId, { role: input.role as Role, previousRole: target.role, roleChangedAt: new Date() });
+      const user = await updateUser(tx, userId, {
+        role: input.role as Role,
+        previousRole: target.role,
+        roleChangedAt: new Date(),
+      });
       return { user: user!, changed: true };
     });
     if (updated.changed) {
@@ -241,7 +289,12 @@ export class AccountCommands {
   }
 
   private async startSession(user: UserRow, client: ClientInfo): Promise<AuthResult> {
-    const { session, refreshToken } = await createSession(this.deps.db, user.id, this.deps.refreshTokenTtlDays, client.userAgent);
+    const { session, refreshToken } = await createSession(
+      this.deps.db,
+      user.id,
+      this.deps.refreshTokenTtlDays,
+      client.userAgent,
+    );
     return this.issue(user, session.id, refreshToken);
   }
 

@@ -24,15 +24,24 @@ export class AccountResolver {
     return signedIn(ctx, await this.accounts.register(input, ctx.client));
   }
 
-  @Mutation(() => AuthPayload, { description: 'Throttled per account and client IP; every login field of a request counts.' })
-  async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
+  @Mutation(() => AuthPayload, {
+    description: 'Throttled per account and client IP; every login field of a request counts.',
+  })
+  async login(
+    @Arg('input', () => LoginInput) input: LoginInput,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+  ) {
     return signedIn(ctx, await this.accounts.login(ctx, input, ctx.client, () => loginEmailsOf(info)));
   }
 
   @Mutation(() => AuthPayload, {
     description: 'Rotates the refresh token: the old one stops working; reusing it revokes the whole session.',
   })
-  async refreshSession(@Arg('input', () => RefreshSessionInput) input: RefreshSessionInput, @Ctx() ctx: GraphQLContext) {
+  async refreshSession(
+    @Arg('input', () => RefreshSessionInput) input: RefreshSessionInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return signedIn(ctx, await this.accounts.refresh(input));
   }
 

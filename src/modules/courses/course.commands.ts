@@ -8,7 +8,13 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import { rememberEntity, rememberedEntity, type IdempotencyKey } from '../../idempotency/idempotency.repository.js';
 import type { Emits } from '../../util/after-commit.js';
-import { createCourseSchema, slugify, updateCourseSchema, type CreateCourseInput, type UpdateCourseInput } from './course.inputs.js';
+import {
+  createCourseSchema,
+  slugify,
+  updateCourseSchema,
+  type CreateCourseInput,
+  type UpdateCourseInput,
+} from './course.inputs.js';
 import { assertCanManageCourse, courseDeleteBlocker } from './course.policy.js';
 import {
   countActiveEnrollments,
@@ -85,10 +91,14 @@ export class CourseCommands {
   ): Promise<{ course: CourseRow; replayed: boolean }> {
     return this.db.transaction(async (tx) => {
       const id = randomUUID();
-      if (await rememberEntity(tx, key, id)) return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
+      if (await rememberEntity(tx, key, id))
+        return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
       const earlier = await rememberedEntity(tx, key);
       const [row] = earlier ? await findCoursesByIds(tx, [earlier]) : [];
-      if (!row) throw AppError.conflict('clientMutationId was used for a course that has since been deleted', { clientMutationId: key.key });
+      if (!row)
+        throw AppError.conflict('clientMutationId was used for a course that has since been deleted', {
+          clientMutationId: key.key,
+        });
       return { course: row, replayed: true };
     });
   }
@@ -98,7 +108,8 @@ export class CourseCommands {
     try {
       return await insertCourse(db, { ...values, slug });
     } catch (err) {
-      if (isUniqueViolation(err, 'courses_slug_key')) throw AppError.conflict('This slug is already taken', { field: 'slug' });
+      if (isUniqueViolation(err, 'courses_slug_key'))
+        throw AppError.conflict('This slug is already taken', { field: 'slug' });
       throw err;
     }
   }
@@ -129,25 +140,35 @@ export class CourseCommands {
 
   /** Refused with CONFLICT while students are actively enrolled; lessons go with the course. */
   async delete(scope: RequestScope, id: string): Promise<string> {
-    return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
-      const blocker = courseDeleteBlocker(await countActiveEnrollments(tx, course.id));
-      if (blocker) throw blocker;
-      await deleteCourse(tx, course.id);
-      return id;
-    }, ['Course:list', 'Lesson:list', 'Enrollment:list']);
+    return this.withManageableCourse(
+      scope,
+      uuidOf('Course', id),
+      async (tx, course) => {
+        const blocker = courseDeleteBlocker(await countActiveEnrollments(tx, course.id));
+        if (blocker) throw blocker;
+        await deleteCourse(tx, course.id);
+        return id;
+      },
+      ['Course:list', 'Lesson:list', 'Enrollment:list'],
+    );
   }
 
   private async transition(scope: RequestScope, id: string, to: 'PUBLISHED' | 'ARCHIVED'): Promise<CourseRow> {
-    return this.withManageableCourse(scope, uuidOf('Course', id), async (tx, course) => {
-      if (course.status === to) return course;
-      if (!TRANSITIONS[to].includes(course.status)) {
-        throw AppError.conflict(`A ${course.status} course cannot become ${to}`, { from: course.status, to });
-      }
-      return updateCourse(tx, course.id, {
-        status: to,
-        ...(to === 'PUBLISHED' && !course.publishedAt ? { publishedAt: new Date() } : {}),
-      });
-    }, ['Course:list']); // visibility changes: lists gain or lose it
+    return this.withManageableCourse(
+      scope,
+      uuidOf('Course', id),
+      async (tx, course) => {
+        if (course.status === to) return course;
+        if (!TRANSITIONS[to].includes(course.status)) {
+          throw AppError.conflict(`A ${course.status} course cannot become ${to}`, { from: course.status, to });
+        }
+        return updateCourse(tx, course.id, {
+          status: to,
+          ...(to === 'PUBLISHED' && !course.publishedAt ? { publishedAt: new Date() } : {}),
+        });
+      },
+      ['Course:list'],
+    ); // visibility changes: lists gain or lose it
   }
 
   /**

@@ -20,7 +20,8 @@ export class CreateCourseInput {
 
   @Field(() => String, {
     nullable: true,
-    description: 'Lower-case letters, digits and single hyphens. Omitted: made from the title, with a suffix when taken.',
+    description:
+      'Lower-case letters, digits and single hyphens. Omitted: made from the title, with a suffix when taken.',
   })
   slug?: string | null;
 

@@ -4,19 +4,23 @@ import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
 import { groupedLoader, rowLoader } from '../../graphql/loader-utils.js';
 import { pageKey, type PageRequest } from '../../graphql/pagination.js';
-import {
-  countCoursesByInstructors,
-  coursesPageByInstructors,
-  findCoursesByIds,
-} from './course.repository.js';
+import { countCoursesByInstructors, coursesPageByInstructors, findCoursesByIds } from './course.repository.js';
 
 /** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
 export function createCourseLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, CourseRow | null>) {
   return {
     /** For relations of objects the viewer already sees (a lesson's or enrollment's course). */
-    byId: byId ?? rowLoader((ids) => findCoursesByIds(db, ids), (c) => c.id),
+    byId:
+      byId ??
+      rowLoader(
+        (ids) => findCoursesByIds(db, ids),
+        (c) => c.id,
+      ),
     /** For entry points: hidden courses behave exactly like missing ones. */
-    visibleById: rowLoader((ids) => findCoursesByIds(db, ids, viewer), (c) => c.id),
+    visibleById: rowLoader(
+      (ids) => findCoursesByIds(db, ids, viewer),
+      (c) => c.id,
+    ),
     /** One page of `User.coursesTaught` for many instructors at once. */
     taughtPage: groupedLoader<PageRequest, CourseRow[]>(
       (instructorIds, page) => coursesPageByInstructors(db, viewer, instructorIds, page),

@@ -29,7 +29,9 @@ export function canReadCourseRoster(viewer: Viewer, course: Pick<CourseRow, 'ins
 /** Why a course the viewer manages cannot be deleted now (null: it can). */
 export function courseDeleteBlocker(activeEnrollments: number): AppError | null {
   return activeEnrollments > 0
-    ? AppError.conflict(`The course has ${activeEnrollments} active enrollment(s); archive it instead`, { activeEnrollments })
+    ? AppError.conflict(`The course has ${activeEnrollments} active enrollment(s); archive it instead`, {
+        activeEnrollments,
+      })
     : null;
 }
 
@@ -47,6 +49,7 @@ export function canManageCourse(viewer: Viewer, course: Pick<CourseRow, 'instruc
 export function assertCanManageCourse(viewer: Viewer, course: CourseRow | null | undefined): CourseRow {
   requireSignedIn(viewer);
   if (!course) throw AppError.notFound('Course');
-  if (!canManageCourse(viewer, course)) throw AppError.forbidden("Only the course's instructor or an admin may do this");
+  if (!canManageCourse(viewer, course))
+    throw AppError.forbidden("Only the course's instructor or an admin may do this");
   return course;
 }

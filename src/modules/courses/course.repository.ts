@@ -4,7 +4,14 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
-import { courseColumns, courses, enrollments, type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
+import {
+  courseColumns,
+  courses,
+  enrollments,
+  type CourseRow,
+  type CourseStatus,
+  type NewCourseRow,
+} from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import type { CourseOrderField } from './course.type.js';
 
@@ -16,7 +23,11 @@ const SORT_COLUMNS = {
   PRICE: { column: courses.priceCents, kind: 'int', valueOf: (c: CourseRow) => c.priceCents },
 } as const;
 
-export function courseSort(field: CourseOrderField = 'CREATED_AT', direction: Dir = 'DESC', list = 'courses'): SortSpec<CourseRow> {
+export function courseSort(
+  field: CourseOrderField = 'CREATED_AT',
+  direction: Dir = 'DESC',
+  list = 'courses',
+): SortSpec<CourseRow> {
   const s = SORT_COLUMNS[field];
   return {
     key: `${list}:${field}:${direction}`,
@@ -108,10 +119,24 @@ export async function countCourses(db: Db, viewer: Viewer, filter: CourseListFil
 }
 
 export function coursesPageByInstructors(db: Db, viewer: Viewer, instructorIds: string[], page: PageRequest) {
-  return pagesByParent(db, courses, courses.instructorId, (c: CourseRow) => c.instructorId, instructorIds, taughtSort, page, courseVisibility(viewer), courseColumns);
+  return pagesByParent(
+    db,
+    courses,
+    courses.instructorId,
+    (c: CourseRow) => c.instructorId,
+    instructorIds,
+    taughtSort,
+    page,
+    courseVisibility(viewer),
+    courseColumns,
+  );
 }
 
-export async function countCoursesByInstructors(db: Db, viewer: Viewer, instructorIds: string[]): Promise<Map<string, number>> {
+export async function countCoursesByInstructors(
+  db: Db,
+  viewer: Viewer,
+  instructorIds: string[],
+): Promise<Map<string, number>> {
   const rows = await db
     .select({ instructorId: courses.instructorId, n: count() })
     .from(courses)
@@ -139,17 +164,27 @@ export async function countActiveEnrollments(db: Db, courseId: string): Promise<
  * insert itself is ON CONFLICT DO NOTHING, so a concurrent taker makes it try again rather
  * than fail.
  */
-export async function insertCourseWithFreeSlug(db: Db, values: Omit<NewCourseRow, 'slug'>, base: string): Promise<CourseRow> {
+export async function insertCourseWithFreeSlug(
+  db: Db,
+  values: Omit<NewCourseRow, 'slug'>,
+  base: string,
+): Promise<CourseRow> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const taken = new Set(
-      (await db
-        .select({ slug: courses.slug })
-        .from(courses)
-        .where(or(eq(courses.slug, base), sql`${courses.slug} ~ ${`^${base}-[0-9]+$`}`))).map((r) => r.slug),
+      (
+        await db
+          .select({ slug: courses.slug })
+          .from(courses)
+          .where(or(eq(courses.slug, base), sql`${courses.slug} ~ ${`^${base}-[0-9]+$`}`))
+      ).map((r) => r.slug),
     );
     let candidate = base;
     for (let n = 2; taken.has(candidate); n++) candidate = `${base}-${n}`;
-    const [row] = await db.insert(courses).values({ ...values, slug: candidate }).onConflictDoNothing({ target: courses.slug }).returning();
+    const [row] = await db
+      .insert(courses)
+      .values({ ...values, slug: candidate })
+      .onConflictDoNothing({ target: courses.slug })
+      .returning();
     if (row) return row;
   }
   const [row] = await db

@@ -1,4 +1,15 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from '../../graphql/type-graphql.js';
+import {
+  Arg,
+  Args,
+  Ctx,
+  Directive,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from '../../graphql/type-graphql.js';
 import { cacheControl, CATALOG_MAX_AGE } from '../../cache/cache-control.js';
 import { auth } from '../../auth/auth.directive.js';
 import type { GraphQLContext } from '../../context.js';

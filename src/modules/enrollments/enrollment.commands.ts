@@ -55,7 +55,8 @@ export class EnrollmentCommands {
         const refusalNow = enrollRefusal(viewer, { status }, null);
         if (refusalNow) throw refusalNow;
         const enrollment =
-          (await reactivateLatestCancelled(tx, viewer.userId, course.id)) ?? (await insertEnrollment(tx, viewer.userId, course.id));
+          (await reactivateLatestCancelled(tx, viewer.userId, course.id)) ??
+          (await insertEnrollment(tx, viewer.userId, course.id));
         await appendToOutbox(tx, {
           type: 'enrollment.confirmed',
           enrollmentId: enrollment.id,
@@ -95,7 +96,14 @@ export class EnrollmentCommands {
    * instructor now), the student's own view (viewerEnrollment, lesson content), rosters.
    */
   private async changed(scope: RequestScope, e: EnrollmentRow): Promise<void> {
-    touched(scope, `Enrollment:${e.id}`, `Course:${e.courseId}`, `User:${e.studentId}`, `Viewer:${e.studentId}`, 'Enrollment:list');
+    touched(
+      scope,
+      `Enrollment:${e.id}`,
+      `Course:${e.courseId}`,
+      `User:${e.studentId}`,
+      `Viewer:${e.studentId}`,
+      'Enrollment:list',
+    );
     await this.afterCommit.emit('courseActivity', { courseId: e.courseId });
   }
 }

@@ -25,9 +25,20 @@ function countLoader(fetch: (ids: string[]) => Promise<Map<string, EnrollmentCou
 
 export function createEnrollmentLoaders(db: Db, viewer: Viewer) {
   return {
-    visibleById: rowLoader((ids) => findEnrollmentsByIds(db, ids, viewer), (e) => e.id),
-    pageByCourse: groupedLoader<PageRequest, EnrollmentRow[]>((ids, page) => enrollmentsPageByCourses(db, ids, page), pageKey, () => []),
-    pageByStudent: groupedLoader<PageRequest, EnrollmentRow[]>((ids, page) => enrollmentsPageByStudents(db, viewer, ids, page), pageKey, () => []),
+    visibleById: rowLoader(
+      (ids) => findEnrollmentsByIds(db, ids, viewer),
+      (e) => e.id,
+    ),
+    pageByCourse: groupedLoader<PageRequest, EnrollmentRow[]>(
+      (ids, page) => enrollmentsPageByCourses(db, ids, page),
+      pageKey,
+      () => [],
+    ),
+    pageByStudent: groupedLoader<PageRequest, EnrollmentRow[]>(
+      (ids, page) => enrollmentsPageByStudents(db, viewer, ids, page),
+      pageKey,
+      () => [],
+    ),
     countsByCourse: countLoader((ids) => countEnrollmentsByCourses(db, ids)),
     countsByStudent: countLoader((ids) => countEnrollmentsByStudents(db, viewer, ids)),
     /** The signed-in viewer's own enrollment per course (null for anonymous viewers). */

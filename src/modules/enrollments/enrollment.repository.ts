@@ -52,11 +52,28 @@ export function findEnrollmentsByIds(db: Db, ids: string[], visibleTo: Viewer): 
 }
 
 export function enrollmentsPageByCourses(db: Db, courseIds: string[], page: PageRequest) {
-  return pagesByParent(db, enrollments, enrollments.courseId, (e: EnrollmentRow) => e.courseId, courseIds, courseRosterSort, page);
+  return pagesByParent(
+    db,
+    enrollments,
+    enrollments.courseId,
+    (e: EnrollmentRow) => e.courseId,
+    courseIds,
+    courseRosterSort,
+    page,
+  );
 }
 
 export function enrollmentsPageByStudents(db: Db, viewer: Viewer, studentIds: string[], page: PageRequest) {
-  return pagesByParent(db, enrollments, enrollments.studentId, (e: EnrollmentRow) => e.studentId, studentIds, studentEnrollmentSort, page, courseVisibleTo(viewer));
+  return pagesByParent(
+    db,
+    enrollments,
+    enrollments.studentId,
+    (e: EnrollmentRow) => e.studentId,
+    studentIds,
+    studentEnrollmentSort,
+    page,
+    courseVisibleTo(viewer),
+  );
 }
 
 export interface EnrollmentCounts {
@@ -64,7 +81,12 @@ export interface EnrollmentCounts {
   active: number;
 }
 
-async function countBy(db: Db, column: typeof enrollments.courseId | typeof enrollments.studentId, ids: string[], filter?: SQL) {
+async function countBy(
+  db: Db,
+  column: typeof enrollments.courseId | typeof enrollments.studentId,
+  ids: string[],
+  filter?: SQL,
+) {
   const rows = await db
     .select({
       id: column,
@@ -82,7 +104,11 @@ export const countEnrollmentsByStudents = (db: Db, viewer: Viewer, studentIds: s
   countBy(db, enrollments.studentId, studentIds, courseVisibleTo(viewer));
 
 /** The viewer's enrollment per course: the ACTIVE one if any, else the most recent. */
-export async function viewerEnrollmentsByCourses(db: Db, studentId: string, courseIds: string[]): Promise<Map<string, EnrollmentRow>> {
+export async function viewerEnrollmentsByCourses(
+  db: Db,
+  studentId: string,
+  courseIds: string[],
+): Promise<Map<string, EnrollmentRow>> {
   const rows = await db
     .selectDistinctOn([enrollments.courseId])
     .from(enrollments)
@@ -105,11 +131,21 @@ export async function shareLockCourseStatus(db: Db, courseId: string): Promise<C
  * there is none. `status = 'CANCELLED'` is re-checked after waiting on a concurrent
  * reactivation, so only one of them can flip the row.
  */
-export async function reactivateLatestCancelled(db: Db, studentId: string, courseId: string): Promise<EnrollmentRow | undefined> {
+export async function reactivateLatestCancelled(
+  db: Db,
+  studentId: string,
+  courseId: string,
+): Promise<EnrollmentRow | undefined> {
   const latestCancelled = db
     .select({ id: enrollments.id })
     .from(enrollments)
-    .where(and(eq(enrollments.studentId, studentId), eq(enrollments.courseId, courseId), eq(enrollments.status, 'CANCELLED')))
+    .where(
+      and(
+        eq(enrollments.studentId, studentId),
+        eq(enrollments.courseId, courseId),
+        eq(enrollments.status, 'CANCELLED'),
+      ),
+    )
     .orderBy(desc(enrollments.enrolledAt))
     .limit(1);
   const [row] = await db
@@ -126,11 +162,17 @@ export async function insertEnrollment(db: Db, studentId: string, courseId: stri
 }
 
 /** Cancels the student's active enrollment in the course; undefined when there is none. */
-export async function cancelActiveEnrollment(db: Db, studentId: string, courseId: string): Promise<EnrollmentRow | undefined> {
+export async function cancelActiveEnrollment(
+  db: Db,
+  studentId: string,
+  courseId: string,
+): Promise<EnrollmentRow | undefined> {
   const [row] = await db
     .update(enrollments)
     .set({ status: 'CANCELLED', cancelledAt: new Date() })
-    .where(and(eq(enrollments.studentId, studentId), eq(enrollments.courseId, courseId), eq(enrollments.status, 'ACTIVE')))
+    .where(
+      and(eq(enrollments.studentId, studentId), eq(enrollments.courseId, courseId), eq(enrollments.status, 'ACTIVE')),
+    )
     .returning();
   return row;
 }

@@ -15,14 +15,24 @@ export class EnrollmentService {
   async ofCourse(scope: RequestScope, courseId: string, args: PageArgs): Promise<Connection<EnrollmentRow>> {
     const page = parsePage(courseRosterSort, args);
     const rows = await scope.loaders.enrollments.pageByCourse.load({ parentId: courseId, params: page });
-    return toConnection(courseRosterSort, page, rows, async () => (await scope.loaders.enrollments.countsByCourse.load(courseId)).all);
+    return toConnection(
+      courseRosterSort,
+      page,
+      rows,
+      async () => (await scope.loaders.enrollments.countsByCourse.load(courseId)).all,
+    );
   }
 
   /** `User.enrollments` (field-guarded: the user themself and admins). */
   async ofStudent(scope: RequestScope, studentId: string, args: PageArgs): Promise<Connection<EnrollmentRow>> {
     const page = parsePage(studentEnrollmentSort, args);
     const rows = await scope.loaders.enrollments.pageByStudent.load({ parentId: studentId, params: page });
-    return toConnection(studentEnrollmentSort, page, rows, async () => (await scope.loaders.enrollments.countsByStudent.load(studentId)).all);
+    return toConnection(
+      studentEnrollmentSort,
+      page,
+      rows,
+      async () => (await scope.loaders.enrollments.countsByStudent.load(studentId)).all,
+    );
   }
 
   /** `Course.enrollmentCount`: active enrollments. */

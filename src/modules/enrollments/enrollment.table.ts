@@ -36,10 +36,7 @@ export const enrollments = pgTable(
     index('enrollments_student_id_enrolled_at_idx').on(t.studentId, t.enrolledAt, t.id),
     index('enrollments_course_id_enrolled_at_idx').on(t.courseId, t.enrolledAt, t.id),
     check('enrollments_status_check', sql`${t.status} in ('ACTIVE', 'CANCELLED')`),
-    check(
-      'enrollments_cancelled_at_check',
-      sql`(${t.status} = 'CANCELLED') = (${t.cancelledAt} is not null)`,
-    ),
+    check('enrollments_cancelled_at_check', sql`(${t.status} = 'CANCELLED') = (${t.cancelledAt} is not null)`),
   ],
 );
 

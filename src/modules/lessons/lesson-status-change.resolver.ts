@@ -41,14 +41,19 @@ export class LessonStatusChangeResolver {
       'Signed-in viewers only: status changes (and creations) of lessons in courses the viewer teaches or is actively enrolled in; ' +
       'admins see every course. courseId null means all such courses. Every event is re-authorized at delivery.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, SubscribeArgs, GraphQLContext>) => {
-      if (!context.live) throw new AppError('BAD_USER_INPUT', 'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql');
+      if (!context.live)
+        throw new AppError(
+          'BAD_USER_INPUT',
+          'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql',
+        );
       return context.live.lessons.subscribe(context, args.courseId ?? null, args.after ?? null);
     },
   })
   @Directive(auth({}))
   lessonStatusChanged(
     @Root() event: LessonStatusChangedEvent,
-    @Arg('courseId', () => ID, { nullable: true, description: 'One course; null for all the viewer may follow.' }) _courseId: string | null,
+    @Arg('courseId', () => ID, { nullable: true, description: 'One course; null for all the viewer may follow.' })
+    _courseId: string | null,
     @Arg('after', () => String, {
       nullable: true,
       description:
@@ -68,7 +73,9 @@ export class LessonStatusChangeResolver {
     return lesson;
   }
 
-  @FieldResolver(() => String, { description: 'Pass it as `after` when resubscribing to receive every later change exactly once.' })
+  @FieldResolver(() => String, {
+    description: 'Pass it as `after` when resubscribing to receive every later change exactly once.',
+  })
   cursor(@Root() event: LessonStatusChangedEvent): string {
     return event.cursor;
   }

@@ -11,7 +11,12 @@ import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.
 import type { CourseCommands } from '../courses/index.js';
 import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
 import { deleteLesson, findLesson, insertLesson, nextLessonPosition, updateLesson } from './lesson.repository.js';
-import { createLessonSchema, updateLessonSchema, type CreateLessonInput, type UpdateLessonInput } from './lesson.inputs.js';
+import {
+  createLessonSchema,
+  updateLessonSchema,
+  type CreateLessonInput,
+  type UpdateLessonInput,
+} from './lesson.inputs.js';
 
 const MAX_POSITION = 10_000;
 
@@ -41,43 +46,53 @@ export class LessonCommands {
   async create(scope: RequestScope, input: CreateLessonInput): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(createLessonSchema, input);
-    const key = v.clientMutationId ? { userId: viewer.userId, operation: 'createLesson', key: v.clientMutationId } : null;
+    const key = v.clientMutationId
+      ? { userId: viewer.userId, operation: 'createLesson', key: v.clientMutationId }
+      : null;
     let replayed = false;
-    const { lesson, event } = await this.courseCommands.withManageableCourse(scope, uuidOf('Course', v.courseId), async (tx, course) => {
-      // Under the course's row lock: two attempts with one key on one course run one at a time.
-      const earlier = key ? await rememberedEntity(tx, key) : null;
-      if (earlier) {
-        const row = await findLesson(tx, earlier);
-        if (!row) throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', { clientMutationId: key!.key });
-        replayed = true;
-        return { lesson: row, event: null };
-      }
-      // The course row is locked, so two appends cannot pick the same position.
-      const position = v.position ?? (await nextPosition(tx, course.id));
-      const row = await insertLesson(tx, {
-        courseId: course.id,
-        title: v.title,
-        content: v.content ?? '',
-        position,
-        scheduledAt: v.scheduledAt ?? null,
-        durationMinutes: v.durationMinutes ?? null,
-      });
-      if (key && !(await rememberEntity(tx, key, row.id))) {
-        // Another attempt with this key (for another course) committed meanwhile.
-        throw AppError.conflict('clientMutationId is already in use', { clientMutationId: key.key });
-      }
-      // Students hear of a new lesson once it has a time (notifications, via the outbox).
-      if (row.scheduledAt) {
-        await appendToOutbox(tx, {
-          type: 'lesson.scheduled',
-          lessonId: row.id,
-          courseId: row.courseId,
-          scheduledAt: row.scheduledAt.toISOString(),
-          occurredAt: row.createdAt.toISOString(),
+    const { lesson, event } = await this.courseCommands.withManageableCourse(
+      scope,
+      uuidOf('Course', v.courseId),
+      async (tx, course) => {
+        // Under the course's row lock: two attempts with one key on one course run one at a time.
+        const earlier = key ? await rememberedEntity(tx, key) : null;
+        if (earlier) {
+          const row = await findLesson(tx, earlier);
+          if (!row)
+            throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', {
+              clientMutationId: key!.key,
+            });
+          replayed = true;
+          return { lesson: row, event: null };
+        }
+        // The course row is locked, so two appends cannot pick the same position.
+        const position = v.position ?? (await nextPosition(tx, course.id));
+        const row = await insertLesson(tx, {
+          courseId: course.id,
+          title: v.title,
+          content: v.content ?? '',
+          position,
+          scheduledAt: v.scheduledAt ?? null,
+          durationMinutes: v.durationMinutes ?? null,
         });
-      }
-      return { lesson: row, event: await LessonEvents.record(tx, row, null, viewer.userId) };
-    }, ['Lesson:list']);
+        if (key && !(await rememberEntity(tx, key, row.id))) {
+          // Another attempt with this key (for another course) committed meanwhile.
+          throw AppError.conflict('clientMutationId is already in use', { clientMutationId: key.key });
+        }
+        // Students hear of a new lesson once it has a time (notifications, via the outbox).
+        if (row.scheduledAt) {
+          await appendToOutbox(tx, {
+            type: 'lesson.scheduled',
+            lessonId: row.id,
+            courseId: row.courseId,
+            scheduledAt: row.scheduledAt.toISOString(),
+            occurredAt: row.createdAt.toISOString(),
+          });
+        }
+        return { lesson: row, event: await LessonEvents.record(tx, row, null, viewer.userId) };
+      },
+      ['Lesson:list'],
+    );
     if (!replayed && event) await this.afterCommit.emit('lessonStatusChanged', event);
     if (!replayed) await this.afterCommit.emit('courseActivity', { courseId: lesson.courseId });
     return lesson;
@@ -100,7 +115,11 @@ export class LessonCommands {
   }
 
   /** Visible lesson of a course the viewer manages, re-read inside the transaction. */
-  async withManageableLesson<T>(scope: RequestScope, id: string, work: (tx: Db, lesson: LessonRow) => Promise<T>): Promise<T> {
+  async withManageableLesson<T>(
+    scope: RequestScope,
+    id: string,
+    work: (tx: Db, lesson: LessonRow) => Promise<T>,
+  ): Promise<T> {
     requireSignedIn(scope.viewer);
     const uuid = uuidOf('Lesson', id);
     const visible = uuid ? await scope.loaders.lessons.visibleById.load(uuid) : null;

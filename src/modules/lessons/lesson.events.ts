@@ -69,7 +69,12 @@ export class LessonEvents {
     private readonly log: Logger,
   ) {}
 
-  static async record(tx: Db, lesson: LessonRow, previousStatus: LessonStatus | null, actorId: string): Promise<LessonStatusChangedEvent> {
+  static async record(
+    tx: Db,
+    lesson: LessonRow,
+    previousStatus: LessonStatus | null,
+    actorId: string,
+  ): Promise<LessonStatusChangedEvent> {
     const row = await insertLessonEvent(tx, {
       courseId: lesson.courseId,
       lessonId: lesson.id,
@@ -82,7 +87,10 @@ export class LessonEvents {
   }
 
   publish(event: LessonStatusChangedEvent): void {
-    Promise.all([this.bus.publish(Topics.lessonStatus(event.courseId), event), this.bus.publish(Topics.lessonStatusAll, event)]).catch((err: unknown) =>
+    Promise.all([
+      this.bus.publish(Topics.lessonStatus(event.courseId), event),
+      this.bus.publish(Topics.lessonStatusAll, event),
+    ]).catch((err: unknown) =>
       this.log.error({ err, lessonId: event.lessonId }, 'could not publish a lesson status event'),
     );
   }

@@ -21,7 +21,10 @@ import { updateLessonIfStatus } from './lesson.repository.js';
  */
 type Action = 'start' | 'complete' | 'cancel';
 
-const MACHINE: Record<Action, { from: LessonStatus[]; to: LessonStatus; stamp: 'startedAt' | 'completedAt' | 'cancelledAt'; event: LessonEventType }> = {
+const MACHINE: Record<
+  Action,
+  { from: LessonStatus[]; to: LessonStatus; stamp: 'startedAt' | 'completedAt' | 'cancelledAt'; event: LessonEventType }
+> = {
   start: { from: ['SCHEDULED'], to: 'IN_PROGRESS', stamp: 'startedAt', event: 'lesson.started' },
   complete: { from: ['IN_PROGRESS'], to: 'COMPLETED', stamp: 'completedAt', event: 'lesson.completed' },
   cancel: { from: ['SCHEDULED', 'IN_PROGRESS'], to: 'CANCELLED', stamp: 'cancelledAt', event: 'lesson.cancelled' },
@@ -62,15 +65,30 @@ export class LessonLifecycle {
   async reschedule(scope: RequestScope, id: string, scheduledAt: Date): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     if (!(scheduledAt.getTime() > Date.now())) throw AppError.badInput({ scheduledAt: 'must be in the future' });
-    const { row, live } = await this.compareAndSet(scope, viewer.userId, id, ['SCHEDULED'], 'SCHEDULED', 'reschedule', { scheduledAt }, (before) =>
-      // A lesson that had no time is now scheduled; one that had a time moved.
-      before.scheduledAt ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() } : { type: 'lesson.scheduled' },
+    const { row, live } = await this.compareAndSet(
+      scope,
+      viewer.userId,
+      id,
+      ['SCHEDULED'],
+      'SCHEDULED',
+      'reschedule',
+      { scheduledAt },
+      (before) =>
+        // A lesson that had no time is now scheduled; one that had a time moved.
+        before.scheduledAt
+          ? { type: 'lesson.rescheduled', previousScheduledAt: before.scheduledAt.toISOString() }
+          : { type: 'lesson.scheduled' },
     );
     await this.afterCommit.emit('lessonStatusChanged', live);
     return row;
   }
 
-  private async transition(scope: RequestScope, id: string, action: Action, extra: Partial<LessonRow>): Promise<LessonRow> {
+  private async transition(
+    scope: RequestScope,
+    id: string,
+    action: Action,
+    extra: Partial<LessonRow>,
+  ): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const { from, to, stamp, event } = MACHINE[action];
     const changes = { status: to, [stamp]: new Date(), ...extra };
@@ -99,10 +117,15 @@ export class LessonLifecycle {
     to: LessonStatus,
     action: string,
     changes: Partial<LessonRow>,
-    event: (before: LessonRow) => { type: LessonEventType; previousScheduledAt?: string | null; reason?: string | null },
+    event: (before: LessonRow) => {
+      type: LessonEventType;
+      previousScheduledAt?: string | null;
+      reason?: string | null;
+    },
   ): Promise<{ row: LessonRow; live: LessonStatusChangedEvent }> {
     return this.lessonCommands.withManageableLesson(scope, id, async (tx, lesson) => {
-      const conflict = () => AppError.conflict(`Cannot ${action} a ${lesson.status} lesson`, { from: lesson.status, to });
+      const conflict = () =>
+        AppError.conflict(`Cannot ${action} a ${lesson.status} lesson`, { from: lesson.status, to });
       if (!from.includes(lesson.status)) throw conflict();
       const row = await updateLessonIfStatus(tx, lesson.id, lesson.status, changes);
       if (!row) throw conflict();

@@ -15,7 +15,8 @@ import { courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
 
-const expired = (message: string) => new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
+const expired = (message: string) =>
+  new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
 import { teachesCourse } from '../courses/index.js';
 
 /** Who may follow a course, and why: the viewer facts an event's payload may depend on. */
@@ -53,13 +54,18 @@ export class LessonLive {
    * With `after` (a cursor), first replays every later event of the courses covered, then goes
    * on live: the live topics are joined before the log is read (see ReplayThenLive).
    */
-  async subscribe(ctx: GraphQLContext, courseId: string | null, after: string | null = null): Promise<AsyncIterable<LessonStatusChangedEvent>> {
+  async subscribe(
+    ctx: GraphQLContext,
+    courseId: string | null,
+    after: string | null = null,
+  ): Promise<AsyncIterable<LessonStatusChangedEvent>> {
     const viewer = requireSignedIn(ctx.viewer);
     const afterSeq = after === null ? null : decodeEventCursor(after);
     const stream = new BoundedStream<LessonStatusChangedEvent>(this.options.maxQueued, () =>
       ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'),
     );
-    const on = async (topic: string, handle: (payload: unknown) => void) => stream.onEnd(await this.bus.subscribe(topic, handle));
+    const on = async (topic: string, handle: (payload: unknown) => void) =>
+      stream.onEnd(await this.bus.subscribe(topic, handle));
     const listen = (topic: string) => on(topic, (payload) => stream.push(payload as LessonStatusChangedEvent));
     let source: Pick<BoundedStream<LessonStatusChangedEvent>, 'next' | 'end'> = stream;
     try {
@@ -82,7 +88,8 @@ export class LessonLive {
     afterSeq: number,
   ): Promise<ReplayThenLive> {
     const state = await lessonEventCursorState(this.db, afterSeq);
-    if (state === 'EXPIRED') throw expired('The cursor is older than the retained event log; refetch and subscribe afresh');
+    if (state === 'EXPIRED')
+      throw expired('The cursor is older than the retained event log; refetch and subscribe afresh');
     if (state === 'UNKNOWN') throw AppError.badInput({ after: 'is not a lessonStatusChanged cursor' });
     if ((await countLessonEventsAfter(this.db, courseIds, afterSeq, MAX_REPLAY + 1)) > MAX_REPLAY) {
       throw expired(`More than ${MAX_REPLAY} events to replay; refetch and subscribe afresh`);
@@ -133,7 +140,11 @@ export class LessonLive {
   }
 
   /** What graphql-ws consumes: each event, authorized at delivery, with fresh loaders. */
-  private deliver(ctx: GraphQLContext, viewer: Viewer, stream: Pick<BoundedStream<LessonStatusChangedEvent>, 'next' | 'end'>): AsyncIterableIterator<LessonStatusChangedEvent> {
+  private deliver(
+    ctx: GraphQLContext,
+    viewer: Viewer,
+    stream: Pick<BoundedStream<LessonStatusChangedEvent>, 'next' | 'end'>,
+  ): AsyncIterableIterator<LessonStatusChangedEvent> {
     return acceptedItems(stream, async (event) => {
       // Authorized now, against current data. Idle subscribers reach this in the same tick,
       // so the DataLoader batches them into one query per course.

@@ -20,8 +20,16 @@ export interface LessonPageParams {
 /** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
 export function createLessonLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, LessonRow | null>) {
   return {
-    byId: byId ?? rowLoader((ids) => findLessonsByIds(db, ids), (l) => l.id),
-    visibleById: rowLoader((ids) => findLessonsByIds(db, ids, viewer), (l) => l.id),
+    byId:
+      byId ??
+      rowLoader(
+        (ids) => findLessonsByIds(db, ids),
+        (l) => l.id,
+      ),
+    visibleById: rowLoader(
+      (ids) => findLessonsByIds(db, ids, viewer),
+      (l) => l.id,
+    ),
     /** One page of `Course.lessons` for many courses at once (per distinct arguments). */
     pageByCourse: groupedLoader<LessonPageParams, LessonRow[]>(
       (courseIds, p) => lessonsPageByCourses(db, courseIds, p.page, p.status),

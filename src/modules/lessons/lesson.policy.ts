@@ -8,14 +8,19 @@ import { teachesCourse } from '../courses/index.js';
  * Who may read a lesson's content: `@auth(requires: [ADMIN], allow: [COURSE_INSTRUCTOR,
  * ENROLLED_STUDENT])` as a function of what the checks below load.
  */
-export function canReadLessonContent(viewer: Viewer, course: Pick<CourseRow, 'instructorId'>, viewerEnrollment: Pick<EnrollmentRow, 'status'> | null): boolean {
+export function canReadLessonContent(
+  viewer: Viewer,
+  course: Pick<CourseRow, 'instructorId'>,
+  viewerEnrollment: Pick<EnrollmentRow, 'status'> | null,
+): boolean {
   return viewer.role === 'ADMIN' || teachesCourse(viewer, course) || viewerEnrollment?.status === 'ACTIVE';
 }
 
 export const lessonRelationChecks: RelationChecks = {
   Lesson: {
     COURSE_INSTRUCTOR: async (lesson: LessonRow, scope) =>
-      scope.viewer.role === 'INSTRUCTOR' && teachesCourse(scope.viewer, await scope.loaders.courses.byId.load(lesson.courseId)),
+      scope.viewer.role === 'INSTRUCTOR' &&
+      teachesCourse(scope.viewer, await scope.loaders.courses.byId.load(lesson.courseId)),
     ENROLLED_STUDENT: async (lesson: LessonRow, scope) =>
       (await scope.loaders.enrollments.viewerByCourse.load(lesson.courseId))?.status === 'ACTIVE',
   },

@@ -3,7 +3,16 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
-import { courses, enrollments, lessons, users, LESSON_STATUSES, type LessonRow, type LessonStatus, type NewLessonRow } from '../../db/schema.js';
+import {
+  courses,
+  enrollments,
+  lessons,
+  users,
+  LESSON_STATUSES,
+  type LessonRow,
+  type LessonStatus,
+  type NewLessonRow,
+} from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import { courseVisibility } from '../courses/index.js';
 

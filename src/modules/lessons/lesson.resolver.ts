@@ -46,7 +46,9 @@ export class LessonResolver {
     return this.lifecycle.complete(ctx, id);
   }
 
-  @Mutation(() => Lesson, { description: 'SCHEDULED or IN_PROGRESS → CANCELLED (sets cancelledAt); reason up to 500 characters.' })
+  @Mutation(() => Lesson, {
+    description: 'SCHEDULED or IN_PROGRESS → CANCELLED (sets cancelledAt); reason up to 500 characters.',
+  })
   cancelLesson(
     @Arg('id', () => ID) id: string,
     @Arg('reason', () => String, { nullable: true }) reason: string | null,

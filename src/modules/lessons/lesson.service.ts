@@ -27,7 +27,8 @@ export class LessonService {
     const from = args.from ?? new Date();
     const to = args.to ?? new Date(from.getTime() + DEFAULT_WINDOW_MS);
     if (!(to.getTime() > from.getTime())) throw AppError.badInput({ to: 'must be later than from' });
-    if (to.getTime() - from.getTime() > MAX_WINDOW_MS) throw AppError.badInput({ to: 'must be at most a year after from' });
+    if (to.getTime() - from.getTime() > MAX_WINDOW_MS)
+      throw AppError.badInput({ to: 'must be at most a year after from' });
     const page = parsePage(scheduleSort, { first: args.first, after: args.after });
     const rows = await schedulePage(this.db, userId, from, to, page);
     return toConnection(scheduleSort, page, rows, () => scheduleCount(this.db, userId, from, to));
@@ -40,7 +41,12 @@ export class LessonService {
   }
 
   /** `Course.lessons`, in position order. */
-  async ofCourse(scope: RequestScope, courseId: string, args: PageArgs, status: LessonStatus | null): Promise<Connection<LessonRow>> {
+  async ofCourse(
+    scope: RequestScope,
+    courseId: string,
+    args: PageArgs,
+    status: LessonStatus | null,
+  ): Promise<Connection<LessonRow>> {
     const page = parsePage(lessonSort, args);
     const rows = await scope.loaders.lessons.pageByCourse.load({ parentId: courseId, params: { page, status } });
     return toConnection(lessonSort, page, rows, async () => {

@@ -35,7 +35,10 @@ export const lessons = pgTable(
     index('lessons_course_id_scheduled_at_id_idx').on(t.courseId, t.scheduledAt, t.id),
     check('lessons_position_check', sql`${t.position} >= 0`),
     check('lessons_status_check', sql`${t.status} in ('SCHEDULED', 'IN_PROGRESS', 'COMPLETED', 'CANCELLED')`),
-    check('lessons_duration_minutes_check', sql`${t.durationMinutes} is null or ${t.durationMinutes} between 1 and 1440`),
+    check(
+      'lessons_duration_minutes_check',
+      sql`${t.durationMinutes} is null or ${t.durationMinutes} between 1 and 1440`,
+    ),
     check('lessons_title_check', sql`char_length(${t.title}) between 1 and 200`),
   ],
 );

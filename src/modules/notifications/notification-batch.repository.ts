@@ -27,12 +27,18 @@ export async function planBatches(
 
 /** The batch's notifications exist: it leaves the sweep's notice (until its emails). */
 export async function markBatchDone(db: Db, id: string): Promise<void> {
-  await db.update(notificationBatches).set({ doneAt: sql`now()` }).where(eq(notificationBatches.id, id));
+  await db
+    .update(notificationBatches)
+    .set({ doneAt: sql`now()` })
+    .where(eq(notificationBatches.id, id));
 }
 
 /** The batch's email job found nothing left to mail: the batch is finished. */
 export async function markBatchMailed(db: Db, id: string): Promise<void> {
-  await db.update(notificationBatches).set({ mailedAt: sql`now()` }).where(eq(notificationBatches.id, id));
+  await db
+    .update(notificationBatches)
+    .set({ mailedAt: sql`now()` })
+    .where(eq(notificationBatches.id, id));
 }
 
 /**
@@ -43,11 +49,20 @@ export async function takeStaleBatches(db: Db, olderThanMs: number, limit: numbe
   const stale = db
     .select({ id: notificationBatches.id })
     .from(notificationBatches)
-    .where(and(isNull(notificationBatches.mailedAt), lt(notificationBatches.queuedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`)))
+    .where(
+      and(
+        isNull(notificationBatches.mailedAt),
+        lt(notificationBatches.queuedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`),
+      ),
+    )
     .orderBy(notificationBatches.queuedAt)
     .limit(limit)
     .for('update', { skipLocked: true });
-  return db.update(notificationBatches).set({ queuedAt: sql`now()` }).where(inArray(notificationBatches.id, stale)).returning();
+  return db
+    .update(notificationBatches)
+    .set({ queuedAt: sql`now()` })
+    .where(inArray(notificationBatches.id, stale))
+    .returning();
 }
 
 /** Finished batches older than `days` days, in bounded batches. */
@@ -56,6 +71,9 @@ export function deleteFinishedBatches(db: Db, days: number): Promise<number> {
     db,
     notificationBatches,
     notificationBatches.id,
-    and(isNotNull(notificationBatches.mailedAt), lt(notificationBatches.createdAt, sql`now() - make_interval(days => ${days})`))!,
+    and(
+      isNotNull(notificationBatches.mailedAt),
+      lt(notificationBatches.createdAt, sql`now() - make_interval(days => ${days})`),
+    )!,
   );
 }

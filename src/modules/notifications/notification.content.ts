@@ -50,13 +50,21 @@ export function renderNotification(event: DomainEvent, subject: Subject): Notifi
   }
   const course = subject.courseTitle;
   if (event.type === 'enrollment.confirmed') {
-    return { kind, title: `You're enrolled in ${course}`, body: `Welcome to ${course}. New lessons and changes will show up here.` };
+    return {
+      kind,
+      title: `You're enrolled in ${course}`,
+      body: `Welcome to ${course}. New lessons and changes will show up here.`,
+    };
   }
   const lesson = subject.lessonTitle ?? 'A lesson';
   const where = `"${lesson}" in ${course}`;
   switch (event.type) {
     case 'lesson.scheduled':
-      return { kind, title: `New lesson: ${lesson}`, body: `${where} is scheduled for ${formatTime(event.scheduledAt)}.` };
+      return {
+        kind,
+        title: `New lesson: ${lesson}`,
+        body: `${where} is scheduled for ${formatTime(event.scheduledAt)}.`,
+      };
     case 'lesson.rescheduled':
       return {
         kind,

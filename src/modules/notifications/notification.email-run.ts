@@ -103,7 +103,8 @@ export class EmailRun {
       try {
         return await markEmailed(this.db, id);
       } catch (err) {
-        if (Date.now() - started > STAMP_RETRY_MS) throw new Error(`notification ${id} was mailed but could not be stamped`, { cause: err });
+        if (Date.now() - started > STAMP_RETRY_MS)
+          throw new Error(`notification ${id} was mailed but could not be stamped`, { cause: err });
         this.log.warn({ err, notificationId: id, attempt }, 'could not stamp a mailed notification; retrying');
         await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 2_000)));
       }

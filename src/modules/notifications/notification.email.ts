@@ -6,7 +6,9 @@ const escapeHtml = (s: string) =>
 
 /** The email for one notification: plain text plus a minimal HTML part, linking into the app. */
 export function renderEmail(n: PendingEmail, publicAppUrl: string): MailMessage {
-  const link = n.courseSlug ? `${publicAppUrl}/courses/${encodeURIComponent(n.courseSlug)}` : `${publicAppUrl}/notifications`;
+  const link = n.courseSlug
+    ? `${publicAppUrl}/courses/${encodeURIComponent(n.courseSlug)}`
+    : `${publicAppUrl}/notifications`;
   const text = `Hi ${n.displayName},\n\n${n.body}\n\nOpen EduFlow: ${link}\n\nYou receive this because of your EduFlow account.\n`;
   const html =
     `<p>Hi ${escapeHtml(n.displayName)},</p>` +

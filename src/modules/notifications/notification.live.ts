@@ -25,7 +25,11 @@ export class NotificationLive {
     const stream = new BoundedStream<NotificationAddedEvent>(this.options.maxQueued, () =>
       ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'),
     );
-    stream.onEnd(await this.bus.subscribe(Topics.userNotifications(viewer.userId), (p) => stream.push(p as NotificationAddedEvent)));
+    stream.onEnd(
+      await this.bus.subscribe(Topics.userNotifications(viewer.userId), (p) =>
+        stream.push(p as NotificationAddedEvent),
+      ),
+    );
     return acceptedItems(stream, async ({ notificationId }) => {
       const [row] = await findNotificationsByIds(this.db, [notificationId], viewer.userId).catch((err: unknown) => {
         this.options.log.error({ err, notificationId }, 'could not load a notification; not delivered');

@@ -51,7 +51,10 @@ const MAX_WAIT_FOR_CLAIMS_MS = 5 * 60_000;
 export class NotificationProcessors {
   constructor(private readonly deps: NotificationProcessorDeps) {}
 
-  processors(): Pick<Processors, 'notifications.event' | 'notifications.batch' | 'notifications.reminder' | 'notifications.email'> {
+  processors(): Pick<
+    Processors,
+    'notifications.event' | 'notifications.batch' | 'notifications.reminder' | 'notifications.email'
+  > {
     return {
       'notifications.event': (data) => this.event(data),
       'notifications.batch': (data) => this.batch(data),
@@ -74,7 +77,9 @@ export class NotificationProcessors {
    */
   private async fanOut(eventId: string, event: DomainEvent): Promise<void> {
     const { db, config, jobs } = this.deps;
-    const batches = await planBatches(db, eventId, event, () => recipientRanges(db, event, config.notifications.batchSize));
+    const batches = await planBatches(db, eventId, event, () =>
+      recipientRanges(db, event, config.notifications.batchSize),
+    );
     await jobs.add(batches.filter((b) => !b.mailedAt).map((b) => (b.doneAt ? emailJob(b) : batchJob(b))));
   }
 
@@ -82,7 +87,11 @@ export class NotificationProcessors {
   async requeueStaleBatches(olderThanMs: number): Promise<number> {
     const stale = await takeStaleBatches(this.deps.db, olderThanMs, 1_000);
     await this.deps.jobs.add(stale.map((b) => (b.doneAt ? emailJob(b) : batchJob(b))));
-    if (stale.length) this.deps.log.warn({ batches: stale.length }, 'notification batches unfinished long after they were queued; queued again');
+    if (stale.length)
+      this.deps.log.warn(
+        { batches: stale.length },
+        'notification batches unfinished long after they were queued; queued again',
+      );
     return stale.length;
   }
 
@@ -100,16 +109,22 @@ export class NotificationProcessors {
     // is bounded by the bus's command timeout.
     await Promise.all(
       inserted.map(({ id, recipientId }) =>
-        bus.publish(Topics.userNotifications(recipientId), { notificationId: id } satisfies NotificationAddedEvent).catch((err: unknown) => {
-          log.warn({ err, notificationId: id }, 'live notification not pushed');
-        }),
+        bus
+          .publish(Topics.userNotifications(recipientId), { notificationId: id } satisfies NotificationAddedEvent)
+          .catch((err: unknown) => {
+            log.warn({ err, notificationId: id }, 'live notification not pushed');
+          }),
       ),
     );
     // Queued even when this run inserted nothing (a re-run): the email job skips what was mailed.
     await jobs.add([
       batchId
         ? { name: 'notifications.email', data: { eventId, range, batchId }, opts: { jobId: `email-${batchId}` } }
-        : { name: 'notifications.email', data: { eventId, range }, opts: { jobId: `email-${eventId}-r${round}-${rangeKey(range)}` } },
+        : {
+            name: 'notifications.email',
+            data: { eventId, range },
+            opts: { jobId: `email-${eventId}-r${round}-${rangeKey(range)}` },
+          },
     ]);
     if (batchId) await markBatchDone(db, batchId);
   }
@@ -138,17 +153,33 @@ export class NotificationProcessors {
           return;
         }
         // Held by another run: one alive finishes them, a dead one's lease runs out soon.
-        if (Date.now() - waitingSince > MAX_WAIT_FOR_CLAIMS_MS) throw new Error(`${owed} emails still claimed by another run; retrying later`);
+        if (Date.now() - waitingSince > MAX_WAIT_FOR_CLAIMS_MS)
+          throw new Error(`${owed} emails still claimed by another run; retrying later`);
         await sleep(Math.min(Math.max(msUntilFree ?? 0, 100) + 50, leaseMs));
         continue;
       }
       waitingSince = Date.now();
-      const result = await new EmailRun(db, this.deps.mailer, config.mail, log, runId, leaseMs, claimedAt, this.deps.stopping).send(claimed);
+      const result = await new EmailRun(
+        db,
+        this.deps.mailer,
+        config.mail,
+        log,
+        runId,
+        leaseMs,
+        claimedAt,
+        this.deps.stopping,
+      ).send(claimed);
       if (result.failures.length) {
-        log.warn({ eventId, failed: result.failures.length, sent: result.sent }, 'some emails failed; the job will retry them');
-        throw new Error(`${result.failures.length} of ${claimed.length} emails failed: ${String((result.failures[0] as Error)?.message ?? result.failures[0])}`);
+        log.warn(
+          { eventId, failed: result.failures.length, sent: result.sent },
+          'some emails failed; the job will retry them',
+        );
+        throw new Error(
+          `${result.failures.length} of ${claimed.length} emails failed: ${String((result.failures[0] as Error)?.message ?? result.failures[0])}`,
+        );
       }
-      if (result.unsent) throw new Error('shutting down (or the claims could not be renewed); the remaining emails are retried');
+      if (result.unsent)
+        throw new Error('shutting down (or the claims could not be renewed); the remaining emails are retried');
     }
   }
 
@@ -157,7 +188,13 @@ export class NotificationProcessors {
     // Dropped unless the lesson is still due at exactly the time this reminder was set for
     // (a reschedule or cancellation whose job removal lost a race lands here).
     if (!lesson || lesson.status !== 'SCHEDULED' || lesson.scheduledAt?.toISOString() !== scheduledAt) return;
-    const event: DomainEvent = { type: 'lesson.reminder', lessonId, courseId: lesson.courseId, scheduledAt, occurredAt: new Date().toISOString() };
+    const event: DomainEvent = {
+      type: 'lesson.reminder',
+      lessonId,
+      courseId: lesson.courseId,
+      scheduledAt,
+      occurredAt: new Date().toISOString(),
+    };
     await this.fanOut(derivedUuid(reminderJobId(lessonId, scheduledAt)), event);
   }
 
@@ -170,7 +207,8 @@ export class NotificationProcessors {
     const lesson = await lessonSchedule(this.deps.db, event.lessonId);
     const current = lesson?.status === 'SCHEDULED' && lesson.scheduledAt ? lesson.scheduledAt.toISOString() : null;
     for (const time of new Set([event.previousScheduledAt, event.scheduledAt])) {
-      if (time && time !== current) await this.deps.jobs.remove('notifications.reminder', reminderJobId(event.lessonId, time));
+      if (time && time !== current)
+        await this.deps.jobs.remove('notifications.reminder', reminderJobId(event.lessonId, time));
     }
     if (current) await this.deps.jobs.add(this.reminderJobs([{ lessonId: event.lessonId, scheduledAt: current }]));
   }
@@ -204,7 +242,7 @@ export class NotificationProcessors {
   async rebuildReminders(): Promise<number> {
     if (!this.deps.config.notifications.reminderLeadMinutes) return 0;
     let added = 0;
-    for (let after: Date | null = null; ; ) {
+    for (let after: Date | null = null; ;) {
       const rows = await scheduledLessonsAfter(this.deps.db, after ?? new Date(), 1_000);
       const jobs = this.reminderJobs(rows.map((r) => ({ lessonId: r.id, scheduledAt: r.scheduledAt!.toISOString() })));
       await this.deps.jobs.add(jobs);
@@ -222,7 +260,10 @@ export class NotificationProcessors {
       .map((l) => ({
         name: 'notifications.reminder' as const,
         data: l,
-        opts: { jobId: reminderJobId(l.lessonId, l.scheduledAt), delay: Math.max(0, new Date(l.scheduledAt).getTime() - lead - Date.now()) },
+        opts: {
+          jobId: reminderJobId(l.lessonId, l.scheduledAt),
+          delay: Math.max(0, new Date(l.scheduledAt).getTime() - lead - Date.now()),
+        },
       }));
   }
 }
@@ -236,13 +277,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function batchJob(b: NotificationBatchRow): JobSpec {
   return {
     name: 'notifications.batch',
-    data: { eventId: b.eventId, event: b.event as DomainEvent, range: { from: b.rangeFrom, to: b.rangeTo }, batchId: b.id },
+    data: {
+      eventId: b.eventId,
+      event: b.event as DomainEvent,
+      range: { from: b.rangeFrom, to: b.rangeTo },
+      batchId: b.id,
+    },
     opts: { jobId: `batch-${b.id}` },
   };
 }
 
 function emailJob(b: NotificationBatchRow): JobSpec {
-  return { name: 'notifications.email', data: { eventId: b.eventId, range: { from: b.rangeFrom, to: b.rangeTo }, batchId: b.id }, opts: { jobId: `email-${b.id}` } };
+  return {
+    name: 'notifications.email',
+    data: { eventId: b.eventId, range: { from: b.rangeFrom, to: b.rangeTo }, batchId: b.id },
+    opts: { jobId: `email-${b.id}` },
+  };
 }
 
 function rangeKey(range: RecipientRange): string {

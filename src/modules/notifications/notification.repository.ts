@@ -1,7 +1,15 @@
 import { and, asc, count, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { rowsOf, type Db } from '../../db/client.js';
-import { courses, enrollments, lessons, notifications, users, type LessonStatus, type NotificationRow } from '../../db/schema.js';
+import {
+  courses,
+  enrollments,
+  lessons,
+  notifications,
+  users,
+  type LessonStatus,
+  type NotificationRow,
+} from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import type { DomainEvent, UserRegisteredEvent } from '../../outbox/domain-events.js';
 
@@ -93,7 +101,10 @@ export async function insertNotifications(
       from ${users} where ${users.id} = ${event.userId}::uuid
       on conflict (event_id, recipient_id) do nothing
       returning id, recipient_id`);
-    return rowsOf<{ id: string; recipient_id: string }>(welcomed).map((r) => ({ id: r.id, recipientId: r.recipient_id }));
+    return rowsOf<{ id: string; recipient_id: string }>(welcomed).map((r) => ({
+      id: r.id,
+      recipientId: r.recipient_id,
+    }));
   }
   const lessonId = 'lessonId' in event ? event.lessonId : null;
   const result = await db.execute<{ id: string; recipient_id: string }>(sql`
@@ -129,7 +140,14 @@ function rangeOfNotifications(range: RecipientRange): SQL {
  * from now. Two runs of an email job (a retry racing a stalled original, overlapping ranges)
  * never get the same row; a crashed run's rows are free again once its lease runs out.
  */
-export async function claimEmails(db: Db, eventId: string, range: RecipientRange, limit: number, leaseMs: number, runId: string): Promise<PendingEmail[]> {
+export async function claimEmails(
+  db: Db,
+  eventId: string,
+  range: RecipientRange,
+  limit: number,
+  leaseMs: number,
+  runId: string,
+): Promise<PendingEmail[]> {
   const result = await db.execute(sql`
     with claimable as (
       select ${notifications.id} from ${notifications}
@@ -143,7 +161,14 @@ export async function claimEmails(db: Db, eventId: string, range: RecipientRange
     from claimable c, ${users} u
     where n.id = c.id and u.id = n.recipient_id
     returning n.id, u.email, u.display_name, n.title, n.body, (select slug from ${courses} where ${courses.id} = n.course_id) as course_slug`);
-  return rowsOf<{ id: string; email: string; display_name: string; title: string; body: string; course_slug: string | null }>(result).map((r) => ({
+  return rowsOf<{
+    id: string;
+    email: string;
+    display_name: string;
+    title: string;
+    body: string;
+    course_slug: string | null;
+  }>(result).map((r) => ({
     id: r.id,
     email: r.email,
     displayName: r.display_name,
@@ -163,7 +188,10 @@ export async function renewEmailClaims(db: Db, runId: string, leaseMs: number): 
 
 /** Stamps one notification as mailed (right after the mail server accepted it). */
 export async function markEmailed(db: Db, id: string): Promise<void> {
-  await db.update(notifications).set({ emailedAt: new Date(), emailClaimedUntil: null, emailClaimedBy: null }).where(eq(notifications.id, id));
+  await db
+    .update(notifications)
+    .set({ emailedAt: new Date(), emailClaimedUntil: null, emailClaimedBy: null })
+    .where(eq(notifications.id, id));
 }
 
 /**
@@ -175,14 +203,20 @@ export async function releaseEmailClaims(db: Db, runId: string, ids: string[]): 
   await db
     .update(notifications)
     .set({ emailClaimedUntil: null, emailClaimedBy: null })
-    .where(and(inArray(notifications.id, ids), eq(notifications.emailClaimedBy, runId), isNull(notifications.emailedAt)));
+    .where(
+      and(inArray(notifications.id, ids), eq(notifications.emailClaimedBy, runId), isNull(notifications.emailedAt)),
+    );
 }
 
 /**
  * What of a batch is still owed an email although no row could be claimed: rows another run
  * holds, and how long until the first of those leases runs out (null when nothing is owed).
  */
-export async function emailsStillOwed(db: Db, eventId: string, range: RecipientRange): Promise<{ owed: number; msUntilFree: number | null }> {
+export async function emailsStillOwed(
+  db: Db,
+  eventId: string,
+  range: RecipientRange,
+): Promise<{ owed: number; msUntilFree: number | null }> {
   const result = await db.execute(sql`
     select count(*)::int as owed,
            ceil(extract(epoch from (min(${notifications.emailClaimedUntil}) - now())) * 1000)::int as ms_until_free
@@ -196,7 +230,12 @@ export async function emailsStillOwed(db: Db, eventId: string, range: RecipientR
  * Events with notifications still owed an email although their jobs should have mailed them
  * by now (an email job lost with Redis data, or given up): for the sweep to queue again.
  */
-export async function eventsOwedEmails(db: Db, olderThanMinutes: number, withinHours: number, limit: number): Promise<string[]> {
+export async function eventsOwedEmails(
+  db: Db,
+  olderThanMinutes: number,
+  withinHours: number,
+  limit: number,
+): Promise<string[]> {
   const rows = await db
     .selectDistinct({ eventId: notifications.eventId })
     .from(notifications)
@@ -219,11 +258,22 @@ export async function findNotificationsByIds(db: Db, ids: string[], recipientId:
     .where(and(inArray(notifications.id, ids), eq(notifications.recipientId, recipientId)));
 }
 
-export function notificationPage(db: Db, recipientId: string, unreadOnly: boolean, page: PageRequest): Promise<NotificationRow[]> {
+export function notificationPage(
+  db: Db,
+  recipientId: string,
+  unreadOnly: boolean,
+  page: PageRequest,
+): Promise<NotificationRow[]> {
   return db
     .select()
     .from(notifications)
-    .where(and(eq(notifications.recipientId, recipientId), unreadOnly ? isNull(notifications.readAt) : undefined, keysetCondition(notificationSort, page)))
+    .where(
+      and(
+        eq(notifications.recipientId, recipientId),
+        unreadOnly ? isNull(notifications.readAt) : undefined,
+        keysetCondition(notificationSort, page),
+      ),
+    )
     .orderBy(...keysetOrder(notificationSort, page))
     .limit(page.size + 1);
 }
@@ -242,14 +292,21 @@ export async function markRead(db: Db, recipientId: string, ids: string[]): Prom
   const rows = await db
     .update(notifications)
     .set({ readAt: new Date() })
-    .where(and(inArray(notifications.id, ids), eq(notifications.recipientId, recipientId), isNull(notifications.readAt)))
+    .where(
+      and(inArray(notifications.id, ids), eq(notifications.recipientId, recipientId), isNull(notifications.readAt)),
+    )
     .returning({ id: notifications.id });
   return rows.length;
 }
 
 /** Read notifications older than `days` days, in bounded batches. */
 export function deleteOldReadNotifications(db: Db, days: number): Promise<number> {
-  return deleteInBatches(db, notifications, notifications.id, lt(notifications.readAt, sql`now() - make_interval(days => ${days})`));
+  return deleteInBatches(
+    db,
+    notifications,
+    notifications.id,
+    lt(notifications.readAt, sql`now() - make_interval(days => ${days})`),
+  );
 }
 
 /** What a lesson's reminder depends on: its course, status and time. */
@@ -265,7 +322,11 @@ export async function lessonSchedule(
 }
 
 /** SCHEDULED lessons due after `after`, soonest first, at most `limit`. */
-export function scheduledLessonsAfter(db: Db, after: Date, limit: number): Promise<Array<{ id: string; scheduledAt: Date | null }>> {
+export function scheduledLessonsAfter(
+  db: Db,
+  after: Date,
+  limit: number,
+): Promise<Array<{ id: string; scheduledAt: Date | null }>> {
   return db
     .select({ id: lessons.id, scheduledAt: lessons.scheduledAt })
     .from(lessons)

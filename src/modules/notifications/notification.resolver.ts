@@ -54,7 +54,11 @@ export class NotificationResolver {
   @Subscription(() => Notification, {
     description: "The viewer's own new notifications.",
     subscribe: ({ context }: SubscribeResolverData<unknown, unknown, GraphQLContext>) => {
-      if (!context.live) throw new AppError('BAD_USER_INPUT', 'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql');
+      if (!context.live)
+        throw new AppError(
+          'BAD_USER_INPUT',
+          'Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql',
+        );
       return context.live.notifications.subscribe(context);
     },
   })

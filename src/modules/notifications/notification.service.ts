@@ -5,7 +5,12 @@ import type { NotificationRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
-import { countNotifications, findNotificationsByIds, notificationPage, notificationSort } from './notification.repository.js';
+import {
+  countNotifications,
+  findNotificationsByIds,
+  notificationPage,
+  notificationSort,
+} from './notification.repository.js';
 
 /**
  * Reading notifications (marking them read: notification.commands.ts). Only their recipient ever sees them: the fields
@@ -15,7 +20,12 @@ import { countNotifications, findNotificationsByIds, notificationPage, notificat
 export class NotificationService {
   constructor(private readonly db: Db) {}
 
-  async list(scope: RequestScope, userId: string, args: PageArgs, unreadOnly: boolean): Promise<Connection<NotificationRow>> {
+  async list(
+    scope: RequestScope,
+    userId: string,
+    args: PageArgs,
+    unreadOnly: boolean,
+  ): Promise<Connection<NotificationRow>> {
     const viewer = requireSignedIn(scope.viewer);
     if (viewer.userId !== userId) throw AppError.forbidden('Only the user themself may read their notifications');
     const page = parsePage(notificationSort, args);
@@ -36,5 +46,4 @@ export class NotificationService {
     const [row] = await findNotificationsByIds(this.db, [uuid], scope.viewer.userId);
     return row ?? null;
   }
-
 }

@@ -44,22 +44,38 @@ export const notifications = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    foreignKey({ name: 'notifications_recipient_id_fkey', columns: [t.recipientId], foreignColumns: [users.id] }).onDelete('cascade'),
+    foreignKey({
+      name: 'notifications_recipient_id_fkey',
+      columns: [t.recipientId],
+      foreignColumns: [users.id],
+    }).onDelete('cascade'),
     // The notification outlives what it tells of: a deleted course or lesson leaves it, unlinked.
-    foreignKey({ name: 'notifications_course_id_fkey', columns: [t.courseId], foreignColumns: [courses.id] }).onDelete('set null'),
-    foreignKey({ name: 'notifications_lesson_id_fkey', columns: [t.lessonId], foreignColumns: [lessons.id] }).onDelete('set null'),
+    foreignKey({ name: 'notifications_course_id_fkey', columns: [t.courseId], foreignColumns: [courses.id] }).onDelete(
+      'set null',
+    ),
+    foreignKey({ name: 'notifications_lesson_id_fkey', columns: [t.lessonId], foreignColumns: [lessons.id] }).onDelete(
+      'set null',
+    ),
     // Exactly once: a job that runs twice (retry, stalled-job recovery, replayed outbox row)
     // inserts nothing the second time.
     uniqueIndex('notifications_event_recipient_key').on(t.eventId, t.recipientId),
     index('notifications_recipient_created_idx').on(t.recipientId, t.createdAt, t.id),
-    index('notifications_recipient_unread_idx').on(t.recipientId, t.createdAt, t.id).where(sql`${t.readAt} is null`),
+    index('notifications_recipient_unread_idx')
+      .on(t.recipientId, t.createdAt, t.id)
+      .where(sql`${t.readAt} is null`),
     index('notifications_course_id_idx').on(t.courseId),
     index('notifications_lesson_id_idx').on(t.lessonId),
-    index('notifications_read_at_idx').on(t.readAt).where(sql`${t.readAt} is not null`),
+    index('notifications_read_at_idx')
+      .on(t.readAt)
+      .where(sql`${t.readAt} is not null`),
     index('notifications_created_at_idx').on(t.createdAt),
-    index('notifications_emailed_at_idx').on(t.emailedAt).where(sql`${t.emailedAt} is not null`),
+    index('notifications_emailed_at_idx')
+      .on(t.emailedAt)
+      .where(sql`${t.emailedAt} is not null`),
     // Rows still owed an email: the email sweep finds them without reading the table.
-    index('notifications_unmailed_idx').on(t.createdAt).where(sql`${t.emailedAt} is null`),
+    index('notifications_unmailed_idx')
+      .on(t.createdAt)
+      .where(sql`${t.emailedAt} is null`),
   ],
 );
 
@@ -93,7 +109,9 @@ export const notificationBatches = pgTable(
   (t) => [
     index('notification_batches_event_id_idx').on(t.eventId),
     // Unfinished batches, for the sweep: small, as finished rows leave it.
-    index('notification_batches_unfinished_idx').on(t.queuedAt).where(sql`${t.mailedAt} is null`),
+    index('notification_batches_unfinished_idx')
+      .on(t.queuedAt)
+      .where(sql`${t.mailedAt} is null`),
     index('notification_batches_created_at_idx').on(t.createdAt),
   ],
 );

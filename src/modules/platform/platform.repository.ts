@@ -33,7 +33,12 @@ export async function computePlatformStats(db: Db): Promise<PlatformStatsData> {
     generatedAt: new Date().toISOString(),
     users: Number(r.users),
     courses: { DRAFT: c.DRAFT ?? 0, PUBLISHED: c.PUBLISHED ?? 0, ARCHIVED: c.ARCHIVED ?? 0 },
-    lessons: { SCHEDULED: l.SCHEDULED ?? 0, IN_PROGRESS: l.IN_PROGRESS ?? 0, COMPLETED: l.COMPLETED ?? 0, CANCELLED: l.CANCELLED ?? 0 },
+    lessons: {
+      SCHEDULED: l.SCHEDULED ?? 0,
+      IN_PROGRESS: l.IN_PROGRESS ?? 0,
+      COMPLETED: l.COMPLETED ?? 0,
+      CANCELLED: l.CANCELLED ?? 0,
+    },
     activeEnrollments: Number(r.active_enrollments),
     notificationsLast24h: Number(r.notifications_24h),
     emailsLast24h: Number(r.emails_24h),
@@ -49,7 +54,10 @@ export async function saveActivityReport(db: Db, day: string, stats: PlatformSta
     .onConflictDoUpdate({ target: activityReports.day, set: { stats, createdAt: new Date() } });
 }
 
-export async function latestActivityReports(db: Db, limit: number): Promise<Array<{ day: string; stats: PlatformStatsData }>> {
+export async function latestActivityReports(
+  db: Db,
+  limit: number,
+): Promise<Array<{ day: string; stats: PlatformStatsData }>> {
   const rows = await db.select().from(activityReports).orderBy(desc(activityReports.day)).limit(limit);
   return rows.map((r) => ({ day: r.day, stats: r.stats as PlatformStatsData }));
 }

@@ -19,10 +19,13 @@ export class PlatformResolver {
 
   @Query(() => [ActivityReport], {
     description: 'The most recent daily activity reports, newest first. Admins only.',
-    complexity: ({ args, childComplexity }) => 1 + Math.min(MAX_REPORTS, Math.max(1, Number(args.last ?? 7))) * Math.max(1, childComplexity),
+    complexity: ({ args, childComplexity }) =>
+      1 + Math.min(MAX_REPORTS, Math.max(1, Number(args.last ?? 7))) * Math.max(1, childComplexity),
   })
   @Directive(auth({ requires: ['ADMIN'] }))
-  async activityReports(@Arg('last', () => Int, { nullable: true, description: `1..${MAX_REPORTS} (default 7).` }) last: number | null): Promise<ActivityReport[]> {
+  async activityReports(
+    @Arg('last', () => Int, { nullable: true, description: `1..${MAX_REPORTS} (default 7).` }) last: number | null,
+  ): Promise<ActivityReport[]> {
     const n = last ?? 7;
     if (n < 1 || n > MAX_REPORTS) throw AppError.badInput({ last: `must be between 1 and ${MAX_REPORTS}` });
     return (await this.platform.latestReports(n)).map((r) => ({ day: r.day, stats: toGraphQL(r.stats) }));
@@ -34,6 +37,9 @@ function toGraphQL(s: PlatformStatsData): PlatformStats {
     ...s,
     generatedAt: new Date(s.generatedAt),
     courses: Object.entries(s.courses).map(([status, count]) => ({ status, count })),
-    lessons: Object.entries(s.lessons).map(([status, count]) => ({ status: status as keyof PlatformStatsData['lessons'], count })),
+    lessons: Object.entries(s.lessons).map(([status, count]) => ({
+      status: status as keyof PlatformStatsData['lessons'],
+      count,
+    })),
   };
 }

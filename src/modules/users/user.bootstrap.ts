@@ -13,7 +13,8 @@ export async function ensureAdmin(db: Db, admin: { email: string; password: stri
   const email = admin.email.trim().toLowerCase();
   const existing = await findUserByEmail(db, email);
   if (existing) {
-    if (existing.role !== 'ADMIN') log.warn({ email }, 'ADMIN_EMAIL belongs to an existing non-admin user; left unchanged');
+    if (existing.role !== 'ADMIN')
+      log.warn({ email }, 'ADMIN_EMAIL belongs to an existing non-admin user; left unchanged');
     return;
   }
   const created = await db

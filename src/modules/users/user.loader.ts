@@ -9,8 +9,16 @@ import { findUsersByIds } from './user.repository.js';
 export function createUserLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, UserRow | null>) {
   return {
     /** For relations of objects the viewer already sees (a course's instructor, an enrollment's student). */
-    byId: byId ?? rowLoader((ids) => findUsersByIds(db, ids), (u) => u.id),
+    byId:
+      byId ??
+      rowLoader(
+        (ids) => findUsersByIds(db, ids),
+        (u) => u.id,
+      ),
     /** For entry points (`user`, `node`): a hidden user is indistinguishable from a missing one. */
-    visibleById: rowLoader((ids) => findUsersByIds(db, ids, viewer), (u) => u.id),
+    visibleById: rowLoader(
+      (ids) => findUsersByIds(db, ids, viewer),
+      (u) => u.id,
+    ),
   };
 }

@@ -3,7 +3,16 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 // Tables come from the schema barrel (leaf modules), not through other modules' services.
-import { courses, enrollments, userColumns, users, type NewUserRow, type Role, type UserRow, type UserWithPassword } from '../../db/schema.js';
+import {
+  courses,
+  enrollments,
+  userColumns,
+  users,
+  type NewUserRow,
+  type Role,
+  type UserRow,
+  type UserWithPassword,
+} from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 
 export const userSort: SortSpec<UserRow> = {
@@ -42,7 +51,11 @@ export function findUsersByIds(db: Db, ids: string[], visibleTo?: Viewer): Promi
 
 /** With the password hash: for signing in. */
 export async function findUserByEmail(db: Db, email: string): Promise<UserWithPassword | undefined> {
-  const [row] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).limit(1);
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(sql`lower(${users.email}) = lower(${email})`)
+    .limit(1);
   return row;
 }
 
@@ -72,7 +85,6 @@ export async function countUsers(db: Db, filter: UserListFilter): Promise<number
   const [row] = await db.select({ n: count() }).from(users).where(listCondition(filter));
   return row?.n ?? 0;
 }
-
 
 /** `%`, `_` and `\` are literal in user searches, not wildcards. */
 export function escapeLike(value: string): string {

@@ -29,7 +29,11 @@ export class UserService {
     return user;
   }
 
-  async list(scope: RequestScope, args: PageArgs, filter: UserListFilter | null | undefined): Promise<Connection<UserRow>> {
+  async list(
+    scope: RequestScope,
+    args: PageArgs,
+    filter: UserListFilter | null | undefined,
+  ): Promise<Connection<UserRow>> {
     requireRole(scope.viewer, 'ADMIN');
     const search = filter?.search?.trim();
     if (search && search.length > 200) throw AppError.badInput({ 'filter.search': 'must be at most 200 characters' });
