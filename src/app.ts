@@ -7,6 +7,7 @@ import { httpContext } from './context.js';
 import { createDatabase, type Database } from './db/client.js';
 import { createApollo, EXAMPLE_QUERY } from './http/apollo.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
+import { createGraphQLHandler } from './http/graphql-handler.js';
 import { createHttpServer, listen } from './http/http-server.js';
 import { createConfiguredLogger, type Logger } from './logging/logger.js';
 import { Metrics, type MetricSources } from './observability/metrics.js';
@@ -92,7 +93,13 @@ async function assemble(
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
   const deps = { config, log, db, metrics, sources };
   const { revocations } = revocation;
-  const contextFor = httpContext({ db, tokens, log, revocations, revocationCheck: config.auth.revocationCheck });
+  const { viewerOf, contextFor } = httpContext({
+    db,
+    tokens,
+    log,
+    revocations,
+    revocationCheck: config.auth.revocationCheck,
+  });
   const expressApp = createExpressApp({
     ...deps,
     apollo,
@@ -106,7 +113,20 @@ async function assemble(
   const { ws, stopSessions } = await attachWebSocket({ ...deps, httpServer, schema, infra, modules, trustProxy });
 
   const { background, closeReader } = await startJobs({ ...deps, database, bus, readiness });
-  httpServer.on('request', expressApp);
+  // POST /graphql with a JSON body takes the hot path (node:http, cache hits before Apollo);
+  // Express serves everything else.
+  const graphql = createGraphQLHandler({
+    config,
+    log,
+    apollo,
+    metrics,
+    responseCache,
+    costBudget: infra.costBudget,
+    viewerOf,
+    contextFor,
+    trustProxy,
+  });
+  httpServer.on('request', (req, res) => (graphql.accepts(req) ? graphql.handle(req, res) : expressApp(req, res)));
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Request } from 'express';
 import type { Revocations } from './auth/revocations.js';
 import type { TokenService } from './auth/tokens.js';
 import { ANONYMOUS, type Viewer } from './auth/viewer.js';
@@ -37,6 +36,31 @@ export interface GraphQLContext extends RequestScope {
   cacheTags?: Set<string>;
   /** Response cache: what happened to this request (for the log). */
   cacheOutcome?: 'HIT' | 'MISS' | 'BYPASS';
+  /**
+   * HTTP: what the response cache and the cost check worked out for this operation, so the
+   * HTTP handler can answer the same request body's next cache hit before Apollo runs
+   * (http/hit-routes.ts). Set only for a cacheable query.
+   */
+  cacheable?: CacheableOperation;
+  /** The operation's estimated cost (set by the cost check). */
+  cost?: number;
+}
+
+/** A query the response cache may answer: its entry key (scope aside) and policy. */
+export interface CacheableOperation {
+  readonly entryKey: string;
+  readonly maxAge: number;
+  readonly scope: 'PUBLIC' | 'PRIVATE';
+  /** The operation's own name (null when anonymous), for the log and the metrics. */
+  readonly operationName: string | null;
+}
+
+/** What the HTTP layer hands over about a request: its headers and client, read once. */
+export interface HttpRequestInfo {
+  readonly authorization: string | undefined;
+  readonly requestId: string;
+  readonly ip: string;
+  readonly userAgent: string | null;
 }
 
 export interface LiveServices {
@@ -47,7 +71,8 @@ export interface LiveServices {
 
 /**
  * The context of one HTTP request: the viewer its bearer token names (a bad token is a 401
- * with `WWW-Authenticate`), fresh loaders, and a logger bound to the request id.
+ * with `WWW-Authenticate`), fresh loaders, and a logger bound to the request id. `viewerOf`
+ * alone serves cache hits answered before Apollo (they need the viewer and nothing else).
  */
 export function httpContext(deps: {
   readonly db: Db;
@@ -78,8 +103,8 @@ export function httpContext(deps: {
     }
   };
 
-  return async (req: Request): Promise<GraphQLContext> => {
-    const viewer = await viewerOf(req.header('authorization'));
+  const contextFor = async (req: HttpRequestInfo): Promise<GraphQLContext> => {
+    const viewer = await viewerOf(req.authorization);
     const requestId = req.requestId;
     let requestLog: Logger | undefined;
     return {
@@ -90,11 +115,12 @@ export function httpContext(deps: {
       get log() {
         return (requestLog ??= log.child({ requestId, userId: viewer.userId ?? undefined }));
       },
-      client: { ip: req.ip ?? req.socket.remoteAddress ?? 'unknown', userAgent: req.header('user-agent') ?? null },
+      client: { ip: req.ip, userAgent: req.userAgent },
       signedIn: new Set(),
       changes: new Set(),
     };
   };
+  return { viewerOf, contextFor };
 }
 
 /** What the WebSocket server knows of one operation's socket (its viewer was set at connect). */

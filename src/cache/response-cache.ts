@@ -8,7 +8,8 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import type { GraphQLContext } from '../context.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { CacheableOperation, GraphQLContext } from '../context.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
@@ -126,7 +127,13 @@ export class ResponseCache {
               cache.stats.bypasses++;
               return null;
             }
-            const { scope, userScoped } = cacheScope(ctx, policy);
+            ctx.cacheable = {
+              entryKey,
+              maxAge: policy.maxAge,
+              scope: policy.scope,
+              operationName: operation.name?.value ?? null,
+            };
+            const { scope, userScoped } = cacheScope(ctx.viewer, policy);
             const key = `${scope}:${entryKey}`;
             let read;
             try {
@@ -161,7 +168,7 @@ export class ResponseCache {
             const ok = body && body.data && !body.errors?.length;
             response.http.headers.set('x-cache', outcome);
             const shareable = ok && cache.pending.size === 0 && cache.options.enabled;
-            response.http.headers.set('cache-control', cacheControlHeader(policy!, shareable ? ctx : undefined));
+            response.http.headers.set('cache-control', cacheControlHeader(policy!, shareable ? ctx.viewer : undefined));
             response.http.headers.set('vary', 'Authorization');
             ctx.cacheOutcome = outcome;
             if (!miss || !ok) return;
@@ -212,6 +219,25 @@ export class ResponseCache {
       this.retryTimer = setInterval(() => void this.retryPending(), 1_000);
       this.retryTimer.unref();
     }
+  }
+
+  /**
+   * The stored response for a query worked out before (`GraphQLContext.cacheable`), for this
+   * viewer, or null: a miss, a Redis that does not answer, or pending invalidations. Counts
+   * hits only; whoever then runs the operation counts its miss or bypass. Used by the HTTP
+   * handler to answer a hit before Apollo parses anything (http/hit-routes.ts).
+   */
+  async storedFor(viewer: Viewer, op: CacheableOperation): Promise<string | null> {
+    if (!this.options.enabled || op.maxAge <= 0 || this.pending.size > 0) return null;
+    let read: CacheRead;
+    try {
+      read = await this.read(`${cacheScope(viewer, op).scope}:${op.entryKey}`);
+    } catch {
+      return null;
+    }
+    if (read.value === null || this.pending.size > 0) return null;
+    this.stats.hits++;
+    return read.value;
   }
 
   /** True while some invalidation is still pending: nothing is served from the cache. */
@@ -339,17 +365,17 @@ function coercedVariables(
   return 'coerced' in result ? result.coerced : undefined;
 }
 
-function cacheScope(ctx: GraphQLContext, policy: CachePolicy): { scope: string; userScoped: boolean } {
-  const { userId, role } = ctx.viewer;
+function cacheScope(viewer: Viewer, policy: Pick<CachePolicy, 'scope'>): { scope: string; userScoped: boolean } {
+  const { userId, role } = viewer;
   if (userId === null) return { scope: 'anon', userScoped: false };
   if (policy.scope === 'PUBLIC' && role === 'ADMIN') return { scope: 'role:ADMIN', userScoped: false };
   return { scope: `user:${userId}:${role}`, userScoped: true };
 }
 
 /** Public max-age only when every field allows it and nobody signed in (a CDN may keep it). */
-function cacheControlHeader(policy: CachePolicy, ctx: GraphQLContext | undefined): string {
-  if (!ctx || policy.maxAge <= 0) return 'no-store';
-  if (policy.scope === 'PUBLIC' && ctx.viewer.userId === null) return `public, max-age=${policy.maxAge}`;
+export function cacheControlHeader(policy: Pick<CachePolicy, 'maxAge' | 'scope'>, viewer: Viewer | undefined): string {
+  if (!viewer || policy.maxAge <= 0) return 'no-store';
+  if (policy.scope === 'PUBLIC' && viewer.userId === null) return `public, max-age=${policy.maxAge}`;
   return `private, max-age=${policy.maxAge}`;
 }
 

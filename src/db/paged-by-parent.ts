@@ -1,13 +1,24 @@
-import { and, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { anyUuid } from './any-uuid.js';
-import { keysetCondition, keysetOrderSql, type PageRequest, type SortSpec } from '../graphql/pagination.js';
+import {
+  keysetCondition,
+  keysetOrder,
+  keysetOrderSql,
+  type PageRequest,
+  type SortSpec,
+} from '../graphql/pagination.js';
 import type { Db } from './client.js';
 
 /**
  * One statement that returns a page (size + 1 rows, to detect a next page) of a child list
  * for many parents at once: `row_number() over (partition by parent ...)`. This is what
  * keeps nested connections N+1-free.
+ *
+ * The ranking only picks ids (`id in (select id from (... row_number() ...) where rn <= n)`)
+ * and the rows are selected from the table itself, in the page's order: Drizzle maps the
+ * table's own columns directly, where the columns of a subquery go through its alias proxies
+ * (measured: a third of the catalog query's CPU went to mapping the ranked subquery's rows).
  */
 export async function pagesByParent<Row>(
   db: Db,
@@ -26,23 +37,26 @@ export async function pagesByParent<Row>(
   const rn = sql<number>`row_number() over (partition by ${parentColumn} order by ${keysetOrderSql(spec, page)})`.as(
     'rn',
   );
-  // Drizzle's generic subquery types do not survive an abstract table; the shape is the
-  // table's own row plus `rn`, which is stripped below.
-  const ranked: any = db
-    .select({ ...columns, rn })
+  const ranked = db
+    .select({ id: spec.idColumn, rn })
     .from(table)
     .where(and(anyUuid(parentColumn, parentIds), filter, keysetCondition(spec, page)))
     .as('ranked');
-  const rows = (await db
-    .select()
+  const pageIds = db
+    .select({ id: ranked.id })
     .from(ranked)
-    .where(sql`${ranked.rn} <= ${page.size + 1}`)
-    .orderBy(ranked.rn)) as Array<Row & { rn: number }>;
-  for (const { rn: _rn, ...row } of rows) {
-    const key = parentOf(row as Row);
-    const list = result.get(key) ?? [];
-    list.push(row as Row);
-    result.set(key, list);
+    .where(sql`${ranked.rn} <= ${page.size + 1}`);
+  const rows = (await db
+    .select(columns)
+    .from(table)
+    .where(inArray(spec.idColumn, pageIds))
+    .orderBy(...keysetOrder(spec, page))) as Row[];
+  // In walking order overall, hence within each parent too.
+  for (const row of rows) {
+    const key = parentOf(row);
+    const list = result.get(key);
+    if (list) list.push(row);
+    else result.set(key, [row]);
   }
   return result;
 }

@@ -179,21 +179,39 @@ export function toConnection<Row>(
   const more = rows.length > page.size;
   const slice = more ? rows.slice(0, page.size) : rows.slice();
   if (page.backward) slice.reverse();
-  const edges = slice.map((node) => ({ cursor: encodeCursor(spec, node), node }));
+  const edges = slice.map((node) => new Edge(spec, node));
   let count: Promise<number> | undefined;
   return {
     edges,
     pageInfo: {
       hasNextPage: page.backward ? page.cursor !== null : more,
       hasPreviousPage: page.backward ? more : page.cursor !== null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
     get totalCount() {
       count ??= totalCount();
       return count;
     },
   };
+}
+
+/** An edge whose cursor is encoded only when a client selects it (most lists never do). */
+class Edge<Row> {
+  private encoded: string | undefined;
+
+  constructor(
+    private readonly spec: SortSpec<Row>,
+    readonly node: Row,
+  ) {}
+
+  get cursor(): string {
+    return (this.encoded ??= encodeCursor(this.spec, this.node));
+  }
 }
 
 /** A stable string for DataLoader keys that carry page arguments. */

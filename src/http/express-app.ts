@@ -4,7 +4,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import cors, { type CorsOptions } from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config/config.js';
-import type { GraphQLContext } from '../context.js';
+import type { GraphQLContext, HttpRequestInfo } from '../context.js';
 import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
 import helmet from 'helmet';
@@ -27,13 +27,14 @@ export interface ExpressAppDeps {
   readonly apollo: ApolloServer<GraphQLContext>;
   readonly readiness: readonly HealthCheck[];
   readonly isDraining: () => boolean;
-  readonly contextFor: (req: Request) => Promise<GraphQLContext>;
+  readonly contextFor: (req: HttpRequestInfo) => Promise<GraphQLContext>;
   readonly metrics: Metrics;
   /** Preloaded in the explorer and in Sandbox. */
   readonly exampleQuery: string;
 }
 
-function corsOptions(config: Config): CorsOptions {
+/** CORS for /graphql (Express and the hot path, http/graphql-handler.ts). */
+export function corsOptions(config: Config): CorsOptions {
   return {
     origin: (origin, done) => done(null, isOriginAllowed(config, origin)),
     methods: ['GET', 'POST', 'OPTIONS'],
@@ -49,6 +50,9 @@ function corsOptions(config: Config): CorsOptions {
   };
 }
 
+/** Helmet's settings, for Express and the hot path alike. */
+export const HELMET_OPTIONS = { crossOriginEmbedderPolicy: false } as const;
+
 export function createExpressApp(deps: ExpressAppDeps): express.Express {
   const { config, log } = deps;
   const app = express();
@@ -57,7 +61,7 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   app.use(requestId);
   // Security headers, with helmet's strict content security policy everywhere; the explorer
   // and /sandbox pages replace it with their own (see explorer.ts and sandbox.ts).
-  app.use(helmet({ crossOriginEmbedderPolicy: false }));
+  app.use(helmet(HELMET_OPTIONS));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () =>
@@ -122,7 +126,15 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     // promise in the process (about a fifth of subscription fan-out time): opt-in.
     (_req: Request, _res: Response, next: NextFunction) =>
       config.logQueryCounts ? withQueryScope(() => next()) : next(),
-    expressMiddleware(deps.apollo, { context: async ({ req }) => deps.contextFor(req) }),
+    expressMiddleware(deps.apollo, {
+      context: async ({ req }) =>
+        deps.contextFor({
+          authorization: req.header('authorization'),
+          requestId: req.requestId,
+          ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+          userAgent: req.header('user-agent') ?? null,
+        }),
+    }),
   );
 
   app.use((_req, res) => {
@@ -170,16 +182,8 @@ function operationTimeout(ms: number) {
   return (_req: Request, res: Response, next: NextFunction) => {
     const timer = setTimeout(() => {
       if (res.headersSent) return;
-      // The operation may still finish (and a mutation commit) after this answer: no
-      // Retry-After, and the message says so. Statements end at statement_timeout anyway.
-      res.status(503).json({
-        errors: [
-          {
-            message: `The request did not finish within ${ms} ms; a mutation may still take effect, so check before repeating it`,
-            extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' },
-          },
-        ],
-      });
+      const [status, body] = timeoutBody(ms);
+      res.status(status).json(body);
       const ignore = () => res;
       Object.assign(res, {
         status: ignore,
@@ -196,4 +200,23 @@ function operationTimeout(ms: number) {
     res.on('close', clear);
     next();
   };
+}
+
+/**
+ * The answer to a request still running after `ms`. The operation may still finish (and a
+ * mutation commit) after it: no Retry-After, and the message says so. Statements end at
+ * statement_timeout anyway.
+ */
+export function timeoutBody(ms: number): [number, unknown] {
+  return [
+    503,
+    {
+      errors: [
+        {
+          message: `The request did not finish within ${ms} ms; a mutation may still take effect, so check before repeating it`,
+          extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' },
+        },
+      ],
+    },
+  ];
 }

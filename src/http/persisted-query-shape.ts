@@ -9,7 +9,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * version are Apollo's to check (formatted as BAD_REQUEST too, see errors/format-error.ts).
  */
 export function persistedQueryShape(req: Request, res: Response, next: NextFunction): void {
-  const problem = problemOf(extensionsOf(req));
+  const problem = problemOfPersistedQuery(extensionsOf(req));
   if (!problem) return next();
   res.status(400).json({ errors: [{ message: problem, extensions: { code: 'BAD_REQUEST' } }] });
 }
@@ -30,7 +30,8 @@ function extensionsOf(req: Request): unknown {
     : undefined;
 }
 
-function problemOf(extensions: unknown): string | null {
+/** What is wrong with `extensions.persistedQuery`, or null (also used by http/graphql-handler.ts). */
+export function problemOfPersistedQuery(extensions: unknown): string | null {
   if (!extensions || typeof extensions !== 'object' || !Object.hasOwn(extensions, 'persistedQuery')) return null;
   const pq = (extensions as { persistedQuery: unknown }).persistedQuery;
   if (pq === null || pq === undefined) return null;

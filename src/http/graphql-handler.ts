@@ -1,0 +1,326 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import cors from 'cors';
+import helmet from 'helmet';
+import { LRUCache } from 'lru-cache';
+import Negotiator from 'negotiator';
+import proxyAddr from 'proxy-addr';
+import type { Viewer } from '../auth/viewer.js';
+import { cacheControlHeader, StoredData, stringifyResult, type ResponseCache } from '../cache/response-cache.js';
+import type { Config } from '../config/config.js';
+import type { CacheableOperation, GraphQLContext, HttpRequestInfo } from '../context.js';
+import { queriesInScope, withQueryScope } from '../db/query-stats.js';
+import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { corsOptions, HELMET_OPTIONS, timeoutBody } from './express-app.js';
+import { problemOfPersistedQuery } from './persisted-query-shape.js';
+import { SAFE_REQUEST_ID } from './request-id.js';
+
+/**
+ * POST /graphql with a JSON body, on node:http: the hot path of the API.
+ *
+ * Express serves everything else (GET queries, preflights, the explorer, health, metrics, odd
+ * content types) through the same middleware as before; this handler takes only what it
+ * fully understands and applies the same rules: request id, helmet's security headers
+ * (computed once from helmet itself), CORS (the `cors` package, per request), the operation
+ * timeout, the body limit and JSON errors, the persisted-query shape check, then Apollo.
+ *
+ * Cache hits before Apollo: when a request body is one seen before as a cacheable query
+ * (`GraphQLContext.cacheable`, worked out by Apollo's pipeline: parse, validation, cost,
+ * cache policy, coerced-variable key), the next request with those very bytes is looked up
+ * in the response cache directly, in the caller's scope, and a hit is written as the stored
+ * bytes: no parse, no validation, no plugins. Everything a hit through Apollo enforces still
+ * holds: the token is verified (and revocation checked), the cost budget is spent, the
+ * CSRF rule is met by the JSON content type, CORS and security headers are written, and the
+ * access-log line and metrics are produced. Anything else (a miss, Redis not answering, a
+ * spent budget, a bad token) goes through Apollo, which answers it as before.
+ */
+export interface GraphQLHandlerDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly metrics: Metrics;
+  readonly responseCache: ResponseCache;
+  readonly costBudget?: CostBudget;
+  readonly viewerOf: (authorization: string | undefined) => Promise<Viewer>;
+  readonly contextFor: (req: HttpRequestInfo) => Promise<GraphQLContext>;
+  /** Express's compiled `trust proxy` function: the same client address as Express sees. */
+  readonly trustProxy: (addr: string, hop: number) => boolean;
+}
+
+export interface GraphQLHandler {
+  /** Whether this request is the handler's to serve (else Express serves it). */
+  accepts(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** `application/json`, optionally with charset utf-8: what express.json() parsed as JSON. */
+const JSON_CONTENT_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+/** Request bodies remembered as cacheable queries: at most this many, each at most this long. */
+const HIT_ROUTES = 2_000;
+const MAX_REMEMBERED_BODY = 16 * 1024;
+
+/** Apollo's own choice of response type for a single result (its MEDIA_TYPES). */
+const APPLICATION_JSON = 'application/json; charset=utf-8';
+const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json; charset=utf-8';
+
+/** A remembered cacheable query: what a hit needs to be answered without Apollo. */
+interface HitRoute extends CacheableOperation {
+  readonly cost: number;
+}
+
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly info: HttpRequestInfo;
+  readonly started: bigint;
+  /** Set once an answer (or the timeout's 503) has been written; later writes are dropped. */
+  answered: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
+  const { config, log, apollo, metrics, responseCache, costBudget } = deps;
+  const securityHeaders = headersSetBy(helmet(HELMET_OPTIONS));
+  const applyCors = cors(corsOptions(config));
+  const limit = config.http.bodyLimitBytes;
+  const timeoutMs = config.graphql.operationTimeoutMs;
+  const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
+  /** Apollo's response type for each Accept header seen (few distinct ones in practice). */
+  const responseTypes = new LRUCache<string, string>({ max: 256 });
+  const operationLabels = new Map<string | null, string>();
+
+  const responseTypeFor = (accept: string | undefined): string | null => {
+    if (!accept) return APPLICATION_JSON;
+    let type = responseTypes.get(accept);
+    if (type === undefined) {
+      const preferred = new Negotiator({ headers: { accept } }).mediaType([APPLICATION_JSON, GRAPHQL_RESPONSE_JSON]);
+      responseTypes.set(accept, (type = preferred ?? ''));
+    }
+    return type || null;
+  };
+
+  const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string) => {
+    if (ex.answered) return;
+    ex.answered = true;
+    clearTimeout(ex.timer);
+    const { res } = ex;
+    res.statusCode = status;
+    for (const [name, value] of headers) res.setHeader(name, value);
+    res.end(body);
+    metrics.httpDuration.observe(
+      { method: 'POST', path: '/graphql', status: String(status) },
+      Number(process.hrtime.bigint() - ex.started) / 1e9,
+    );
+  };
+
+  const fail = (ex: Exchange, status: number, message: string, code: string) =>
+    finish(
+      ex,
+      status,
+      [['content-type', APPLICATION_JSON]],
+      JSON.stringify({ errors: [{ message, extensions: { code } }] }),
+    );
+
+  /** A remembered query answered from the cache, or false (the caller then runs Apollo). */
+  const answerHit = async (ex: Exchange, route: HitRoute): Promise<boolean> => {
+    const type = responseTypeFor(ex.req.headers.accept);
+    if (type === null) return false;
+    let viewer: Viewer;
+    try {
+      viewer = await deps.viewerOf(ex.info.authorization);
+    } catch {
+      return false; // Apollo answers the 401
+    }
+    const stored = await responseCache.storedFor(viewer, route);
+    if (stored === null) return false;
+    let report: CostReport | undefined;
+    if (costBudget) {
+      try {
+        report = await costBudget.spend(budgetKey(viewer, ex.info.ip), route.cost);
+      } catch {
+        return false; // Apollo answers the 429 with its Retry-After
+      }
+    }
+    const data = new StoredData(stored) as unknown as Record<string, unknown>;
+    const body = stringifyResult(report ? { data, extensions: { cost: report } } : { data });
+    finish(
+      ex,
+      200,
+      [
+        ['content-type', type],
+        ['x-cache', 'HIT'],
+        ['cache-control', cacheControlHeader(route, viewer)],
+        ['vary', 'Authorization'],
+      ],
+      body,
+    );
+    const seconds = Number(process.hrtime.bigint() - ex.started) / 1e9;
+    let label = operationLabels.get(route.operationName);
+    if (label === undefined)
+      operationLabels.set(route.operationName, (label = metrics.operationLabel(route.operationName)));
+    metrics.operationDuration.observe({ operation: label, type: 'query' }, seconds);
+    if (log.isLevelEnabled('info')) {
+      log.info(
+        {
+          requestId: ex.info.requestId,
+          userId: viewer.userId ?? undefined,
+          operationName: route.operationName ?? undefined,
+          operationType: 'query',
+          durationMs: Math.round(seconds * 10_000) / 10,
+          status: 200,
+          cost: report?.requested,
+          dbQueries: queriesInScope(),
+          cache: 'HIT',
+        },
+        'graphql request',
+      );
+    }
+    return true;
+  };
+
+  const runApollo = async (ex: Exchange, text: string, body: unknown) => {
+    const headers = new HeaderMap();
+    const raw = ex.req.headers;
+    for (const name in raw) {
+      const value = raw[name];
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let ctx: GraphQLContext | undefined;
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: 'POST', headers, search: searchOf(ex.req.url), body },
+      context: async () => (ctx = await deps.contextFor(ex.info)),
+    });
+    const status = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      finish(ex, status, response.headers, response.body.string);
+    } else {
+      // Incremental delivery (multipart): streamed as Apollo produces it.
+      if (ex.answered) return;
+      ex.answered = true;
+      clearTimeout(ex.timer);
+      ex.res.statusCode = status;
+      for (const [name, value] of response.headers) ex.res.setHeader(name, value);
+      for await (const chunk of response.body.asyncIterator) ex.res.write(chunk);
+      ex.res.end();
+    }
+    // A cacheable query that reached the cache (a hit or a miss it stored): the next request
+    // with these very bytes may be answered before Apollo.
+    const cacheable = ctx?.cacheable;
+    if (
+      cacheable &&
+      status === 200 &&
+      ctx?.cost !== undefined &&
+      (ctx.cacheOutcome === 'HIT' || ctx.cacheOutcome === 'MISS') &&
+      text.length <= MAX_REMEMBERED_BODY
+    ) {
+      routes.set(text, { ...cacheable, cost: ctx.cost });
+    }
+  };
+
+  const serve = async (ex: Exchange, text: string) => {
+    const route = text.length <= MAX_REMEMBERED_BODY ? routes.get(text) : undefined;
+    if (route && (await answerHit(ex, route))) return;
+    if (ex.answered) return;
+    let body: unknown;
+    try {
+      // express.json(): an empty body is `{}`; anything but an object or array is refused.
+      body = text === '' ? {} : JSON.parse(text);
+      if (body === null || typeof body !== 'object') throw new SyntaxError('not an object');
+    } catch {
+      return fail(ex, 400, 'Request body is not valid JSON', 'BAD_REQUEST');
+    }
+    const problem = problemOfPersistedQuery(
+      Object.hasOwn(body, 'extensions') ? (body as { extensions: unknown }).extensions : undefined,
+    );
+    if (problem) return fail(ex, 400, problem, 'BAD_REQUEST');
+    await runApollo(ex, text, body);
+  };
+
+  return {
+    accepts(req) {
+      return (
+        req.method === 'POST' &&
+        isGraphQLPath(req.url) &&
+        JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '') &&
+        // A chunked or unknown-length body is Express's (body-parser's streaming limits).
+        req.headers['content-length'] !== undefined
+      );
+    },
+
+    handle(req, res) {
+      const incoming = req.headers['x-request-id'];
+      const requestId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      const info: HttpRequestInfo = {
+        authorization: req.headers.authorization,
+        requestId,
+        ip: proxyAddr(req, deps.trustProxy),
+        userAgent: req.headers['user-agent'] ?? null,
+      };
+      const ex: Exchange = { req, res, info, started: process.hrtime.bigint(), answered: false };
+      res.setHeader('X-Request-ID', requestId);
+      for (const [name, value] of securityHeaders) res.setHeader(name, value);
+      applyCors(req, res, () => {});
+      ex.timer = setTimeout(() => {
+        if (ex.answered || res.headersSent) return;
+        const [status, body] = timeoutBody(timeoutMs);
+        finish(ex, status, [['content-type', APPLICATION_JSON]], JSON.stringify(body));
+      }, timeoutMs);
+
+      const length = Number(req.headers['content-length']);
+      if (!(length <= limit)) {
+        req.resume(); // read and drop the body; the connection stays usable
+        return fail(ex, 413, `Request body larger than ${limit} bytes`, 'BAD_REQUEST');
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= limit) chunks.push(chunk);
+      });
+      req.on('error', () => {
+        clearTimeout(ex.timer);
+        ex.answered = true; // the client went away mid-body: nobody to answer
+      });
+      req.on('end', () => {
+        if (size !== length) return fail(ex, 400, 'Request body does not match its Content-Length', 'BAD_REQUEST');
+        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        const run = () =>
+          serve(ex, text).catch((err: unknown) => {
+            log.error({ err, requestId }, 'unhandled HTTP error');
+            fail(ex, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR');
+          });
+        // Per-request SQL counts ride on AsyncLocalStorage (opt-in, see express-app.ts).
+        if (config.logQueryCounts) withQueryScope(run);
+        else void run();
+      });
+    },
+  };
+}
+
+function isGraphQLPath(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith('/graphql') && (url.length === 8 || url.charCodeAt(8) === 63) /* ? */;
+}
+
+function searchOf(url: string | undefined): string {
+  const at = url?.indexOf('?') ?? -1;
+  return at < 0 ? '' : url!.slice(at);
+}
+
+/** The headers a header-only middleware (helmet) sets, captured once. */
+function headersSetBy(
+  middleware: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void,
+): [string, string][] {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) =>
+      headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : String(value)),
+    removeHeader: (name: string) => headers.delete(name.toLowerCase()),
+    getHeader: (name: string) => headers.get(name.toLowerCase()),
+  };
+  middleware({ headers: {} } as IncomingMessage, recorder as unknown as ServerResponse, () => {});
+  return [...headers];
+}
