@@ -39,8 +39,14 @@ export interface GraphQLContext extends RequestScope {
   /**
    * HTTP: what the response cache and the cost check worked out for this operation, so the
    * HTTP handler can answer the same request body's next cache hit before Apollo runs
-   * (http/hit-routes.ts). Set only for a cacheable query.
+   * (http/graphql-handler.ts). A holder object: Apollo runs each operation on a shallow copy
+   * of the context, and the handler keeps the original.
    */
+  readonly operationFacts?: OperationFacts;
+}
+
+export interface OperationFacts {
+  /** Set by the response cache for a query it may answer. */
   cacheable?: CacheableOperation;
   /** The operation's estimated cost (set by the cost check). */
   cost?: number;
@@ -106,21 +112,39 @@ export function httpContext(deps: {
   const contextFor = async (req: HttpRequestInfo): Promise<GraphQLContext> => {
     const viewer = await viewerOf(req.authorization);
     const requestId = req.requestId;
-    let requestLog: Logger | undefined;
-    return {
-      viewer,
-      loaders: createLoaders(db, viewer),
-      requestId,
-      // Made on first use: at LOG_LEVEL=warn most requests never log.
-      get log() {
-        return (requestLog ??= log.child({ requestId, userId: viewer.userId ?? undefined }));
-      },
-      client: { ip: req.ip, userAgent: req.userAgent },
-      signedIn: new Set(),
-      changes: new Set(),
-    };
+    return new HttpContext(viewer, createLoaders(db, viewer), requestId, log, {
+      ip: req.ip,
+      userAgent: req.userAgent,
+    });
   };
   return { viewerOf, contextFor };
+}
+
+/**
+ * An HTTP request's context. The logger is a getter on the prototype, made on first use (at
+ * LOG_LEVEL=warn most requests never log): Apollo copies the context's own properties for
+ * each operation (`Object.assign`), which would call an own getter every time.
+ */
+class HttpContext implements GraphQLContext {
+  readonly signedIn = new Set<string>();
+  readonly changes = new Set<string>();
+  readonly operationFacts: OperationFacts = {};
+  private requestLog: Logger | undefined;
+
+  constructor(
+    public viewer: Viewer,
+    public loaders: Loaders,
+    readonly requestId: string,
+    private readonly rootLog: Logger,
+    readonly client: ClientInfo,
+  ) {}
+
+  get log(): Logger {
+    return (this.requestLog ??= this.rootLog.child({
+      requestId: this.requestId,
+      userId: this.viewer.userId ?? undefined,
+    }));
+  }
 }
 
 /** What the WebSocket server knows of one operation's socket (its viewer was set at connect). */

@@ -20,6 +20,8 @@ export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
 export interface CacheStats {
   hits: number;
+  /** Of the hits, those answered before Apollo (http/graphql-handler.ts). */
+  earlyHits: number;
   misses: number;
   bypasses: number;
   invalidations: number;
@@ -66,7 +68,7 @@ const INVALIDATION_BUDGET_MS = 300;
  * this instance serves nothing from the cache.
  */
 export class ResponseCache {
-  readonly stats: CacheStats = { hits: 0, misses: 0, bypasses: 0, invalidations: 0, errors: 0 };
+  readonly stats: CacheStats = { hits: 0, earlyHits: 0, misses: 0, bypasses: 0, invalidations: 0, errors: 0 };
   /** Tags still to invalidate → a sequence number, so a retry clears only what it covered. */
   private readonly pending = new Map<string, number>();
   private pendingSeq = 0;
@@ -127,12 +129,13 @@ export class ResponseCache {
               cache.stats.bypasses++;
               return null;
             }
-            ctx.cacheable = {
-              entryKey,
-              maxAge: policy.maxAge,
-              scope: policy.scope,
-              operationName: operation.name?.value ?? null,
-            };
+            if (ctx.operationFacts)
+              ctx.operationFacts.cacheable = {
+                entryKey,
+                maxAge: policy.maxAge,
+                scope: policy.scope,
+                operationName: operation.name?.value ?? null,
+              };
             const { scope, userScoped } = cacheScope(ctx.viewer, policy);
             const key = `${scope}:${entryKey}`;
             let read;
@@ -224,7 +227,7 @@ export class ResponseCache {
   /**
    * The stored response for a query worked out before (`GraphQLContext.cacheable`), for this
    * viewer, or null: a miss, a Redis that does not answer, or pending invalidations. Counts
-   * hits only; whoever then runs the operation counts its miss or bypass. Used by the HTTP
+   * nothing: whoever then runs the operation counts its outcome. Used by the HTTP
    * handler to answer a hit before Apollo parses anything (http/hit-routes.ts).
    */
   async storedFor(viewer: Viewer, op: CacheableOperation): Promise<string | null> {
@@ -235,9 +238,13 @@ export class ResponseCache {
     } catch {
       return null;
     }
-    if (read.value === null || this.pending.size > 0) return null;
+    return this.pending.size > 0 ? null : read.value;
+  }
+
+  /** Counts a hit answered with `storedFor` (once it was sent: a spent budget sends Apollo's 429). */
+  countEarlyHit(): void {
     this.stats.hits++;
-    return read.value;
+    this.stats.earlyHits++;
   }
 
   /** True while some invalidation is still pending: nothing is served from the cache. */

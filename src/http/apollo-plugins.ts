@@ -74,7 +74,7 @@ export function costLimitPlugin(
           const cost = costs.get(document, operationKey(operationName, request.variables), () =>
             assertCostWithin(limits, schema(), document, request.variables, operationName),
           );
-          ctx.cost = cost;
+          if (ctx.operationFacts) ctx.operationFacts.cost = cost;
           if (!budget) return;
           try {
             report = await budget.spend(budgetKey(ctx.viewer, ctx.client.ip), cost);

@@ -145,6 +145,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
         return false; // Apollo answers the 429 with its Retry-After
       }
     }
+    responseCache.countEarlyHit();
     const data = new StoredData(stored) as unknown as Record<string, unknown>;
     const body = stringifyResult(report ? { data, extensions: { cost: report } } : { data });
     finish(
@@ -207,17 +208,18 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       for await (const chunk of response.body.asyncIterator) ex.res.write(chunk);
       ex.res.end();
     }
-    // A cacheable query that reached the cache (a hit or a miss it stored): the next request
+    // A cacheable query that reached the cache (a hit, or a miss): the next request
     // with these very bytes may be answered before Apollo.
-    const cacheable = ctx?.cacheable;
+    const facts = ctx?.operationFacts;
+    const outcome = response.headers.get('x-cache');
     if (
-      cacheable &&
+      facts?.cacheable &&
+      facts.cost !== undefined &&
       status === 200 &&
-      ctx?.cost !== undefined &&
-      (ctx.cacheOutcome === 'HIT' || ctx.cacheOutcome === 'MISS') &&
+      (outcome === 'HIT' || outcome === 'MISS') &&
       text.length <= MAX_REMEMBERED_BODY
     ) {
-      routes.set(text, { ...cacheable, cost: ctx.cost });
+      routes.set(text, { ...facts.cacheable, cost: facts.cost });
     }
   };
 
@@ -302,7 +304,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
 }
 
 function isGraphQLPath(url: string | undefined): boolean {
-  return url !== undefined && url.startsWith('/graphql') && (url.length === 8 || url.charCodeAt(8) === 63) /* ? */;
+  return url !== undefined && url.startsWith('/graphql') && (url.length === 8 || url.charCodeAt(8) === 63); /* ? */
 }
 
 function searchOf(url: string | undefined): string {

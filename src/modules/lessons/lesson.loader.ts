@@ -9,12 +9,15 @@ import {
   findLessonsByIds,
   lessonCountsByCourses,
   lessonsPageByCourses,
+  type LessonColumns,
   type LessonCounts,
 } from './lesson.repository.js';
 
 export interface LessonPageParams {
   page: PageRequest;
   status: LessonStatus | null;
+  /** Only these columns (rows are partial: only the query's own fields read them). */
+  columns?: LessonColumns;
 }
 
 /** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
@@ -32,8 +35,8 @@ export function createLessonLoaders(db: Db, viewer: Viewer, byId?: DataLoader<st
     ),
     /** One page of `Course.lessons` for many courses at once (per distinct arguments). */
     pageByCourse: groupedLoader<LessonPageParams, LessonRow[]>(
-      (courseIds, p) => lessonsPageByCourses(db, courseIds, p.page, p.status),
-      (p) => `${p.status ?? '*'}|${pageKey(p.page)}`,
+      (courseIds, p) => lessonsPageByCourses(db, courseIds, p.page, p.status, p.columns?.columns),
+      (p) => `${p.status ?? '*'}|${pageKey(p.page)}|${p.columns?.key ?? '*'}`,
       () => [],
     ),
     countsByCourse: new DataLoader<string, LessonCounts>(async (ids) => {

@@ -1,4 +1,4 @@
-import { and, count, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
@@ -14,6 +14,7 @@ import {
   type NewLessonRow,
 } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
+import { NodeColumns } from '../../graphql/selected-columns.js';
 import { courseVisibility } from '../courses/index.js';
 
 export const lessonSort: SortSpec<LessonRow> = {
@@ -37,7 +38,20 @@ export async function findLessonsByIds(db: Db, ids: string[], visibleTo?: Viewer
   return rows.map((r) => r.lesson);
 }
 
-export function lessonsPageByCourses(db: Db, courseIds: string[], page: PageRequest, status: LessonStatus | null) {
+/**
+ * `Course.lessons` loads only the columns its query selects; the keys, the cursor's column
+ * and the course (read by `@auth` and the cache tags) always.
+ */
+export const lessonListColumns = new NodeColumns(getTableColumns(lessons), ['id', 'courseId', 'position']);
+export type LessonColumns = ReturnType<typeof lessonListColumns.of>;
+
+export function lessonsPageByCourses(
+  db: Db,
+  courseIds: string[],
+  page: PageRequest,
+  status: LessonStatus | null,
+  columns?: LessonColumns['columns'],
+) {
   return pagesByParent(
     db,
     lessons,
@@ -47,6 +61,7 @@ export function lessonsPageByCourses(db: Db, courseIds: string[], page: PageRequ
     lessonSort,
     page,
     status ? eq(lessons.status, status) : undefined,
+    columns,
   );
 }
 

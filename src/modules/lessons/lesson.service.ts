@@ -4,7 +4,7 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
 import type { Db } from '../../db/client.js';
 import { AppError } from '../../errors/app-error.js';
-import { lessonSort, scheduleCount, schedulePage, scheduleSort } from './lesson.repository.js';
+import { lessonSort, scheduleCount, schedulePage, scheduleSort, type LessonColumns } from './lesson.repository.js';
 
 const DAY_MS = 86_400_000;
 /** A schedule window may span at most a year (366 days, for leap years). */
@@ -46,9 +46,14 @@ export class LessonService {
     courseId: string,
     args: PageArgs,
     status: LessonStatus | null,
+    /** The columns the query selects (default: all; see graphql/selected-columns.ts). */
+    columns?: LessonColumns,
   ): Promise<Connection<LessonRow>> {
     const page = parsePage(lessonSort, args);
-    const rows = await scope.loaders.lessons.pageByCourse.load({ parentId: courseId, params: { page, status } });
+    const rows = await scope.loaders.lessons.pageByCourse.load({
+      parentId: courseId,
+      params: { page, status, columns },
+    });
     return toConnection(lessonSort, page, rows, async () => {
       const counts = await scope.loaders.lessons.countsByCourse.load(courseId);
       return counts[status ?? 'ALL'];

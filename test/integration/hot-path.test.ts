@@ -1,0 +1,206 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CourseRow, UserRow } from '../../src/db/schema.js';
+import { LOGOUT, newAccount, REGISTER } from '../helpers/accounts.js';
+import { gid } from '../helpers/factories.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+const CATALOG = `query Catalog($first: Int) { courses(first: $first) { edges { node { title status
+  instructor { displayName } lessons(first: 3) { edges { node { title status } } } } } } }`;
+
+/**
+ * The HTTP hot path (src/http/graphql-handler.ts): a request body already seen as a cacheable
+ * query is answered from the response cache before Apollo parses it. These tests hold it to
+ * everything a hit through Apollo does: same bytes and headers, the caller's own scope, token
+ * and revocation checks, the cost budget, the access-log line, and never a stale entry.
+ */
+describe('cache hits answered before Apollo', () => {
+  let t: TestApp;
+  let instructor: UserRow;
+  let draft: CourseRow;
+  let published: CourseRow;
+  const logLines: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+        done();
+      },
+    });
+    // A budget small enough to run out within the test (the catalog query costs a few dozen).
+    t = await startTestApp({ COST_BUDGET_PER_MINUTE: '100000' }, { log: pino({ level: 'info' }, sink) });
+    instructor = await t.make.user({ role: 'INSTRUCTOR' });
+    published = await t.make.course(instructor.id, { title: 'Published course' });
+    await t.make.lesson(published.id, { title: 'Lesson one' });
+    draft = await t.make.course(instructor.id, { title: 'Instructor draft', status: 'DRAFT' });
+  });
+  afterAll(() => t?.close());
+
+  const early = () => t.app.responseCache.stats.earlyHits;
+
+  const post = async (body: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  };
+  const catalogBody = (first: number, spacing = '') =>
+    `{"query":${JSON.stringify(CATALOG)},${spacing}"variables":{"first":${first}}}`;
+
+  /** The response headers that must not depend on which path answered. */
+  const headersOf = (h: Headers) =>
+    Object.fromEntries(
+      [...h].filter(([name]) => !['date', 'x-request-id', 'content-length', 'keep-alive', 'connection'].includes(name)),
+    );
+
+  it('answers the second identical body before Apollo, with the bytes and headers Apollo writes for a hit', async () => {
+    const body = catalogBody(5);
+    const miss = await post(body);
+    expect(miss.headers.get('x-cache')).toBe('MISS');
+    const before = early();
+    const hit = await post(body);
+    expect(early()).toBe(before + 1);
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    // The same request with different whitespace is a new body: Apollo answers it, from the cache.
+    const viaApollo = await post(catalogBody(5, ' '));
+    expect(early()).toBe(before + 1);
+    expect(viaApollo.headers.get('x-cache')).toBe('HIT');
+    const data = (text: string) => text.slice(0, text.indexOf(',"extensions":'));
+    expect(data(hit.text)).toBe(data(viaApollo.text));
+    expect(data(hit.text)).toBe(data(miss.text));
+    expect(JSON.parse(hit.text).data.courses.edges.map((e: any) => e.node.title)).toContain('Published course');
+    expect(headersOf(hit.headers)).toEqual(headersOf(viaApollo.headers));
+    // Security headers and the public cache policy of an anonymous catalog read.
+    expect(hit.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(hit.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(hit.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(hit.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
+  it('echoes a well-formed X-Request-ID, answers CORS for an allowed origin and refuses to mark others', async () => {
+    const body = catalogBody(6);
+    await post(body);
+    const before = early();
+    const allowed = await post(body, { origin: 'http://localhost:3000', 'x-request-id': 'req-hot-1' });
+    const foreign = await post(body, { origin: 'https://evil.example' });
+    expect(early()).toBe(before + 2);
+    expect(allowed.headers.get('x-request-id')).toBe('req-hot-1');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('X-Cache');
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('negotiates the response type as Apollo does, and leaves what it cannot serve to Apollo', async () => {
+    const body = catalogBody(7);
+    await post(body);
+    const before = early();
+    const modern = await post(body, { accept: 'application/graphql-response+json' });
+    expect(modern.headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
+    expect(early()).toBe(before + 1);
+    const html = await post(body, { accept: 'text/html' });
+    expect(html.status).toBe(406);
+    expect(early()).toBe(before + 1);
+  });
+
+  it("keeps each viewer's scope: an instructor's entry (with a draft) never reaches a student with the same body", async () => {
+    const body = catalogBody(20);
+    const teacherToken = await t.tokenFor(instructor);
+    const student = await t.make.user();
+    const studentToken = await t.tokenFor(student);
+    const titles = (text: string) =>
+      (JSON.parse(text).data.courses.edges as Array<{ node: { title: string } }>).map((e) => e.node.title);
+    await post(body, { authorization: `Bearer ${teacherToken}` });
+    const before = early();
+    const teacher = await post(body, { authorization: `Bearer ${teacherToken}` });
+    expect(early()).toBe(before + 1);
+    expect(titles(teacher.text)).toContain(draft.title);
+    expect(teacher.headers.get('cache-control')).toBe('private, max-age=60');
+    const first = await post(body, { authorization: `Bearer ${studentToken}` });
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect(titles(first.text)).not.toContain(draft.title);
+    const again = await post(body, { authorization: `Bearer ${studentToken}` });
+    expect(again.headers.get('x-cache')).toBe('HIT');
+    expect(titles(again.text)).not.toContain(draft.title);
+    // And anonymous callers get the anonymous entry.
+    expect(titles((await post(body)).text)).not.toContain(draft.title);
+  });
+
+  it('refuses a bad or revoked token exactly as Apollo does (401), never serving the entry', async () => {
+    const reg = await post(JSON.stringify({ query: REGISTER, variables: { input: newAccount() } }));
+    const session = JSON.parse(reg.text).data.register as { accessToken: string; refreshToken: string };
+    const body = catalogBody(8);
+    const auth = { authorization: `Bearer ${session.accessToken}` };
+    await post(body, auth);
+    const before = early();
+    expect((await post(body, auth)).headers.get('x-cache')).toBe('HIT');
+    expect(early()).toBe(before + 1);
+    await post(JSON.stringify({ query: LOGOUT, variables: { t: session.refreshToken } }), auth);
+    const revoked = await post(body, auth);
+    expect(revoked.status).toBe(401);
+    expect(JSON.parse(revoked.text).errors[0].extensions).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      reason: 'TOKEN_REVOKED',
+    });
+    const forged = await post(body, { authorization: 'Bearer not.a.token' });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toContain('invalid_token');
+    expect(early()).toBe(before + 1);
+  });
+
+  it('writes the access-log line and the operation metrics for an early hit', async () => {
+    const body = catalogBody(10);
+    await post(body);
+    const before = early();
+    await post(body, { 'x-request-id': 'req-hot-log' });
+    expect(early()).toBe(before + 1);
+    const line = logLines.find((l) => l.requestId === 'req-hot-log');
+    expect(line).toMatchObject({ msg: 'graphql request', operationName: 'Catalog', cache: 'HIT', status: 200 });
+    expect(line?.cost).toBeGreaterThan(0);
+    const metrics = await t.app.metrics.registry.getSingleMetricAsString('eduflow_graphql_operation_duration_seconds');
+    expect(metrics).toMatch(/operation_duration_seconds_count\{operation="Catalog",type="query"\} \d+/);
+  });
+
+  it('is never stale: a write invalidates, and the next early lookup misses and runs the query', async () => {
+    const body = catalogBody(11);
+    const teacherToken = await t.tokenFor(instructor);
+    await post(body);
+    expect((await post(body)).headers.get('x-cache')).toBe('HIT');
+    const rename = `mutation($input: UpdateCourseInput!) { updateCourse(input: $input) { title } }`;
+    const courses = JSON.parse((await post(body)).text).data.courses.edges as Array<{ node: { title: string } }>;
+    expect(courses.map((c) => c.node.title)).toContain('Published course');
+    const renamed = await post(
+      JSON.stringify({
+        query: rename,
+        variables: { input: { id: gid('Course', published.id), title: 'Renamed course' } },
+      }),
+      { authorization: `Bearer ${teacherToken}` },
+    );
+    expect(JSON.parse(renamed.text).errors).toBeUndefined();
+    const after = await post(body);
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    const titles = (JSON.parse(after.text).data.courses.edges as Array<{ node: { title: string } }>).map(
+      (c) => c.node.title,
+    );
+    expect(titles).toContain('Renamed course');
+    expect(titles).not.toContain('Published course');
+  });
+
+  it('spends the cost budget on every early hit and reports it, then answers 429 with Retry-After', async () => {
+    const body = catalogBody(9);
+    const cost = (text: string) => JSON.parse(text).extensions.cost as { requested: number; remaining: number };
+    const first = cost((await post(body)).text);
+    const second = cost((await post(body)).text);
+    expect(second.requested).toBe(first.requested);
+    expect(second.remaining).toBe(first.remaining - first.requested);
+    // Spend the rest of this address's budget through the hot path.
+    let last = await post(body);
+    for (let i = 0; i < 100_000 / first.requested + 2 && last.status === 200; i++) last = await post(body);
+    expect(last.status).toBe(429);
+    expect(JSON.parse(last.text).errors[0].extensions.code).toBe('RATE_LIMITED');
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
