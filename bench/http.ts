@@ -34,6 +34,19 @@ const { dbName, dbUrl, redisPrefix, secret } = run;
 const CATALOG =
   '{ courses(first: 20) { edges { node { title instructor { displayName } lessons(first: 10) { edges { node { title status } } } } } } }';
 const TYPENAME = '{ __typename }';
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+/** The response cache's outcomes since the process started, from its /metrics. */
+async function cacheOutcomes(url: string): Promise<Record<string, number>> {
+  const res = await fetch(url.replace(/\/graphql$/, '/metrics'), {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+  });
+  const text = await res.text();
+  const outcomes: Record<string, number> = {};
+  for (const m of text.matchAll(/^eduflow_response_cache_events\{outcome="(\w+)"\} (\d+)/gm))
+    outcomes[m[1]!] = Number(m[2]);
+  return outcomes;
+}
 
 interface Measured {
   rps: number;
@@ -61,6 +74,7 @@ async function startEduFlow(cacheEnabled: boolean) {
       NOTIFICATION_WORKER: 'off',
       CACHE_ENABLED: String(cacheEnabled),
       COST_BUDGET_PER_MINUTE: '0',
+      METRICS_TOKEN: METRICS_TOKEN,
     },
     /EduFlow GraphQL API: (http:\/\/\S+)/,
   );
@@ -165,6 +179,9 @@ async function main() {
     children.push(p2Bare.child);
     results.push(await workload('P2 catalog, cache warm', { url: cached.url, query: CATALOG }, p2Bare));
     await answer(cached.url, CATALOG, 'HIT');
+    // Every P2 request must have been a hit (zero bypasses while Redis is healthy).
+    const p2Cache = await cacheOutcomes(cached.url);
+    console.log(`P2 cache outcomes: ${JSON.stringify(p2Cache)}`);
     await stopProcess(p2Bare.child);
 
     const p3 = await answer(cached.url, TYPENAME);
@@ -183,6 +200,7 @@ async function main() {
       connections: CONNECTIONS,
       durationSeconds: DURATION,
       rounds: ROUNDS,
+      p2CacheOutcomes: p2Cache,
       results,
     };
     writeFileSync('bench/results/http.json', `${JSON.stringify(result, null, 2)}\n`);
@@ -196,6 +214,7 @@ async function main() {
       `# HTTP hot path benchmark\n\n${date}, \`npm run bench:http\` (runner ${RUNNER}), autocannon ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION} s, ` +
         `Node ${process.version}, ${cpus().length} CPUs (${result.cpuModel}), 1/5/15-min load at start ${startLoad.join(' / ')} (a shared machine: compare ratios within the run). ` +
         `EduFlow as in production on the demo seed; the bare server replays EduFlow's exact response bytes. Raw numbers in http.json.\n\n` +
+        `Response cache outcomes of the P2 process since it started (warm-up and rounds; early_hit: answered before Apollo): ${JSON.stringify(p2Cache)}.\n\n` +
         `| workload | EduFlow rps | EduFlow p99 ms | bare replay rps | EduFlow / bare | EduFlow / its P1 |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
     );
     console.log(`written bench/results/http.json and http.md`);

@@ -1,13 +1,14 @@
 import { and, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { anyUuid } from './any-uuid.js';
 import {
-  keysetCondition,
+  cursorValues,
+  keysetConditionAt,
   keysetOrder,
   keysetOrderSql,
   type PageRequest,
   type SortSpec,
 } from '../graphql/pagination.js';
+import { anyUuidAt, prepared } from './prepared.js';
 import type { Db } from './client.js';
 
 /**
@@ -31,26 +32,44 @@ export async function pagesByParent<Row>(
   filter?: SQL,
   /** The columns to load (default: all of the table's). */
   columns: Record<string, AnyPgColumn> = getTableColumns(table),
+  /**
+   * Prepare the statement once per shape (db/prepared.ts): `shape` names the table, the
+   * filter and the columns; the filter then holds placeholders only, whose `values` these are.
+   */
+  prepare?: { readonly shape: string; readonly values?: Record<string, unknown> },
 ): Promise<Map<string, Row[]>> {
   const result = new Map<string, Row[]>();
   if (parentIds.length === 0) return result;
-  const rn = sql<number>`row_number() over (partition by ${parentColumn} order by ${keysetOrderSql(spec, page)})`.as(
-    'rn',
-  );
-  const ranked = db
-    .select({ id: spec.idColumn, rn })
-    .from(table)
-    .where(and(anyUuid(parentColumn, parentIds), filter, keysetCondition(spec, page)))
-    .as('ranked');
-  const pageIds = db
-    .select({ id: ranked.id })
-    .from(ranked)
-    .where(sql`${ranked.rn} <= ${page.size + 1}`);
-  const rows = (await db
-    .select(columns)
-    .from(table)
-    .where(inArray(spec.idColumn, pageIds))
-    .orderBy(...keysetOrder(spec, page))) as Row[];
+  const build = () => {
+    const rn = sql<number>`row_number() over (partition by ${parentColumn} order by ${keysetOrderSql(spec, page)})`.as(
+      'rn',
+    );
+    const ranked = db
+      .select({ id: spec.idColumn, rn })
+      .from(table)
+      .where(and(anyUuidAt(parentColumn, 'parentIds'), filter, keysetConditionAt(spec, page)))
+      .as('ranked');
+    const pageIds = db
+      .select({ id: ranked.id })
+      .from(ranked)
+      .where(sql`${ranked.rn} <= ${sql.placeholder('limit')}`);
+    return db
+      .select(columns)
+      .from(table)
+      .where(inArray(spec.idColumn, pageIds))
+      .orderBy(...keysetOrder(spec, page))
+      .prepare('pages_by_parent');
+  };
+  // The text depends on the ordering's direction and on whether there is a cursor.
+  const statement = prepare
+    ? prepared(db, `pages|${prepare.shape}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}`, build)
+    : build();
+  const rows = (await statement.execute({
+    parentIds,
+    limit: page.size + 1,
+    ...cursorValues(page),
+    ...prepare?.values,
+  })) as Row[];
   // In walking order overall, hence within each parent too.
   for (const row of rows) {
     const key = parentOf(row);

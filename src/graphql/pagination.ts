@@ -154,6 +154,24 @@ export function keysetCondition<Row>(spec: SortSpec<Row>, page: PageRequest): SQ
   return sql`(${spec.column}, ${spec.idColumn}) ${op} (${castValue(spec.kind, page.cursor.value)}, ${page.cursor.id}::uuid)`;
 }
 
+/**
+ * `keysetCondition` with the cursor as placeholders `cursorValue` and `cursorId` (their
+ * values from `cursorValues`): the same SQL text for every cursor, for prepared statements.
+ */
+export function keysetConditionAt<Row>(spec: SortSpec<Row>, page: PageRequest): SQL | undefined {
+  if (!page.cursor) return undefined;
+  const op = walksAscending(spec, page) ? sql.raw('>') : sql.raw('<');
+  const type = sql.raw(spec.kind === 'timestamp' ? 'timestamptz' : spec.kind);
+  return sql`(${spec.column}, ${spec.idColumn}) ${op} (${sql.placeholder('cursorValue')}::${type}, ${sql.placeholder('cursorId')}::uuid)`;
+}
+
+/** The placeholder values `keysetConditionAt` takes. */
+export function cursorValues(page: PageRequest): Record<string, unknown> {
+  if (!page.cursor) return {};
+  const { value, id } = page.cursor;
+  return { cursorValue: value instanceof Date ? value.toISOString() : value, cursorId: id };
+}
+
 export function keysetOrder<Row>(spec: SortSpec<Row>, page: PageRequest): SQL[] {
   const dir = walksAscending(spec, page) ? asc : desc;
   return [dir(spec.column), dir(spec.idColumn)];

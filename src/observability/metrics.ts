@@ -8,7 +8,14 @@ const MAX_OPERATION_NAMES = 200;
 export interface MetricSources {
   wsConnections?: () => number;
   wsSubscriptions?: () => number;
-  cache?: () => { hits: number; misses: number; bypasses: number; invalidations: number; errors: number };
+  cache?: () => {
+    hits: number;
+    earlyHits?: number;
+    misses: number;
+    bypasses: number;
+    invalidations: number;
+    errors: number;
+  };
   queueCounts?: () => Promise<Record<string, Record<string, number>>>;
 }
 
@@ -84,12 +91,13 @@ export class Metrics {
       const read = () => sources.cache?.() ?? { hits: 0, misses: 0, bypasses: 0, invalidations: 0, errors: 0 };
       new Gauge({
         name: 'eduflow_response_cache_events',
-        help: 'Response cache outcomes since start (hit, miss, bypass, invalidation, error).',
+        help: 'Response cache outcomes since start (hit, of which early_hit answered before Apollo; miss, bypass, invalidation, error).',
         labelNames: ['outcome'] as const,
         registers: [this.registry],
         collect() {
           const s = read();
           this.set({ outcome: 'hit' }, s.hits);
+          this.set({ outcome: 'early_hit' }, s.earlyHits ?? 0);
           this.set({ outcome: 'miss' }, s.misses);
           this.set({ outcome: 'bypass' }, s.bypasses);
           this.set({ outcome: 'invalidation' }, s.invalidations);

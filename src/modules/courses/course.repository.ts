@@ -3,6 +3,7 @@ import { and, count, eq, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { anyUuidAt, prepared } from '../../db/prepared.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
 import {
   courseColumns,
@@ -65,6 +66,12 @@ export function courseVisibility(viewer: Viewer): SQL | undefined {
 }
 
 export function findCoursesByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<CourseRow[]> {
+  // Relations (a lesson's or an enrollment's course): the hot one, prepared.
+  if (!visibleTo) {
+    return prepared(db, 'courses-by-ids', () =>
+      db.select(courseColumns).from(courses).where(anyUuidAt(courses.id, 'ids')).prepare('courses_by_ids'),
+    ).execute({ ids });
+  }
   return db
     .select(courseColumns)
     .from(courses)

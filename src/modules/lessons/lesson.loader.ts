@@ -35,7 +35,7 @@ export function createLessonLoaders(db: Db, viewer: Viewer, byId?: DataLoader<st
     ),
     /** One page of `Course.lessons` for many courses at once (per distinct arguments). */
     pageByCourse: groupedLoader<LessonPageParams, LessonRow[]>(
-      (courseIds, p) => lessonsPageByCourses(db, courseIds, p.page, p.status, p.columns?.columns),
+      (courseIds, p) => lessonsPageByCourses(db, courseIds, p.page, p.status, p.columns),
       (p) => `${p.status ?? '*'}|${pageKey(p.page)}|${p.columns?.key ?? '*'}`,
       () => [],
     ),

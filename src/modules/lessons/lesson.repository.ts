@@ -50,7 +50,7 @@ export function lessonsPageByCourses(
   courseIds: string[],
   page: PageRequest,
   status: LessonStatus | null,
-  columns?: LessonColumns['columns'],
+  columns?: LessonColumns,
 ) {
   return pagesByParent(
     db,
@@ -60,8 +60,9 @@ export function lessonsPageByCourses(
     courseIds,
     lessonSort,
     page,
-    status ? eq(lessons.status, status) : undefined,
-    columns,
+    status ? eq(lessons.status, sql.placeholder('status')) : undefined,
+    columns?.columns,
+    { shape: `lessons|${status ? 'status' : ''}|${columns?.key ?? '*'}`, values: status ? { status } : undefined },
   );
 }
 

@@ -2,6 +2,7 @@ import { and, count, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { anyUuidAt, prepared } from '../../db/prepared.js';
 // Tables come from the schema barrel (leaf modules), not through other modules' services.
 import {
   courses,
@@ -43,6 +44,12 @@ export function userVisibility(viewer: Viewer): SQL | undefined {
 }
 
 export function findUsersByIds(db: Db, ids: string[], visibleTo?: Viewer): Promise<UserRow[]> {
+  // Relations (a course's instructor): the hot one, prepared.
+  if (!visibleTo) {
+    return prepared(db, 'users-by-ids', () =>
+      db.select(userColumns).from(users).where(anyUuidAt(users.id, 'ids')).prepare('users_by_ids'),
+    ).execute({ ids });
+  }
   return db
     .select(userColumns)
     .from(users)
