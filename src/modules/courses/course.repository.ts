@@ -13,7 +13,14 @@ import {
   type CourseStatus,
   type NewCourseRow,
 } from '../../db/schema.js';
-import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
+import {
+  cursorValues,
+  keysetCondition,
+  keysetConditionAt,
+  keysetOrder,
+  type PageRequest,
+  type SortSpec,
+} from '../../graphql/pagination.js';
 import type { CourseOrderField } from './course.type.js';
 
 type Dir = 'ASC' | 'DESC';
@@ -112,6 +119,20 @@ export function listCourses(
   spec: SortSpec<CourseRow>,
   page: PageRequest,
 ): Promise<CourseRow[]> {
+  // The public catalog (anonymous or admin, no filter: the predicate holds no values) is the
+  // hot list: one prepared statement per ordering and cursor-or-not.
+  if ((viewer.userId === null || viewer.role === 'ADMIN') && !filter.instructorId && !filter.status && !filter.search) {
+    const shape = `courses-list|${viewer.role === 'ADMIN' ? 'admin' : 'anonymous'}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}`;
+    return prepared(db, shape, () =>
+      db
+        .select(courseColumns)
+        .from(courses)
+        .where(and(courseVisibility(viewer), keysetConditionAt(spec, page)))
+        .orderBy(...keysetOrder(spec, page))
+        .limit(sql.placeholder('limit'))
+        .prepare('courses_list'),
+    ).execute({ limit: page.size + 1, ...cursorValues(page) });
+  }
   return db
     .select(courseColumns)
     .from(courses)
