@@ -10,6 +10,7 @@ import type { Logger } from './logging/logger.js';
 import type { LessonLive } from './modules/lessons/index.js';
 import type { NotificationLive } from './modules/notifications/index.js';
 import type { CourseStatsLive } from './modules/progress/index.js';
+import type { LiveSink } from './pubsub/live-sink.js';
 import type { ClientInfo, RequestScope } from './request-scope.js';
 
 /**
@@ -33,6 +34,11 @@ export interface GraphQLContext extends RequestScope {
    * and audience share one execution of the event (ws/audience.ts); unset, each executes.
    */
   audience?: string;
+  /**
+   * WebSocket subscriptions: the socket's direct fan-out sink (ws/fanout.ts). A live service
+   * that authorizes events in bulk delivers through it instead of a per-subscriber stream.
+   */
+  sink?: LiveSink;
   /** Response cache: entity tags seen while executing a cacheable query (set on a miss). */
   cacheTags?: Set<string>;
   /** Response cache: what happened to this request (for the log). */

@@ -4,7 +4,8 @@ import type { Config } from '../config/config.js';
 import { wsContext } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import { isSessionCurrent } from '../modules/accounts/index.js';
+import DataLoader from 'dataloader';
+import { activeSessions } from '../modules/accounts/index.js';
 import type { MetricSources, Metrics } from '../observability/metrics.js';
 import { Topics, type SessionsEvent } from '../pubsub/topics.js';
 import { startGraphQLWs } from '../ws/graphql-ws.js';
@@ -44,6 +45,15 @@ export async function attachWebSocket({
 }: WebSocketDeps) {
   const { tokens, bus, costBudget, responseCache } = infra;
   const wsLog = log.child({ module: 'ws' });
+  // Sockets connect by the thousand: their session checks share one statement per tick.
+  // No cache: each connection sees the session as it is now.
+  const sessions = new DataLoader<string, { userId: string; role: string } | null>(
+    async (ids) => {
+      const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id) ?? null);
+    },
+    { cache: false, maxBatchSize: 1_000 },
+  );
   const ws = startGraphQLWs({
     httpServer,
     schema,
@@ -51,8 +61,11 @@ export async function attachWebSocket({
     tokens,
     log: wsLog,
     contextFor: wsContext({ db, log: wsLog, live: modules.live }),
-    sessionCurrent: async ({ sessionId, userId, role }) =>
-      sessionId !== null && userId !== null && role !== null && isSessionCurrent(db, sessionId, userId, role),
+    sessionCurrent: async ({ sessionId, userId, role }) => {
+      if (sessionId === null || userId === null || role === null) return false;
+      const session = await sessions.load(sessionId);
+      return session !== null && session.userId === userId && session.role === role;
+    },
     trustProxy,
     costBudget,
     metrics,

@@ -4,6 +4,7 @@ import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
   specifiedRules,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -26,6 +27,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 import { createAudienceSubscribe } from './audience.js';
+import { Fanout } from './fanout.js';
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's port and path.
@@ -107,6 +109,12 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
   const audienceSubscribe = createAudienceSubscribe(schema);
+  const fanout = new Fanout(schema, {
+    maxBufferedBytes: MAX_BUFFERED_BYTES,
+    maxQueued: config.graphql.subscriptionMaxQueued,
+    delivered: (n) => deps.metrics?.eventsDelivered.inc(n),
+  });
+  const costOf = costMemo(config, schema);
   const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
   const byUser = new Map<string, Set<WebSocket>>();
   /** The session each signed-in socket's token belongs to (one session may be ended alone). */
@@ -171,13 +179,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     if (!operation)
       return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
     try {
-      const cost = assertCostWithin(
-        config.graphql,
-        schema,
-        document,
-        payload.variables ?? undefined,
-        payload.operationName,
-      );
+      const cost = costOf(document, payload.variables ?? undefined, payload.operationName);
       await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
     } catch (err) {
       if (err instanceof AppError) return [err.toGraphQLError()];
@@ -200,18 +202,23 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       subscriptionCount++;
       (ctx.extra.subscriptions ??= new Set()).add(id);
     }
-    return {
+    const { socket } = ctx.extra;
+    const contextValue = deps.contextFor({
+      viewer: ctx.extra.viewer,
+      ip: ipOf(ctx.extra.request),
+      userAgent: ctx.extra.request.headers['user-agent'] ?? null,
+      disconnect: (code, reason) => socket.close(code, reason),
+    });
+    const args: ExecutionArgs = {
       schema,
       document,
       variableValues: payload.variables,
       operationName: payload.operationName,
-      contextValue: deps.contextFor({
-        viewer: ctx.extra.viewer,
-        ip: ipOf(ctx.extra.request),
-        userAgent: ctx.extra.request.headers['user-agent'] ?? null,
-        disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
-      }),
+      contextValue,
     };
+    // Live services that authorize in bulk write to the socket through this (ws/fanout.ts).
+    if (operation.operation === 'subscription') contextValue.sink = fanout.sinkFor(socket, id, args);
+    return args;
   };
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
@@ -315,6 +322,34 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       await Promise.race([server.dispose(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
       for (const socket of wss.clients) socket.terminate();
     },
+  };
+}
+
+/**
+ * The cost of an operation depends only on its document, variables and operation name: it is
+ * computed once per distinct combination (thousands of sockets subscribe with the same one).
+ * Bounded per document; a document over the budget throws the same error every time.
+ */
+function costMemo(config: Config, schema: GraphQLSchema) {
+  const MAX_PER_DOCUMENT = 64;
+  const memo = new WeakMap<DocumentNode, Map<string, number | Error>>();
+  return (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => {
+    let byVariables = memo.get(document);
+    if (!byVariables) memo.set(document, (byVariables = new Map()));
+    const key = `${operationName ?? ''}\u0000${JSON.stringify(variables ?? null)}`;
+    let cost = byVariables.get(key);
+    if (cost === undefined) {
+      try {
+        cost = assertCostWithin(config.graphql, schema, document, variables, operationName);
+      } catch (err) {
+        if (!(err instanceof Error)) throw err;
+        cost = err;
+      }
+      if (byVariables.size >= MAX_PER_DOCUMENT) byVariables.delete(byVariables.keys().next().value!);
+      byVariables.set(key, cost);
+    }
+    if (cost instanceof Error) throw cost;
+    return cost;
   };
 }
 

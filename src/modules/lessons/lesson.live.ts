@@ -3,12 +3,13 @@ import { requireSignedIn, type SignedInViewer, type Viewer } from '../../auth/vi
 import type { GraphQLContext } from '../../context.js';
 import { createLoaders, createSharedLoaders, type SharedLoaders } from '../../loaders.js';
 import type { Db } from '../../db/client.js';
-import type { Role } from '../../db/schema.js';
+import type { CourseStatus, Role } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
 import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
+import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
 import { courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
@@ -25,6 +26,30 @@ interface Access {
   readonly relation: 'ADMIN' | 'TEACHES' | 'ENROLLED';
 }
 
+/** A user's standing towards one course, as read in bulk (one statement for many users). */
+interface Standing {
+  /** Null: may not follow it. */
+  readonly access: Access | null;
+  /** The course's status and instructor, and whether the user is actively enrolled in it. */
+  readonly course: { readonly status: CourseStatus; readonly instructorId: string };
+  readonly enrolled: boolean;
+}
+
+/** A subscription served through the WebSocket layer's sink (see `LiveSink`). */
+interface Member {
+  readonly viewer: SignedInViewer;
+  readonly sink: LiveSink;
+  ended: boolean;
+}
+
+/** One topic this instance listens to for its direct subscribers: one bus subscription each. */
+interface TopicEntry {
+  readonly members: Set<Member>;
+  /** Settles once the bus subscription is active. */
+  ready: Promise<void>;
+  stop?: () => void;
+}
+
 export interface LessonLiveOptions {
   /** Events one subscription may hold before its client counts as too slow. */
   readonly maxQueued: number;
@@ -39,7 +64,13 @@ export interface LessonLiveOptions {
  */
 export class LessonLive {
   private readonly access: DataLoader<string, Access | null>;
+  /** Subscribe-time checks of many sockets in one statement per course: "courseId|userId" → standing. */
+  private readonly standing: DataLoader<string, Standing | null>;
   private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
+  /** Direct subscribers by topic (one bus subscription per topic on this instance). */
+  private readonly topics = new Map<string, TopicEntry>();
+  /** Events are fanned out one at a time, in arrival order: each subscriber gets them in order. */
+  private fanning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -47,7 +78,11 @@ export class LessonLive {
     private readonly options: LessonLiveOptions,
   ) {
     // No cache: every event is checked against the database as it is now.
-    this.access = new DataLoader((keys) => this.loadAccess(keys), { cache: false, maxBatchSize: 1_000 });
+    this.access = new DataLoader(async (keys) => (await this.loadStanding(keys)).map((s) => s?.access ?? null), {
+      cache: false,
+      maxBatchSize: 1_000,
+    });
+    this.standing = new DataLoader((keys) => this.loadStanding(keys), { cache: false, maxBatchSize: 5_000 });
   }
 
   /**
@@ -61,6 +96,9 @@ export class LessonLive {
   ): Promise<AsyncIterable<LessonStatusChangedEvent>> {
     const viewer = requireSignedIn(ctx.viewer);
     const afterSeq = after === null ? null : decodeEventCursor(after);
+    // Live only (a replay is per subscriber): served through the socket's sink, authorized
+    // and executed for all subscribers of an event at once.
+    if (ctx.sink && afterSeq === null) return this.subscribeDirect(ctx, viewer, courseId, ctx.sink);
     const stream = new BoundedStream<LessonStatusChangedEvent>(this.options.maxQueued, () =>
       ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'),
     );
@@ -79,6 +117,114 @@ export class LessonLive {
     // subscription (and their cached rows) until its first event: thousands stay open at once.
     ctx.loaders = createLoaders(this.db, viewer);
     return this.deliver(ctx, viewer, source);
+  }
+
+  /** A subscription fanned out by this instance's topic listeners (`fanOut`), written through `sink`. */
+  private async subscribeDirect(
+    ctx: GraphQLContext,
+    viewer: SignedInViewer,
+    courseId: string | null,
+    sink: LiveSink,
+  ): Promise<AsyncIterable<never>> {
+    const member: Member = { viewer, sink, ended: false };
+    const cleanups: Array<() => void> = [];
+    const end = () => {
+      if (member.ended) return;
+      member.ended = true;
+      for (const c of cleanups.splice(0)) c();
+    };
+    const listen = async (topic: string) => {
+      cleanups.push(() => this.leave(topic, member));
+      await this.join(topic, member);
+    };
+    const on = async (topic: string, handle: (payload: unknown) => void) => {
+      const stop = await this.bus.subscribe(topic, handle);
+      if (member.ended) stop();
+      else cleanups.push(stop);
+    };
+    try {
+      await this.listenFor(ctx, viewer, courseId, listen, on);
+    } catch (err) {
+      end();
+      throw err;
+    }
+    // Nothing per socket beyond the member: no loaders, no queue.
+    ctx.loaders = createLoaders(this.db, viewer);
+    return sink.open(end);
+  }
+
+  /** Adds a direct subscriber to a topic; the first one subscribes this instance to it. */
+  private async join(topic: string, member: Member): Promise<void> {
+    let entry = this.topics.get(topic);
+    if (!entry) {
+      const created: TopicEntry = { members: new Set(), ready: Promise.resolve() };
+      created.ready = this.bus
+        .subscribe(topic, (payload) => this.arrived(created, payload as LessonStatusChangedEvent))
+        .then(
+          (stop) => {
+            if (this.topics.get(topic) === created) created.stop = stop;
+            else stop(); // every member left while it was being subscribed
+          },
+          (err: unknown) => {
+            if (this.topics.get(topic) === created) this.topics.delete(topic);
+            throw err;
+          },
+        );
+      this.topics.set(topic, (entry = created));
+    }
+    entry.members.add(member);
+    await entry.ready;
+  }
+
+  private leave(topic: string, member: Member): void {
+    const entry = this.topics.get(topic);
+    if (!entry?.members.delete(member) || entry.members.size > 0) return;
+    this.topics.delete(topic);
+    entry.stop?.();
+  }
+
+  /** An event on a topic: its members as of now, fanned out after the events before it. */
+  private arrived(entry: TopicEntry, event: LessonStatusChangedEvent): void {
+    if (entry.members.size === 0) return;
+    const members = [...entry.members];
+    this.fanning = this.fanning
+      .then(() => this.fanOut(event, members))
+      .catch((err: unknown) =>
+        this.options.log.error({ err, eventId: event.eventId }, 'could not fan out a lesson event; not delivered'),
+      );
+  }
+
+  /**
+   * One event to many subscribers: authorized for all of them in one statement (who may still
+   * follow the course, with which role and relation), then handed to each one's sink, which
+   * executes it once per audience.
+   */
+  private async fanOut(event: LessonStatusChangedEvent, members: Member[]): Promise<void> {
+    const userIds = new Set<string>();
+    for (const m of members) if (!m.ended) userIds.add(m.viewer.userId);
+    if (userIds.size === 0) return;
+    const keys = [...userIds].map((u) => `${event.courseId}|${u}`);
+    const standings = await this.standing.loadMany(keys);
+    const accessOf = new Map<string, Access>();
+    keys.forEach((k, i) => {
+      const s = standings[i];
+      if (s instanceof Error) throw s;
+      if (s?.access) accessOf.set(k.slice(k.indexOf('|') + 1), s.access);
+    });
+    const shared = this.sharedLoaders(event.eventId);
+    const writes = new Set<Promise<void>>();
+    for (const m of members) {
+      const access = m.ended ? undefined : accessOf.get(m.viewer.userId);
+      if (!access) continue;
+      // Resolved with the viewer's current role and loaders made for this event (shared
+      // row-by-id loaders), once per audience.
+      const written = m.sink.deliver(event, `${access.role}|${access.relation}`, () => {
+        const viewer = { ...m.viewer, role: access.role };
+        return { viewer, loaders: createLoaders(this.db, viewer, shared) };
+      });
+      if (written) writes.add(written);
+    }
+    await Promise.all(writes);
   }
 
   /** Checks the cursor against the log, then wraps the live stream in a replay. */
@@ -112,13 +258,14 @@ export class LessonLive {
   ): Promise<string[] | null> {
     if (courseId !== null) {
       const uuid = uuidOf('Course', courseId);
-      const course = uuid ? await ctx.loaders.courses.visibleById.load(uuid) : null;
-      if (!course) throw AppError.notFound('Course');
-      if (!(await this.access.load(`${course.id}|${viewer.userId}`))) {
+      // One statement for all the sockets subscribing in this tick (not one per socket).
+      const standing = uuid ? await this.standing.load(`${uuid}|${viewer.userId}`) : null;
+      if (!standing || !canSeeCourse(viewer, standing)) throw AppError.notFound('Course');
+      if (!standing.access) {
         throw AppError.forbidden("Only the course's instructor, its enrolled students and admins may follow it");
       }
-      await listen(Topics.lessonStatus(course.id));
-      return [course.id];
+      await listen(Topics.lessonStatus(uuid!));
+      return [uuid!];
     } else if (viewer.role === 'ADMIN') {
       await listen(Topics.lessonStatusAll);
       return null;
@@ -181,16 +328,17 @@ export class LessonLive {
   }
 
   /**
-   * keys: "courseId|userId" → the user's role if they may follow the course: admins, the
-   * course's instructor, and its actively enrolled students. One statement per course.
+   * keys: "courseId|userId" → the user's standing towards the course (null: no such course
+   * or user), with their role if they may follow it: admins, the course's instructor, and its
+   * actively enrolled students. One statement per course.
    */
-  private async loadAccess(keys: readonly string[]): Promise<Array<Access | null>> {
+  private async loadStanding(keys: readonly string[]): Promise<Array<Standing | null>> {
     const byCourse = new Map<string, Set<string>>();
     for (const key of keys) {
       const [courseId, userId] = key.split('|') as [string, string];
       (byCourse.get(courseId) ?? byCourse.set(courseId, new Set()).get(courseId)!).add(userId);
     }
-    const result = new Map<string, Access | null>();
+    const result = new Map<string, Standing>();
     await Promise.all(
       [...byCourse].map(async ([courseId, userIds]) => {
         const rows = await courseAccessOfUsers(this.db, courseId, [...userIds]);
@@ -199,10 +347,29 @@ export class LessonLive {
           const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
           const allowed = r.role === 'ADMIN' || teaches || r.enrolled;
           const relation = r.role === 'ADMIN' ? 'ADMIN' : teaches ? 'TEACHES' : 'ENROLLED';
-          result.set(`${courseId}|${r.userId}`, allowed ? { role: r.role, relation } : null);
+          result.set(`${courseId}|${r.userId}`, {
+            access: allowed ? { role: r.role, relation } : null,
+            course: { status: r.courseStatus, instructorId: r.instructorId },
+            enrolled: r.enrolled,
+          });
         }
       }),
     );
     return keys.map((k) => result.get(k) ?? null);
   }
+}
+
+/**
+ * Whether the viewer (as their token says) can see the course at all: the rule of
+ * `courseVisibility` (course.repository.ts), applied to a row already read, so that one
+ * statement checks many subscribing sockets. Hidden courses answer NOT_FOUND, as entry points do.
+ */
+function canSeeCourse(viewer: SignedInViewer, standing: Standing): boolean {
+  const { course } = standing;
+  return (
+    viewer.role === 'ADMIN' ||
+    course.status === 'PUBLISHED' ||
+    (viewer.role === 'INSTRUCTOR' && course.instructorId === viewer.userId) ||
+    (course.status === 'ARCHIVED' && standing.enrolled)
+  );
 }

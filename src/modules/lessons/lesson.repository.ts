@@ -136,13 +136,14 @@ export async function followedCourseIds(db: Db, userId: string): Promise<string[
   return rows.map((r) => r.id);
 }
 
-/** Per user: their role, the course's instructor and whether they are actively enrolled in it. */
+/** Per user: their role, the course's instructor and status, and whether they are actively enrolled in it. */
 export function courseAccessOfUsers(db: Db, courseId: string, userIds: string[]) {
   return db
     .select({
       userId: users.id,
       role: users.role,
       instructorId: courses.instructorId,
+      courseStatus: courses.status,
       enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
         and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
     })
