@@ -10,7 +10,6 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context, type SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenService } from '../auth/tokens.js';
@@ -28,6 +27,7 @@ import type { Logger } from '../logging/logger.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 import { createAudienceSubscribe } from './audience.js';
 import { Fanout } from './fanout.js';
+import { serveGraphQLWs, type SocketExtra } from './ws-adapter.js';
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's port and path.
@@ -73,9 +73,7 @@ export interface WsServer {
   close(): Promise<void>;
 }
 
-interface Extra extends Record<PropertyKey, unknown> {
-  readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+interface Extra extends SocketExtra, Record<PropertyKey, unknown> {
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
   /** Ids of this socket's running subscriptions. */
@@ -138,7 +136,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       done(true);
     },
   });
-  wss.on('connection', (socket, req) => {
+  /** Counts the socket against its address; the extra graphql-ws keeps is this, not the upgrade request. */
+  const extraOf = (socket: WebSocket, req: IncomingMessage): Extra => {
     const ip = ipOf(req);
     socketsByIp.set(ip, (socketsByIp.get(ip) ?? 0) + 1);
     socket.once('close', () => {
@@ -146,8 +145,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       if (n > 0) socketsByIp.set(ip, n);
       else socketsByIp.delete(ip);
     });
-  });
-  const callerOf = (extra: Extra) => extra.viewer?.userId ?? `ip:${ipOf(extra.request)}`;
+    return { socket, ip, userAgent: req.headers['user-agent'] ?? null };
+  };
+  const callerOf = (extra: Extra) => extra.viewer?.userId ?? `ip:${extra.ip}`;
   const subscriptionEnded = (extra: Extra, id: string) => {
     if (!extra.subscriptions?.delete(id)) return;
     subscriptionCount--;
@@ -180,7 +180,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
     try {
       const cost = costOf(document, payload.variables ?? undefined, payload.operationName);
-      await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
+      await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ctx.extra.ip), cost);
     } catch (err) {
       if (err instanceof AppError) return [err.toGraphQLError()];
       return [err as GraphQLError];
@@ -205,8 +205,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     const { socket } = ctx.extra;
     const contextValue = deps.contextFor({
       viewer: ctx.extra.viewer,
-      ip: ipOf(ctx.extra.request),
-      userAgent: ctx.extra.request.headers['user-agent'] ?? null,
+      ip: ctx.extra.ip,
+      userAgent: ctx.extra.userAgent,
       disconnect: (code, reason) => socket.close(code, reason),
     });
     const args: ExecutionArgs = {
@@ -221,7 +221,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     return args;
   };
 
-  const server = useServer<Record<string, unknown> | undefined, Extra>(
+  const server = serveGraphQLWs<Record<string, unknown> | undefined, Extra>(
     {
       schema,
       // Subscribers who would read the same payload share one execution of each event.
@@ -229,6 +229,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       connectionInitWaitTimeout: config.graphql.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const viewer = await verifiedViewer(deps, ctx.connectionParams);
+        // The token is checked once; the socket keeps the viewer, not the credentials.
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
         // The client may have gone while we checked its token: register nothing for it then.
         const { socket } = ctx.extra;
@@ -302,6 +304,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       onError: (_ctx, _id, _payload, errors) => errors.map((err) => format(err)),
     },
     wss,
+    extraOf,
+    { isProd: config.isProduction },
   );
 
   return {

@@ -148,8 +148,8 @@ export class LessonLive {
       end();
       throw err;
     }
-    // Nothing per socket beyond the member: no loaders, no queue.
-    ctx.loaders = createLoaders(this.db, viewer);
+    // Nothing per socket beyond the member: no queue, and no loaders (the checks above read
+    // through this service's own batched loader; each event gets loaders of its own).
     return sink.open(end);
   }
 
