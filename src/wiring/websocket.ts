@@ -26,6 +26,9 @@ export interface WebSocketDeps {
   readonly trustProxy: (addr: string, hop: number) => boolean;
 }
 
+/** How long a session check waits for others to share its statement. */
+const SESSION_BATCH_WINDOW_MS = 2;
+
 /**
  * GraphQL over WebSocket on the HTTP server, its metrics, and the bus subscription that closes
  * a user's sockets on every instance. Resolves with the server and a function that stops
@@ -45,14 +48,14 @@ export async function attachWebSocket({
 }: WebSocketDeps) {
   const { tokens, bus, costBudget, responseCache } = infra;
   const wsLog = log.child({ module: 'ws' });
-  // Sockets connect by the thousand: their session checks share one statement per tick.
-  // No cache: each connection sees the session as it is now.
+  // Sockets connect by the thousand, each in its own tick: their session checks share one
+  // statement per short window. No cache: each connection sees the session as it is now.
   const sessions = new DataLoader<string, { userId: string; role: string } | null>(
     async (ids) => {
       const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id) ?? null);
     },
-    { cache: false, maxBatchSize: 1_000 },
+    { cache: false, maxBatchSize: 1_000, batchScheduleFn: (run) => setTimeout(run, SESSION_BATCH_WINDOW_MS) },
   );
   const ws = startGraphQLWs({
     httpServer,

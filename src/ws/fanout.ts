@@ -4,12 +4,15 @@ import type { GraphQLContext } from '../context.js';
 import type { LiveScope, LiveSink } from '../pubsub/live-sink.js';
 import { audienceKeys } from './audience.js';
 
-/** One audience's execution of one event: its result, and the bytes every socket of it shares. */
+/** One audience's execution of one event: its result, and the text every socket of it shares. */
 interface Shared {
+  /** Settles once the result is known and written to every member waiting for it. */
   readonly done: Promise<void>;
   result?: ExecutionResult;
   /** `,"type":"next","payload":<result>}`: the frame after the subscription id (null: has errors). */
-  tail?: Buffer | null;
+  tail?: string | null;
+  /** Members that arrived before the result: written to in one loop once it is there. */
+  waiting?: SocketSink[];
 }
 
 export interface FanoutOptions {
@@ -21,9 +24,7 @@ export interface FanoutOptions {
   readonly delivered?: (count: number) => void;
 }
 
-const HEAD = Buffer.from('{"id":');
-/** Text frames (a Buffer would otherwise go out as a binary frame). */
-const TEXT = { binary: false } as const;
+const HEAD = '{"id":';
 
 /**
  * Serialize once per audience: the subscribers of an event who would read the same payload
@@ -52,7 +53,7 @@ export class Fanout {
 
   /** The sink of one subscription (`args.contextValue` is its context). */
   sinkFor(socket: WebSocket, id: string, args: ExecutionArgs): LiveSink {
-    return new SocketSink(this, socket, Buffer.from(JSON.stringify(id)), args);
+    return new SocketSink(this, socket, JSON.stringify(id), args);
   }
 
   /** @internal The shared execution of `event` for one audience, started by its first member. */
@@ -62,8 +63,9 @@ export class Fanout {
     const key = `${(sink.keyBase ??= this.keys.baseOf(sink.args))}\u0000${audience}`;
     let shared = results.get(key);
     if (!shared) {
-      const entry: { done: Promise<void>; result?: ExecutionResult; tail?: Buffer | null } = {
+      const entry: { done: Promise<void>; result?: ExecutionResult; tail?: string | null; waiting?: SocketSink[] } = {
         done: Promise.resolve(),
+        waiting: [],
       };
       const { viewer, loaders } = scope();
       // A context of its own over the first member's: nothing of one event leaks into the next.
@@ -71,10 +73,18 @@ export class Fanout {
       contextValue.viewer = viewer;
       contextValue.loaders = loaders;
       contextValue.audience = audience;
-      entry.done = Promise.resolve(execute({ ...sink.args, rootValue: event, contextValue })).then((result) => {
-        entry.result = result;
-        entry.tail = result.errors ? null : Buffer.from(`,"type":"next","payload":${JSON.stringify(result)}}`);
-      });
+      entry.done = Promise.resolve(execute({ ...sink.args, rootValue: event, contextValue }))
+        .catch((err: unknown): ExecutionResult => {
+          // graphql-js reports resolver errors in the result; a throw here is a bug: an error result.
+          return { errors: [new GraphQLError('Unexpected error', { originalError: err as Error })] };
+        })
+        .then((result) => {
+          entry.result = result;
+          entry.tail = result.errors ? null : `,"type":"next","payload":${JSON.stringify(result)}}`;
+          const waiting = entry.waiting!;
+          entry.waiting = undefined;
+          for (const member of waiting) member.send(entry);
+        });
       results.set(key, (shared = entry));
     }
     return shared;
@@ -111,7 +121,7 @@ class SocketSink implements LiveSink, AsyncGenerator<never> {
   constructor(
     private readonly fanout: Fanout,
     private readonly socket: WebSocket,
-    private readonly idJson: Buffer,
+    private readonly idJson: string,
     readonly args: ExecutionArgs,
   ) {}
 
@@ -124,17 +134,16 @@ class SocketSink implements LiveSink, AsyncGenerator<never> {
   deliver(event: object, audience: string, scope: () => LiveScope): Promise<void> | undefined {
     if (this.ended) return undefined;
     const shared = this.fanout.shared(event, this, audience, scope);
-    if (shared.tail !== undefined) {
-      this.send(shared);
-      return undefined;
+    if (shared.waiting) {
+      shared.waiting.push(this);
+      return shared.done;
     }
-    return shared.done.then(
-      () => this.send(shared),
-      (err: unknown) => this.fail(err),
-    );
+    this.send(shared);
+    return undefined;
   }
 
-  private send(shared: Shared): void {
+  /** @internal Writes the shared result to this socket (or queues it for graphql-ws). */
+  send(shared: Shared): void {
     if (this.ended) return;
     const { socket } = this;
     if (socket.readyState !== socket.OPEN) return;
@@ -144,9 +153,8 @@ class SocketSink implements LiveSink, AsyncGenerator<never> {
       socket.close(1008, 'Slow consumer: send buffer full');
       return;
     }
-    const { idJson } = this;
-    const tail = shared.tail;
-    socket.send(Buffer.concat([HEAD, idJson, tail], HEAD.length + idJson.length + tail.length), TEXT);
+    // A string, as the bare broadcast sends: ws encodes it straight into the frame (one write).
+    socket.send(HEAD + this.idJson + shared.tail);
     this.fanout.counted();
   }
 
@@ -164,12 +172,6 @@ class SocketSink implements LiveSink, AsyncGenerator<never> {
       return;
     }
     queue.push(result);
-  }
-
-  /** An execution that threw (graphql-js reports resolver errors in the result; this is a bug): an error result. */
-  private fail(err: unknown): void {
-    if (this.ended) return;
-    this.enqueue({ errors: [new GraphQLError('Unexpected error', { originalError: err as Error })] });
   }
 
   private end(): void {

@@ -12,9 +12,12 @@ import type { EventBus } from '../../pubsub/event-bus.js';
 import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
-import { courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
+import { courseAccessExceptions, courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
+
+/** How long subscribe-time checks wait for others to share their statement. */
+const BATCH_WINDOW_MS = 2;
 
 const expired = (message: string) =>
   new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
@@ -38,6 +41,8 @@ interface Standing {
 /** A subscription served through the WebSocket layer's sink (see `LiveSink`). */
 interface Member {
   readonly viewer: SignedInViewer;
+  /** "userId|role": the subscriber as its token names it. */
+  readonly key: string;
   readonly sink: LiveSink;
   ended: boolean;
 }
@@ -82,7 +87,13 @@ export class LessonLive {
       cache: false,
       maxBatchSize: 1_000,
     });
-    this.standing = new DataLoader((keys) => this.loadStanding(keys), { cache: false, maxBatchSize: 5_000 });
+    // Sockets subscribe one per I/O event, each in its own tick: a short window gathers the
+    // checks of many into one statement (a tick's worth would mostly be one).
+    this.standing = new DataLoader((keys) => this.loadStanding(keys), {
+      cache: false,
+      maxBatchSize: 1_000,
+      batchScheduleFn: (run) => setTimeout(run, BATCH_WINDOW_MS),
+    });
   }
 
   /**
@@ -126,7 +137,7 @@ export class LessonLive {
     courseId: string | null,
     sink: LiveSink,
   ): Promise<AsyncIterable<never>> {
-    const member: Member = { viewer, sink, ended: false };
+    const member: Member = { viewer, key: `${viewer.userId}|${viewer.role}`, sink, ended: false };
     const cleanups: Array<() => void> = [];
     const end = () => {
       if (member.ended) return;
@@ -200,26 +211,35 @@ export class LessonLive {
    * executes it once per audience.
    */
   private async fanOut(event: LessonStatusChangedEvent, members: Member[]): Promise<void> {
-    const userIds = new Set<string>();
-    for (const m of members) if (!m.ended) userIds.add(m.viewer.userId);
-    if (userIds.size === 0) return;
-    const keys = [...userIds].map((u) => `${event.courseId}|${u}`);
-    const standings = await this.standing.loadMany(keys);
-    const accessOf = new Map<string, Access>();
-    keys.forEach((k, i) => {
-      const s = standings[i];
-      if (s instanceof Error) throw s;
-      if (s?.access) accessOf.set(k.slice(k.indexOf('|') + 1), s.access);
-    });
+    // Each subscriber as its token names it (user and role), once.
+    const access = new Map<string, Access | null>();
+    const subscribers: Array<{ userId: string; role: Role }> = [];
+    for (const m of members) {
+      if (m.ended || access.has(m.key)) continue;
+      access.set(m.key, null);
+      subscribers.push({ userId: m.viewer.userId, role: m.viewer.role });
+    }
+    if (subscribers.length === 0) return;
+    const { instructorId, exceptions } = await courseAccessExceptions(this.db, event.courseId, subscribers);
+    if (instructorId === null) return; // the course is gone
+    // Everyone not returned may follow it with the role their token names; the exceptions
+    // are decided from their current row.
+    for (const { userId, role } of subscribers) {
+      const relation =
+        role === 'ADMIN' ? 'ADMIN' : role === 'INSTRUCTOR' && instructorId === userId ? 'TEACHES' : 'ENROLLED';
+      access.set(`${userId}|${role}`, { role, relation });
+    }
+    for (const r of exceptions)
+      access.set(`${r.userId}|${r.tokenRole}`, r.role === null ? null : accessOfRow({ ...r, role: r.role }));
     const shared = this.sharedLoaders(event.eventId);
     const writes = new Set<Promise<void>>();
     for (const m of members) {
-      const access = m.ended ? undefined : accessOf.get(m.viewer.userId);
-      if (!access) continue;
+      const allowed = m.ended ? undefined : access.get(m.key);
+      if (!allowed) continue;
       // Resolved with the viewer's current role and loaders made for this event (shared
       // row-by-id loaders), once per audience.
-      const written = m.sink.deliver(event, `${access.role}|${access.relation}`, () => {
-        const viewer = { ...m.viewer, role: access.role };
+      const written = m.sink.deliver(event, `${allowed.role}|${allowed.relation}`, () => {
+        const viewer = { ...m.viewer, role: allowed.role };
         return { viewer, loaders: createLoaders(this.db, viewer, shared) };
       });
       if (written) writes.add(written);
@@ -343,12 +363,8 @@ export class LessonLive {
       [...byCourse].map(async ([courseId, userIds]) => {
         const rows = await courseAccessOfUsers(this.db, courseId, [...userIds]);
         for (const r of rows) {
-          // The same rule as the @auth relation and writes (course.policy.ts).
-          const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
-          const allowed = r.role === 'ADMIN' || teaches || r.enrolled;
-          const relation = r.role === 'ADMIN' ? 'ADMIN' : teaches ? 'TEACHES' : 'ENROLLED';
           result.set(`${courseId}|${r.userId}`, {
-            access: allowed ? { role: r.role, relation } : null,
+            access: accessOfRow(r),
             course: { status: r.courseStatus, instructorId: r.instructorId },
             enrolled: r.enrolled,
           });
@@ -357,6 +373,14 @@ export class LessonLive {
     );
     return keys.map((k) => result.get(k) ?? null);
   }
+}
+
+/** Whether a user may follow a course, with which role and relation (null: may not). */
+function accessOfRow(r: { userId: string; role: Role; instructorId: string; enrolled: boolean }): Access | null {
+  // The same rule as the @auth relation and writes (course.policy.ts).
+  const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
+  if (r.role !== 'ADMIN' && !teaches && !r.enrolled) return null;
+  return { role: r.role, relation: r.role === 'ADMIN' ? 'ADMIN' : teaches ? 'TEACHES' : 'ENROLLED' };
 }
 
 /**
