@@ -8,6 +8,9 @@ import {
 } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 
+/** How often the keep-alive timer pings its share of the sockets. */
+const KEEP_ALIVE_TICK_MS = 250;
+
 /** What each socket keeps of its connection: the client's address and agent, not the whole upgrade request. */
 export interface SocketExtra {
   readonly socket: WebSocket;
@@ -20,7 +23,8 @@ export interface SocketExtra {
  * through its documented `makeServer`, with less held per socket (thousands stay open):
  *  - the extra is what we need of the upgrade request (address, user agent), not the request;
  *  - one keep-alive timer for all sockets (ws' heartbeat recipe: a socket that has not answered
- *    the previous ping by the next round is terminated), not an interval per socket;
+ *    the previous ping by the next round is terminated), not an interval per socket, its pings
+ *    spread over the period;
  *  - the socket graphql-ws writes through is a small object with shared methods.
  */
 export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E extends SocketExtra>(
@@ -54,8 +58,21 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     socket.once('close', (code, reason) => void closed(code, String(reason)));
   });
   const keepAliveMs = settings.keepAliveMs ?? 12_000;
+  // Spread over the period: each tick pings its share of the sockets (round-robin over a
+  // snapshot taken at the start of each round), so ten thousand pings never go out in one
+  // burst that would hold up a broadcast. A socket that has not answered its previous ping
+  // when its turn comes again, one period later, is terminated.
+  const tickMs = Math.max(1, Math.min(KEEP_ALIVE_TICK_MS, keepAliveMs / 4));
+  let round: WebSocket[] = [];
+  let next = 0;
   const heartbeat = setInterval(() => {
-    for (const socket of wss.clients) {
+    if (next >= round.length) {
+      round = [...wss.clients];
+      next = 0;
+    }
+    const end = Math.min(round.length, next + Math.ceil((round.length * tickMs) / keepAliveMs));
+    for (; next < end; next++) {
+      const socket = round[next]!;
       if (socket.readyState !== socket.OPEN) continue;
       if (!alive.has(socket)) {
         socket.terminate();
@@ -64,7 +81,8 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
       alive.delete(socket);
       socket.ping();
     }
-  }, keepAliveMs);
+    if (next >= round.length) round = [];
+  }, tickMs);
   heartbeat.unref();
   return {
     dispose: async () => {
