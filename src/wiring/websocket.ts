@@ -4,10 +4,10 @@ import type { Config } from '../config/config.js';
 import { wsContext } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import DataLoader from 'dataloader';
 import { activeSessions } from '../modules/accounts/index.js';
 import type { MetricSources, Metrics } from '../observability/metrics.js';
 import { Topics, type SessionsEvent } from '../pubsub/topics.js';
+import { batchWhileBusy } from '../util/batch-while-busy.js';
 import { startGraphQLWs } from '../ws/graphql-ws.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Modules } from './modules.js';
@@ -25,9 +25,6 @@ export interface WebSocketDeps {
   /** Express's compiled `trust proxy` function, so sockets see the same client IP as HTTP. */
   readonly trustProxy: (addr: string, hop: number) => boolean;
 }
-
-/** How long a session check waits for others to share its statement. */
-const SESSION_BATCH_WINDOW_MS = 2;
 
 /**
  * GraphQL over WebSocket on the HTTP server, its metrics, and the bus subscription that closes
@@ -49,14 +46,11 @@ export async function attachWebSocket({
   const { tokens, bus, costBudget, responseCache } = infra;
   const wsLog = log.child({ module: 'ws' });
   // Sockets connect by the thousand, each in its own tick: their session checks share one
-  // statement per short window. No cache: each connection sees the session as it is now.
-  const sessions = new DataLoader<string, { userId: string; role: string } | null>(
-    async (ids) => {
-      const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
-      return ids.map((id) => rows.get(id) ?? null);
-    },
-    { cache: false, maxBatchSize: 1_000, batchScheduleFn: (run) => setTimeout(run, SESSION_BATCH_WINDOW_MS) },
-  );
+  // statement while another is in flight. No cache: each connection sees the session as it is now.
+  const sessionOf = batchWhileBusy(async (ids: readonly string[]) => {
+    const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id) ?? null);
+  });
   const ws = startGraphQLWs({
     httpServer,
     schema,
@@ -66,7 +60,7 @@ export async function attachWebSocket({
     contextFor: wsContext({ db, log: wsLog, live: modules.live }),
     sessionCurrent: async ({ sessionId, userId, role }) => {
       if (sessionId === null || userId === null || role === null) return false;
-      const session = await sessions.load(sessionId);
+      const session = await sessionOf(sessionId);
       return session !== null && session.userId === userId && session.role === role;
     },
     trustProxy,

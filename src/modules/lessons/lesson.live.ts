@@ -9,15 +9,13 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
 import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
+import { batchWhileBusy } from '../../util/batch-while-busy.js';
 import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
 import { courseAccessExceptions, courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
-
-/** How long subscribe-time checks wait for others to share their statement. */
-const BATCH_WINDOW_MS = 2;
 
 const expired = (message: string) =>
   new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
@@ -70,7 +68,7 @@ export interface LessonLiveOptions {
 export class LessonLive {
   private readonly access: DataLoader<string, Access | null>;
   /** Subscribe-time checks of many sockets in one statement per course: "courseId|userId" → standing. */
-  private readonly standing: DataLoader<string, Standing | null>;
+  private readonly standing: (key: string) => Promise<Standing | null>;
   private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
   /** Direct subscribers by topic (one bus subscription per topic on this instance). */
   private readonly topics = new Map<string, TopicEntry>();
@@ -87,13 +85,9 @@ export class LessonLive {
       cache: false,
       maxBatchSize: 1_000,
     });
-    // Sockets subscribe one per I/O event, each in its own tick: a short window gathers the
-    // checks of many into one statement (a tick's worth would mostly be one).
-    this.standing = new DataLoader((keys) => this.loadStanding(keys), {
-      cache: false,
-      maxBatchSize: 1_000,
-      batchScheduleFn: (run) => setTimeout(run, BATCH_WINDOW_MS),
-    });
+    // Sockets subscribe one per I/O event, each in its own tick: their checks share one
+    // statement while another is in flight (a tick's worth would mostly be one).
+    this.standing = batchWhileBusy((keys: readonly string[]) => this.loadStanding(keys));
   }
 
   /**
@@ -279,7 +273,7 @@ export class LessonLive {
     if (courseId !== null) {
       const uuid = uuidOf('Course', courseId);
       // One statement for all the sockets subscribing in this tick (not one per socket).
-      const standing = uuid ? await this.standing.load(`${uuid}|${viewer.userId}`) : null;
+      const standing = uuid ? await this.standing(`${uuid}|${viewer.userId}`) : null;
       if (!standing || !canSeeCourse(viewer, standing)) throw AppError.notFound('Course');
       if (!standing.access) {
         throw AppError.forbidden("Only the course's instructor, its enrolled students and admins may follow it");
