@@ -1,17 +1,16 @@
 /**
  * Batches lookups that arrive one per I/O event (sockets connecting by the thousand, each in
- * its own tick, where a DataLoader's one-tick batch would mostly hold one key): a key goes out
- * at once (next turn of the event loop) while fewer than `maxInFlight` batches are in flight;
- * otherwise it waits and goes out with the others as soon as one of them settles. No delay
- * when idle, large batches under load. A batch in flight for longer than `staleMs` (a hung
- * database) stops counting, so it cannot hold up the keys behind it. No cache: every lookup
- * is fresh.
+ * its own tick, where a DataLoader's one-tick batch would mostly hold one key): a batch goes
+ * out `windowMs` after its first key (at once when full), while fewer than `maxInFlight`
+ * batches are in flight; otherwise its keys wait for one of them to settle. A batch in flight
+ * for longer than `staleMs` (a hung database) stops counting, so it cannot hold up the keys
+ * behind it. No cache: every lookup is fresh.
  */
 export function batchWhileBusy<K, V>(
   load: (keys: readonly K[]) => Promise<readonly V[]>,
-  options: { maxBatchSize?: number; maxInFlight?: number; staleMs?: number } = {},
+  options: { maxBatchSize?: number; maxInFlight?: number; staleMs?: number; windowMs?: number } = {},
 ): (key: K) => Promise<V> {
-  const { maxBatchSize = 1_000, maxInFlight = 2, staleMs = 1_000 } = options;
+  const { maxBatchSize = 1_000, maxInFlight = 2, staleMs = 1_000, windowMs = 0 } = options;
   let queue: Array<{ key: K; resolve: (v: V) => void; reject: (err: unknown) => void }> = [];
   let inFlight = 0;
   let scheduled = false;
@@ -19,7 +18,8 @@ export function batchWhileBusy<K, V>(
   const schedule = () => {
     if (scheduled || inFlight >= maxInFlight || queue.length === 0) return;
     scheduled = true;
-    setImmediate(flush);
+    if (windowMs > 0 && queue.length < maxBatchSize) setTimeout(flush, windowMs);
+    else setImmediate(flush);
   };
 
   const flush = () => {
@@ -54,3 +54,9 @@ export function batchWhileBusy<K, V>(
       schedule();
     });
 }
+
+/**
+ * For checks made while sockets connect: a 5 ms window (a connection takes far longer) gathers
+ * the checks of many sockets into one statement.
+ */
+export const CONNECT_BATCHING = { windowMs: 5, maxInFlight: 2 } as const;

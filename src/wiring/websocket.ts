@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { activeSessions } from '../modules/accounts/index.js';
 import type { MetricSources, Metrics } from '../observability/metrics.js';
 import { Topics, type SessionsEvent } from '../pubsub/topics.js';
-import { batchWhileBusy } from '../util/batch-while-busy.js';
+import { batchWhileBusy, CONNECT_BATCHING } from '../util/batch-while-busy.js';
 import { startGraphQLWs } from '../ws/graphql-ws.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Modules } from './modules.js';
@@ -46,11 +46,11 @@ export async function attachWebSocket({
   const { tokens, bus, costBudget, responseCache } = infra;
   const wsLog = log.child({ module: 'ws' });
   // Sockets connect by the thousand, each in its own tick: their session checks share one
-  // statement while another is in flight. No cache: each connection sees the session as it is now.
+  // statement within a few milliseconds. No cache: each connection sees the session as it is now.
   const sessionOf = batchWhileBusy(async (ids: readonly string[]) => {
     const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
     return ids.map((id) => rows.get(id) ?? null);
-  });
+  }, CONNECT_BATCHING);
   const ws = startGraphQLWs({
     httpServer,
     schema,

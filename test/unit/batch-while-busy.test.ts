@@ -26,6 +26,18 @@ describe(batchWhileBusy.name, () => {
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 
+  it('with a window, gathers the keys arriving within it into one batch', async () => {
+    const batches: string[][] = [];
+    const load = batchWhileBusy(async (keys: readonly string[]) => (batches.push([...keys]), [...keys]), {
+      windowMs: 20,
+    });
+    const first = load('a');
+    await tick();
+    const second = load('b');
+    expect(await Promise.all([first, second])).toEqual(['a', 'b']);
+    expect(batches).toEqual([['a', 'b']]);
+  });
+
   it('rejects the keys of a failed batch only', async () => {
     let calls = 0;
     const load = batchWhileBusy(
