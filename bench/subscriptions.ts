@@ -47,6 +47,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const DELIVERY_TIMEOUT_MS = 60_000;
+/** Sockets connecting at once (the same for EduFlow and the bare server). */
+const CONNECTING = Number(process.env.CONNECTING ?? 100);
 /** BENCH_HEAPSNAPSHOT=<dir>: a heap snapshot of the API process once every socket is connected. */
 const HEAP_DIR = process.env.BENCH_HEAPSNAPSHOT;
 const SUBSCRIPTION = `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus status changedAt lesson { id title status startedAt } } }`;
@@ -308,7 +310,7 @@ async function startEduFlow(data: Seeded) {
   const rssBefore = rssOf(child.pid!);
   const started = performance.now();
   const subs = data.subscribers;
-  const clients = await inBatches(subs.length, 100, (i) =>
+  const clients = await inBatches(subs.length, CONNECTING, (i) =>
     connectGraphQLWs(wsUrl, subs[i]!.token, subs[i]!.query, { c: subs[i]!.courseId }),
   );
   const connectSeconds = (performance.now() - started) / 1000;
@@ -419,7 +421,7 @@ async function startBare(sample: string) {
   await sleep(500);
   const rssBefore = rssOf(child.pid!);
   const started = performance.now();
-  const clients = await inBatches(N, 100, () => connectBare(`ws://127.0.0.1:${port}`));
+  const clients = await inBatches(N, CONNECTING, () => connectBare(`ws://127.0.0.1:${port}`));
   const connectSeconds = (performance.now() - started) / 1000;
   await sleep(1_000);
   const rssAfter = rssOf(child.pid!);
