@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { TokenService } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config/config.js';
@@ -47,6 +47,10 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const DELIVERY_TIMEOUT_MS = 60_000;
+/** Sockets connecting at once (the same for EduFlow and the bare server). */
+const CONNECTING = Number(process.env.CONNECTING ?? 100);
+/** BENCH_HEAPSNAPSHOT=<dir>: a heap snapshot of the API process once every socket is connected. */
+const HEAP_DIR = process.env.BENCH_HEAPSNAPSHOT;
 const SUBSCRIPTION = `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus status changedAt lesson { id title status startedAt } } }`;
 /** The mixed mode's selection sets. */
 const MIXED_QUERIES = [
@@ -256,10 +260,27 @@ function expectedPayload(query: string, lesson: any, event: { status: string; pr
   return { top, lesson: picked, event };
 }
 
+/** Asks a process started with --heapsnapshot-signal for a snapshot and waits until it is written. */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  for (;;) {
+    await sleep(1_000);
+    const added = readdirSync(dir).filter((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    // Written when its size stops changing.
+    if (
+      added.length &&
+      statSync(`${dir}/${added[0]}`).size === (await sleep(1_000), statSync(`${dir}/${added[0]}`).size)
+    )
+      return console.log(`heap snapshot: ${dir}/${added[0]}`);
+  }
+}
+
 async function startEduFlow(data: Seeded) {
   const { child, match } = await startProcess(
     [
       ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+      ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : []),
       '--import',
       'tsx',
       'src/main.ts',
@@ -289,7 +310,7 @@ async function startEduFlow(data: Seeded) {
   const rssBefore = rssOf(child.pid!);
   const started = performance.now();
   const subs = data.subscribers;
-  const clients = await inBatches(subs.length, 100, (i) =>
+  const clients = await inBatches(subs.length, CONNECTING, (i) =>
     connectGraphQLWs(wsUrl, subs[i]!.token, subs[i]!.query, { c: subs[i]!.courseId }),
   );
   const connectSeconds = (performance.now() - started) / 1000;
@@ -311,6 +332,7 @@ async function startEduFlow(data: Seeded) {
   const liveSeconds = (performance.now() - started) / 1000;
   await settle(clients, 1_000);
   const rssAfter = rssOf(child.pid!);
+  if (HEAP_DIR) await heapSnapshot(child.pid!, HEAP_DIR);
   const sample = JSON.stringify({ id: '1', type: 'next', payload: clients[0]!.received[0]?.data });
   let mismatches = 0;
   const mismatchSamples: unknown[] = [];
@@ -399,7 +421,7 @@ async function startBare(sample: string) {
   await sleep(500);
   const rssBefore = rssOf(child.pid!);
   const started = performance.now();
-  const clients = await inBatches(N, 100, () => connectBare(`ws://127.0.0.1:${port}`));
+  const clients = await inBatches(N, CONNECTING, () => connectBare(`ws://127.0.0.1:${port}`));
   const connectSeconds = (performance.now() - started) / 1000;
   await sleep(1_000);
   const rssAfter = rssOf(child.pid!);

@@ -9,6 +9,7 @@ import type { Logger } from './logging/logger.js';
 import type { LessonLive } from './modules/lessons/index.js';
 import type { NotificationLive } from './modules/notifications/index.js';
 import type { CourseStatsLive } from './modules/progress/index.js';
+import type { LiveSink } from './pubsub/live-sink.js';
 import type { ClientInfo, RequestScope } from './request-scope.js';
 
 /**
@@ -32,6 +33,11 @@ export interface GraphQLContext extends RequestScope {
    * and audience share one execution of the event (ws/audience.ts); unset, each executes.
    */
   audience?: string;
+  /**
+   * WebSocket subscriptions: the socket's direct fan-out sink (ws/fanout.ts). A live service
+   * that authorizes events in bulk delivers through it instead of a per-subscriber stream.
+   */
+  sink?: LiveSink;
   /** Response cache: entity tags seen while executing a cacheable query (set on a miss). */
   cacheTags?: Set<string>;
   /** Response cache: what happened to this request (for the log). */
@@ -156,24 +162,67 @@ export interface SocketOperation {
 }
 
 /** The context of one operation over a WebSocket: the viewer checked in `connection_init`. */
-export function wsContext(deps: { readonly db: Db; readonly log: Logger; readonly live: LiveServices }) {
-  return (socket: SocketOperation): GraphQLContext => {
-    const viewer = socket.viewer ?? ANONYMOUS;
-    const requestId = randomUUID();
-    let log: Logger | undefined;
-    return {
-      viewer,
-      loaders: createLoaders(deps.db, viewer),
-      requestId,
-      // Made on first use: most subscriptions never log, and thousands stay open at once.
-      get log() {
-        return (log ??= deps.log.child({ requestId, userId: viewer.userId ?? undefined, transport: 'ws' }));
-      },
-      client: { ip: socket.ip, userAgent: socket.userAgent },
-      signedIn: new Set(),
-      changes: new Set(),
-      live: deps.live,
-      disconnect: socket.disconnect,
-    };
-  };
+export function wsContext(deps: WsContextDeps) {
+  return (socket: SocketOperation): GraphQLContext => new WsContext(deps, socket);
+}
+
+interface WsContextDeps {
+  readonly db: Db;
+  readonly log: Logger;
+  readonly live: LiveServices;
+}
+
+/**
+ * Thousands of subscriptions stay open at once, most never logging nor touching a loader:
+ * everything beyond the viewer is made on first use, and the accessors are shared methods
+ * rather than closures per operation.
+ */
+class WsContext implements GraphQLContext {
+  viewer: Viewer;
+  readonly client: ClientInfo;
+  readonly disconnect: (code: number, reason: string) => void;
+  audience?: string;
+  sink?: LiveSink;
+  cacheTags?: Set<string>;
+  cacheOutcome?: 'HIT' | 'MISS' | 'BYPASS';
+  private madeLoaders?: Loaders;
+  private madeLog?: Logger;
+  private madeRequestId?: string;
+  private madeSignedIn?: Set<string>;
+  private madeChanges?: Set<string>;
+
+  constructor(
+    private readonly deps: WsContextDeps,
+    socket: SocketOperation,
+  ) {
+    this.viewer = socket.viewer ?? ANONYMOUS;
+    this.client = { ip: socket.ip, userAgent: socket.userAgent };
+    this.disconnect = socket.disconnect;
+  }
+
+  get loaders(): Loaders {
+    return (this.madeLoaders ??= createLoaders(this.deps.db, this.viewer));
+  }
+  set loaders(loaders: Loaders) {
+    this.madeLoaders = loaders;
+  }
+  get requestId(): string {
+    return (this.madeRequestId ??= randomUUID());
+  }
+  get log(): Logger {
+    return (this.madeLog ??= this.deps.log.child({
+      requestId: this.requestId,
+      userId: this.viewer.userId ?? undefined,
+      transport: 'ws',
+    }));
+  }
+  get live(): LiveServices {
+    return this.deps.live;
+  }
+  get signedIn(): Set<string> {
+    return (this.madeSignedIn ??= new Set());
+  }
+  get changes(): Set<string> {
+    return (this.madeChanges ??= new Set());
+  }
 }

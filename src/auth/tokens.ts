@@ -1,3 +1,4 @@
+import { webcrypto, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import { AppError } from '../errors/app-error.js';
 import { ROLES, type Role } from './role.js';
@@ -10,6 +11,8 @@ import {
   type VerificationKey,
 } from './jwt-keys.js';
 import type { Viewer } from './viewer.js';
+
+type CryptoKey = webcrypto.CryptoKey;
 
 /**
  * Access tokens: short-lived JWTs. Keys:
@@ -57,6 +60,11 @@ export interface SignedAccessToken {
 export class TokenService {
   private readonly current: SigningKey;
   private readonly verificationKeys: ReadonlyMap<string, VerificationKey>;
+  /**
+   * HMAC keys as CryptoKeys, imported once: given a secret KeyObject, jose exports and
+   * re-imports it on every verification (about a tenth of a millisecond each).
+   */
+  private readonly hmacKeys = new WeakMap<KeyObject, Promise<CryptoKey>>();
 
   constructor(private readonly settings: TokenSettings) {
     if (settings.privateKeyPem) this.current = privateKey(settings.privateKeyPem);
@@ -99,7 +107,15 @@ export class TokenService {
           const key = header.kid ? this.verificationKeys.get(header.kid) : undefined;
           if (!key || key.alg !== header.alg)
             throw new joseErrors.JWSSignatureVerificationFailed('unknown key or algorithm');
-          return key.key;
+          if (key.alg !== 'HS256') return key.key;
+          let imported = this.hmacKeys.get(key.key);
+          if (!imported) {
+            imported = webcrypto.subtle.importKey('raw', key.key.export(), { name: 'HMAC', hash: 'SHA-256' }, false, [
+              'verify',
+            ]) as Promise<CryptoKey>;
+            this.hmacKeys.set(key.key, imported);
+          }
+          return imported;
         },
         {
           algorithms: [...new Set([...this.verificationKeys.values()].map((k) => k.alg))],

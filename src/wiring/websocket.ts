@@ -4,9 +4,10 @@ import type { Config } from '../config/config.js';
 import { wsContext } from '../context.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
-import { isSessionCurrent } from '../modules/accounts/index.js';
+import { activeSessions } from '../modules/accounts/index.js';
 import type { MetricSources, Metrics } from '../observability/metrics.js';
 import { Topics, type SessionsEvent } from '../pubsub/topics.js';
+import { batchWhileBusy, CONNECT_BATCHING } from '../util/batch-while-busy.js';
 import { startGraphQLWs } from '../ws/graphql-ws.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Modules } from './modules.js';
@@ -44,6 +45,12 @@ export async function attachWebSocket({
 }: WebSocketDeps) {
   const { tokens, bus, costBudget, responseCache } = infra;
   const wsLog = log.child({ module: 'ws' });
+  // Sockets connect by the thousand, each in its own tick: their session checks share one
+  // statement within a few milliseconds. No cache: each connection sees the session as it is now.
+  const sessionOf = batchWhileBusy(async (ids: readonly string[]) => {
+    const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id) ?? null);
+  }, CONNECT_BATCHING);
   const ws = startGraphQLWs({
     httpServer,
     schema,
@@ -51,8 +58,11 @@ export async function attachWebSocket({
     tokens,
     log: wsLog,
     contextFor: wsContext({ db, log: wsLog, live: modules.live }),
-    sessionCurrent: async ({ sessionId, userId, role }) =>
-      sessionId !== null && userId !== null && role !== null && isSessionCurrent(db, sessionId, userId, role),
+    sessionCurrent: async ({ sessionId, userId, role }) => {
+      if (sessionId === null || userId === null || role === null) return false;
+      const session = await sessionOf(sessionId);
+      return session !== null && session.userId === userId && session.role === role;
+    },
     trustProxy,
     costBudget,
     metrics,

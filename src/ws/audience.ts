@@ -39,40 +39,16 @@ export const AUDIENCE_TYPES: ReadonlySet<string> = new Set(['LessonStatusChange'
 type Results = Map<string, Promise<ExecutionResult>>;
 
 export function createAudienceSubscribe(schema: GraphQLSchema) {
-  const needsUserMemo = new WeakMap<DocumentNode, Map<string, boolean>>();
+  const keys = audienceKeys(schema);
   /** Per event object (the bus hands the same parsed object to every listener): results by audience key. */
   const resultsByEvent = new WeakMap<object, Results>();
-
-  const needsUser = (document: DocumentNode, operationName: string | null | undefined): boolean => {
-    let byName = needsUserMemo.get(document);
-    if (!byName) needsUserMemo.set(document, (byName = new Map()));
-    const name = operationName ?? '';
-    let needs = byName.get(name);
-    if (needs === undefined) byName.set(name, (needs = selectionNeedsUser(schema, document, operationName)));
-    return needs;
-  };
-
-  /** Documents by identity (the document cache hands out one parsed document per query text). */
-  const documentIds = new WeakMap<DocumentNode, number>();
-  let nextDocumentId = 0;
-  const documentIdOf = (document: DocumentNode): number => {
-    let id = documentIds.get(document);
-    if (id === undefined) documentIds.set(document, (id = nextDocumentId++));
-    return id;
-  };
 
   const resultFor = (args: ExecutionArgs, event: unknown): Promise<ExecutionResult> | ExecutionResult => {
     const ctx = args.contextValue as GraphQLContext;
     const audience = ctx.audience;
     const run = () => execute({ ...args, rootValue: event });
     if (audience === undefined || typeof event !== 'object' || event === null) return run();
-    const key = [
-      documentIdOf(args.document),
-      audience,
-      needsUser(args.document, args.operationName) ? (ctx.viewer.userId ?? '') : '',
-      args.operationName ?? '',
-      JSON.stringify(args.variableValues ?? null),
-    ].join('\u0000');
+    const key = `${keys.baseOf(args)}\u0000${audience}`;
     let results = resultsByEvent.get(event);
     if (!results) resultsByEvent.set(event, (results = new Map()));
     let result = results.get(key);
@@ -83,7 +59,46 @@ export function createAudienceSubscribe(schema: GraphQLSchema) {
   return async (args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> => {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
+    // The live service took the socket's sink (ws/fanout.ts): events arrive through it, and
+    // the iterable it returned is the sink's own (it yields only what must go through graphql-ws).
+    if ((args.contextValue as GraphQLContext).sink?.opened) return source as AsyncGenerator<ExecutionResult>;
     return mapped(source, (event) => resultFor(args, event));
+  };
+}
+
+/**
+ * The part of an audience key that depends on the subscription alone: the document (by
+ * identity), the operation name, the variables, and the user id when the selection needs it.
+ * The viewer facts of each event (role, relation) complete it.
+ */
+export function audienceKeys(schema: GraphQLSchema) {
+  const needsUserMemo = new WeakMap<DocumentNode, Map<string, boolean>>();
+  const needsUser = (document: DocumentNode, operationName: string | null | undefined): boolean => {
+    let byName = needsUserMemo.get(document);
+    if (!byName) needsUserMemo.set(document, (byName = new Map()));
+    const name = operationName ?? '';
+    let needs = byName.get(name);
+    if (needs === undefined) byName.set(name, (needs = selectionNeedsUser(schema, document, operationName)));
+    return needs;
+  };
+  /** Documents by identity (the document cache hands out one parsed document per query text). */
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 0;
+  const documentIdOf = (document: DocumentNode): number => {
+    let id = documentIds.get(document);
+    if (id === undefined) documentIds.set(document, (id = nextDocumentId++));
+    return id;
+  };
+  return {
+    baseOf(args: ExecutionArgs): string {
+      const ctx = args.contextValue as GraphQLContext;
+      return [
+        documentIdOf(args.document),
+        needsUser(args.document, args.operationName) ? (ctx.viewer.userId ?? '') : '',
+        args.operationName ?? '',
+        JSON.stringify(args.variableValues ?? null),
+      ].join('\u0000');
+    },
   };
 }
 

@@ -4,12 +4,12 @@ import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
   specifiedRules,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context, type SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenService } from '../auth/tokens.js';
@@ -26,6 +26,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 import { createAudienceSubscribe } from './audience.js';
+import { Fanout } from './fanout.js';
+import { serveGraphQLWs, type SocketExtra } from './ws-adapter.js';
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's port and path.
@@ -71,9 +73,7 @@ export interface WsServer {
   close(): Promise<void>;
 }
 
-interface Extra extends Record<PropertyKey, unknown> {
-  readonly socket: WebSocket;
-  readonly request: IncomingMessage;
+interface Extra extends SocketExtra, Record<PropertyKey, unknown> {
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
   /** Ids of this socket's running subscriptions. */
@@ -107,6 +107,12 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
   const audienceSubscribe = createAudienceSubscribe(schema);
+  const fanout = new Fanout(schema, {
+    maxBufferedBytes: MAX_BUFFERED_BYTES,
+    maxQueued: config.graphql.subscriptionMaxQueued,
+    delivered: (n) => deps.metrics?.eventsDelivered.inc(n),
+  });
+  const costOf = costMemo(config, schema);
   const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
   const byUser = new Map<string, Set<WebSocket>>();
   /** The session each signed-in socket's token belongs to (one session may be ended alone). */
@@ -130,7 +136,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       done(true);
     },
   });
-  wss.on('connection', (socket, req) => {
+  /** Counts the socket against its address; the extra graphql-ws keeps is this, not the upgrade request. */
+  const extraOf = (socket: WebSocket, req: IncomingMessage): Extra => {
     const ip = ipOf(req);
     socketsByIp.set(ip, (socketsByIp.get(ip) ?? 0) + 1);
     socket.once('close', () => {
@@ -138,8 +145,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       if (n > 0) socketsByIp.set(ip, n);
       else socketsByIp.delete(ip);
     });
-  });
-  const callerOf = (extra: Extra) => extra.viewer?.userId ?? `ip:${ipOf(extra.request)}`;
+    return { socket, ip, userAgent: req.headers['user-agent'] ?? null };
+  };
+  const callerOf = (extra: Extra) => extra.viewer?.userId ?? `ip:${extra.ip}`;
   const subscriptionEnded = (extra: Extra, id: string) => {
     if (!extra.subscriptions?.delete(id)) return;
     subscriptionCount--;
@@ -171,14 +179,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     if (!operation)
       return [withCode(new GraphQLError('Unable to identify the operation to run'), 'GRAPHQL_VALIDATION_FAILED')];
     try {
-      const cost = assertCostWithin(
-        config.graphql,
-        schema,
-        document,
-        payload.variables ?? undefined,
-        payload.operationName,
-      );
-      await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ipOf(ctx.extra.request)), cost);
+      const cost = costOf(document, payload.variables ?? undefined, payload.operationName);
+      await deps.costBudget?.spend(budgetKey(ctx.extra.viewer ?? ANONYMOUS, ctx.extra.ip), cost);
     } catch (err) {
       if (err instanceof AppError) return [err.toGraphQLError()];
       return [err as GraphQLError];
@@ -200,21 +202,26 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       subscriptionCount++;
       (ctx.extra.subscriptions ??= new Set()).add(id);
     }
-    return {
+    const { socket } = ctx.extra;
+    const contextValue = deps.contextFor({
+      viewer: ctx.extra.viewer,
+      ip: ctx.extra.ip,
+      userAgent: ctx.extra.userAgent,
+      disconnect: (code, reason) => socket.close(code, reason),
+    });
+    const args: ExecutionArgs = {
       schema,
       document,
       variableValues: payload.variables,
       operationName: payload.operationName,
-      contextValue: deps.contextFor({
-        viewer: ctx.extra.viewer,
-        ip: ipOf(ctx.extra.request),
-        userAgent: ctx.extra.request.headers['user-agent'] ?? null,
-        disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
-      }),
+      contextValue,
     };
+    // Live services that authorize in bulk write to the socket through this (ws/fanout.ts).
+    if (operation.operation === 'subscription') contextValue.sink = fanout.sinkFor(socket, id, args);
+    return args;
   };
 
-  const server = useServer<Record<string, unknown> | undefined, Extra>(
+  const server = serveGraphQLWs<Record<string, unknown> | undefined, Extra>(
     {
       schema,
       // Subscribers who would read the same payload share one execution of each event.
@@ -222,6 +229,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       connectionInitWaitTimeout: config.graphql.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const viewer = await verifiedViewer(deps, ctx.connectionParams);
+        // The token is checked once; the socket keeps the viewer, not the credentials.
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
         // The client may have gone while we checked its token: register nothing for it then.
         const { socket } = ctx.extra;
@@ -295,6 +304,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       onError: (_ctx, _id, _payload, errors) => errors.map((err) => format(err)),
     },
     wss,
+    extraOf,
+    { isProd: config.isProduction },
   );
 
   return {
@@ -315,6 +326,34 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       await Promise.race([server.dispose(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
       for (const socket of wss.clients) socket.terminate();
     },
+  };
+}
+
+/**
+ * The cost of an operation depends only on its document, variables and operation name: it is
+ * computed once per distinct combination (thousands of sockets subscribe with the same one).
+ * Bounded per document; a document over the budget throws the same error every time.
+ */
+function costMemo(config: Config, schema: GraphQLSchema) {
+  const MAX_PER_DOCUMENT = 64;
+  const memo = new WeakMap<DocumentNode, Map<string, number | Error>>();
+  return (document: DocumentNode, variables: Record<string, unknown> | undefined, operationName?: string | null) => {
+    let byVariables = memo.get(document);
+    if (!byVariables) memo.set(document, (byVariables = new Map()));
+    const key = `${operationName ?? ''}\u0000${JSON.stringify(variables ?? null)}`;
+    let cost = byVariables.get(key);
+    if (cost === undefined) {
+      try {
+        cost = assertCostWithin(config.graphql, schema, document, variables, operationName);
+      } catch (err) {
+        if (!(err instanceof Error)) throw err;
+        cost = err;
+      }
+      if (byVariables.size >= MAX_PER_DOCUMENT) byVariables.delete(byVariables.keys().next().value!);
+      byVariables.set(key, cost);
+    }
+    if (cost instanceof Error) throw cost;
+    return cost;
   };
 }
 

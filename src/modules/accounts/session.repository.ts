@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/any-uuid.js';
 import type { Db } from '../../db/client.js';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
 import {
@@ -90,6 +91,23 @@ export async function isSessionCurrent(db: Db, sessionId: string, userId: string
       ),
     );
   return row !== undefined;
+}
+
+/**
+ * `isSessionCurrent` for many sessions in one statement (sockets connecting at once): the ones
+ * still active, with their user and that user's role now. The caller compares both.
+ */
+export function activeSessions(
+  db: Db,
+  sessionIds: readonly string[],
+): Promise<Array<{ id: string; userId: string; role: Role }>> {
+  return db
+    .select({ id: authSessions.id, userId: authSessions.userId, role: users.role })
+    .from(authSessions)
+    .innerJoin(users, eq(users.id, authSessions.userId))
+    .where(
+      and(anyUuid(authSessions.id, sessionIds), isNull(authSessions.revokedAt), sql`${authSessions.expiresAt} > now()`),
+    );
 }
 
 export type RevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE' | 'PASSWORD_CHANGED' | 'REVOKED_BY_USER' | 'PASSWORD_RESET';

@@ -3,15 +3,17 @@ import { requireSignedIn, type SignedInViewer, type Viewer } from '../../auth/vi
 import type { GraphQLContext } from '../../context.js';
 import { createLoaders, createSharedLoaders, type SharedLoaders } from '../../loaders.js';
 import type { Db } from '../../db/client.js';
-import type { Role } from '../../db/schema.js';
+import type { CourseStatus, Role } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
 import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
+import { batchWhileBusy, CONNECT_BATCHING } from '../../util/batch-while-busy.js';
+import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
-import { courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
+import { courseAccessExceptions, courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
 
@@ -23,6 +25,32 @@ import { teachesCourse } from '../courses/index.js';
 interface Access {
   readonly role: Role;
   readonly relation: 'ADMIN' | 'TEACHES' | 'ENROLLED';
+}
+
+/** A user's standing towards one course, as read in bulk (one statement for many users). */
+interface Standing {
+  /** Null: may not follow it. */
+  readonly access: Access | null;
+  /** The course's status and instructor, and whether the user is actively enrolled in it. */
+  readonly course: { readonly status: CourseStatus; readonly instructorId: string };
+  readonly enrolled: boolean;
+}
+
+/** A subscription served through the WebSocket layer's sink (see `LiveSink`). */
+interface Member {
+  readonly viewer: SignedInViewer;
+  /** "userId|role": the subscriber as its token names it. */
+  readonly key: string;
+  readonly sink: LiveSink;
+  ended: boolean;
+}
+
+/** One topic this instance listens to for its direct subscribers: one bus subscription each. */
+interface TopicEntry {
+  readonly members: Set<Member>;
+  /** Settles once the bus subscription is active. */
+  ready: Promise<void>;
+  stop?: () => void;
 }
 
 export interface LessonLiveOptions {
@@ -39,7 +67,13 @@ export interface LessonLiveOptions {
  */
 export class LessonLive {
   private readonly access: DataLoader<string, Access | null>;
+  /** Subscribe-time checks of many sockets in one statement per course: "courseId|userId" → standing. */
+  private readonly standing: (key: string) => Promise<Standing | null>;
   private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
+  /** Direct subscribers by topic (one bus subscription per topic on this instance). */
+  private readonly topics = new Map<string, TopicEntry>();
+  /** Events are fanned out one at a time, in arrival order: each subscriber gets them in order. */
+  private fanning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -47,7 +81,13 @@ export class LessonLive {
     private readonly options: LessonLiveOptions,
   ) {
     // No cache: every event is checked against the database as it is now.
-    this.access = new DataLoader((keys) => this.loadAccess(keys), { cache: false, maxBatchSize: 1_000 });
+    this.access = new DataLoader(async (keys) => (await this.loadStanding(keys)).map((s) => s?.access ?? null), {
+      cache: false,
+      maxBatchSize: 1_000,
+    });
+    // Sockets subscribe one per I/O event, each in its own tick: their checks share one
+    // statement within a few milliseconds (a tick's worth would mostly be one).
+    this.standing = batchWhileBusy((keys: readonly string[]) => this.loadStanding(keys), CONNECT_BATCHING);
   }
 
   /**
@@ -61,6 +101,9 @@ export class LessonLive {
   ): Promise<AsyncIterable<LessonStatusChangedEvent>> {
     const viewer = requireSignedIn(ctx.viewer);
     const afterSeq = after === null ? null : decodeEventCursor(after);
+    // Live only (a replay is per subscriber): served through the socket's sink, authorized
+    // and executed for all subscribers of an event at once.
+    if (ctx.sink && afterSeq === null) return this.subscribeDirect(ctx, viewer, courseId, ctx.sink);
     const stream = new BoundedStream<LessonStatusChangedEvent>(this.options.maxQueued, () =>
       ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'),
     );
@@ -79,6 +122,123 @@ export class LessonLive {
     // subscription (and their cached rows) until its first event: thousands stay open at once.
     ctx.loaders = createLoaders(this.db, viewer);
     return this.deliver(ctx, viewer, source);
+  }
+
+  /** A subscription fanned out by this instance's topic listeners (`fanOut`), written through `sink`. */
+  private async subscribeDirect(
+    ctx: GraphQLContext,
+    viewer: SignedInViewer,
+    courseId: string | null,
+    sink: LiveSink,
+  ): Promise<AsyncIterable<never>> {
+    const member: Member = { viewer, key: `${viewer.userId}|${viewer.role}`, sink, ended: false };
+    const cleanups: Array<() => void> = [];
+    const end = () => {
+      if (member.ended) return;
+      member.ended = true;
+      for (const c of cleanups.splice(0)) c();
+    };
+    const listen = async (topic: string) => {
+      cleanups.push(() => this.leave(topic, member));
+      await this.join(topic, member);
+    };
+    const on = async (topic: string, handle: (payload: unknown) => void) => {
+      const stop = await this.bus.subscribe(topic, handle);
+      if (member.ended) stop();
+      else cleanups.push(stop);
+    };
+    try {
+      await this.listenFor(ctx, viewer, courseId, listen, on);
+    } catch (err) {
+      end();
+      throw err;
+    }
+    // Nothing per socket beyond the member: no queue, and no loaders (the checks above read
+    // through this service's own batched loader; each event gets loaders of its own).
+    return sink.open(end);
+  }
+
+  /** Adds a direct subscriber to a topic; the first one subscribes this instance to it. */
+  private async join(topic: string, member: Member): Promise<void> {
+    let entry = this.topics.get(topic);
+    if (!entry) {
+      const created: TopicEntry = { members: new Set(), ready: Promise.resolve() };
+      created.ready = this.bus
+        .subscribe(topic, (payload) => this.arrived(created, payload as LessonStatusChangedEvent))
+        .then(
+          (stop) => {
+            if (this.topics.get(topic) === created) created.stop = stop;
+            else stop(); // every member left while it was being subscribed
+          },
+          (err: unknown) => {
+            if (this.topics.get(topic) === created) this.topics.delete(topic);
+            throw err;
+          },
+        );
+      this.topics.set(topic, (entry = created));
+    }
+    entry.members.add(member);
+    await entry.ready;
+  }
+
+  private leave(topic: string, member: Member): void {
+    const entry = this.topics.get(topic);
+    if (!entry?.members.delete(member) || entry.members.size > 0) return;
+    this.topics.delete(topic);
+    entry.stop?.();
+  }
+
+  /** An event on a topic: its members as of now, fanned out after the events before it. */
+  private arrived(entry: TopicEntry, event: LessonStatusChangedEvent): void {
+    if (entry.members.size === 0) return;
+    const members = [...entry.members];
+    this.fanning = this.fanning
+      .then(() => this.fanOut(event, members))
+      .catch((err: unknown) =>
+        this.options.log.error({ err, eventId: event.eventId }, 'could not fan out a lesson event; not delivered'),
+      );
+  }
+
+  /**
+   * One event to many subscribers: authorized for all of them in one statement (who may still
+   * follow the course, with which role and relation), then handed to each one's sink, which
+   * executes it once per audience.
+   */
+  private async fanOut(event: LessonStatusChangedEvent, members: Member[]): Promise<void> {
+    // Each subscriber as its token names it (user and role), once.
+    const access = new Map<string, Access | null>();
+    const subscribers: Array<{ userId: string; role: Role }> = [];
+    for (const m of members) {
+      if (m.ended || access.has(m.key)) continue;
+      access.set(m.key, null);
+      subscribers.push({ userId: m.viewer.userId, role: m.viewer.role });
+    }
+    if (subscribers.length === 0) return;
+    const { instructorId, exceptions } = await courseAccessExceptions(this.db, event.courseId, subscribers);
+    if (instructorId === null) return; // the course is gone
+    // Everyone not returned may follow it with the role their token names; the exceptions
+    // are decided from their current row.
+    for (const { userId, role } of subscribers) {
+      const relation =
+        role === 'ADMIN' ? 'ADMIN' : role === 'INSTRUCTOR' && instructorId === userId ? 'TEACHES' : 'ENROLLED';
+      access.set(`${userId}|${role}`, { role, relation });
+    }
+    for (const r of exceptions)
+      access.set(`${r.userId}|${r.tokenRole}`, r.role === null ? null : accessOfRow({ ...r, role: r.role }));
+    const shared = this.sharedLoaders(event.eventId);
+    const writes = new Set<Promise<void>>();
+    for (const m of members) {
+      const allowed = m.ended ? undefined : access.get(m.key);
+      if (!allowed) continue;
+      // Resolved with the viewer's current role and loaders made for this event (shared
+      // row-by-id loaders), once per audience.
+      const written = m.sink.deliver(event, `${allowed.role}|${allowed.relation}`, () => {
+        const viewer = { ...m.viewer, role: allowed.role };
+        return { viewer, loaders: createLoaders(this.db, viewer, shared) };
+      });
+      if (written) writes.add(written);
+    }
+    await Promise.all(writes);
   }
 
   /** Checks the cursor against the log, then wraps the live stream in a replay. */
@@ -112,13 +272,14 @@ export class LessonLive {
   ): Promise<string[] | null> {
     if (courseId !== null) {
       const uuid = uuidOf('Course', courseId);
-      const course = uuid ? await ctx.loaders.courses.visibleById.load(uuid) : null;
-      if (!course) throw AppError.notFound('Course');
-      if (!(await this.access.load(`${course.id}|${viewer.userId}`))) {
+      // One statement for all the sockets subscribing in this tick (not one per socket).
+      const standing = uuid ? await this.standing(`${uuid}|${viewer.userId}`) : null;
+      if (!standing || !canSeeCourse(viewer, standing)) throw AppError.notFound('Course');
+      if (!standing.access) {
         throw AppError.forbidden("Only the course's instructor, its enrolled students and admins may follow it");
       }
-      await listen(Topics.lessonStatus(course.id));
-      return [course.id];
+      await listen(Topics.lessonStatus(uuid!));
+      return [uuid!];
     } else if (viewer.role === 'ADMIN') {
       await listen(Topics.lessonStatusAll);
       return null;
@@ -181,28 +342,52 @@ export class LessonLive {
   }
 
   /**
-   * keys: "courseId|userId" → the user's role if they may follow the course: admins, the
-   * course's instructor, and its actively enrolled students. One statement per course.
+   * keys: "courseId|userId" → the user's standing towards the course (null: no such course
+   * or user), with their role if they may follow it: admins, the course's instructor, and its
+   * actively enrolled students. One statement per course.
    */
-  private async loadAccess(keys: readonly string[]): Promise<Array<Access | null>> {
+  private async loadStanding(keys: readonly string[]): Promise<Array<Standing | null>> {
     const byCourse = new Map<string, Set<string>>();
     for (const key of keys) {
       const [courseId, userId] = key.split('|') as [string, string];
       (byCourse.get(courseId) ?? byCourse.set(courseId, new Set()).get(courseId)!).add(userId);
     }
-    const result = new Map<string, Access | null>();
+    const result = new Map<string, Standing>();
     await Promise.all(
       [...byCourse].map(async ([courseId, userIds]) => {
         const rows = await courseAccessOfUsers(this.db, courseId, [...userIds]);
         for (const r of rows) {
-          // The same rule as the @auth relation and writes (course.policy.ts).
-          const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
-          const allowed = r.role === 'ADMIN' || teaches || r.enrolled;
-          const relation = r.role === 'ADMIN' ? 'ADMIN' : teaches ? 'TEACHES' : 'ENROLLED';
-          result.set(`${courseId}|${r.userId}`, allowed ? { role: r.role, relation } : null);
+          result.set(`${courseId}|${r.userId}`, {
+            access: accessOfRow(r),
+            course: { status: r.courseStatus, instructorId: r.instructorId },
+            enrolled: r.enrolled,
+          });
         }
       }),
     );
     return keys.map((k) => result.get(k) ?? null);
   }
+}
+
+/** Whether a user may follow a course, with which role and relation (null: may not). */
+function accessOfRow(r: { userId: string; role: Role; instructorId: string; enrolled: boolean }): Access | null {
+  // The same rule as the @auth relation and writes (course.policy.ts).
+  const teaches = teachesCourse({ userId: r.userId, role: r.role, sessionId: null, tokenExpiresAt: null }, r);
+  if (r.role !== 'ADMIN' && !teaches && !r.enrolled) return null;
+  return { role: r.role, relation: r.role === 'ADMIN' ? 'ADMIN' : teaches ? 'TEACHES' : 'ENROLLED' };
+}
+
+/**
+ * Whether the viewer (as their token says) can see the course at all: the rule of
+ * `courseVisibility` (course.repository.ts), applied to a row already read, so that one
+ * statement checks many subscribing sockets. Hidden courses answer NOT_FOUND, as entry points do.
+ */
+function canSeeCourse(viewer: SignedInViewer, standing: Standing): boolean {
+  const { course } = standing;
+  return (
+    viewer.role === 'ADMIN' ||
+    course.status === 'PUBLISHED' ||
+    (viewer.role === 'INSTRUCTOR' && course.instructorId === viewer.userId) ||
+    (course.status === 'ARCHIVED' && standing.enrolled)
+  );
 }

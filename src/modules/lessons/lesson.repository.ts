@@ -1,7 +1,7 @@
 import { and, count, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
-import type { Db } from '../../db/client.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
 import {
   courses,
@@ -12,6 +12,7 @@ import {
   type LessonRow,
   type LessonStatus,
   type NewLessonRow,
+  type Role,
 } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
 import { NodeColumns } from '../../graphql/selected-columns.js';
@@ -152,19 +153,73 @@ export async function followedCourseIds(db: Db, userId: string): Promise<string[
   return rows.map((r) => r.id);
 }
 
-/** Per user: their role, the course's instructor and whether they are actively enrolled in it. */
+/** Per user: their role, the course's instructor and status, and whether they are actively enrolled in it. */
 export function courseAccessOfUsers(db: Db, courseId: string, userIds: string[]) {
   return db
     .select({
       userId: users.id,
       role: users.role,
       instructorId: courses.instructorId,
+      courseStatus: courses.status,
       enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
         and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
     })
     .from(users)
     .innerJoin(courses, eq(courses.id, courseId))
     .where(and(anyUuid(users.id, userIds)));
+}
+
+/**
+ * `courseAccessOfUsers` for an event's subscribers, answering only the exceptions: of `subscribers`
+ * (user id and the role their token names), the ones missing, whose role is no longer that
+ * one, or who may not follow the course (not an admin, not its instructor still holding the
+ * INSTRUCTOR role, not actively enrolled), each with their current role and standing. Thousands
+ * of subscribers are checked with one statement that returns a handful of rows. The first row
+ * is the course itself (userId null); no rows at all: the course is gone.
+ */
+export async function courseAccessExceptions(
+  db: Db,
+  courseId: string,
+  subscribers: ReadonlyArray<{ readonly userId: string; readonly role: Role }>,
+): Promise<{
+  instructorId: string | null;
+  exceptions: Array<{ userId: string; tokenRole: Role; role: Role | null; instructorId: string; enrolled: boolean }>;
+}> {
+  const ids = subscribers.map((s) => s.userId);
+  const roles = subscribers.map((s) => s.role);
+  const rows = rowsOf<{
+    user_id: string | null;
+    token_role: Role;
+    role: Role | null;
+    instructor_id: string;
+    enrolled: boolean;
+  }>(
+    await db.execute(sql`
+    select null::uuid as user_id, null::text as token_role, null::text as role, c.instructor_id, false as enrolled, 0 as k
+      from ${courses} c where c.id = ${courseId}::uuid
+    union all
+    select s.id, s.role, u.role, c.instructor_id,
+        exists (select 1 from ${enrollments} e where e.course_id = c.id and e.student_id = s.id and e.status = 'ACTIVE'),
+        1
+      from unnest(${sql.param(ids)}::uuid[], ${sql.param(roles)}::text[]) as s(id, role)
+      join ${courses} c on c.id = ${courseId}::uuid
+      left join ${users} u on u.id = s.id
+      where u.id is null or u.role <> s.role or not (
+        u.role = 'ADMIN' or (u.role = 'INSTRUCTOR' and c.instructor_id = u.id)
+        or exists (select 1 from ${enrollments} e where e.course_id = c.id and e.student_id = u.id and e.status = 'ACTIVE'))
+    order by k`),
+  );
+  const [course, ...others] = rows;
+  return {
+    instructorId: course && course.user_id === null ? course.instructor_id : null,
+    exceptions: others.map((r) => ({
+      userId: r.user_id!,
+      tokenRole: r.token_role,
+      role: r.role,
+      instructorId: r.instructor_id,
+      enrolled: r.enrolled,
+    })),
+  };
 }
 
 export const scheduleSort: SortSpec<LessonRow> = {
