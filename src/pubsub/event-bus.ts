@@ -36,6 +36,18 @@ export function createEventBus(config: Config, log: Logger): EventBus {
         return 0;
       });
   }
+  // After a reconnect ioredis re-subscribes on its own (autoResubscribe) with SUBSCRIBE and
+  // PSUBSCRIBE calls whose promises nobody handles: a connection closed while they are pending
+  // (shutting down during a Redis outage) rejected them unhandled. Marked handled here; callers
+  // that await them (RedisPubSub's subscribe) still see the error.
+  for (const command of ['subscribe', 'psubscribe'] as const) {
+    const original = subscriber[command].bind(subscriber) as (...args: unknown[]) => Promise<unknown>;
+    (subscriber as unknown as Record<string, unknown>)[command] = (...args: unknown[]) => {
+      const pending = original(...args);
+      pending.catch(() => {});
+      return pending;
+    };
+  }
   const engine = new RedisPubSub({ publisher, subscriber });
   // When a SUBSCRIBE fails (Redis away), RedisPubSub rejects both the promise it returns
   // (which our caller handles) and an internal "pending" deferred that only concurrent
