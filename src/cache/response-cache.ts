@@ -225,10 +225,10 @@ export class ResponseCache {
   }
 
   /**
-   * The stored response for a query worked out before (`GraphQLContext.cacheable`), for this
+   * The stored response for a query worked out before (`OperationFacts.cacheable`), for this
    * viewer, or null: a miss, a Redis that does not answer, or pending invalidations. Counts
    * nothing: whoever then runs the operation counts its outcome. Used by the HTTP
-   * handler to answer a hit before Apollo parses anything (http/hit-routes.ts).
+   * handler to answer a hit before Apollo parses anything (http/graphql-handler.ts).
    */
   async storedFor(viewer: Viewer, op: CacheableOperation): Promise<string | null> {
     if (!this.options.enabled || op.maxAge <= 0 || this.pending.size > 0) return null;

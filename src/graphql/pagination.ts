@@ -131,15 +131,9 @@ export function parsePage<Row>(spec: SortSpec<Row>, args: PageArgs, maxSize = MA
   return { backward, size, cursor };
 }
 
-function castValue(kind: SortKind, value: SortValue): SQL {
-  switch (kind) {
-    case 'timestamp':
-      return sql`${(value as Date).toISOString()}::timestamptz`;
-    case 'int':
-      return sql`${value}::int`;
-    case 'text':
-      return sql`${value}::text`;
-  }
+/** The Postgres type a sort value is cast to in keyset conditions. */
+function sqlTypeOf(kind: SortKind): SQL {
+  return sql.raw(kind === 'timestamp' ? 'timestamptz' : kind);
 }
 
 /** Ascending when walking in the list's own direction forwards, or against it backwards. */
@@ -150,8 +144,14 @@ function walksAscending<Row>(spec: SortSpec<Row>, page: PageRequest): boolean {
 /** `(sort, id) > (cursor)` (or `<`): a row comparison the (sort, id) index answers directly. */
 export function keysetCondition<Row>(spec: SortSpec<Row>, page: PageRequest): SQL | undefined {
   if (!page.cursor) return undefined;
+  const { cursorValue, cursorId } = cursorValues(page);
+  return keysetBound(spec, page, sql`${cursorValue}`, sql`${cursorId}`);
+}
+
+/** `(sort, id) > (value::type, id::uuid)` (or `<`), with the cursor given as SQL. */
+function keysetBound<Row>(spec: SortSpec<Row>, page: PageRequest, value: SQL, id: SQL): SQL {
   const op = walksAscending(spec, page) ? sql.raw('>') : sql.raw('<');
-  return sql`(${spec.column}, ${spec.idColumn}) ${op} (${castValue(spec.kind, page.cursor.value)}, ${page.cursor.id}::uuid)`;
+  return sql`(${spec.column}, ${spec.idColumn}) ${op} (${value}::${sqlTypeOf(spec.kind)}, ${id}::uuid)`;
 }
 
 /**
@@ -160,9 +160,7 @@ export function keysetCondition<Row>(spec: SortSpec<Row>, page: PageRequest): SQ
  */
 export function keysetConditionAt<Row>(spec: SortSpec<Row>, page: PageRequest): SQL | undefined {
   if (!page.cursor) return undefined;
-  const op = walksAscending(spec, page) ? sql.raw('>') : sql.raw('<');
-  const type = sql.raw(spec.kind === 'timestamp' ? 'timestamptz' : spec.kind);
-  return sql`(${spec.column}, ${spec.idColumn}) ${op} (${sql.placeholder('cursorValue')}::${type}, ${sql.placeholder('cursorId')}::uuid)`;
+  return keysetBound(spec, page, sql`${sql.placeholder('cursorValue')}`, sql`${sql.placeholder('cursorId')}`);
 }
 
 /** The placeholder values `keysetConditionAt` takes. */

@@ -28,7 +28,7 @@ import { SAFE_REQUEST_ID } from './request-id.js';
  * timeout, the body limit and JSON errors, the persisted-query shape check, then Apollo.
  *
  * Cache hits before Apollo: when a request body is one seen before as a cacheable query
- * (`GraphQLContext.cacheable`, worked out by Apollo's pipeline: parse, validation, cost,
+ * (`OperationFacts.cacheable`, worked out by Apollo's pipeline: parse, validation, cost,
  * cache policy, coerced-variable key), the next request with those very bytes is looked up
  * in the response cache directly, in the caller's scope, and a hit is written as the stored
  * bytes: no parse, no validation, no plugins. Everything a hit through Apollo enforces still
@@ -91,7 +91,6 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
   /** Apollo's response type for each Accept header seen (few distinct ones in practice). */
   const responseTypes = new LRUCache<string, string>({ max: 256 });
-  const operationLabels = new Map<string | null, string>();
 
   const responseTypeFor = (accept: string | undefined): string | null => {
     if (!accept) return APPLICATION_JSON;
@@ -160,10 +159,10 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       body,
     );
     const seconds = Number(process.hrtime.bigint() - ex.started) / 1e9;
-    let label = operationLabels.get(route.operationName);
-    if (label === undefined)
-      operationLabels.set(route.operationName, (label = metrics.operationLabel(route.operationName)));
-    metrics.operationDuration.observe({ operation: label, type: 'query' }, seconds);
+    metrics.operationDuration.observe(
+      { operation: metrics.operationLabel(route.operationName), type: 'query' },
+      seconds,
+    );
     if (log.isLevelEnabled('info')) {
       log.info(
         {
@@ -278,17 +277,13 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
         return fail(ex, 413, `Request body larger than ${limit} bytes`, 'BAD_REQUEST');
       }
       const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= limit) chunks.push(chunk);
-      });
+      // Node's parser delivers exactly Content-Length bytes (checked against the limit above).
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('error', () => {
         clearTimeout(ex.timer);
         ex.answered = true; // the client went away mid-body: nobody to answer
       });
       req.on('end', () => {
-        if (size !== length) return fail(ex, 400, 'Request body does not match its Content-Length', 'BAD_REQUEST');
         const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
         const run = () =>
           serve(ex, text).catch((err: unknown) => {
