@@ -1,6 +1,7 @@
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import { fromGlobalId } from '../graphql/global-id.js';
 import {
+  defaultFieldResolver,
   DirectiveLocation,
   GraphQLBoolean,
   GraphQLDirective,
@@ -16,6 +17,7 @@ import {
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLField,
+  type GraphQLFieldResolver,
   type GraphQLNamedType,
   type SelectionSetNode,
 } from 'graphql';
@@ -57,7 +59,7 @@ export function cacheControl(hint: CacheHint): string {
   return `@cacheControl(${args.join(', ')})`;
 }
 
-/** Declares the directive and wires tag collection (see `collectTags`). */
+/** Declares the directive and wires tag collection (see `tagCollectors`). */
 export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
   const scopeType = new GraphQLEnumType({ name: 'CacheControlScope', values: { PUBLIC: {}, PRIVATE: {} } });
   const directive = new GraphQLDirective({
@@ -77,19 +79,34 @@ export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
     types: [...config.types, scopeType],
     directives: [...config.directives, directive],
   });
+  const collectorOf = tagCollectors(declared);
   return mapSchema(declared, {
-    [MapperKind.OBJECT_TYPE]: (type) => {
-      const tagsOf = tagFunction(type);
-      if (!tagsOf) return type;
-      return new GraphQLObjectType({
-        ...type.toConfig(),
-        // graphql-js calls isTypeOf for every object it completes: the cheapest place to note
-        // which entities a response contains. It always answers true (types never overlap here).
-        isTypeOf: (source: unknown, ctx: { cacheTags?: Set<string> } | undefined) => {
-          if (ctx?.cacheTags) for (const tag of tagsOf(source as Record<string, unknown>)) ctx.cacheTags.add(tag);
-          return true;
+    // Every object a response contains is the value of some field: the fields that return
+    // entities, connections or edges (or lists of them, or a `Node`) note the tags of what
+    // they resolved to. A connection notes its edges' nodes itself, so `edges` and `node`
+    // keep graphql's default resolver (an executor may inline those). Tags are noted only
+    // while the response cache is recording (`cacheTags` set); otherwise this is one check.
+    [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
+      const parent = declared.getType(typeName);
+      if (parent && isConnectionOrEdge(parent) && (fieldName === 'edges' || fieldName === 'node')) return field;
+      const collect = collectorOf(getNamedType(field.type));
+      if (!collect) return field;
+      const resolve: GraphQLFieldResolver<unknown, { cacheTags?: Set<string> }> = field.resolve ?? defaultFieldResolver;
+      return {
+        ...field,
+        resolve: (source, args, ctx, info) => {
+          const result = resolve(source, args, ctx, info);
+          const tags = ctx?.cacheTags;
+          if (!tags) return result;
+          if (isPromiseLike(result))
+            return result.then((value) => {
+              collectDeep(value, collect, tags);
+              return value;
+            });
+          collectDeep(result, collect, tags);
+          return result;
         },
-      });
+      };
     },
     // An entry point that found nothing is tagged with what it looked for: the object may
     // appear (published, enrolled in, role changed) and the cached null must go then.
@@ -121,14 +138,89 @@ export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
   });
 }
 
+type Collect = (value: Record<string, unknown>, tags: Set<string>) => void;
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** Notes the tags of a resolved value: an object, or a (nested) list of objects or promises of them. */
+function collectDeep(value: unknown, collect: Collect, tags: Set<string>): void {
+  if (value == null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) collectDeep(item, collect, tags);
+    return;
+  }
+  if (isPromiseLike(value)) {
+    // graphql awaits the item after this callback was attached, so the tag is in before the
+    // response is complete.
+    value.then((item) => collectDeep(item, collect, tags), () => undefined);
+    return;
+  }
+  collect(value as Record<string, unknown>, tags);
+}
+
+function isConnectionOrEdge(type: GraphQLNamedType): type is GraphQLObjectType {
+  return type instanceof GraphQLObjectType && /\w(Connection|Edge)$/.test(type.name);
+}
+
 /**
- * The tags of an object: `Course:<uuid>` for an entity, plus its parents where its visibility
- * follows theirs (a lesson its course; an enrollment its course and student); `Course:list`
- * for a connection of courses.
+ * For each named type whose values carry cache tags, the function noting them: an entity's
+ * own tags (`tagFunction`); an edge's node's; a connection's `<Name>:list` and its edges'
+ * nodes'; for an interface or union, the tags of the object type it resolves to.
+ */
+function tagCollectors(schema: GraphQLSchema): (type: GraphQLNamedType) => Collect | undefined {
+  const memo = new Map<string, Collect | undefined>();
+  const collectorOf = (type: GraphQLNamedType): Collect | undefined => {
+    if (memo.has(type.name)) return memo.get(type.name);
+    memo.set(type.name, undefined); // cycles (an entity's fields) resolve lazily below
+    let collect: Collect | undefined;
+    if (isAbstractType(type)) {
+      const members = schema.getPossibleTypes(type).filter((t) => collectorOf(t));
+      if (members.length)
+        collect = (value, tags) => {
+          // Node's resolveType answers the `__typename` every `node`/`nodes` result carries.
+          const resolved = (type.resolveType as ((v: unknown) => unknown) | undefined)?.(value);
+          const name = typeof resolved === 'string' ? resolved : value.__typename;
+          const member = typeof name === 'string' ? schema.getType(name) : undefined;
+          const inner = member ? collectorOf(member) : undefined;
+          if (inner) inner(value, tags);
+          // A value whose type cannot be told is tagged as every member could have: never too few.
+          else for (const m of members) collectorOf(m)!(value, tags);
+        };
+    } else if (isConnectionOrEdge(type)) {
+      const fields = type.getFields();
+      if (fields.edges) {
+        const edgeType = getNamedType(fields.edges.type);
+        const edge = isConnectionOrEdge(edgeType) ? collectorOf(edgeType) : undefined;
+        const list = `${type.name.replace(/Connection$/, '')}:list`;
+        collect = (value, tags) => {
+          tags.add(list);
+          const edges = value.edges;
+          if (edge && Array.isArray(edges)) for (const e of edges) if (e) edge(e as Record<string, unknown>, tags);
+        };
+      } else if (fields.node) {
+        const node = collectorOf(getNamedType(fields.node.type));
+        if (node) collect = (value, tags) => collectDeep(value.node, node, tags);
+      }
+    } else if (type instanceof GraphQLObjectType) {
+      const tagsOf = tagFunction(type);
+      if (tagsOf)
+        collect = (value, tags) => {
+          for (const tag of tagsOf(value)) tags.add(tag);
+        };
+    }
+    memo.set(type.name, collect);
+    return collect;
+  };
+  return collectorOf;
+}
+
+/**
+ * The tags of an entity: `Course:<uuid>`, plus its parents where its visibility follows
+ * theirs (a lesson its course; an enrollment its course and student).
  */
 function tagFunction(type: GraphQLObjectType): ((source: Record<string, unknown>) => string[]) | undefined {
-  const connection = /^(\w+)Connection$/.exec(type.name);
-  if (connection) return () => [`${connection[1]}:list`];
   if (!type.getInterfaces().some((i) => i.name === 'Node')) return undefined;
   const parents: Array<[field: string, type: string]> =
     type.name === 'Lesson'
