@@ -1,9 +1,11 @@
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import { GraphQLInterfaceType, GraphQLUnionType, lexicographicSortSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType, type PubSub } from './graphql/type-graphql.js';
 import { applyAuthDirective } from './auth/auth.directive.js';
 import { applyCacheControl } from './cache/cache-control.js';
 import { applyInputGuard } from './graphql/input-guard.js';
+import type { Typed } from './graphql/relay.types.js';
 import { DateTime } from './graphql/scalars.js';
 import { courseRelationChecks } from './modules/courses/index.js';
 import { lessonRelationChecks } from './modules/lessons/index.js';
@@ -27,9 +29,27 @@ export async function buildAppSchema(container?: ContainerType): Promise<GraphQL
   // The input guard wraps outermost: no resolver, guarded or not, sees a string Postgres cannot store.
   return applyInputGuard(
     applyCacheControl(
-      applyAuthDirective(schema, { ...userRelationChecks, ...courseRelationChecks, ...lessonRelationChecks }),
+      applyAuthDirective(resolveTypesByTypename(schema), {
+        ...userRelationChecks,
+        ...courseRelationChecks,
+        ...lessonRelationChecks,
+      }),
     ),
   );
+}
+
+/**
+ * type-graphql wraps every `resolveType` in an async function. graphql-js awaits it, but
+ * graphql-jit (which runs queries, graphql/jit-executor.ts) needs the type name at once. Every
+ * abstract type here resolves by the `__typename` its values carry (`Typed` in
+ * graphql/relay.types.ts, set by `node`/`nodes`), which is what the decorators declare too.
+ */
+function resolveTypesByTypename(schema: GraphQLSchema): GraphQLSchema {
+  const byTypename = (value: unknown) => (value as Partial<Typed> | null)?.__typename;
+  return mapSchema(schema, {
+    [MapperKind.INTERFACE_TYPE]: (type) => new GraphQLInterfaceType({ ...type.toConfig(), resolveType: byTypename }),
+    [MapperKind.UNION_TYPE]: (type) => new GraphQLUnionType({ ...type.toConfig(), resolveType: byTypename }),
+  });
 }
 
 const NO_PUBSUB: PubSub = {

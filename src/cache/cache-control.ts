@@ -154,7 +154,10 @@ function collectDeep(value: unknown, collect: Collect, tags: Set<string>): void 
   if (isPromiseLike(value)) {
     // graphql awaits the item after this callback was attached, so the tag is in before the
     // response is complete.
-    value.then((item) => collectDeep(item, collect, tags), () => undefined);
+    value.then(
+      (item) => collectDeep(item, collect, tags),
+      () => undefined,
+    );
     return;
   }
   collect(value as Record<string, unknown>, tags);

@@ -139,6 +139,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
+      jitAfter: e.GRAPHQL_JIT_AFTER,
       landingPage: !isProduction,
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,

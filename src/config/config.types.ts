@@ -63,6 +63,8 @@ export interface Config {
   readonly admin: { readonly email: string; readonly password: string } | undefined;
   readonly graphql: {
     readonly introspection: boolean;
+    /** Queries run compiled (graphql-jit) from a document's Nth execution on; 0: never. */
+    readonly jitAfter: number;
     readonly landingPage: boolean;
     readonly maxDepth: number;
     readonly maxCost: number;

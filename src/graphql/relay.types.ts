@@ -81,7 +81,12 @@ export function connectionOf<T extends object>(name: string, nodeType: ClassType
     @Field(() => PageInfo)
     pageInfo!: PageInfo;
 
-    @Field(() => Int, { description: 'How many items the whole list has (counted only when asked for).' })
+    // A promise, counted on first read. graphql-jit reads a field that has no resolver as a
+    // plain value (it would try to serialize the promise), so this one keeps type-graphql's.
+    @Field(() => Int, {
+      simple: false,
+      description: 'How many items the whole list has (counted only when asked for).',
+    })
     totalCount!: number;
   }
 

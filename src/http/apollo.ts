@@ -14,6 +14,7 @@ import type { Config } from '../config/config.js';
 import type { GraphQLContext } from '../context.js';
 import { createErrorFormatter, errorRequestIdPlugin } from '../errors/format-error.js';
 import type { CostBudget } from '../graphql/cost-budget.js';
+import { JitExecutor } from '../graphql/jit-executor.js';
 import { limitValidationRules, parseOptions } from '../graphql/limits.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -43,7 +44,11 @@ export async function createApollo({
 }: ApolloDeps) {
   const limits = config.graphql;
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // Queries run on graphql-jit (graphql/jit-executor.ts); Apollo takes a custom executor only
+    // as a gateway. Parsing, validation, plugins and error formatting are Apollo's as before.
+    gateway: new JitExecutor(schema, config.graphql.jitAfter, (outcome) =>
+      metrics.jitCompilations.inc({ outcome }),
+    ).asGateway(),
     introspection: config.graphql.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection }),

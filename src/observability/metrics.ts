@@ -48,6 +48,12 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly jitCompilations = new Counter({
+    name: 'eduflow_graphql_jit_compilations_total',
+    help: 'Query documents compiled by graphql-jit (each once, from its GRAPHQL_JIT_AFTER-th execution).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly eventsDelivered = new Counter({
     name: 'eduflow_subscription_events_delivered_total',
     help: 'Subscription events sent to clients.',

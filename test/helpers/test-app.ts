@@ -52,6 +52,9 @@ export async function startTestApp(
     // The revocation refresh reads Postgres every second; its statements would land in the
     // per-request counts. Revocation between instances is tested with real processes.
     REVOCATION_REFRESH_MS: '60000',
+    // TEST_GRAPHQL_JIT_AFTER=1 runs every query of the suite compiled by graphql-jit (default:
+    // from a document's second execution, as in production).
+    GRAPHQL_JIT_AFTER: process.env.TEST_GRAPHQL_JIT_AFTER,
     ...env,
   });
   const app = await createApp(config, { log: options.log, onQuery: () => void statements++ });
