@@ -47,10 +47,15 @@ export async function attachWebSocket({
   const wsLog = log.child({ module: 'ws' });
   // Sockets connect by the thousand, each in its own tick: their session checks share one
   // statement within a few milliseconds. No cache: each connection sees the session as it is now.
-  const sessionOf = batchWhileBusy(async (ids: readonly string[]) => {
-    const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
-    return ids.map((id) => rows.get(id) ?? null);
-  }, CONNECT_BATCHING);
+  // One statement in flight at a time: the checks that arrive meanwhile go out together in the
+  // next one (under load, fewer and larger statements: Postgres shares this machine's cores).
+  const sessionOf = batchWhileBusy(
+    async (ids: readonly string[]) => {
+      const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id) ?? null);
+    },
+    { ...CONNECT_BATCHING, maxInFlight: 1 },
+  );
   const ws = startGraphQLWs({
     httpServer,
     schema,
