@@ -15,11 +15,12 @@
  * `courseId: null`; one lesson start per course per round; every subscriber must receive
  * exactly the events it may see, each payload equal to what its viewer reads over HTTP (the
  * bare server then broadcasts 3 messages per round). Needs the local Postgres and Redis (as
- * `npm test` does). Prints a table and writes bench/results/subscriptions-<N>[-mixed].json and .md.
+ * `npm test` does). Prints a table and writes bench/results/subscriptions-<N>[-mixed][-<BENCH_TAG>].json and .md.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { TokenService } from '../src/auth/tokens.js';
 import { loadConfig } from '../src/config/config.js';
@@ -27,18 +28,8 @@ import { createDatabase } from '../src/db/client.js';
 import { authSessions, courses, enrollments, lessons, users } from '../src/db/schema.js';
 import { toGlobalId } from '../src/graphql/global-id.js';
 import { createLogger } from '../src/logging/logger.js';
-import {
-  connectBare,
-  connectGraphQLWs,
-  inBatches,
-  rssOf,
-  sleep,
-  startProcess,
-  stopProcess,
-  summarize,
-  type ProtocolClient,
-  dropBenchData,
-} from './lib.js';
+import { connectBare, connectGraphQLWs, type BenchClient as ProtocolClient } from './raw-ws-client.js';
+import { inBatches, rssOf, sleep, startProcess, stopProcess, summarize, dropBenchData } from './lib.js';
 
 const args = process.argv.slice(2);
 const MIXED = args.includes('--mixed') || process.env.MIXED === '1';
@@ -51,6 +42,63 @@ const DELIVERY_TIMEOUT_MS = 60_000;
 const CONNECTING = Number(process.env.CONNECTING ?? 100);
 /** BENCH_HEAPSNAPSHOT=<dir>: a heap snapshot of the API process once every socket is connected. */
 const HEAP_DIR = process.env.BENCH_HEAPSNAPSHOT;
+/** CPU seconds a process has used (user + system, all its threads), from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: fields 14 and 15, in ticks of 10 ms
+}
+/**
+ * CPU seconds used so far by this run's Postgres backends (their title names the run's
+ * database: other databases' work on this machine is not counted) and by Redis.
+ */
+function storesCpuSeconds(): number {
+  let sum = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.startsWith('redis-server') || (cmdline.startsWith('postgres:') && cmdline.includes(dbName)))
+        sum += cpuSecondsOf(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+/** Busy and total CPU seconds of the whole machine so far, from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = ticks.map(Number);
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: (total - n[3]! - n[4]!) / 100, total: total / 100 };
+}
+/**
+ * Where the CPU went while the sockets connected: the server process, this (client) process,
+ * and the machine as a whole (Postgres, other load): is the server, the client or the machine
+ * the bottleneck?
+ */
+function cpuMeter(pid: number) {
+  const server0 = cpuSecondsOf(pid);
+  const client0 = process.cpuUsage();
+  const machine0 = machineCpu();
+  const stores0 = storesCpuSeconds();
+  return () => {
+    const client = process.cpuUsage(client0);
+    const machine = machineCpu();
+    return {
+      serverSeconds: Math.round((cpuSecondsOf(pid) - server0) * 100) / 100,
+      clientSeconds: Math.round((client.user + client.system) / 1e4) / 100,
+      /** This run's Postgres backends and Redis (backends that ended meanwhile are not counted). */
+      storesSeconds: Math.round((storesCpuSeconds() - stores0) * 100) / 100,
+      machineBusySeconds: Math.round((machine.busy - machine0.busy) * 100) / 100,
+      machineSeconds: Math.round((machine.total - machine0.total) * 100) / 100,
+    };
+  };
+}
+type ConnectCpu = ReturnType<ReturnType<typeof cpuMeter>>;
+
 const SUBSCRIPTION = `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus status changedAt lesson { id title status startedAt } } }`;
 /** The mixed mode's selection sets. */
 const MIXED_QUERIES = [
@@ -198,6 +246,11 @@ async function seed() {
   const rows = students.flatMap((s, i) => coursesOf(i).map((c) => ({ studentId: s.id, courseId: courseRows[c]!.id })));
   for (let i = 0; i < rows.length; i += 1_000) await db.insert(enrollments).values(rows.slice(i, i + 1_000));
   await database.close();
+  // Planner statistics for the freshly loaded tables, as autovacuum keeps them in production
+  // (it would analyze them only after its next nap, in the middle of the run).
+  const analyze = postgres(dbUrl(dbName), { max: 1, onnotice: () => {} });
+  await analyze`analyze`;
+  await analyze.end();
 
   const tokens = new TokenService({ secret, issuer: 'eduflow', audience: 'eduflow-api', accessTokenTtlSeconds: 3_600 });
   const tokenOf = new Map<string, string>();
@@ -303,17 +356,20 @@ async function startEduFlow(data: Seeded) {
     },
     /EduFlow GraphQL API: (http:\/\/\S+)/,
   );
+  servers.add(child);
   const url = match[1]!;
   const wsUrl = url.replace(/^http/, 'ws');
   await gql(url, data.ownerTokens[0]!, '{ me { id } }', {});
   await sleep(1_000);
   const rssBefore = rssOf(child.pid!);
+  const meter = cpuMeter(child.pid!);
   const started = performance.now();
   const subs = data.subscribers;
   const clients = await inBatches(subs.length, CONNECTING, (i) =>
     connectGraphQLWs(wsUrl, subs[i]!.token, subs[i]!.query, { c: subs[i]!.courseId }),
   );
   const connectSeconds = (performance.now() - started) / 1000;
+  const connectCpu: ConnectCpu = meter();
 
   // graphql-ws does not acknowledge subscriptions: create lessons until every client has heard one.
   for (let i = 0; i < 50 && clients.some((c) => c.received.length === 0); i++) {
@@ -407,6 +463,7 @@ async function startEduFlow(data: Seeded) {
     stop,
     sample,
     connectSeconds,
+    connectCpu,
     liveSeconds,
     rssBefore,
     rssAfter,
@@ -417,12 +474,15 @@ async function startEduFlow(data: Seeded) {
 
 async function startBare(sample: string) {
   const { child, match } = await startProcess(['--import', 'tsx', 'bench/bare-ws-server.ts'], {}, /BARE_WS_PORT=(\d+)/);
+  servers.add(child);
   const port = match[1]!;
   await sleep(500);
   const rssBefore = rssOf(child.pid!);
+  const meter = cpuMeter(child.pid!);
   const started = performance.now();
   const clients = await inBatches(N, CONNECTING, () => connectBare(`ws://127.0.0.1:${port}`));
   const connectSeconds = (performance.now() - started) / 1000;
+  const connectCpu: ConnectCpu = meter();
   await sleep(1_000);
   const rssAfter = rssOf(child.pid!);
   const round = async (): Promise<Round> => {
@@ -439,10 +499,15 @@ async function startBare(sample: string) {
     for (const c of clients) c.socket.terminate();
     await stopProcess(child);
   };
-  return { round, stop, connectSeconds, rssBefore, rssAfter };
+  return { round, stop, connectSeconds, connectCpu, rssBefore, rssAfter };
 }
 
-const cleanup = () => dropBenchData(PG_ADMIN, dbName, REDIS_URL, redisPrefix);
+/** Servers this run started: stopped at the end whatever happened (a failed run leaves none behind). */
+const servers = new Set<ChildProcess>();
+const cleanup = async () => {
+  for (const child of servers) await stopProcess(child);
+  await dropBenchData(PG_ADMIN, dbName, REDIS_URL, redisPrefix);
+};
 
 const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
 const worst = (rounds: Round[], key: 'p50' | 'p95' | 'p99' | 'max') => Math.max(...rounds.map((r) => r.latencyMs[key]));
@@ -507,6 +572,20 @@ async function main() {
         '',
       ],
       ['connect (+ subscribe) all sockets (s)', eduflow.connectSeconds.toFixed(1), bare.connectSeconds.toFixed(1), ''],
+      ...(
+        [
+          ['server', 'serverSeconds'],
+          ['client (this process)', 'clientSeconds'],
+          ["Postgres (this run's database) and Redis", 'storesSeconds'],
+          ['machine, busy of total', 'machineBusySeconds'],
+        ] as const
+      ).map(([who, key]) => [
+        `CPU while connecting: ${who} (s)`,
+        ...[eduflow.connectCpu, bare.connectCpu].map(
+          (c) => `${c[key]}${key === 'machineBusySeconds' ? ` of ${c.machineSeconds}` : ''}`,
+        ),
+        '',
+      ]),
       ['until every subscriber heard an event (s)', eduflow.liveSeconds.toFixed(1), '', ''],
       ['payload mismatches (all rounds)', String(eduflow.mismatches()), '', ''],
     ];
@@ -529,7 +608,9 @@ async function main() {
     if (eduflow.mismatchSamples.length)
       console.log('mismatches (samples):', JSON.stringify(eduflow.mismatchSamples, null, 1));
 
-    const name = `subscriptions-${N}${MIXED ? '-mixed' : ''}`;
+    // BENCH_TAG=<name>: results under their own name (…-<name>.md), keeping earlier runs' files.
+    const tag = process.env.BENCH_TAG?.replace(/[^\w.-]/g, '');
+    const name = `subscriptions-${N}${MIXED ? '-mixed' : ''}${tag ? `-${tag}` : ''}`;
     const result = {
       date: new Date().toISOString(),
       machine: {
@@ -544,6 +625,7 @@ async function main() {
       loadAverages: loads,
       eduflow: {
         connectSeconds: eduflow.connectSeconds,
+        connectCpu: eduflow.connectCpu,
         liveSeconds: eduflow.liveSeconds,
         rssBefore: eduflow.rssBefore,
         rssAfter: eduflow.rssAfter,
@@ -553,6 +635,7 @@ async function main() {
       },
       bare: {
         connectSeconds: bare.connectSeconds,
+        connectCpu: bare.connectCpu,
         rssBefore: bare.rssBefore,
         rssAfter: bare.rssAfter,
         rssPerConnection: perConnection(bare),

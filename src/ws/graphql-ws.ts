@@ -26,6 +26,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 import { createAudienceSubscribe } from './audience.js';
+import { ExpiryTimers } from './expiry-timers.js';
 import { Fanout } from './fanout.js';
 import { serveGraphQLWs, type SocketExtra } from './ws-adapter.js';
 
@@ -75,7 +76,6 @@ export interface WsServer {
 
 interface Extra extends SocketExtra, Record<PropertyKey, unknown> {
   viewer?: Viewer;
-  expiryTimer?: NodeJS.Timeout;
   /** Ids of this socket's running subscriptions. */
   subscriptions?: Set<string>;
   /** Ids whose `subscribe` is being checked (the cost budget is asynchronous). */
@@ -122,6 +122,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   let subscriptionCount = 0;
   const { maxSocketsPerIp, maxSubscriptionsPerUser } = config.graphql;
   const ipOf = (req: IncomingMessage) => proxyAddr(req, deps.trustProxy);
+  /** Closes each socket when its access token expires: one timer for all of them. */
+  const expiries = new ExpiryTimers<WebSocket>((socket) => socket.close(CloseCode.Forbidden, 'Access token expired'));
 
   const wss = new WebSocketServer({
     server: deps.httpServer,
@@ -140,12 +142,14 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   const extraOf = (socket: WebSocket, req: IncomingMessage): Extra => {
     const ip = ipOf(req);
     socketsByIp.set(ip, (socketsByIp.get(ip) ?? 0) + 1);
-    socket.once('close', () => {
-      const n = (socketsByIp.get(ip) ?? 1) - 1;
-      if (n > 0) socketsByIp.set(ip, n);
-      else socketsByIp.delete(ip);
-    });
     return { socket, ip, userAgent: req.headers['user-agent'] ?? null };
+  };
+  /** A socket closed (the adapter's one 'close' listener): its address count, its registrations. */
+  const closed = (extra: Extra) => {
+    const n = (socketsByIp.get(extra.ip) ?? 1) - 1;
+    if (n > 0) socketsByIp.set(extra.ip, n);
+    else socketsByIp.delete(extra.ip);
+    forget(extra);
   };
   const callerOf = (extra: Extra) => extra.viewer?.userId ?? `ip:${extra.ip}`;
   const subscriptionEnded = (extra: Extra, id: string) => {
@@ -158,7 +162,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   };
 
   const forget = (extra: Extra) => {
-    if (extra.expiryTimer) clearTimeout(extra.expiryTimer);
+    expiries.remove(extra.socket, extra.viewer?.tokenExpiresAt);
     for (const id of [...(extra.subscriptions ?? [])]) subscriptionEnded(extra, id);
     const userId = extra.viewer?.userId;
     if (userId) {
@@ -235,7 +239,6 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         // The client may have gone while we checked its token: register nothing for it then.
         const { socket } = ctx.extra;
         if (socket.readyState !== socket.OPEN) return false;
-        socket.once('close', () => forget(ctx.extra));
         ctx.extra.viewer = viewer;
         if (viewer.userId) {
           // Registered before the session is checked: a logout or role change committed while
@@ -262,13 +265,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
             return false;
           }
         }
-        if (viewer.tokenExpiresAt) {
-          const ms = viewer.tokenExpiresAt.getTime() - Date.now();
-          ctx.extra.expiryTimer = setTimeout(
-            () => ctx.extra.socket.close(CloseCode.Forbidden, 'Access token expired'),
-            Math.max(0, ms),
-          );
-        }
+        if (viewer.tokenExpiresAt) expiries.add(socket, viewer.tokenExpiresAt);
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -305,7 +302,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     },
     wss,
     extraOf,
-    { isProd: config.isProduction },
+    { isProd: config.isProduction, onClose: closed },
   );
 
   return {
@@ -323,6 +320,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     },
     close: async () => {
       // Clients that never acknowledge the close (a dropped network) must not hold up shutdown.
+      expiries.clear();
       await Promise.race([server.dispose(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
       for (const socket of wss.clients) socket.terminate();
     },

@@ -6,7 +6,7 @@ import {
   type ServerOptions,
   type WebSocket as ProtocolSocket,
 } from 'graphql-ws';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 
 /** How often the keep-alive timer pings its share of the sockets. */
 const KEEP_ALIVE_TICK_MS = 250;
@@ -31,9 +31,20 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
   options: ServerOptions<P, E>,
   wss: WebSocketServer,
   extraOf: (socket: WebSocket, request: IncomingMessage) => E,
-  settings: { readonly isProd: boolean; readonly keepAliveMs?: number },
+  settings: {
+    readonly isProd: boolean;
+    readonly keepAliveMs?: number;
+    /** Called once when a socket has closed, after graphql-ws' own clean-up started. */
+    readonly onClose?: (extra: E) => void;
+  },
 ) {
   const server = makeServer(options);
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
+    const transport = transports.get(this) as Transport<E> | undefined;
+    if (!transport) return;
+    void transport.closed?.(code, String(reason));
+    settings.onClose?.(transport.extra!);
+  }
   const closeReason = (err: unknown) =>
     settings.isProd ? 'Internal server error' : limitReason(err instanceof Error ? err.message : String(err));
   wss.options.handleProtocols = handleProtocols;
@@ -54,8 +65,13 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     socket.once('error', onSocketError);
     alive.add(socket);
     socket.on('pong', onPong);
-    const closed = server.opened(new Transport(socket, closeReason), extraOf(socket, request));
-    socket.once('close', (code, reason) => void closed(code, String(reason)));
+    const extra = extraOf(socket, request);
+    const transport = new Transport(socket, closeReason);
+    transports.set(socket, transport as Transport<unknown>);
+    transport.closed = server.opened(transport, extra);
+    transport.extra = extra;
+    // One 'close' listener per socket, shared: graphql-ws' clean-up, then the caller's.
+    socket.once('close', onSocketClose);
   });
   const keepAliveMs = settings.keepAliveMs ?? 12_000;
   // Spread over the period: each tick pings its share of the sockets (round-robin over a
@@ -94,8 +110,26 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
   };
 }
 
-/** The socket as graphql-ws sees it (what `useServer` builds from closures, here shared methods). */
-class Transport implements ProtocolSocket {
+/** Each socket's transport, for the listeners all sockets share. */
+const transports = new WeakMap<WebSocket, Transport<unknown>>();
+function onSharedMessage(this: WebSocket, data: RawData) {
+  void transports.get(this)?.received(data);
+}
+
+/** `connection_ack` as graphql-ws serializes it (no payload: onConnect returns `true`). */
+const CONNECTION_ACK = '{"type":"connection_ack"}';
+const SENT: Promise<void> = Promise.resolve();
+
+/**
+ * The socket as graphql-ws sees it (what `useServer` builds from closures, here shared methods
+ * and one shared 'message' and 'close' listener for all sockets).
+ */
+class Transport<E = unknown> implements ProtocolSocket {
+  /** graphql-ws' clean-up for this socket (what `opened` returns). */
+  closed: ((code: number, reason: string) => Promise<void>) | undefined;
+  extra: E | undefined;
+  private handler: ((data: string) => Promise<void>) | undefined;
+
   constructor(
     private readonly socket: WebSocket,
     private readonly closeReason: (err: unknown) => string,
@@ -107,8 +141,15 @@ class Transport implements ProtocolSocket {
 
   send(data: string): Promise<void> {
     const { socket } = this;
+    if (socket.readyState !== socket.OPEN) return SENT;
+    // The acknowledgement is sent once per socket and nothing waits on its flush (graphql-ws
+    // only awaits it before handling the next message, which the client sends after reading
+    // it): no callback and no promise of its own. A write error closes the socket ('error').
+    if (data === CONNECTION_ACK) {
+      socket.send(data);
+      return SENT;
+    }
     return new Promise((resolve, reject) => {
-      if (socket.readyState !== socket.OPEN) return resolve();
       socket.send(data, (err) => (err ? reject(err) : resolve()));
     });
   }
@@ -118,15 +159,18 @@ class Transport implements ProtocolSocket {
   }
 
   onMessage(cb: (data: string) => Promise<void>): void {
-    const { socket, closeReason } = this;
-    socket.on('message', async (event) => {
-      try {
-        await cb(String(event));
-      } catch (err) {
-        console.error('Internal error occurred during message handling.', err);
-        socket.close(CloseCode.InternalServerError, closeReason(err));
-      }
-    });
+    this.handler = cb;
+    this.socket.on('message', onSharedMessage);
+  }
+
+  /** @internal */
+  async received(data: RawData): Promise<void> {
+    try {
+      await this.handler!(String(data));
+    } catch (err) {
+      console.error('Internal error occurred during message handling.', err);
+      this.socket.close(CloseCode.InternalServerError, this.closeReason(err));
+    }
   }
 }
 
