@@ -18,6 +18,8 @@ export interface CacheRead {
  */
 export interface ResponseStore {
   get(key: string): Promise<CacheRead>;
+  /** The entry as bytes (what a cache hit writes to the socket), without decoding it. */
+  getBytes(key: string): Promise<Buffer | null>;
   set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean>;
   invalidate(tags: readonly string[]): Promise<void>;
 }
@@ -67,6 +69,10 @@ export class RedisResponseStore implements ResponseStore {
   async get(key: string): Promise<CacheRead> {
     const [generation, value] = await this.redis.mget('rc:gen', `rc:e:${key}`);
     return { value: value ?? null, generation: Number(generation ?? 0) };
+  }
+
+  async getBytes(key: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(`rc:e:${key}`);
   }
 
   async set(
@@ -123,6 +129,11 @@ export class MemoryResponseStore implements ResponseStore {
       this.entries.set(key, entry);
     }
     return { value: this.entries.get(key)?.value ?? null, generation: this.generation };
+  }
+
+  async getBytes(key: string): Promise<Buffer | null> {
+    const { value } = await this.get(key);
+    return value === null ? null : Buffer.from(value);
   }
 
   async set(

@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
 import proxyAddr from 'proxy-addr';
 import type { Viewer } from '../auth/viewer.js';
-import { cacheControlHeader, StoredData, stringifyResult, type ResponseCache } from '../cache/response-cache.js';
+import { cacheControlHeader, hitBody, isStoredEntry, type ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
 import type { CacheableOperation, GraphQLContext, HttpRequestInfo } from '../context.js';
 import { queriesInScope, withQueryScope } from '../db/query-stats.js';
@@ -102,7 +102,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     return type || null;
   };
 
-  const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string) => {
+  const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     if (ex.answered) return;
     ex.answered = true;
     clearTimeout(ex.timer);
@@ -135,7 +135,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       return false; // Apollo answers the 401
     }
     const stored = await responseCache.storedFor(viewer, route);
-    if (stored === null) return false;
+    if (stored === null || !isStoredEntry(stored)) return false;
     let report: CostReport | undefined;
     if (costBudget) {
       try {
@@ -145,8 +145,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       }
     }
     responseCache.countEarlyHit();
-    const data = new StoredData(stored) as unknown as Record<string, unknown>;
-    const body = stringifyResult(report ? { data, extensions: { cost: report } } : { data });
+    const body = hitBody(stored, report ? { cost: report } : undefined);
     finish(
       ex,
       200,

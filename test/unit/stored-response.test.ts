@@ -1,6 +1,6 @@
 import type { FormattedExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { StoredData, stringifyResult } from '../../src/cache/response-cache.js';
+import { hitBody, isStoredEntry, StoredData, stringifyResult } from '../../src/cache/response-cache.js';
 
 const asData = (d: StoredData) => d as unknown as Record<string, unknown>;
 
@@ -36,5 +36,24 @@ describe('stringifyResult (cache hits written as stored bytes)', () => {
     expect(stringifyResult(withErrors)).toBe(
       JSON.stringify({ errors: [{ message: 'x' }], data: JSON.parse(entry).data }) + '\n',
     );
+  });
+});
+
+describe('hitBody (a hit answered before Apollo, from the entry as bytes)', () => {
+  const entry = JSON.stringify({ data: { course: { title: 'Ünïcode "quoted" \u2028 😀', lessons: [1, 2] } } });
+  const bytes = Buffer.from(entry);
+
+  it("writes exactly stringifyResult's bytes, with and without extensions", () => {
+    const data = new StoredData(entry) as unknown as Record<string, unknown>;
+    expect(hitBody(bytes).toString()).toBe(stringifyResult({ data }));
+    const extensions = { cost: { requested: 3, remaining: 7, resetInSeconds: 60 } };
+    expect(hitBody(bytes, extensions).equals(Buffer.from(stringifyResult({ data, extensions })))).toBe(true);
+    expect(JSON.parse(hitBody(bytes, extensions).toString())).toEqual({ ...JSON.parse(entry), extensions });
+  });
+
+  it('recognises only entries in the stored shape', () => {
+    expect(isStoredEntry(bytes)).toBe(true);
+    for (const other of ['', '{"data":', '{"data":1', '{"errors":[]}', '["data"]', ' {"data":1}'])
+      expect(isStoredEntry(Buffer.from(other))).toBe(false);
   });
 });
