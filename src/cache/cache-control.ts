@@ -1,5 +1,6 @@
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import { fromGlobalId } from '../graphql/global-id.js';
+import { isPromiseLike } from '../util/is-promise-like.js';
 import {
   defaultFieldResolver,
   DirectiveLocation,
@@ -139,10 +140,6 @@ export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
 }
 
 type Collect = (value: Record<string, unknown>, tags: Set<string>) => void;
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
-}
 
 /** Notes the tags of a resolved value: an object, or a (nested) list of objects or promises of them. */
 function collectDeep(value: unknown, collect: Collect, tags: Set<string>): void {

@@ -9,6 +9,11 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { isPromiseLike } from '../util/is-promise-like.js';
+
+/** Apollo's gateway interface and executor types, as its constructor options name them. */
+type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
+type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
 
 /**
  * Queries executed by graphql-jit: a document's execution is compiled into a JavaScript
@@ -20,8 +25,8 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  *   WebSocket through graphql-ws) stay on graphql-js.
  * - Compiled on a document's second execution (`GRAPHQL_JIT_AFTER`). Compiling costs a few
  *   times what validating does, so a document seen once (a client trying things, an attacker
- *   cycling queries) never pays for it. Compiled queries live as long as Apollo keeps the parsed document (its
- *   bounded document store), in a WeakMap keyed by it.
+ *   cycling queries) never pays for it. Compiled queries live as long as Apollo keeps the
+ *   parsed document (its bounded document store), in a WeakMap keyed by it.
  * - Variables are coerced by graphql-js first, so an invalid variable is reported exactly as
  *   before (Apollo turns those errors into BAD_USER_INPUT with HTTP 400); the compiled query
  *   then coerces the same raw values again, which succeeds.
@@ -29,10 +34,6 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  *   the schema, so they run the same under both executors. graphql-jit does not pass the
  *   context to `isTypeOf`; nothing here relies on it.
  */
-/** Apollo's gateway interface and executor types, as its constructor options name them. */
-type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
-type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
-
 export class JitExecutor {
   private readonly byDocument = new WeakMap<DocumentNode, Map<string, CompiledQuery | number | false>>();
 
@@ -119,10 +120,6 @@ export class JitExecutor {
       stop: async () => {},
     };
   }
-}
-
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }
 
 /**
