@@ -25,7 +25,11 @@ export function secretKey(secret: string): SigningKey {
 /** The JWT algorithm for an asymmetric key, or an error naming what is unsupported. */
 export function algorithmOf(key: KeyObject): JwtAlgorithm {
   if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
-  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  if (key.asymmetricKeyType === 'rsa') {
+    // RFC 7518 §3.3 (and jose, which signs): RS256 keys have at least 2048 bits.
+    if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new Error('RSA keys must have at least 2048 bits');
+    return 'RS256';
+  }
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
   throw new Error(`unsupported key type ${key.asymmetricKeyType} (use EC P-256, Ed25519 or RSA)`);
 }

@@ -1,5 +1,4 @@
-import { webcrypto, type KeyObject } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { SignJWT } from 'jose';
 import { AppError } from '../errors/app-error.js';
 import { ROLES, type Role } from './role.js';
 import {
@@ -10,12 +9,11 @@ import {
   type SigningKey,
   type VerificationKey,
 } from './jwt-keys.js';
+import { JwtRejected, verifyJwt, type JwtClaims, type JwtRules } from './jwt-verify.js';
 import type { Viewer } from './viewer.js';
 
-type CryptoKey = webcrypto.CryptoKey;
-
 /**
- * Access tokens: short-lived JWTs. Keys:
+ * Access tokens: short-lived JWTs, signed with jose and verified with node:crypto (jwt-verify.ts). Keys:
  *  - HS256 with JWT_SECRET (≥ 32 bytes), or
  *  - an asymmetric pair from JWT_PRIVATE_KEY (PKCS#8 PEM: EC P-256 → ES256, Ed25519 → EdDSA,
  *    RSA → RS256), so other services can verify with the public key alone.
@@ -59,12 +57,8 @@ export interface SignedAccessToken {
 
 export class TokenService {
   private readonly current: SigningKey;
-  private readonly verificationKeys: ReadonlyMap<string, VerificationKey>;
-  /**
-   * HMAC keys as CryptoKeys, imported once: given a secret KeyObject, jose exports and
-   * re-imports it on every verification (about a tenth of a millisecond each).
-   */
-  private readonly hmacKeys = new WeakMap<KeyObject, Promise<CryptoKey>>();
+  /** What a token must be to verify: signed by one of our keys (by `kid`), ours, not expired. */
+  private readonly rules: JwtRules;
 
   constructor(private readonly settings: TokenSettings) {
     if (settings.privateKeyPem) this.current = privateKey(settings.privateKeyPem);
@@ -77,7 +71,13 @@ export class TokenService {
     ]) {
       if (previous) keys.set(previous.kid, previous);
     }
-    this.verificationKeys = keys;
+    this.rules = {
+      keys,
+      typ: TYP,
+      issuer: settings.issuer,
+      audience: settings.audience,
+      requiredClaims: ['sub', 'iat', 'exp', 'sid', 'role'],
+    };
   }
 
   get algorithm(): JwtAlgorithm {
@@ -100,52 +100,42 @@ export class TokenService {
 
   /** Verifies an access token and returns its viewer; any defect is UNAUTHENTICATED. */
   async verifyAccessToken(token: string): Promise<Viewer> {
+    return this.verifyAccessTokenNow(token);
+  }
+
+  /**
+   * The same, synchronously: node:crypto, not jose's WebCrypto (a thread-pool job per token;
+   * see jwt-verify.ts). Throws the UNAUTHENTICATED AppError.
+   */
+  verifyAccessTokenNow(token: string): Viewer {
+    const now = Math.floor(Date.now() / 1000);
+    let claims: JwtClaims;
     try {
-      const { payload } = await jwtVerify(
-        token,
-        (header: JWTHeaderParameters) => {
-          const key = header.kid ? this.verificationKeys.get(header.kid) : undefined;
-          if (!key || key.alg !== header.alg)
-            throw new joseErrors.JWSSignatureVerificationFailed('unknown key or algorithm');
-          if (key.alg !== 'HS256') return key.key;
-          let imported = this.hmacKeys.get(key.key);
-          if (!imported) {
-            imported = webcrypto.subtle.importKey('raw', key.key.export(), { name: 'HMAC', hash: 'SHA-256' }, false, [
-              'verify',
-            ]) as Promise<CryptoKey>;
-            this.hmacKeys.set(key.key, imported);
-          }
-          return imported;
-        },
-        {
-          algorithms: [...new Set([...this.verificationKeys.values()].map((k) => k.alg))],
-          typ: TYP,
-          issuer: this.settings.issuer,
-          audience: this.settings.audience,
-          requiredClaims: ['sub', 'iat', 'exp', 'sid', 'role'],
-        },
-      );
-      const role = payload.role as Role;
-      if (!ROLES.includes(role) || typeof payload.sid !== 'string' || typeof payload.sub !== 'string') {
-        throw new Error('malformed claims');
-      }
-      // jose accepts any `iat`; one from the future means a wrong clock or a forged token.
-      if (typeof payload.iat !== 'number' || payload.iat > Math.floor(Date.now() / 1000) + MAX_CLOCK_SKEW_SECONDS) {
-        throw new Error('issued in the future');
-      }
-      return {
-        userId: payload.sub,
-        role,
-        sessionId: payload.sid,
-        tokenExpiresAt: new Date((payload.exp as number) * 1000),
-        issuedAt: payload.iat,
-      };
+      claims = verifyJwt(token, this.rules, now);
     } catch (err) {
-      const expired = err instanceof joseErrors.JWTExpired;
+      const expired = err instanceof JwtRejected && err.expired;
       throw new AppError('UNAUTHENTICATED', expired ? 'Access token expired' : 'Invalid access token', {
         reason: expired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID',
       });
     }
+    const { role, sid, sub, iat, exp } = claims;
+    // jose's rules accept any `iat`; one from the future means a wrong clock or a forged token.
+    if (
+      !ROLES.includes(role as Role) ||
+      typeof sid !== 'string' ||
+      typeof sub !== 'string' ||
+      typeof iat !== 'number' ||
+      iat > now + MAX_CLOCK_SKEW_SECONDS
+    ) {
+      throw new AppError('UNAUTHENTICATED', 'Invalid access token', { reason: 'TOKEN_INVALID' });
+    }
+    return {
+      userId: sub,
+      role: role as Role,
+      sessionId: sid,
+      tokenExpiresAt: new Date((exp as number) * 1000),
+      issuedAt: iat,
+    };
   }
 
   /** Reads `Authorization: Bearer <token>`: absent is anonymous, anything else must verify. */
