@@ -22,6 +22,8 @@ export interface BenchClient {
   received: Array<{ at: number; data: any }>;
   /** A client's socket, for the benchmark's clean-up. */
   socket: { terminate(): void };
+  /** performance.now() when it started connecting, was upgraded (101), and acknowledged (graphql-ws). */
+  timing: { start: number; upgraded: number; acknowledged: number };
 }
 
 /** A masked client frame (zero masking key: the payload goes out as it is). */
@@ -52,7 +54,7 @@ export const textFrame = (text: string) => frame(TEXT, Buffer.from(text));
 function open(
   url: string,
   protocol: string | null,
-  onOpen: (send: (frame: Buffer) => void) => void,
+  onOpen: (send: (frame: Buffer) => void, at: number) => void,
   onText: (text: string, send: (frame: Buffer) => void) => void,
   onFail: (err: Error) => void,
 ): Socket {
@@ -85,7 +87,7 @@ function open(
       }
       upgraded = true;
       buf = buf.subarray(end + 4);
-      onOpen(send);
+      onOpen(send, performance.now());
     }
     // Server frames are not masked.
     let at = 0;
@@ -129,16 +131,23 @@ export function connectGraphQLWs(
   variables: Record<string, unknown>,
 ): Promise<BenchClient> {
   return new Promise((resolve, reject) => {
-    const client: BenchClient = { received: [], socket: { terminate: () => {} } };
+    const client: BenchClient = {
+      received: [],
+      socket: { terminate: () => {} },
+      timing: { start: performance.now(), upgraded: NaN, acknowledged: NaN },
+    };
     const socket = open(
       url,
       'graphql-transport-ws',
-      (send) =>
-        send(textFrame(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }))),
+      (send, at) => {
+        client.timing.upgraded = at;
+        send(textFrame(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+      },
       (text, send) => {
         const at = performance.now();
         const msg = JSON.parse(text);
         if (msg.type === 'connection_ack') {
+          client.timing.acknowledged = at;
           send(textFrame(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } })));
           resolve(client);
         } else if (msg.type === 'next') {
@@ -158,11 +167,18 @@ export function connectGraphQLWs(
 /** A client of the bare broadcast server: every message it receives, parsed. */
 export function connectBare(url: string): Promise<BenchClient> {
   return new Promise((resolve, reject) => {
-    const client: BenchClient = { received: [], socket: { terminate: () => {} } };
+    const client: BenchClient = {
+      received: [],
+      socket: { terminate: () => {} },
+      timing: { start: performance.now(), upgraded: NaN, acknowledged: NaN },
+    };
     const socket = open(
       url,
       null,
-      () => resolve(client),
+      (_send, at) => {
+        client.timing.upgraded = at;
+        resolve(client);
+      },
       (text) => {
         const at = performance.now();
         client.received.push({ at, data: JSON.parse(text) });

@@ -1,6 +1,6 @@
 /**
  * npm run bench:subscriptions [-- <subscribers>] [-- <subscribers> --mixed]
- *   (SUBSCRIBERS=10000 ROUNDS=5 MIXED=1 also work)
+ *   (SUBSCRIBERS=10000 ROUNDS=5 MIXED=1 CONNECTING=100 RUNNER=dist|tsx also work)
  *
  * N real WebSocket subscribers (graphql-transport-ws) of a real API process (Postgres +
  * Redis, as in production), against a bare `ws` server broadcasting the same payload to the
@@ -40,6 +40,8 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const DELIVERY_TIMEOUT_MS = 60_000;
 /** Sockets connecting at once (the same for EduFlow and the bare server). */
 const CONNECTING = Number(process.env.CONNECTING ?? 100);
+/** The compiled build (`npm run build`), as the Dockerfile runs it; RUNNER=tsx runs the sources. */
+const RUNNER = process.env.RUNNER ?? 'dist';
 /** BENCH_HEAPSNAPSHOT=<dir>: a heap snapshot of the API process once every socket is connected. */
 const HEAP_DIR = process.env.BENCH_HEAPSNAPSHOT;
 /** CPU seconds a process has used (user + system, all its threads), from /proc. */
@@ -98,6 +100,30 @@ function cpuMeter(pid: number) {
   };
 }
 type ConnectCpu = ReturnType<ReturnType<typeof cpuMeter>>;
+
+/**
+ * Transactions Postgres has counted in a database (each statement the API sends outside a
+ * transaction is one). Postgres publishes these counts within about a second.
+ */
+async function transactionsOf(database: string): Promise<number> {
+  const admin = postgres(PG_ADMIN, { max: 1, onnotice: () => {} });
+  try {
+    await sleep(1_100);
+    const [row] = await admin<Array<{ n: string }>>`
+      select (xact_commit + xact_rollback)::text as n from pg_stat_database where datname = ${database}`;
+    return Number(row?.n ?? NaN);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** How long each socket took (ms): to be upgraded (101), and from there to `connection_ack`. */
+function socketTimings(clients: ProtocolClient[]) {
+  return {
+    upgrade: summarize(clients.map((c) => c.timing.upgraded - c.timing.start)),
+    ack: summarize(clients.map((c) => c.timing.acknowledged - c.timing.upgraded).filter((ms) => !Number.isNaN(ms))),
+  };
+}
 
 const SUBSCRIPTION = `subscription($c: ID) { lessonStatusChanged(courseId: $c) { previousStatus status changedAt lesson { id title status startedAt } } }`;
 /** The mixed mode's selection sets. */
@@ -334,9 +360,7 @@ async function startEduFlow(data: Seeded) {
     [
       ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
       ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : []),
-      '--import',
-      'tsx',
-      'src/main.ts',
+      ...(RUNNER === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts']),
     ],
     {
       NODE_ENV: 'production',
@@ -367,6 +391,7 @@ async function startEduFlow(data: Seeded) {
   await gql(url, data.ownerTokens[0]!, '{ me { id } }', {});
   await sleep(1_000);
   const rssBefore = rssOf(child.pid!);
+  const statementsBefore = await transactionsOf(dbName);
   const meter = cpuMeter(child.pid!);
   const started = performance.now();
   const subs = data.subscribers;
@@ -375,6 +400,7 @@ async function startEduFlow(data: Seeded) {
   );
   const connectSeconds = (performance.now() - started) / 1000;
   const connectCpu: ConnectCpu = meter();
+  const perSocket = socketTimings(clients);
 
   // graphql-ws does not acknowledge subscriptions: create lessons until every client has heard one.
   for (let i = 0; i < 50 && clients.some((c) => c.received.length === 0); i++) {
@@ -393,6 +419,7 @@ async function startEduFlow(data: Seeded) {
   const liveSeconds = (performance.now() - started) / 1000;
   await settle(clients, 1_000);
   const rssAfter = rssOf(child.pid!);
+  const statements = (await transactionsOf(dbName)) - statementsBefore;
   if (HEAP_DIR) await heapSnapshot(child.pid!, HEAP_DIR);
   const sample = JSON.stringify({ id: '1', type: 'next', payload: clients[0]!.received[0]?.data });
   let mismatches = 0;
@@ -469,6 +496,8 @@ async function startEduFlow(data: Seeded) {
     sample,
     connectSeconds,
     connectCpu,
+    perSocket,
+    statements,
     liveSeconds,
     rssBefore,
     rssAfter,
@@ -488,6 +517,7 @@ async function startBare(sample: string) {
   const clients = await inBatches(N, CONNECTING, () => connectBare(`ws://127.0.0.1:${port}`));
   const connectSeconds = (performance.now() - started) / 1000;
   const connectCpu: ConnectCpu = meter();
+  const perSocket = socketTimings(clients);
   await sleep(1_000);
   const rssAfter = rssOf(child.pid!);
   const round = async (): Promise<Round> => {
@@ -504,7 +534,7 @@ async function startBare(sample: string) {
     for (const c of clients) c.socket.terminate();
     await stopProcess(child);
   };
-  return { round, stop, connectSeconds, connectCpu, rssBefore, rssAfter };
+  return { round, stop, connectSeconds, connectCpu, perSocket, rssBefore, rssAfter };
 }
 
 /** Servers this run started: stopped at the end whatever happened (a failed run leaves none behind). */
@@ -577,6 +607,17 @@ async function main() {
         '',
       ],
       ['connect (+ subscribe) all sockets (s)', eduflow.connectSeconds.toFixed(1), bare.connectSeconds.toFixed(1), ''],
+      [
+        `per socket: upgrade p50 / p99 (ms), ${CONNECTING} connecting at once`,
+        ...[eduflow, bare].map((x) => `${x.perSocket.upgrade.p50} / ${x.perSocket.upgrade.p99}`),
+        '',
+      ],
+      [
+        'per socket: connection_init to ack p50 / p99 (ms)',
+        `${eduflow.perSocket.ack.p50} / ${eduflow.perSocket.ack.p99}`,
+        '',
+        '',
+      ],
       ...(
         [
           ['server', 'serverSeconds'],
@@ -592,6 +633,12 @@ async function main() {
         '',
       ]),
       ['until every subscriber heard an event (s)', eduflow.liveSeconds.toFixed(1), '', ''],
+      [
+        'Postgres transactions from connecting until live (incl. the warm-up events)',
+        String(eduflow.statements),
+        '',
+        '',
+      ],
       ['payload mismatches (all rounds)', String(eduflow.mismatches()), '', ''],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -625,12 +672,16 @@ async function main() {
         memoryGiB: Math.round(totalmem() / 2 ** 30),
       },
       mode: MIXED ? 'mixed' : 'one course',
+      runner: RUNNER,
+      connecting: CONNECTING,
       subscribers: N,
       rounds: ROUNDS,
       loadAverages: loads,
       eduflow: {
         connectSeconds: eduflow.connectSeconds,
         connectCpu: eduflow.connectCpu,
+        perSocketMs: eduflow.perSocket,
+        postgresTransactions: eduflow.statements,
         liveSeconds: eduflow.liveSeconds,
         rssBefore: eduflow.rssBefore,
         rssAfter: eduflow.rssAfter,
@@ -641,6 +692,7 @@ async function main() {
       bare: {
         connectSeconds: bare.connectSeconds,
         connectCpu: bare.connectCpu,
+        perSocketMs: bare.perSocket,
         rssBefore: bare.rssBefore,
         rssAfter: bare.rssAfter,
         rssPerConnection: perConnection(bare),
@@ -650,7 +702,7 @@ async function main() {
     writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(
       `bench/results/${name}.md`,
-      `# Subscriptions benchmark${MIXED ? ' (mixed audiences)' : ''}\n\n${result.date}, ${N} subscribers, ${ROUNDS} EduFlow rounds then as many bare ws rounds, Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}); ` +
+      `# Subscriptions benchmark${MIXED ? ' (mixed audiences)' : ''}\n\n${result.date}, ${N} subscribers (${CONNECTING} connecting at once), ${ROUNDS} EduFlow rounds then as many bare ws rounds, API process ${RUNNER === 'dist' ? 'the compiled build (dist/main.js)' : 'from the sources (tsx)'}, Node ${process.version}, ${cpus().length} CPUs (${result.machine.cpuModel}); ` +
         `load average (1/5/15 min) at start and after each round (EduFlow's, then bare ws'): ${loads.join(' | ')}.\n` +
         `Produced by \`npm run bench:subscriptions -- ${N}${MIXED ? ' --mixed' : ''}\`; raw numbers in ${name}.json.\n\n` +
         `| ${rows[0]!.join(' | ')} |\n|${rows[0]!.map(() => '---').join('|')}|\n${rows

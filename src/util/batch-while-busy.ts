@@ -2,7 +2,9 @@
  * Batches lookups that arrive one per I/O event (sockets connecting by the thousand, each in
  * its own tick, where a DataLoader's one-tick batch would mostly hold one key): a batch goes
  * out `windowMs` after its first key (at once when full), while fewer than `maxInFlight`
- * batches are in flight; otherwise its keys wait for one of them to settle. A batch in flight
+ * batches are in flight; otherwise its keys wait for one of them to settle, and then go out at
+ * once (they have waited a window already) unless the last batch went out less than a window
+ * ago: at most one batch per window. A batch in flight
  * for longer than `staleMs` (a hung database) stops counting, so it cannot hold up the keys
  * behind it. No cache: every lookup is fresh.
  */
@@ -15,15 +17,23 @@ export function batchWhileBusy<K, V>(
   let inFlight = 0;
   let scheduled = false;
 
-  const schedule = () => {
+  let lastFlushAt = -Infinity;
+  /**
+   * `waited`: the queued keys have waited for a batch in flight already; they go out as soon
+   * as it settles, but no sooner than a window after the previous batch (at most one batch
+   * per window, however fast the statements come back).
+   */
+  const schedule = (waited = false) => {
     if (scheduled || inFlight >= maxInFlight || queue.length === 0) return;
     scheduled = true;
-    if (windowMs > 0 && queue.length < maxBatchSize) setTimeout(flush, windowMs);
+    const delay = queue.length >= maxBatchSize ? 0 : waited ? lastFlushAt + windowMs - performance.now() : windowMs;
+    if (delay > 0) setTimeout(flush, delay);
     else setImmediate(flush);
   };
 
   const flush = () => {
     scheduled = false;
+    lastFlushAt = performance.now();
     const batch = queue.slice(0, maxBatchSize);
     queue = queue.slice(batch.length);
     inFlight++;
@@ -32,7 +42,7 @@ export function batchWhileBusy<K, V>(
       if (!counted) return;
       counted = false;
       inFlight--;
-      schedule();
+      schedule(true);
     };
     const stale = setTimeout(settle, staleMs);
     stale.unref();
@@ -56,7 +66,15 @@ export function batchWhileBusy<K, V>(
 }
 
 /**
- * For checks made while sockets connect: a 5 ms window (a connection takes far longer) gathers
- * the checks of many sockets into one statement.
+ * For checks a socket's `connection_ack` waits for (its session): one statement in flight; a
+ * 5 ms window gathers the checks of the sockets arriving while nothing is in flight, and the
+ * checks that queued behind a statement go out together as soon as it settles.
  */
-export const CONNECT_BATCHING = { windowMs: 5, maxInFlight: 2 } as const;
+export const CONNECT_BATCHING = { windowMs: 5, maxInFlight: 1 } as const;
+
+/**
+ * For checks no reply waits on (a subscription's course standing: graphql-ws acknowledges no
+ * `subscribe`): wider windows, fewer statements (each costs both processes far more than one
+ * more id in it).
+ */
+export const SUBSCRIBE_BATCHING = { windowMs: 20, maxInFlight: 1 } as const;

@@ -46,18 +46,11 @@ export async function attachWebSocket({
   const { tokens, bus, costBudget, responseCache } = infra;
   const wsLog = log.child({ module: 'ws' });
   // Sockets connect by the thousand, each in its own tick: their session checks share one
-  // statement within a few milliseconds. No cache: each connection sees the session as it is now.
-  // One statement in flight at a time, each gathering the checks of a 20 ms window: the
-  // connection_ack waits for it, but a connection takes longer than that anyway, and a
-  // statement costs both processes far more than one more id in it (at 10,000 sockets
-  // connecting, about 150 statements instead of 650).
-  const sessionOf = batchWhileBusy(
-    async (ids: readonly string[]) => {
-      const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
-      return ids.map((id) => rows.get(id) ?? null);
-    },
-    { ...CONNECT_BATCHING, windowMs: 20, maxInFlight: 1 },
-  );
+  // statement (see CONNECT_BATCHING). No cache: each connection sees the session as it is now.
+  const sessionOf = batchWhileBusy(async (ids: readonly string[]) => {
+    const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id) ?? null);
+  }, CONNECT_BATCHING);
   const ws = startGraphQLWs({
     httpServer,
     schema,

@@ -38,6 +38,41 @@ describe(batchWhileBusy.name, () => {
     expect(batches).toEqual([['a', 'b']]);
   });
 
+  it('sends the keys that queued behind a batch in flight when it settles, at most one batch per window', async () => {
+    const sent: Array<{ keys: string[]; at: number }> = [];
+    const gates: Array<() => void> = [];
+    const load = batchWhileBusy(
+      async (keys: readonly string[]) => {
+        sent.push({ keys: [...keys], at: performance.now() });
+        await new Promise<void>((r) => gates.push(r));
+        return [...keys];
+      },
+      { windowMs: 100, maxInFlight: 1 },
+    );
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const first = load('a'); // idle: waits for its window
+    await sleep(150);
+    expect(sent.map((b) => b.keys)).toEqual([['a']]);
+    // Queued behind a batch that has been in flight for longer than a window: out when it settles.
+    const second = [load('b'), load('c')];
+    await sleep(60);
+    const settledAt = performance.now();
+    gates[0]!();
+    await sleep(20);
+    expect(sent.map((b) => b.keys)).toEqual([['a'], ['b', 'c']]);
+    expect(sent[1]!.at - settledAt).toBeLessThan(15);
+    // Queued behind a batch that settles within its window: out a window after that batch, not sooner.
+    const third = load('d');
+    gates[1]!();
+    await sleep(5);
+    expect(sent).toHaveLength(2);
+    await sleep(150);
+    expect(sent.map((b) => b.keys)).toEqual([['a'], ['b', 'c'], ['d']]);
+    expect(sent[2]!.at - sent[1]!.at).toBeGreaterThanOrEqual(99);
+    gates[2]!();
+    expect(await Promise.all([first, ...second, third])).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('rejects the keys of a failed batch only', async () => {
     let calls = 0;
     const load = batchWhileBusy(

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, lt, ne, or, sql } from 'drizzle-orm';
-import { anyUuid } from '../../db/any-uuid.js';
+import { anyUuidAt, prepared } from '../../db/prepared.js';
 import type { Db } from '../../db/client.js';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
 import {
@@ -101,13 +101,17 @@ export function activeSessions(
   db: Db,
   sessionIds: readonly string[],
 ): Promise<Array<{ id: string; userId: string; role: Role }>> {
-  return db
-    .select({ id: authSessions.id, userId: authSessions.userId, role: users.role })
-    .from(authSessions)
-    .innerJoin(users, eq(users.id, authSessions.userId))
-    .where(
-      and(anyUuid(authSessions.id, sessionIds), isNull(authSessions.revokedAt), sql`${authSessions.expiresAt} > now()`),
-    );
+  // Every connecting socket's check (batched): built once, run with the ids as one array.
+  return prepared(db, 'active-sessions', () =>
+    db
+      .select({ id: authSessions.id, userId: authSessions.userId, role: users.role })
+      .from(authSessions)
+      .innerJoin(users, eq(users.id, authSessions.userId))
+      .where(
+        and(anyUuidAt(authSessions.id, 'ids'), isNull(authSessions.revokedAt), sql`${authSessions.expiresAt} > now()`),
+      )
+      .prepare('active_sessions'),
+  ).execute({ ids: [...sessionIds] });
 }
 
 export type RevokeReason = 'LOGOUT' | 'REFRESH_TOKEN_REUSE' | 'PASSWORD_CHANGED' | 'REVOKED_BY_USER' | 'PASSWORD_RESET';

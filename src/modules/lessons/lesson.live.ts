@@ -9,7 +9,7 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
 import type { Logger } from '../../logging/logger.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
-import { batchWhileBusy, CONNECT_BATCHING } from '../../util/batch-while-busy.js';
+import { batchWhileBusy, SUBSCRIBE_BATCHING } from '../../util/batch-while-busy.js';
 import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
@@ -86,8 +86,8 @@ export class LessonLive {
       maxBatchSize: 1_000,
     });
     // Sockets subscribe one per I/O event, each in its own tick: their checks share one
-    // statement within a few milliseconds (a tick's worth would mostly be one).
-    this.standing = batchWhileBusy((keys: readonly string[]) => this.loadStanding(keys), CONNECT_BATCHING);
+    // statement (a tick's worth would mostly be one; see SUBSCRIBE_BATCHING).
+    this.standing = batchWhileBusy((keys: readonly string[]) => this.loadStanding(keys), SUBSCRIBE_BATCHING);
   }
 
   /**

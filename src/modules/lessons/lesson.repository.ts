@@ -1,5 +1,6 @@
 import { and, count, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
+import { anyUuidAt, prepared } from '../../db/prepared.js';
 import type { Viewer } from '../../auth/viewer.js';
 import { rowsOf, type Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
@@ -155,18 +156,22 @@ export async function followedCourseIds(db: Db, userId: string): Promise<string[
 
 /** Per user: their role, the course's instructor and status, and whether they are actively enrolled in it. */
 export function courseAccessOfUsers(db: Db, courseId: string, userIds: string[]) {
-  return db
-    .select({
-      userId: users.id,
-      role: users.role,
-      instructorId: courses.instructorId,
-      courseStatus: courses.status,
-      enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
+  // Every subscribing socket's check (batched): built once, run with the ids as one array.
+  return prepared(db, 'course-access-of-users', () =>
+    db
+      .select({
+        userId: users.id,
+        role: users.role,
+        instructorId: courses.instructorId,
+        courseStatus: courses.status,
+        enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
         and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
-    })
-    .from(users)
-    .innerJoin(courses, eq(courses.id, courseId))
-    .where(and(anyUuid(users.id, userIds)));
+      })
+      .from(users)
+      .innerJoin(courses, eq(courses.id, sql`${sql.placeholder('courseId')}::uuid`))
+      .where(anyUuidAt(users.id, 'ids'))
+      .prepare('course_access_of_users'),
+  ).execute({ courseId, ids: userIds });
 }
 
 /**
