@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import WebSocket from 'ws';
@@ -96,6 +96,12 @@ export function startProcess(
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
+    // BENCH_SERVER_LOG=<file>: everything the processes print (with BENCH_NODE_ARGS=--trace-gc, say).
+    if (process.env.BENCH_SERVER_LOG) {
+      const log = createWriteStream(process.env.BENCH_SERVER_LOG, { flags: 'a' });
+      child.stdout!.pipe(log);
+      child.stderr!.pipe(log);
+    }
     child.once('exit', (code) => reject(new Error(`process exited with ${code}:\n${out}`)));
   });
 }

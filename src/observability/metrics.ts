@@ -8,6 +8,7 @@ const MAX_OPERATION_NAMES = 200;
 export interface MetricSources {
   wsConnections?: () => number;
   wsSubscriptions?: () => number;
+  wsLiveSubscriptions?: () => number;
   cache?: () => {
     hits: number;
     earlyHits?: number;
@@ -93,6 +94,11 @@ export class Metrics {
     };
     gauge('eduflow_ws_connections', 'Open WebSocket connections.', () => sources.wsConnections?.());
     gauge('eduflow_ws_subscriptions', 'Active GraphQL subscriptions.', () => sources.wsSubscriptions?.());
+    gauge(
+      'eduflow_ws_live_subscriptions',
+      'Subscriptions authorized and listening, served by the fan-out (accepted ones still being checked are not counted).',
+      () => sources.wsLiveSubscriptions?.(),
+    );
     {
       const read = () => sources.cache?.() ?? { hits: 0, misses: 0, bypasses: 0, invalidations: 0, errors: 0 };
       new Gauge({

@@ -70,6 +70,7 @@ export async function attachWebSocket({
   });
   sources.wsConnections = () => ws.connections;
   sources.wsSubscriptions = () => ws.subscriptions;
+  sources.wsLiveSubscriptions = () => ws.liveSubscriptions;
   sources.cache = () => responseCache.stats;
   // Logout, password changes and role changes close the user's sockets on every instance.
   const stopSessions = await bus.subscribe(Topics.sessions, (payload) => {

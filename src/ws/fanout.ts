@@ -43,6 +43,8 @@ export class Fanout {
   /** Per event object (shared by every subscriber of it on this instance): executions by audience key. */
   private readonly byEvent = new WeakMap<object, Map<string, Shared>>();
   private pendingDelivered = 0;
+  /** Subscriptions authorized and listening through a sink (opened, not yet ended). */
+  live = 0;
 
   constructor(
     schema: GraphQLSchema,
@@ -126,6 +128,7 @@ class SocketSink implements LiveSink, AsyncGenerator<never> {
   ) {}
 
   open(onEnd: () => void): AsyncIterable<never> {
+    if (!this.opened && !this.ended) this.fanout.live++;
     this.opened = true;
     this.onEnd = onEnd;
     return this;
@@ -177,6 +180,7 @@ class SocketSink implements LiveSink, AsyncGenerator<never> {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.opened) this.fanout.live--;
     this.queue = undefined;
     this.onEnd?.();
   }

@@ -71,6 +71,8 @@ export interface WsServer {
   closeUserSockets(userId: string, reason: string, sessionIds?: readonly string[]): number;
   readonly connections: number;
   readonly subscriptions: number;
+  /** Of those, the ones authorized and listening (served by the fan-out). */
+  readonly liveSubscriptions: number;
   close(): Promise<void>;
 }
 
@@ -317,6 +319,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     },
     get subscriptions() {
       return subscriptionCount;
+    },
+    get liveSubscriptions() {
+      return fanout.live;
     },
     close: async () => {
       // Clients that never acknowledge the close (a dropped network) must not hold up shutdown.

@@ -229,25 +229,35 @@ describe('client recipes', () => {
   });
 });
 
-async function subscriptionCount(t: TestApp): Promise<number> {
+/** Accepted subscriptions (`eduflow_ws_subscriptions`), or those already authorized and listening. */
+async function subscriptionCount(
+  t: TestApp,
+  gauge: 'eduflow_ws_subscriptions' | 'eduflow_ws_live_subscriptions' = 'eduflow_ws_subscriptions',
+): Promise<number> {
   const text = await (await fetch(new URL('/metrics', t.url))).text();
-  const line = text.split('\n').find((l) => l.startsWith('eduflow_ws_subscriptions '));
+  const line = text.split('\n').find((l) => l.startsWith(`${gauge} `));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
 /** Before subscribing: the previous test's subscriptions are gone, so the next count is ours. */
 async function noSubscriptions(t: TestApp) {
-  await eventually(
-    () => subscriptionCount(t),
-    (n) => n === 0,
-    30_000,
-  );
+  for (const gauge of ['eduflow_ws_subscriptions', 'eduflow_ws_live_subscriptions'] as const) {
+    await eventually(
+      () => subscriptionCount(t, gauge),
+      (n) => n === 0,
+      30_000,
+    );
+  }
 }
 
-/** Runs the mutation once the server has registered the subscription (graphql-ws subscribes asynchronously). */
+/**
+ * Runs the mutation once the server is listening for the subscription (graphql-ws subscribes
+ * asynchronously and acknowledges nothing; accepted is not yet listening: the course check is
+ * still running).
+ */
 async function startOnceSubscribed(t: TestApp, start: () => Promise<unknown>) {
   await eventually(
-    () => subscriptionCount(t),
+    () => subscriptionCount(t, 'eduflow_ws_live_subscriptions'),
     (n) => n > 0,
     30_000,
   );
