@@ -113,7 +113,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
 /** Each socket's transport, for the listeners all sockets share. */
 const transports = new WeakMap<WebSocket, Transport<unknown>>();
 function onSharedMessage(this: WebSocket, data: RawData) {
-  void transports.get(this)?.received(data);
+  transports.get(this)?.received(data);
 }
 
 /** `connection_ack` as graphql-ws serializes it (no payload: onConnect returns `true`). */
@@ -163,14 +163,16 @@ class Transport<E = unknown> implements ProtocolSocket {
     this.socket.on('message', onSharedMessage);
   }
 
-  /** @internal */
-  async received(data: RawData): Promise<void> {
-    try {
-      await this.handler!(String(data));
-    } catch (err) {
+  /**
+   * @internal Not an async function awaiting the handler: graphql-ws' handler of a `subscribe`
+   * settles only when the subscription ends, and a suspended frame here would hold the
+   * message's buffer for as long (thousands of sockets).
+   */
+  received(data: RawData): void {
+    this.handler!(String(data)).catch((err: unknown) => {
       console.error('Internal error occurred during message handling.', err);
       this.socket.close(CloseCode.InternalServerError, this.closeReason(err));
-    }
+    });
   }
 }
 
