@@ -116,9 +116,8 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   });
   const costOf = costMemo(config, schema);
   const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
-  const byUser = new Map<string, Set<WebSocket>>();
-  /** The session each signed-in socket's token belongs to (one session may be ended alone). */
-  const sessionOf = new WeakMap<WebSocket, string | null>();
+  /** Each signed-in user's sockets (their extras: the viewer names the session, which may be ended alone). */
+  const byUser = new Map<string, Set<Extra>>();
   const socketsByIp = new Map<string, number>();
   const subscriptionsByCaller = new Map<string, number>();
   let subscriptionCount = 0;
@@ -168,7 +167,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     for (const id of [...(extra.subscriptions ?? [])]) subscriptionEnded(extra, id);
     const userId = extra.viewer?.userId;
     if (userId) {
-      byUser.get(userId)?.delete(extra.socket);
+      byUser.get(userId)?.delete(extra);
       if (byUser.get(userId)?.size === 0) byUser.delete(userId);
     }
   };
@@ -245,8 +244,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         if (viewer.userId) {
           // Registered before the session is checked: a logout or role change committed while
           // the check runs either shows in the check or closes this socket through byUser.
-          (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(socket);
-          sessionOf.set(socket, viewer.sessionId);
+          (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(ctx.extra);
           // Bounded. A check that fails or times out (the database is down or hung) is our
           // outage, not the client's fault: 1013 Try Again Later, which clients retry (4403
           // and graphql-ws' own 4500 would send them to sign in again, or make them give up).
@@ -310,9 +308,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   return {
     closeUserSockets(userId, reason, sessionIds) {
       const only = sessionIds ? new Set(sessionIds) : null;
-      const sockets = [...(byUser.get(userId) ?? [])].filter((s) => !only || only.has(sessionOf.get(s) ?? ''));
-      for (const socket of sockets) socket.close(CloseCode.Forbidden, reason);
-      return sockets.length;
+      const extras = [...(byUser.get(userId) ?? [])].filter((e) => !only || only.has(e.viewer?.sessionId ?? ''));
+      for (const { socket } of extras) socket.close(CloseCode.Forbidden, reason);
+      return extras.length;
     },
     get connections() {
       return wss.clients.size;

@@ -40,7 +40,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
 ) {
   const server = makeServer(options);
   function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
-    const transport = transports.get(this) as Transport<E> | undefined;
+    const transport = transportOf(this) as Transport<E> | undefined;
     if (!transport) return;
     void transport.closed?.(code, String(reason));
     settings.onClose?.(transport.extra!);
@@ -56,18 +56,16 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     console.error('Internal error emitted on a WebSocket socket.', err);
     this.close(CloseCode.InternalServerError, closeReason(err));
   }
-  /** Sockets that answered since the last keep-alive round. */
-  const alive = new WeakSet<WebSocket>();
   function onPong(this: WebSocket) {
-    alive.add(this);
+    const transport = transportOf(this);
+    if (transport) transport.alive = true;
   }
   wss.on('connection', (socket, request) => {
     socket.once('error', onSocketError);
-    alive.add(socket);
     socket.on('pong', onPong);
     const extra = extraOf(socket, request);
     const transport = new Transport(socket, closeReason);
-    transports.set(socket, transport as Transport<unknown>);
+    (socket as Carrier)[TRANSPORT] = transport as Transport<unknown>;
     transport.closed = server.opened(transport, extra);
     transport.extra = extra;
     // One 'close' listener per socket, shared: graphql-ws' clean-up, then the caller's.
@@ -89,12 +87,13 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     const end = Math.min(round.length, next + Math.ceil((round.length * tickMs) / keepAliveMs));
     for (; next < end; next++) {
       const socket = round[next]!;
-      if (socket.readyState !== socket.OPEN) continue;
-      if (!alive.has(socket)) {
+      const transport = transportOf(socket);
+      if (socket.readyState !== socket.OPEN || !transport) continue;
+      if (!transport.alive) {
         socket.terminate();
         continue;
       }
-      alive.delete(socket);
+      transport.alive = false;
       socket.ping();
     }
     if (next >= round.length) round = [];
@@ -110,10 +109,15 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
   };
 }
 
-/** Each socket's transport, for the listeners all sockets share. */
-const transports = new WeakMap<WebSocket, Transport<unknown>>();
+/**
+ * Each socket's transport, for the listeners all sockets share: a property of the socket, not
+ * a WeakMap entry (thousands of entries in weak collections cost every garbage collection).
+ */
+const TRANSPORT = Symbol('eduflow.transport');
+type Carrier = WebSocket & { [TRANSPORT]?: Transport<unknown> };
+const transportOf = (socket: WebSocket) => (socket as Carrier)[TRANSPORT];
 function onSharedMessage(this: WebSocket, data: RawData) {
-  transports.get(this)?.received(data);
+  transportOf(this)?.received(data);
 }
 
 /** `connection_ack` as graphql-ws serializes it (no payload: onConnect returns `true`). */
@@ -128,6 +132,8 @@ class Transport<E = unknown> implements ProtocolSocket {
   /** graphql-ws' clean-up for this socket (what `opened` returns). */
   closed: ((code: number, reason: string) => Promise<void>) | undefined;
   extra: E | undefined;
+  /** Answered since the last keep-alive round (a new socket counts as having answered). */
+  alive = true;
   private handler: ((data: string) => Promise<void>) | undefined;
 
   constructor(
