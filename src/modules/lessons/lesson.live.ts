@@ -13,7 +13,7 @@ import { batchWhileBusy, SUBSCRIBE_BATCHING } from '../../util/batch-while-busy.
 import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
-import { courseAccessExceptions, courseAccessOfUsers, followedCourseIds } from './lesson.repository.js';
+import { courseAccessExceptions, courseAccessOfUsers, followedCourseIdsOf } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
 
@@ -69,6 +69,8 @@ export class LessonLive {
   private readonly access: DataLoader<string, Access | null>;
   /** Subscribe-time checks of many sockets in one statement per course: "courseId|userId" → standing. */
   private readonly standing: (key: string) => Promise<Standing | null>;
+  /** Subscribe-time reads of the courses a user follows (`courseId: null`), many users per statement. */
+  private readonly followed: (userId: string) => Promise<string[]>;
   private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
   /** Direct subscribers by topic (one bus subscription per topic on this instance). */
   private readonly topics = new Map<string, TopicEntry>();
@@ -88,6 +90,10 @@ export class LessonLive {
     // Sockets subscribe one per I/O event, each in its own tick: their checks share one
     // statement (a tick's worth would mostly be one; see SUBSCRIBE_BATCHING).
     this.standing = batchWhileBusy((keys: readonly string[]) => this.loadStanding(keys), SUBSCRIBE_BATCHING);
+    this.followed = batchWhileBusy(async (userIds: readonly string[]) => {
+      const byUser = await followedCourseIdsOf(this.db, userIds);
+      return userIds.map((id) => byUser.get(id) ?? []);
+    }, SUBSCRIBE_BATCHING);
   }
 
   /**
@@ -336,9 +342,9 @@ export class LessonLive {
     return entry.loaders;
   }
 
-  /** Courses a user teaches or is actively enrolled in. */
-  private async followedCourses(userId: string): Promise<string[]> {
-    return followedCourseIds(this.db, userId);
+  /** Courses a user teaches or is actively enrolled in (batched with other sockets subscribing meanwhile). */
+  private followedCourses(userId: string): Promise<string[]> {
+    return this.followed(userId);
   }
 
   /**

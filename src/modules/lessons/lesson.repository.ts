@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, gte, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import { anyUuidAt, prepared } from '../../db/prepared.js';
 import type { Viewer } from '../../auth/viewer.js';
@@ -139,19 +139,28 @@ export async function deleteLesson(db: Db, id: string): Promise<void> {
   await db.delete(lessons).where(eq(lessons.id, id));
 }
 
-/** Courses a user teaches or is actively enrolled in (the courses whose lessons they follow live). */
-export async function followedCourseIds(db: Db, userId: string): Promise<string[]> {
-  const rows = await db
-    .select({ id: courses.id })
-    .from(courses)
-    .where(
-      or(
-        eq(courses.instructorId, userId),
-        sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
-          and ${enrollments.studentId} = ${userId} and ${enrollments.status} = 'ACTIVE')`,
-      ),
-    );
-  return rows.map((r) => r.id);
+/**
+ * Courses each of `userIds` teaches or is actively enrolled in (the courses whose lessons they
+ * follow live): one statement for many users (sockets subscribing with `courseId: null`), built
+ * once, through the instructor and student indexes.
+ */
+export async function followedCourseIdsOf(db: Db, userIds: readonly string[]): Promise<Map<string, string[]>> {
+  const rows = await prepared(db, 'followed-course-ids', () =>
+    db
+      .select({ userId: courses.instructorId, courseId: courses.id })
+      .from(courses)
+      .where(anyUuidAt(courses.instructorId, 'ids'))
+      .union(
+        db
+          .select({ userId: enrollments.studentId, courseId: enrollments.courseId })
+          .from(enrollments)
+          .where(and(anyUuidAt(enrollments.studentId, 'ids'), eq(enrollments.status, 'ACTIVE'))),
+      )
+      .prepare('followed_course_ids'),
+  ).execute({ ids: [...userIds] });
+  const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
+  for (const r of rows) byUser.get(r.userId)?.push(r.courseId);
+  return byUser;
 }
 
 /** Per user: their role, the course's instructor and status, and whether they are actively enrolled in it. */
