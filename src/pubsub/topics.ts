@@ -6,8 +6,12 @@ export const Topics = {
   lessonStatusAll: 'lesson.status.all',
   /** Something a course's statistics count changed (enrollments, completion marks, lessons). */
   courseActivity: (courseId: string) => `course.${courseId}.activity`,
-  /** A user started following a course (enrolled, or created it): open subscriptions add it. */
-  userFollows: (userId: string) => `user.${userId}.follows`,
+  /**
+   * A user started following a course (enrolled, or created it): their open subscriptions add
+   * it. One topic for all users (payload: UserFollowsEvent): each instance listens once and
+   * hands it to the user's subscriptions, not one channel per subscribed user.
+   */
+  userFollows: 'user.follows',
   /** New notifications of one user (payload: NotificationAddedEvent). */
   userNotifications: (userId: string) => `user.${userId}.notifications`,
   /** An instance could not invalidate these cache tags: all bypass the cache until done. */
@@ -19,6 +23,7 @@ export const Topics = {
 } as const;
 
 export interface UserFollowsEvent {
+  userId: string;
   courseId: string;
 }
 

@@ -76,7 +76,7 @@ export function wireModules({
   const afterCommit = new AfterCommit<
     CourseCommitEvents & LessonCommitEvents & EnrollmentCommitEvents & ProgressCommitEvents & AccountCommitEvents
   >()
-    .on('courseFollowed', ({ userId, courseId }) => void publish(Topics.userFollows(userId), { courseId }))
+    .on('courseFollowed', ({ userId, courseId }) => void publish(Topics.userFollows, { userId, courseId }))
     // The event as recorded in the write's transaction (with its cursor), published live,
     // fire-and-forget.
     .on('lessonStatusChanged', (event) => lessonEvents.publish(event))

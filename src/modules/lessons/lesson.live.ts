@@ -74,6 +74,9 @@ export class LessonLive {
   private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
   /** Direct subscribers by topic (one bus subscription per topic on this instance). */
   private readonly topics = new Map<string, TopicEntry>();
+  /** "User follows a course" listeners on this instance, by user: one bus subscription for all of them. */
+  private readonly followListeners = new Map<string, Set<(courseId: string) => void>>();
+  private followsReady: Promise<void> | undefined;
   /** Events are fanned out one at a time, in arrival order: each subscriber gets them in order. */
   private fanning: Promise<void> = Promise.resolve();
 
@@ -113,9 +116,9 @@ export class LessonLive {
     const stream = new BoundedStream<LessonStatusChangedEvent>(this.options.maxQueued, () =>
       ctx.disconnect?.(1008, 'Slow consumer: too many undelivered events'),
     );
-    const on = async (topic: string, handle: (payload: unknown) => void) =>
-      stream.onEnd(await this.bus.subscribe(topic, handle));
-    const listen = (topic: string) => on(topic, (payload) => stream.push(payload as LessonStatusChangedEvent));
+    const on = async (start: () => Promise<() => void>) => stream.onEnd(await start());
+    const listen = (topic: string) =>
+      on(() => this.bus.subscribe(topic, (payload) => stream.push(payload as LessonStatusChangedEvent)));
     let source: Pick<BoundedStream<LessonStatusChangedEvent>, 'next' | 'end'> = stream;
     try {
       const covered = await this.listenFor(ctx, viewer, courseId, listen, on);
@@ -148,8 +151,8 @@ export class LessonLive {
       cleanups.push(() => this.leave(topic, member));
       await this.join(topic, member);
     };
-    const on = async (topic: string, handle: (payload: unknown) => void) => {
-      const stop = await this.bus.subscribe(topic, handle);
+    const on = async (start: () => Promise<() => void>) => {
+      const stop = await start();
       if (member.ended) stop();
       else cleanups.push(stop);
     };
@@ -162,6 +165,40 @@ export class LessonLive {
     // Nothing per socket beyond the member: no queue, and no loaders (the checks above read
     // through this service's own batched loader; each event gets loaders of its own).
     return sink.open(end);
+  }
+
+  /**
+   * Calls `handle` with each course `userId` starts following from now on; resolves with the
+   * function that stops it. The first call subscribes this instance to the one topic of such
+   * events (kept for the instance's life: enrollments are rare next to lesson events).
+   */
+  private async onFollow(userId: string, handle: (courseId: string) => void): Promise<() => void> {
+    let handlers = this.followListeners.get(userId);
+    if (!handlers) this.followListeners.set(userId, (handlers = new Set()));
+    handlers.add(handle);
+    const stop = () => {
+      handlers.delete(handle);
+      if (handlers.size === 0 && this.followListeners.get(userId) === handlers) this.followListeners.delete(userId);
+    };
+    this.followsReady ??= this.bus
+      .subscribe(Topics.userFollows, (payload) => {
+        const { userId: who, courseId } = payload as UserFollowsEvent;
+        for (const h of this.followListeners.get(who) ?? []) h(courseId);
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.followsReady = undefined; // the next subscriber tries again
+          throw err;
+        },
+      );
+    try {
+      await this.followsReady;
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    return stop;
   }
 
   /** Adds a direct subscriber to a topic; the first one subscribes this instance to it. */
@@ -274,7 +311,8 @@ export class LessonLive {
     viewer: SignedInViewer,
     courseId: string | null,
     listen: (topic: string) => Promise<void>,
-    on: (topic: string, handle: (payload: unknown) => void) => Promise<void>,
+    /** Registers a listener (what `start` resolves with stops it) for as long as the subscription lasts. */
+    on: (start: () => Promise<() => void>) => Promise<void>,
   ): Promise<string[] | null> {
     if (courseId !== null) {
       const uuid = uuidOf('Course', courseId);
@@ -293,15 +331,16 @@ export class LessonLive {
       // Every course followed now, plus any the viewer starts following while subscribed.
       const following = new Set(await this.followedCourses(viewer.userId));
       for (const id of following) await listen(Topics.lessonStatus(id));
-      await on(Topics.userFollows(viewer.userId), (payload) => {
-        const { courseId: id } = payload as UserFollowsEvent;
-        if (following.has(id)) return;
-        following.add(id);
-        listen(Topics.lessonStatus(id)).catch((err: unknown) => {
-          following.delete(id);
-          this.options.log.error({ err, courseId: id }, 'could not follow a newly joined course');
-        });
-      });
+      await on(() =>
+        this.onFollow(viewer.userId, (id) => {
+          if (following.has(id)) return;
+          following.add(id);
+          listen(Topics.lessonStatus(id)).catch((err: unknown) => {
+            following.delete(id);
+            this.options.log.error({ err, courseId: id }, 'could not follow a newly joined course');
+          });
+        }),
+      );
       return [...following];
     }
   }
