@@ -13,7 +13,7 @@ import { batchWhileBusy, SUBSCRIBE_BATCHING } from '../../util/batch-while-busy.
 import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
 import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
-import { courseAccessExceptions, courseAccessOfUsers, followedCourseIdsOf } from './lesson.repository.js';
+import { courseAccessExceptions, courseAccessOfPairs, followedCourseIdsOf } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
 
@@ -67,7 +67,7 @@ export interface LessonLiveOptions {
  */
 export class LessonLive {
   private readonly access: DataLoader<string, Access | null>;
-  /** Subscribe-time checks of many sockets in one statement per course: "courseId|userId" → standing. */
+  /** Subscribe-time checks of many sockets in one statement: "courseId|userId" → standing. */
   private readonly standing: (key: string) => Promise<Standing | null>;
   /** Subscribe-time reads of the courses a user follows (`courseId: null`), many users per statement. */
   private readonly followed: (userId: string) => Promise<string[]>;
@@ -389,27 +389,21 @@ export class LessonLive {
   /**
    * keys: "courseId|userId" → the user's standing towards the course (null: no such course
    * or user), with their role if they may follow it: admins, the course's instructor, and its
-   * actively enrolled students. One statement per course.
+   * actively enrolled students. One statement for all of them.
    */
   private async loadStanding(keys: readonly string[]): Promise<Array<Standing | null>> {
-    const byCourse = new Map<string, Set<string>>();
-    for (const key of keys) {
+    const pairs = [...new Set(keys)].map((key) => {
       const [courseId, userId] = key.split('|') as [string, string];
-      (byCourse.get(courseId) ?? byCourse.set(courseId, new Set()).get(courseId)!).add(userId);
-    }
+      return { courseId, userId };
+    });
     const result = new Map<string, Standing>();
-    await Promise.all(
-      [...byCourse].map(async ([courseId, userIds]) => {
-        const rows = await courseAccessOfUsers(this.db, courseId, [...userIds]);
-        for (const r of rows) {
-          result.set(`${courseId}|${r.userId}`, {
-            access: accessOfRow(r),
-            course: { status: r.courseStatus, instructorId: r.instructorId },
-            enrolled: r.enrolled,
-          });
-        }
-      }),
-    );
+    for (const r of await courseAccessOfPairs(this.db, pairs)) {
+      result.set(`${r.courseId}|${r.userId}`, {
+        access: accessOfRow(r),
+        course: { status: r.courseStatus, instructorId: r.instructorId },
+        enrolled: r.enrolled,
+      });
+    }
     return keys.map((k) => result.get(k) ?? null);
   }
 }

@@ -163,12 +163,16 @@ export async function followedCourseIdsOf(db: Db, userIds: readonly string[]): P
   return byUser;
 }
 
-/** Per user: their role, the course's instructor and status, and whether they are actively enrolled in it. */
-export function courseAccessOfUsers(db: Db, courseId: string, userIds: string[]) {
-  // Every subscribing socket's check (batched): built once, run with the ids as one array.
-  return prepared(db, 'course-access-of-users', () =>
+/**
+ * Per (course, user) pair: the user's role, the course's instructor and status, and whether the
+ * user is actively enrolled in it. One statement for any number of pairs (sockets subscribing
+ * to different courses), built once; pairs naming no course or no user are left out.
+ */
+export function courseAccessOfPairs(db: Db, pairs: ReadonlyArray<{ courseId: string; userId: string }>) {
+  return prepared(db, 'course-access-of-pairs', () =>
     db
       .select({
+        courseId: courses.id,
         userId: users.id,
         role: users.role,
         instructorId: courses.instructorId,
@@ -176,15 +180,17 @@ export function courseAccessOfUsers(db: Db, courseId: string, userIds: string[])
         enrolled: sql<boolean>`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id}
         and ${enrollments.studentId} = ${users.id} and ${enrollments.status} = 'ACTIVE')`,
       })
-      .from(users)
-      .innerJoin(courses, eq(courses.id, sql`${sql.placeholder('courseId')}::uuid`))
-      .where(anyUuidAt(users.id, 'ids'))
-      .prepare('course_access_of_users'),
-  ).execute({ courseId, ids: userIds });
+      .from(
+        sql`unnest(${sql.placeholder('courseIds')}::uuid[], ${sql.placeholder('userIds')}::uuid[]) as pair(course_id, user_id)`,
+      )
+      .innerJoin(courses, sql`${courses.id} = pair.course_id`)
+      .innerJoin(users, sql`${users.id} = pair.user_id`)
+      .prepare('course_access_of_pairs'),
+  ).execute({ courseIds: pairs.map((p) => p.courseId), userIds: pairs.map((p) => p.userId) });
 }
 
 /**
- * `courseAccessOfUsers` for an event's subscribers, answering only the exceptions: of `subscribers`
+ * `courseAccessOfPairs` for an event's subscribers, answering only the exceptions: of `subscribers`
  * (user id and the role their token names), the ones missing, whose role is no longer that
  * one, or who may not follow the course (not an admin, not its instructor still holding the
  * INSTRUCTOR role, not actively enrolled), each with their current role and standing. Thousands
