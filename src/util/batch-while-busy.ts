@@ -4,9 +4,9 @@
  * out `windowMs` after its first key (at once when full), while fewer than `maxInFlight`
  * batches are in flight; otherwise its keys wait for one of them to settle, and then go out at
  * once (they have waited a window already) unless the last batch went out less than a window
- * ago: at most one batch per window. A batch in flight
- * for longer than `staleMs` (a hung database) stops counting, so it cannot hold up the keys
- * behind it. No cache: every lookup is fresh.
+ * ago: at most one batch per window. A batch in flight for longer than `staleMs` (a hung
+ * database) stops counting, so it cannot hold up the keys behind it. No cache: every lookup is
+ * fresh.
  */
 export function batchWhileBusy<K, V>(
   load: (keys: readonly K[]) => Promise<readonly V[]>,
