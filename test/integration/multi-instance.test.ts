@@ -97,6 +97,53 @@ describe('two API instances', () => {
     }
   });
 
+  it('add a course joined through one instance to a courseId: null subscription on the other, not one another user joined', async () => {
+    const make = makeFactories(database.db);
+    const owner = await make.user({ role: 'INSTRUCTOR' });
+    const student = await make.user();
+    const other = await make.user();
+    const [first, joined, othersCourse] = await Promise.all([
+      make.course(owner.id),
+      make.course(owner.id),
+      make.course(owner.id),
+    ]);
+    await make.enrollment(student.id, first.id);
+    const ownerToken = await tokenFor(owner);
+    const gqlA = graphqlClient(a.url);
+    const create = (courseId: string, title: string) =>
+      gqlA(
+        `mutation($c: ID!, $t: String!) { createLesson(input: { courseId: $c, title: $t }) { id } }`,
+        { c: gid('Course', courseId), t: title },
+        { token: ownerToken },
+      );
+    const enroll = async (user: { id: string; role: 'STUDENT' }, courseId: string) => {
+      const res = await gqlA(
+        `mutation($c: ID!) { enroll(courseId: $c) { status } }`,
+        { c: gid('Course', courseId) },
+        { token: await tokenFor(user) },
+      );
+      expect(res.errors).toBeUndefined();
+    };
+
+    const socket = liveClient(b.url, { authorization: `Bearer ${await tokenFor(student)}` });
+    try {
+      const sub = subscribe(socket, `subscription { lessonStatusChanged(courseId: null) { lesson { title } } }`);
+      await primed(sub, () => create(first.id, 'probe'));
+      // Joined through instance A: B's subscription follows the course from then on.
+      await enroll({ id: student.id, role: 'STUDENT' }, joined.id);
+      await primed(sub, () => create(joined.id, 'probe joined'));
+      await create(joined.id, 'In the joined course');
+      expect((await sub.next()).data.lessonStatusChanged.lesson.title).toBe('In the joined course');
+      // Another user joining a course is not this subscription's business.
+      await enroll({ id: other.id, role: 'STUDENT' }, othersCourse.id);
+      await new Promise((r) => setTimeout(r, 300));
+      await create(othersCourse.id, 'Not followed');
+      expect(await sub.quiet(700)).toBe(true);
+    } finally {
+      await socket.dispose();
+    }
+  });
+
   it("close a user's socket on one instance when their role is changed through the other", async () => {
     const make = makeFactories(database.db);
     const admin = await make.user({ role: 'ADMIN' });
