@@ -123,6 +123,13 @@ function open(
 
 const terminate = (socket: Socket) => ({ terminate: () => socket.destroy() });
 
+/** A client that starts connecting now. */
+const newClient = (): BenchClient => ({
+  received: [],
+  socket: { terminate: () => {} },
+  timing: { start: performance.now(), upgraded: NaN, acknowledged: NaN },
+});
+
 /** A graphql-transport-ws subscriber: connection_init with the token, one `subscribe` once acknowledged. */
 export function connectGraphQLWs(
   url: string,
@@ -131,11 +138,7 @@ export function connectGraphQLWs(
   variables: Record<string, unknown>,
 ): Promise<BenchClient> {
   return new Promise((resolve, reject) => {
-    const client: BenchClient = {
-      received: [],
-      socket: { terminate: () => {} },
-      timing: { start: performance.now(), upgraded: NaN, acknowledged: NaN },
-    };
+    const client = newClient();
     const socket = open(
       url,
       'graphql-transport-ws',
@@ -167,11 +170,7 @@ export function connectGraphQLWs(
 /** A client of the bare broadcast server: every message it receives, parsed. */
 export function connectBare(url: string): Promise<BenchClient> {
   return new Promise((resolve, reject) => {
-    const client: BenchClient = {
-      received: [],
-      socket: { terminate: () => {} },
-      timing: { start: performance.now(), upgraded: NaN, acknowledged: NaN },
-    };
+    const client = newClient();
     const socket = open(
       url,
       null,

@@ -98,16 +98,12 @@ export class TokenService {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Verifies an access token and returns its viewer; any defect is UNAUTHENTICATED. */
-  async verifyAccessToken(token: string): Promise<Viewer> {
-    return this.verifyAccessTokenNow(token);
-  }
-
   /**
-   * The same, synchronously: node:crypto, not jose's WebCrypto (a thread-pool job per token;
-   * see jwt-verify.ts). Throws the UNAUTHENTICATED AppError.
+   * Verifies an access token and returns its viewer; any defect is UNAUTHENTICATED. The work is
+   * synchronous (node:crypto, not jose's WebCrypto, a thread-pool job per token; see
+   * jwt-verify.ts); the promise is the interface callers already await.
    */
-  verifyAccessTokenNow(token: string): Viewer {
+  async verifyAccessToken(token: string): Promise<Viewer> {
     const now = Math.floor(Date.now() / 1000);
     let claims: JwtClaims;
     try {

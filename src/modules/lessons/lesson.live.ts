@@ -69,7 +69,10 @@ export class LessonLive {
   private readonly access: DataLoader<string, Access | null>;
   /** Subscribe-time checks of many sockets in one statement: "courseId|userId" → standing. */
   private readonly standing: (key: string) => Promise<Standing | null>;
-  /** Subscribe-time reads of the courses a user follows (`courseId: null`), many users per statement. */
+  /**
+   * Subscribe-time reads of the courses a user teaches or is actively enrolled in (`courseId:
+   * null`), many users per statement.
+   */
   private readonly followed: (userId: string) => Promise<string[]>;
   private readonly shared = new Map<string, { loaders: SharedLoaders; at: number }>();
   /** Direct subscribers by topic (one bus subscription per topic on this instance). */
@@ -329,7 +332,7 @@ export class LessonLive {
       return null;
     } else {
       // Every course followed now, plus any the viewer starts following while subscribed.
-      const following = new Set(await this.followedCourses(viewer.userId));
+      const following = new Set(await this.followed(viewer.userId));
       for (const id of following) await listen(Topics.lessonStatus(id));
       await on(() =>
         this.onFollow(viewer.userId, (id) => {
@@ -379,11 +382,6 @@ export class LessonLive {
       this.shared.set(eventId, entry);
     }
     return entry.loaders;
-  }
-
-  /** Courses a user teaches or is actively enrolled in (batched with other sockets subscribing meanwhile). */
-  private followedCourses(userId: string): Promise<string[]> {
-    return this.followed(userId);
   }
 
   /**
