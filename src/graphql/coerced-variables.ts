@@ -9,6 +9,7 @@ import {
   type OperationDefinitionNode,
   type TypeNode,
 } from 'graphql';
+import { stableJson } from '../util/stable-json.js';
 import { introspectionCost } from './limits.js';
 
 /**
@@ -181,20 +182,4 @@ function rewrite(document: DocumentNode, operation: OperationDefinitionNode): Re
     },
   );
   return { document: edited, renamed };
-}
-
-/**
- * JSON with object keys sorted, so `{a, b}` and `{b, a}` give one key; dates as ISO strings.
- * Only ever given coerced values, whose depth the schema bounds.
- */
-export function stableJson(value: unknown): string {
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
