@@ -110,10 +110,10 @@ describe('quizzes: authoring and attempts graded on the server', () => {
       expect(res.status).toBe(400);
       expect(Object.keys(none.errors![0]!.extensions!.fieldErrors)).toEqual(['input.questions']);
       // Nothing was written.
-      const [{ n }] = await queryRows<{ n: number }>(
+      const [{ n }] = (await queryRows<{ n: number }>(
         t.app.database.db,
         sql`select count(*)::int as n from quizzes where lesson_id = ${lesson.id}`,
-      );
+      )) as [{ n: number }];
       expect(n).toBe(0);
     });
 
@@ -147,10 +147,10 @@ describe('quizzes: authoring and attempts graded on the server', () => {
       expect(b.errors).toBeUndefined();
       expect(a.data.startQuizAttempt.id).toBe(b.data.startQuizAttempt.id);
       expect((await start(quiz.id)).data.startQuizAttempt.id).toBe(a.data.startQuizAttempt.id);
-      const [{ n }] = await queryRows<{ n: number }>(
+      const [{ n }] = (await queryRows<{ n: number }>(
         t.app.database.db,
         sql`select count(*)::int as n from quiz_attempts where student_id = ${student.id}`,
-      );
+      )) as [{ n: number }];
       expect(n).toBe(1);
     });
 
@@ -164,10 +164,10 @@ describe('quizzes: authoring and attempts graded on the server', () => {
       }
       const results = await Promise.all([start(quiz.id, 'other'), start(quiz.id, 'other'), start(quiz.id, 'other')]);
       for (const r of results) expect(codesOf(r)).toEqual(['CONFLICT']);
-      const [{ n }] = await queryRows<{ n: number }>(
+      const [{ n }] = (await queryRows<{ n: number }>(
         t.app.database.db,
         sql`select count(*)::int as n from quiz_attempts where student_id = ${other.id} and quiz_id = (select id from quizzes where lesson_id = ${lesson.id})`,
-      );
+      )) as [{ n: number }];
       expect(n).toBe(2);
     });
 

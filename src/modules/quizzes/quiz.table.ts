@@ -146,6 +146,7 @@ export const quizAttempts = pgTable(
       .where(sql`${t.status} = 'IN_PROGRESS'`),
     index('quiz_attempts_quiz_id_started_at_idx').on(t.quizId, t.startedAt, t.id),
     index('quiz_attempts_course_student_idx').on(t.courseId, t.studentId),
+    index('quiz_attempts_student_id_idx').on(t.studentId),
     // The expiry sweep: attempts in progress with a deadline, soonest first.
     index('quiz_attempts_open_deadline_idx')
       .on(t.deadline)
@@ -172,6 +173,7 @@ export const courseCompletions = pgTable(
       foreignColumns: [enrollments.id],
     }).onDelete('cascade'),
     primaryKey({ name: 'course_completions_pkey', columns: [t.courseId, t.studentId] }),
+    index('course_completions_enrollment_id_idx').on(t.enrollmentId),
   ],
 );
 

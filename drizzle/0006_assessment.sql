@@ -80,10 +80,12 @@ ALTER TABLE "quizzes" ADD CONSTRAINT "quizzes_lesson_id_fkey" FOREIGN KEY ("less
 ALTER TABLE "certificates" ADD CONSTRAINT "certificates_enrollment_id_fkey" FOREIGN KEY ("enrollment_id") REFERENCES "public"."enrollments"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "certificates" ADD CONSTRAINT "certificates_course_id_fkey" FOREIGN KEY ("course_id") REFERENCES "public"."courses"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "certificates" ADD CONSTRAINT "certificates_student_id_fkey" FOREIGN KEY ("student_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "course_completions_enrollment_id_idx" ON "course_completions" USING btree ("enrollment_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "quiz_attempts_quiz_student_number_key" ON "quiz_attempts" USING btree ("quiz_id","student_id","number");--> statement-breakpoint
 CREATE UNIQUE INDEX "quiz_attempts_in_progress_key" ON "quiz_attempts" USING btree ("quiz_id","student_id") WHERE "quiz_attempts"."status" = 'IN_PROGRESS';--> statement-breakpoint
 CREATE INDEX "quiz_attempts_quiz_id_started_at_idx" ON "quiz_attempts" USING btree ("quiz_id","started_at","id");--> statement-breakpoint
 CREATE INDEX "quiz_attempts_course_student_idx" ON "quiz_attempts" USING btree ("course_id","student_id");--> statement-breakpoint
+CREATE INDEX "quiz_attempts_student_id_idx" ON "quiz_attempts" USING btree ("student_id");--> statement-breakpoint
 CREATE INDEX "quiz_attempts_open_deadline_idx" ON "quiz_attempts" USING btree ("deadline") WHERE "quiz_attempts"."status" = 'IN_PROGRESS' and "quiz_attempts"."deadline" is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "quiz_questions_quiz_id_position_key" ON "quiz_questions" USING btree ("quiz_id","position");--> statement-breakpoint
 CREATE INDEX "quizzes_lesson_id_created_at_idx" ON "quizzes" USING btree ("lesson_id","created_at","id");--> statement-breakpoint
