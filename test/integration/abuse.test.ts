@@ -27,7 +27,7 @@ describe('abuse limits (production configuration)', () => {
       MAX_SUBSCRIPTIONS_PER_USER: '2',
       COST_BUDGET_PER_MINUTE: '400',
       MAX_QUERY_COST: '300',
-      // Production serves /metrics only with a token (issue 11).
+      // Production serves /metrics only with a token.
       METRICS_TOKEN: METRICS_TOKEN,
     });
     user = await t.make.user();
