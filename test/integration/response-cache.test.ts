@@ -270,7 +270,7 @@ describe('response cache', () => {
     );
     for (const { u, r } of responses) {
       expect(r.data.me).toEqual({ id: gid('User', u.id), email: u.email, displayName: u.displayName });
-      expect(r.cacheControl).toBe('private, max-age=30');
+      expect(r.cacheControl).toBe('no-store');
     }
     expect(responses.filter(({ r }) => r.cache === 'HIT').length).toBeGreaterThan(0);
   });
