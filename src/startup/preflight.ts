@@ -16,7 +16,12 @@ export async function preflight(config: Config, options: { port: boolean }): Pro
   if (options.port) await checkPort(config.http.host, config.http.port);
   if (config.db.kind === 'postgres') await checkPostgres(config.db.url, config.db.connectTimeoutS);
   if (config.redis) {
-    for (const url of new Set([config.redis.url, config.redis.cacheUrl])) await checkRedis(url);
+    // Cluster and Sentinel targets name several nodes, any of which may be down at a healthy
+    // start; their clients find the live ones. A single Redis must answer.
+    const urls = [config.redis.target, config.redis.cacheTarget].flatMap((t) =>
+      t.kind === 'standalone' ? [t.url] : [],
+    );
+    for (const url of new Set(urls)) await checkRedis(url);
   }
 }
 
