@@ -96,6 +96,7 @@ export class ResponseCache {
         let outcome: CacheOutcome | undefined;
         let policy: CachePolicy | undefined;
         let miss: { key: string; generation: number; userScoped: boolean } | undefined;
+        let etag: string | undefined;
         return {
           async responseForOperation({
             document,
@@ -131,7 +132,7 @@ export class ResponseCache {
                 operationName: operation.name?.value ?? null,
               };
             const { scope, userScoped } = cacheScope(ctx.viewer, policy);
-            const key = `${scope}:${entryKey}`;
+            const key = recordKey(scope, entryKey);
             let read;
             try {
               read = await cache.read(() => cache.store.get(key));
@@ -140,12 +141,13 @@ export class ResponseCache {
               outcome = 'BYPASS';
               return null;
             }
-            if (read.value !== null) {
+            if (read.value !== null && isRecordText(read.value)) {
               outcome = 'HIT';
               cache.stats.hits++;
+              etag = read.value.slice(0, ETAG_LENGTH);
               // The stored bytes go out as they are (see `stringifyResult`): no JSON.parse of
               // the entry, no re-serialisation of the same data by Apollo.
-              const data = new StoredData(read.value) as unknown as Record<string, unknown>;
+              const data = new StoredData(read.value.slice(ETAG_LENGTH)) as unknown as Record<string, unknown>;
               return {
                 http: { status: 200, headers: new HeaderMap() },
                 body: { kind: 'single', singleResult: { data } },
@@ -168,13 +170,16 @@ export class ResponseCache {
             response.http.headers.set('cache-control', cacheControlHeader(policy!, shareable ? ctx.viewer : undefined));
             response.http.headers.set('vary', API_VARY);
             ctx.cacheOutcome = outcome;
+            if (outcome === 'HIT' && shareable && etag) response.http.headers.set('etag', etag);
             if (!miss || !ok) return;
+            const record = recordOf(miss.key, JSON.stringify({ data: body.data }));
+            if (shareable) response.http.headers.set('etag', record.slice(0, ETAG_LENGTH));
             const tags = [...(ctx.cacheTags ?? [])];
             if (miss.userScoped && ctx.viewer.userId) tags.push(`Viewer:${ctx.viewer.userId}`);
             // Not awaited: storing must not delay the response (the generation rule keeps it safe).
             // Only `data`: extensions (the cost report) belong to each request.
             cache.store
-              .set(miss.key, JSON.stringify({ data: body.data }), policy!.maxAge, tags, miss.generation)
+              .set(miss.key, record, policy!.maxAge, tags, miss.generation)
               .catch((err: unknown) => cache.bypassed(err));
           },
         };
@@ -230,7 +235,7 @@ export class ResponseCache {
     try {
       // As bytes: a hit's entry goes to the socket as it is, never decoded into a string and
       // encoded again (12 KiB each way on the catalog query; most of a hit's garbage).
-      stored = await this.read(() => this.store.getBytes(`${cacheScope(viewer, op).scope}:${op.entryKey}`));
+      stored = await this.read(() => this.store.getBytes(recordKey(cacheScope(viewer, op).scope, op.entryKey)));
     } catch {
       return null;
     }
@@ -351,6 +356,51 @@ export function stringifyResult(result: FormattedExecutionResult): string {
 }
 
 const DATA_PREFIX_BYTES = Buffer.from(DATA_PREFIX);
+
+/**
+ * A stored record: the entry's ETag (a quoted 22-character hash) followed by the entry. The
+ * hash covers the entry's key, whose scope names the caller's audience (anonymous, a role, a
+ * user), so a validator from one scope never matches in another, even for identical data; and
+ * the data, so it changes whenever what a hit would send changes. Computed once when stored,
+ * never per hit. Record keys carry a format version (`r2:`): instances of an older release,
+ * which store the bare entry, neither read nor overwrite these.
+ */
+export const ETAG_LENGTH = 24;
+const QUOTE = 0x22;
+
+function recordKey(scope: string, entryKey: string): string {
+  return `r2:${scope}:${entryKey}`;
+}
+
+function recordOf(key: string, entry: string): string {
+  const hash = createHash('sha256').update(key).update('\0').update(entry).digest('base64url');
+  return `"${hash.slice(0, ETAG_LENGTH - 2)}"${entry}`;
+}
+
+function isRecordText(record: string): boolean {
+  return record.charCodeAt(0) === QUOTE && record.charCodeAt(ETAG_LENGTH - 1) === QUOTE;
+}
+
+/** A record read as bytes: its ETag and its entry (`isStoredEntry`), or null if malformed. */
+export function splitRecord(record: Buffer): { etag: string; entry: Buffer } | null {
+  if (record.length <= ETAG_LENGTH || record[0] !== QUOTE || record[ETAG_LENGTH - 1] !== QUOTE) return null;
+  const entry = record.subarray(ETAG_LENGTH);
+  return isStoredEntry(entry) ? { etag: record.toString('latin1', 0, ETAG_LENGTH), entry } : null;
+}
+
+/**
+ * Whether an `If-None-Match` header names this ETag (RFC 9110 §13.1.2: weak comparison, a
+ * list, or `*`).
+ */
+export function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header === etag) return true;
+  for (const part of header.split(',')) {
+    const tag = part.trim();
+    if (tag === '*' || tag === etag || tag === `W/${etag}`) return true;
+  }
+  return false;
+}
 const CLOSING_BRACE = 0x7d;
 
 /** Whether stored bytes are in the shape `hitBody` splices (`{"data":...}`). */
