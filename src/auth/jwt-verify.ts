@@ -16,6 +16,11 @@ import type { VerificationKey } from './jwt-keys.js';
  *  - `typ` is ours (compared as jose does: case-insensitively, "application/" optional);
  *  - the signature first, then the claims: the required ones present, `iss` and `aud` ours,
  *    `iat`/`nbf`/`exp` numbers when present, `nbf` not in the future, `exp` not passed.
+ * Two rules of our own on top (the property test's oracle is jose plus these):
+ *  - every part in canonical base64url: the unused low bits of a last character must be zero
+ *    (a lenient decoder ignores them, which gives one token four spellings);
+ *  - with `maxLifetimeSeconds`, no token living longer (`exp - iat`, and `exp` from now): a
+ *    holder of the key cannot mint one that outlives every rotation.
  */
 export interface JwtRules {
   /** By `kid`. */
@@ -24,6 +29,8 @@ export interface JwtRules {
   readonly issuer: string;
   readonly audience: string;
   readonly requiredClaims: readonly string[];
+  /** The longest lifetime a token may claim (the access-token TTL plus the clock skew). */
+  readonly maxLifetimeSeconds?: number;
 }
 
 export type JwtClaims = Record<string, unknown>;
@@ -44,7 +51,20 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 /** A base64url part as bytes; refuses what a strict decoder refuses (Buffer would skip it). */
 function decodePart(part: string, what: string): Buffer {
   if (!BASE64URL.test(part) || part.length % 4 === 1) throw new JwtRejected(`${what} is not base64url`);
-  return Buffer.from(part, 'base64url');
+  const bytes = Buffer.from(part, 'base64url');
+  // Canonical only: Buffer ignores the unused bits of the last character, a re-encoding does not.
+  if (!lastCharCanonical(part)) throw new JwtRejected(`${what} is not canonical base64url`);
+  return bytes;
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The last character of a base64url text carries 2 or 4 unused bits (length % 4 = 2 or 3): zero. */
+function lastCharCanonical(part: string): boolean {
+  const rest = part.length % 4;
+  if (rest === 0) return true;
+  const value = ALPHABET.indexOf(part[part.length - 1]!);
+  return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
 /** Invalid UTF-8 is refused, not replaced (as jose does). */
@@ -122,5 +142,10 @@ export function verifyJwt(token: string, rules: JwtRules, now = Math.floor(Date.
       throw new JwtRejected(`${name} is not a number`);
   if (typeof claims.nbf === 'number' && claims.nbf > now) throw new JwtRejected('not yet valid');
   if (typeof claims.exp === 'number' && claims.exp <= now) throw new JwtRejected('expired', true);
+  const max = rules.maxLifetimeSeconds;
+  if (max !== undefined && typeof claims.exp === 'number') {
+    if (claims.exp - now > max || (typeof claims.iat === 'number' && claims.exp - claims.iat > max))
+      throw new JwtRejected('lifetime longer than allowed');
+  }
   return claims;
 }

@@ -77,6 +77,7 @@ export class TokenService {
       issuer: settings.issuer,
       audience: settings.audience,
       requiredClaims: ['sub', 'iat', 'exp', 'sid', 'role'],
+      maxLifetimeSeconds: settings.accessTokenTtlSeconds + MAX_CLOCK_SKEW_SECONDS,
     };
   }
 

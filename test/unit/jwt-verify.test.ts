@@ -62,8 +62,31 @@ const rules: JwtRules = {
   issuer: 'eduflow',
   audience: 'eduflow-api',
   requiredClaims: ['sub', 'iat', 'exp', 'sid', 'role'],
+  maxLifetimeSeconds: 930, // a 900 s TTL plus 30 s of clock skew
 };
 const NOW = 1_800_000_000;
+
+/**
+ * The oracle: jose, plus our two rules on top of it (jwt-verify.ts): canonical base64url in
+ * every part, and no lifetime over `maxLifetimeSeconds` (an expired token is reported expired).
+ */
+const onTop = { respelled: 0, overlong: 0 };
+async function expected(token: string): Promise<{ claims: unknown } | { expired: boolean }> {
+  const verdict = await jose(token);
+  // A non-canonical spelling is refused as malformed, before its claims are read.
+  if (!token.split('.').every(canonical)) {
+    if ('claims' in verdict) onTop.respelled++;
+    return { expired: false };
+  }
+  if (!('claims' in verdict)) return verdict;
+  const { iat, exp } = verdict.claims as { iat: number; exp: number };
+  if (exp - NOW > rules.maxLifetimeSeconds! || exp - iat > rules.maxLifetimeSeconds!) {
+    onTop.overlong++;
+    return { expired: false };
+  }
+  return verdict;
+}
+const canonical = (part: string) => Buffer.from(part, 'base64url').toString('base64url') === part;
 
 /** jose, as TokenService called it before: the oracle. */
 async function jose(token: string): Promise<{ claims: unknown } | { expired: boolean }> {
@@ -129,6 +152,8 @@ const claims = fc.record({
   nbf: goodOr<unknown>(undefined, NOW - 5, NOW, NOW + 60, 'x'),
   exp: fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom<unknown>(NOW + 600, NOW + 1) },
+    // Over-long lifetimes (a holder of the key minting its own): 920 s is within 930 from NOW - 10.
+    { weight: 2, arbitrary: fc.constantFrom<unknown>(NOW + 910, NOW + 921, NOW + 931, NOW + 86_400, 1e16) },
     { weight: 2, arbitrary: fc.constantFrom<unknown>(NOW, NOW - 1) },
     { weight: 1, arbitrary: fc.constantFrom<unknown>('9999999999', undefined) },
   ),
@@ -155,6 +180,8 @@ const mutation = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.constantFrom(
+      { kind: 'lowbits' as const },
+      { kind: 'lowbits' as const },
       { kind: 'pad' as const },
       { kind: 'truncate' as const },
       { kind: 'extra' as const },
@@ -185,6 +212,14 @@ function tokenOf(
     case 'pad':
       parts[2] += '=';
       break;
+    case 'lowbits': {
+      // Another spelling of the same signature bytes: the last character's unused bits set.
+      const sig = parts[2]!;
+      const unused = sig.length % 4 === 2 ? 0x0f : sig.length % 4 === 3 ? 0x03 : 0;
+      const last = ALPHABET.indexOf(sig.at(-1)!);
+      if (unused) parts[2] = sig.slice(0, -1) + ALPHABET[last | unused]!;
+      break;
+    }
     case 'truncate':
       parts[2] = parts[2]!.slice(0, -1);
       break;
@@ -211,7 +246,7 @@ describe('verifyJwt', () => {
           const headerObject = Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined));
           const token = tokenOf(headerObject, payload, key, m);
           const mine = ours(token);
-          const theirs = await jose(token);
+          const theirs = await expected(token);
           if ('claims' in mine) accepted++;
           else if (mine.expired) expired++;
           // Padding: jose's base64url decoder takes it, RFC 7515 §2 does not; we refuse it.
@@ -223,6 +258,9 @@ describe('verifyJwt', () => {
     // The generator must reach both outcomes often enough for the comparison to mean something.
     expect(accepted).toBeGreaterThan(20);
     expect(expired).toBeGreaterThan(20);
+    // ...and tokens jose takes that our two rules refuse: other spellings, over-long lifetimes.
+    expect(onTop.respelled).toBeGreaterThan(5);
+    expect(onTop.overlong).toBeGreaterThan(20);
   });
 
   it('accepts a good token of each of our keys, and only with its own algorithm', () => {
