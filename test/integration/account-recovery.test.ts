@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
 import { LOGIN, REFRESH, userWithPassword } from '../helpers/accounts.js';
 import { eventually } from '../helpers/eventually.js';
+import { gid } from '../helpers/factories.js';
 import { codesOf } from '../helpers/graphql-client.js';
 import { queryRows, startSmtpSink, type ReceivedMail } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -14,7 +15,7 @@ const NEW_PASSWORD = 'copper-harbour-saffron-84';
 const REQUEST_RESET = `mutation($e: String!) { requestPasswordReset(email: $e) }`;
 const RESET = `mutation($t: String!, $p: String!) { resetPassword(input: { token: $t, newPassword: $p }) { accessToken refreshToken user { id email } } }`;
 const REQUEST_VERIFY = `mutation { requestEmailVerification }`;
-const VERIFY = `mutation($t: String!) { verifyEmail(token: $t) { id emailVerifiedAt } }`;
+const VERIFY = `mutation($t: String!) { verifyEmail(token: $t) { id } }`;
 
 /** The text part of a raw message, quoted-printable decoded. */
 function textOf(mail: ReceivedMail): string {
@@ -185,10 +186,10 @@ describe('account recovery and email verification', () => {
       // Followed from a browser that is not signed in.
       const verified = await t.gql(VERIFY, { t: link });
       expect(verified.errors).toBeUndefined();
-      expect(Date.parse(verified.data.verifyEmail.emailVerifiedAt)).toBeGreaterThan(Date.now() - 60_000);
-      expect((await t.gql(`{ me { emailVerifiedAt } }`, {}, { token })).data.me.emailVerifiedAt).toBe(
-        verified.data.verifyEmail.emailVerifiedAt,
-      );
+      expect(verified.data.verifyEmail.id).toBe(gid('User', user.id));
+      const verifiedAt = (await t.gql(`{ me { emailVerifiedAt } }`, {}, { token })).data.me.emailVerifiedAt;
+      expect(Date.parse(verifiedAt)).toBeGreaterThan(Date.now() - 60_000);
+      expect((await t.gql(`{ me { emailVerifiedAt } }`, {}, { token })).data.me.emailVerifiedAt).toBe(verifiedAt);
       const again = await t.gql(VERIFY, { t: link });
       expect(codesOf(again)).toEqual(['BAD_USER_INPUT']);
       expect(again.errors![0]!.extensions!.fieldErrors).toHaveProperty('token');
@@ -221,7 +222,6 @@ describe('account recovery and email verification', () => {
       const user = await userWithPassword(t, OLD_PASSWORD);
       const other = await t.make.user({ role: 'INSTRUCTOR' });
       const q = `query($id: ID!) { user(id: $id) { emailVerifiedAt } }`;
-      const { gid } = await import('../helpers/factories.js');
       const admin = await t.make.user({ role: 'ADMIN' });
       expect((await t.gql(q, { id: gid('User', user.id) }, { token: await t.tokenFor(admin) })).errors).toBeUndefined();
       const otherRes = await t.gql(q, { id: gid('User', other.id) }, { token: await t.tokenFor(user) });
@@ -242,5 +242,90 @@ describe('account recovery and email verification', () => {
       async () => (await tokenRows(user.id))[0]!.emailed_at,
       (v) => v !== null,
     );
+  });
+
+  describe('round 3', () => {
+    const CHANGE = `mutation($i: ChangePasswordInput!) { changePassword(input: $i) }`;
+
+    it('retires outstanding reset and verification links when the password is changed', async () => {
+      const user = await userWithPassword(t, OLD_PASSWORD);
+      const token = await t.tokenFor(user);
+      await t.gql(REQUEST_RESET, { e: user.email });
+      await t.gql(REQUEST_VERIFY, {}, { token });
+      await waitForMail(user.email, 2);
+      const mails = mailsTo(user.email);
+      const reset = tokenIn(
+        mails.find((m) => m.raw.includes('reset-password'))!,
+        'reset-password',
+      );
+      const verify = tokenIn(
+        mails.find((m) => m.raw.includes('verify-email'))!,
+        'verify-email',
+      );
+      const changed = await t.gql(
+        CHANGE,
+        { i: { currentPassword: OLD_PASSWORD, newPassword: NEW_PASSWORD } },
+        { token: (await login(user, OLD_PASSWORD)).data.login.accessToken },
+      );
+      expect(changed.data).toEqual({ changePassword: true });
+      // The old link in the mailbox no longer sets a password (nor signs anyone in).
+      const takeover = await t.gql(RESET, { t: reset, p: 'mallow-quartz-beacon-66' });
+      expect(codesOf(takeover)).toEqual(['BAD_USER_INPUT']);
+      expect(takeover.errors![0]!.extensions!.fieldErrors).toHaveProperty('token');
+      expect(codesOf(await t.gql(VERIFY, { t: verify }))).toEqual(['BAD_USER_INPUT']);
+      expect((await login(user, NEW_PASSWORD)).data.login.user.id).toBe(gid('User', user.id));
+    });
+
+    it('answers verifyEmail with nothing private to a caller who is not signed in', async () => {
+      const user = await userWithPassword(t, OLD_PASSWORD);
+      const token = await t.tokenFor(user);
+      await t.make.enrollment(user.id, (await t.make.course((await t.make.user({ role: 'INSTRUCTOR' })).id)).id);
+      await t.gql(REQUEST_VERIFY, {}, { token });
+      const link = tokenIn((await waitForMail(user.email))[0]!, 'verify-email');
+      const res = await t.gql(
+        `mutation($t: String!) { verifyEmail(token: $t) { id displayName email emailVerifiedAt
+          sessions { id } enrollments(first: 5) { totalCount } schedule(first: 5) { totalCount } } }`,
+        { t: link },
+      );
+      // Verified (the link did its job)...
+      expect((await t.gql(`{ me { emailVerifiedAt } }`, {}, { token })).data.me.emailVerifiedAt).not.toBeNull();
+      // ...but the answer holds public fields only: every private one refused at its path.
+      expect(res.data.verifyEmail).toMatchObject({
+        id: gid('User', user.id),
+        email: null,
+        emailVerifiedAt: null,
+        sessions: null,
+        enrollments: null,
+        schedule: null,
+      });
+      expect(JSON.stringify(res.data)).not.toContain(user.email);
+      expect(res.errors?.map((e) => e.path?.at(-1)).sort()).toEqual(
+        ['email', 'emailVerifiedAt', 'enrollments', 'schedule', 'sessions'].sort(),
+      );
+    });
+
+    it('refuses a verification link of another account to a signed-in caller, and keeps it usable', async () => {
+      const owner = await userWithPassword(t, OLD_PASSWORD);
+      const other = await userWithPassword(t, OLD_PASSWORD);
+      await t.gql(REQUEST_VERIFY, {}, { token: await t.tokenFor(owner) });
+      const link = tokenIn((await waitForMail(owner.email))[0]!, 'verify-email');
+      const res = await t.gql(
+        `mutation($t: String!) { verifyEmail(token: $t) { id email } }`,
+        { t: link },
+        {
+          token: await t.tokenFor(other),
+        },
+      );
+      expect(codesOf(res)).toEqual(['FORBIDDEN']);
+      expect(JSON.stringify(res)).not.toContain(owner.email);
+      const mine = await t.gql(
+        `mutation($t: String!) { verifyEmail(token: $t) { id email } }`,
+        { t: link },
+        {
+          token: await t.tokenFor(owner),
+        },
+      );
+      expect(mine.data.verifyEmail).toEqual({ id: gid('User', owner.id), email: owner.email });
+    });
   });
 });

@@ -74,18 +74,23 @@ export class AccountRecoveryService {
     return true;
   }
 
-  /** Sets emailVerifiedAt for the address the link was sent to (if it is still the user's). */
+  /**
+   * Sets emailVerifiedAt for the address the link was sent to (if it is still the user's).
+   * The link proves an inbox, not a sign-in: the user comes back with what the caller may read
+   * anyway (anonymous: public fields only), and a caller signed in as someone else is refused
+   * (FORBIDDEN, the link left unused) rather than mixing two accounts in one answer.
+   */
   async verifyEmail(scope: RequestScope, token: string): Promise<UserRow> {
     const row = await findUsableAccountToken(this.deps.db, 'EMAIL_VERIFICATION', token);
     if (!row) throw invalidToken();
+    if (scope.viewer.userId !== null && scope.viewer.userId !== row.userId)
+      throw AppError.forbidden('This link verifies another account; sign out or open it signed in as that account');
     const user = await this.deps.db.transaction(async (tx) => {
       if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
       const updated = await markEmailVerified(tx, row.userId, row.email);
       if (!updated) throw invalidToken(); // the address changed since the link was sent
       return updated;
     });
-    // The link proved the inbox: the returned user is theirs to read, signed in or not.
-    scope.signedIn?.add(user.id);
     touched(scope, `User:${user.id}`, `Viewer:${user.id}`);
     return user;
   }

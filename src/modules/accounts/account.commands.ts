@@ -13,6 +13,7 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Emits } from '../../util/after-commit.js';
+import { retireAccountTokens } from './account-token.repository.js';
 import {
   findUser,
   findUserByEmail,
@@ -242,6 +243,10 @@ export class AccountCommands {
     const passwordHash = await hashPassword(input.newPassword);
     const revoked = await this.deps.db.transaction(async (tx) => {
       await updateUser(tx, user.id, { passwordHash });
+      // A reset link still in a mailbox would undo the change (a takeover path for whoever
+      // reads that mailbox); verification links go with it, as after a reset.
+      await retireAccountTokens(tx, user.id, 'PASSWORD_RESET');
+      await retireAccountTokens(tx, user.id, 'EMAIL_VERIFICATION');
       return revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
     await this.deps.afterCommit.emit('sessionChanged', {
