@@ -30,6 +30,7 @@ export class LoginThrottle {
   private readonly account: BackoffPolicy;
   private readonly registration: BackoffPolicy;
   private readonly accountEmail: BackoffPolicy;
+  private readonly resetRequests: BackoffPolicy;
 
   constructor(
     private readonly store: AttemptStore,
@@ -51,10 +52,11 @@ export class LoginThrottle {
       maxMs: 60 * MINUTE,
       windowMs: 60 * MINUTE,
     };
+    this.resetRequests = { free: 20, baseMs: MINUTE, maxMs: 60 * MINUTE, windowMs: 60 * MINUTE };
   }
 
   /**
-   * Password-reset and verification emails (`kind`): per address asked for, and per account
+   * Verification emails (and, by `kind`, others a signed-in user asks for): per address, and per account
    * when one exists (an account's address and the address asked for are the same string, so
    * both limits trip together and the answer reveals nothing about the account).
    * Throws RATE_LIMITED with `retryAfterSeconds`.
@@ -65,6 +67,18 @@ export class LoginThrottle {
       keys.push({ key: `mail:${kind}:address:${accountKey(email)}`, policy: this.accountEmail, weight: 1 });
     if (userId) keys.push({ key: `mail:${kind}:account:${userId}`, policy: this.accountEmail, weight: 1 });
     this.check(await this.store.attempt(keys), `${kind === 'reset' ? 'password reset' : 'verification'} emails`);
+  }
+
+  /**
+   * Password-reset requests per client IP (someone mailing many addresses). Never per address:
+   * a stranger asking for someone's address must not keep its owner from asking (the mails
+   * themselves are capped by the live links, see AccountRecoveryService). Throws RATE_LIMITED.
+   */
+  async reserveResetRequest(clientIp: string): Promise<void> {
+    this.check(
+      await this.store.attempt([{ key: `mail:reset:ip:${clientIp}`, policy: this.resetRequests, weight: 1 }]),
+      'password reset requests',
+    );
   }
 
   /** Account creation per client IP (sign-up spam). Throws RATE_LIMITED. */

@@ -13,10 +13,10 @@ export class AccountRecoveryResolver {
   @Mutation(() => Boolean, {
     description:
       'Always true, whether or not the address has an account (no enumeration). When it has one, a single-use token valid for 30 minutes is emailed. ' +
-      'Throttled per address and per account.',
+      'At most 3 usable links at a time: a further request sends nothing (and still answers true). Throttled per client address.',
   })
-  requestPasswordReset(@Arg('email', () => String) email: string) {
-    return this.recovery.requestPasswordReset(email);
+  requestPasswordReset(@Arg('email', () => String) email: string, @Ctx() ctx: GraphQLContext) {
+    return this.recovery.requestPasswordReset(email, ctx.client);
   }
 
   @Mutation(() => AuthPayload, {

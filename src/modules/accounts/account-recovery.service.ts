@@ -13,6 +13,7 @@ import { findUser, findUserByEmail, markEmailVerified, updateUser } from '../use
 import type { AccountCommitEvents, AuthResult } from './account.commands.js';
 import {
   consumeAccountToken,
+  countLiveAccountTokens,
   findUsableAccountToken,
   insertAccountToken,
   retireAccountTokens,
@@ -27,6 +28,8 @@ export const VERIFICATION_TOKEN_TTL_MS = 24 * 60 * 60_000;
  * the database work only a real account costs is hidden under it.
  */
 const RESET_RESPONSE_FLOOR_MS = 300;
+/** Reset links a user may hold at once (each lives 30 minutes): a few mails, never more. */
+export const MAX_LIVE_RESET_LINKS = 3;
 
 export interface AccountRecoveryDeps {
   readonly db: Db;
@@ -45,19 +48,22 @@ export interface AccountRecoveryDeps {
 export class AccountRecoveryService {
   constructor(private readonly deps: AccountRecoveryDeps) {}
 
-  /** Always true (no account enumeration); only a real account gets an email. */
-  async requestPasswordReset(email: string): Promise<boolean> {
+  /**
+   * Always true (no account enumeration), in the same time; only a real account gets an email,
+   * and only while it holds fewer than MAX_LIVE_RESET_LINKS usable links: a further request
+   * sends nothing. So nobody can flood a mailbox, and nobody can keep its owner from recovering
+   * (there is always a live link in the mailbox, or the next request sends one). The only limit
+   * on asking is per client address (`reserveResetRequest`), against one client mailing many.
+   */
+  async requestPasswordReset(email: string, client: Pick<ClientInfo, 'ip'>): Promise<boolean> {
     const started = Date.now();
     const address = email.trim().toLowerCase();
     if (address.length === 0 || address.length > 254 || !address.includes('@'))
       throw AppError.badInput({ email: 'is not an email address' });
     try {
-      await this.deps.throttle.reserveAccountEmail('reset', address, null);
+      await this.deps.throttle.reserveResetRequest(client.ip);
       const user = await findUserByEmail(this.deps.db, address);
-      if (user) {
-        await this.deps.throttle.reserveAccountEmail('reset', null, user.id);
-        await this.request(user, 'PASSWORD_RESET', RESET_TOKEN_TTL_MS);
-      }
+      if (user) await this.request(user, 'PASSWORD_RESET', RESET_TOKEN_TTL_MS, MAX_LIVE_RESET_LINKS);
       return true;
     } finally {
       const wait = RESET_RESPONSE_FLOOR_MS - (Date.now() - started);
@@ -132,9 +138,13 @@ export class AccountRecoveryService {
     };
   }
 
-  /** The token row and its outbox event, in one transaction: the worker does the rest. */
-  private async request(user: UserRow, purpose: AccountTokenPurpose, ttlMs: number): Promise<void> {
+  /**
+   * The token row and its outbox event, in one transaction: the worker does the rest. With
+   * `maxLive`, nothing while the user already holds that many usable links of the purpose.
+   */
+  private async request(user: UserRow, purpose: AccountTokenPurpose, ttlMs: number, maxLive?: number): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
+      if (maxLive !== undefined && (await countLiveAccountTokens(tx, user.id, purpose)) >= maxLive) return;
       const row = await insertAccountToken(tx, { userId: user.id, purpose, email: user.email, ttlMs });
       await appendToOutbox(tx, {
         type: 'account.token-requested',

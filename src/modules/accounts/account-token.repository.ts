@@ -29,6 +29,22 @@ export async function insertAccountToken(
   return row!;
 }
 
+/** Links of a purpose still usable (not used, not expired) for a user. */
+export async function countLiveAccountTokens(tx: Db, userId: string, purpose: AccountTokenPurpose): Promise<number> {
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(accountTokens)
+    .where(
+      and(
+        eq(accountTokens.userId, userId),
+        eq(accountTokens.purpose, purpose),
+        isNull(accountTokens.usedAt),
+        gt(accountTokens.expiresAt, sql`now()`),
+      ),
+    );
+  return row?.n ?? 0;
+}
+
 /**
  * The worker's step before sending: a fresh random token for a request not yet emailed, used or
  * expired, its hash stored in place of any earlier one (a retry after a crash mid-send makes the
