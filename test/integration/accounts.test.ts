@@ -43,6 +43,11 @@ describe('accounts and sessions', () => {
 
     it.each([
       ['password123', /too common/],
+      // Breached passwords the former embedded list did not have (zxcvbn's dictionaries do).
+      ['P@ssw0rd2024', /too common or too easy to guess/],
+      ['dragon123456', /too common or too easy to guess/],
+      ['baseball2023', /too common or too easy to guess/],
+      ['michael1990', /too common or too easy to guess/],
       ['aaaaaaaaaaaa', /too simple/],
       ['x'.repeat(129), /at most 128/],
     ])('refuses the password %j', async (password, message) => {

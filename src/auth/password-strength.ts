@@ -1,0 +1,23 @@
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import * as english from '@zxcvbn-ts/language-en';
+
+/**
+ * zxcvbn-ts with its common dictionaries (breached passwords, names, frequent words) and the
+ * English ones, all bundled in the packages: no network. Built once, on first use, and kept
+ * (the dictionaries take a moment to index; every later check reuses them).
+ */
+let factory: ZxcvbnFactory | undefined;
+
+function checker(): ZxcvbnFactory {
+  return (factory ??= new ZxcvbnFactory({
+    translations: english.translations,
+    graphs: common.adjacencyGraphs,
+    dictionary: { ...common.dictionary, ...english.dictionary },
+  }));
+}
+
+/** zxcvbn's score (0-4) of a password, given what it must not lean on (the email, its name). */
+export function passwordScore(password: string, userInputs: readonly string[] = []): number {
+  return checker().check(password, [...userInputs]).score;
+}
