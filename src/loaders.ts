@@ -3,10 +3,12 @@
 // the loader files themselves, not the module barrels (which export the live services).
 import type { Viewer } from './auth/viewer.js';
 import type { Db } from './db/client.js';
+import { createCategoryLoaders } from './modules/categories/category.loader.js';
 import { createCourseLoaders } from './modules/courses/course.loader.js';
 import { createEnrollmentLoaders } from './modules/enrollments/enrollment.loader.js';
 import { createLessonLoaders } from './modules/lessons/lesson.loader.js';
 import { createProgressLoaders } from './modules/progress/progress.loader.js';
+import { createSectionLoaders } from './modules/sections/section.loader.js';
 import { createUserLoaders } from './modules/users/user.loader.js';
 
 interface ModuleLoaders {
@@ -15,6 +17,8 @@ interface ModuleLoaders {
   lessons: ReturnType<typeof createLessonLoaders>;
   enrollments: ReturnType<typeof createEnrollmentLoaders>;
   progress: ReturnType<typeof createProgressLoaders>;
+  categories: ReturnType<typeof createCategoryLoaders>;
+  sections: ReturnType<typeof createSectionLoaders>;
 }
 export type Loaders = Readonly<ModuleLoaders>;
 
@@ -42,6 +46,12 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
     },
     get progress() {
       return (made.progress ??= createProgressLoaders(db, viewer));
+    },
+    get categories() {
+      return (made.categories ??= createCategoryLoaders(db));
+    },
+    get sections() {
+      return (made.sections ??= createSectionLoaders(db, viewer));
     },
   };
 }

@@ -6,7 +6,10 @@ import { NodeResolver } from './graphql/node.resolver.js';
 import { AccountRecoveryResolver } from './modules/accounts/account-recovery.resolver.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { SessionResolver, UserSessionsResolver } from './modules/accounts/session.resolver.js';
+import { CategoryResolver } from './modules/categories/category.resolver.js';
+import { CourseCategoryResolver } from './modules/categories/course-category.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
+import { CourseSectionsResolver, LessonSectionResolver, SectionResolver } from './modules/sections/section.resolver.js';
 import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
 import { CourseEnrollmentsResolver } from './modules/enrollments/course-enrollments.resolver.js';
 import { EnrollmentResolver } from './modules/enrollments/enrollment.resolver.js';
@@ -45,6 +48,11 @@ export const resolverClasses = [
   NotificationResolver,
   UserNotificationsResolver,
   PlatformResolver,
+  CategoryResolver,
+  CourseCategoryResolver,
+  SectionResolver,
+  CourseSectionsResolver,
+  LessonSectionResolver,
 ] as const;
 
 type ResolverClass = (typeof resolverClasses)[number];
@@ -60,6 +68,8 @@ export function resolverContainer(m: Modules): ContainerType {
         Lesson: m.lessons,
         Enrollment: m.enrollments,
         Notification: m.notifications,
+        Category: m.categories,
+        Section: m.sections,
       }),
     ],
     [UserResolver, new UserResolver(m.users)],
@@ -83,6 +93,11 @@ export function resolverContainer(m: Modules): ContainerType {
     [NotificationResolver, new NotificationResolver(m.notificationCommands)],
     [UserNotificationsResolver, new UserNotificationsResolver(m.notifications)],
     [PlatformResolver, new PlatformResolver(m.platform)],
+    [CategoryResolver, new CategoryResolver(m.categories, m.categoryCommands, m.courses)],
+    [CourseCategoryResolver, new CourseCategoryResolver(m.categories)],
+    [SectionResolver, new SectionResolver(m.sections, m.courses, m.sectionCommands)],
+    [CourseSectionsResolver, new CourseSectionsResolver(m.sections)],
+    [LessonSectionResolver, new LessonSectionResolver(m.sections)],
   ]);
   return {
     get(cls: ResolverClass) {

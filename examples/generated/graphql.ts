@@ -61,7 +61,9 @@ export type CourseByIdQueryVariables = Exact<{
 
 
 export type CourseByIdQuery = { node:
+    | { id: string }
     | { title: string, priceCents: number, id: string }
+    | { id: string }
     | { id: string }
     | { id: string }
     | { id: string }

@@ -14,6 +14,8 @@ export const NOTIFICATION_KINDS = [
   'LESSON_CANCELLED',
   'LESSON_REMINDER',
   'WELCOME',
+  'REVIEW_POSTED',
+  'COURSE_ACCESS_GRANTED',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const notificationKind = pgEnum('notification_kind', NOTIFICATION_KINDS);
