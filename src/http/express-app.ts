@@ -7,13 +7,13 @@ import type { Config } from '../config/config.js';
 import type { GraphQLContext, HttpRequestInfo } from '../context.js';
 import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
-import helmet from 'helmet';
 import type { Metrics } from '../observability/metrics.js';
 import { mountExplorer } from './explorer.js';
 import { isOriginAllowed } from './origins.js';
 import { persistedQueryShape } from './persisted-query-shape.js';
 import { mountSandbox } from './sandbox.js';
 import { requestId } from './request-id.js';
+import { apiSecurityHeaders } from './security-headers.js';
 import { withTimeout } from '../util/with-timeout.js';
 
 export interface HealthCheck {
@@ -50,18 +50,15 @@ export function corsOptions(config: Config): CorsOptions {
   };
 }
 
-/** Helmet's settings, for Express and the hot path alike. */
-export const HELMET_OPTIONS = { crossOriginEmbedderPolicy: false } as const;
-
 export function createExpressApp(deps: ExpressAppDeps): express.Express {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   if (config.http.trustProxy !== undefined) app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
-  // Security headers, with helmet's strict content security policy everywhere; the explorer
-  // and /sandbox pages replace it with their own (see explorer.ts and sandbox.ts).
-  app.use(helmet(HELMET_OPTIONS));
+  // The JSON API's security headers everywhere; the explorer and /sandbox pages replace them
+  // with helmet's set and their own content security policy (see explorer.ts and sandbox.ts).
+  app.use(apiSecurityHeaders(app.get('trust proxy fn') as (addr: string, hop: number) => boolean));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () =>

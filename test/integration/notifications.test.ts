@@ -14,6 +14,7 @@ import { enrollStudents, notificationTally, queryRows } from '../helpers/notific
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { liveClient, subscribe, type LiveClient } from '../helpers/ws-client.js';
+import { queuePrefix } from '../../src/queue/index.js';
 
 const ENROLL = `mutation($c: ID!) { enroll(courseId: $c) { id } }`;
 const UNENROLL = `mutation($c: ID!) { unenroll(courseId: $c) { id } }`;
@@ -72,7 +73,7 @@ describe('notifications', () => {
   const queue = (name: string) =>
     new Queue(name, {
       connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix: `${t.redisPrefix}bull`,
+      prefix: queuePrefix(t.redisPrefix),
     });
 
   describe('transactional outbox', () => {
