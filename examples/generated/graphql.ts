@@ -62,7 +62,10 @@ export type CourseByIdQueryVariables = Exact<{
 
 export type CourseByIdQuery = { node:
     | { id: string }
+    | { id: string }
     | { title: string, priceCents: number, id: string }
+    | { id: string }
+    | { id: string }
     | { id: string }
     | { id: string }
     | { id: string }

@@ -31,6 +31,8 @@ export interface ExpressAppDeps {
   readonly metrics: Metrics;
   /** Preloaded in the explorer and in Sandbox. */
   readonly exampleQuery: string;
+  /** Further GET routes of the modules (certificate PDFs), mounted before /graphql. */
+  readonly routes?: ReadonlyArray<(app: express.Express) => void>;
 }
 
 /** CORS for /graphql (Express and the hot path, http/graphql-handler.ts). */
@@ -105,6 +107,8 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     );
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
+
+  for (const mount of deps.routes ?? []) mount(app);
 
   // Development pages: the explorer (offline, from npm) at /graphql and Apollo Sandbox at
   // /sandbox. Off in production, like introspection.

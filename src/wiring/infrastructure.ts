@@ -79,6 +79,7 @@ export async function startInfrastructure(config: Config, log: Logger) {
 
   return {
     tokens,
+    attemptStore,
     redis,
     cacheRedis,
     costBudget,
