@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Config } from './config/config.js';
-import { exitOnSignals, loadConfigOrExit } from './process.js';
+import { exitOnSignals, exitOnStartupFailure, loadConfigOrExit } from './process.js';
+import { preflight } from './startup/preflight.js';
 import { startBackgroundWork } from './background.js';
 import { createDatabase } from './db/client.js';
 import { routeConsoleToLogger } from './logging/console.js';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  await preflight(config, { port: false });
   const database = createDatabase(config, log.child({ module: 'db' }));
   if (config.db.migrateOnStart) await database.migrate();
   const bus = createEventBus(config, log.child({ module: 'pubsub' }));
@@ -60,7 +62,4 @@ function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
   });
 }
 
-main().catch((err: unknown) => {
-  console.error('EduFlow worker failed to start:', err);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('EduFlow worker'));
