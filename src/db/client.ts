@@ -11,6 +11,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { recordQuery } from './query-stats.js';
 import * as schema from './schema.js';
 
@@ -79,6 +80,7 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
   }
 
   const dataDir = c.dataDir === 'memory://' ? c.dataDir : join(c.dataDir, 'pglite');
+  const unlock = dataDir === 'memory://' ? () => {} : lockDataDir(c.dataDir);
   if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
   const client = new PGlite(dataDir);
   const pgliteDb = drizzlePglite(client, { schema, logger });
@@ -96,7 +98,13 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
       const stop = await client.listen(channel, () => onNotify());
       return () => stop();
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 

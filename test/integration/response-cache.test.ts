@@ -8,7 +8,8 @@ import { codesOf, graphqlClient, type GraphQLClient } from '../helpers/graphql-c
 import { startPrivateRedis } from '../helpers/services.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
+import { TEST_JWT_SECRET } from '../helpers/env.js';
+import { testRedisEnv } from '../helpers/redis-topology.js';
 import { spawnApi } from '../helpers/spawn-api.js';
 import { liveClient, subscribe } from '../helpers/ws-client.js';
 
@@ -33,7 +34,7 @@ describe('response cache', () => {
     a = await startTestApp();
     const spawned = await spawnApi({
       DATABASE_URL: a.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
+      ...testRedisEnv(),
       REDIS_KEY_PREFIX: a.redisPrefix,
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: 'warn',
