@@ -14,7 +14,8 @@ import { queriesInScope, withQueryScope } from '../db/query-stats.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { corsOptions, HELMET_OPTIONS, timeoutBody } from './express-app.js';
+import { corsOptions, HELMET_OPTIONS } from './express-app.js';
+import type { Deadline, OperationDeadlines } from './operation-deadline.js';
 import { problemOfPersistedQuery } from './persisted-query-shape.js';
 import { SAFE_REQUEST_ID } from './request-id.js';
 
@@ -48,6 +49,8 @@ export interface GraphQLHandlerDeps {
   readonly contextFor: (req: HttpRequestInfo) => Promise<GraphQLContext>;
   /** Express's compiled `trust proxy` function: the same client address as Express sees. */
   readonly trustProxy: (addr: string, hop: number) => boolean;
+  /** The operation timeout and abort signal of every request (shared with the Express path). */
+  readonly deadlines: OperationDeadlines;
 }
 
 export interface GraphQLHandler {
@@ -77,9 +80,9 @@ interface Exchange {
   readonly res: ServerResponse;
   readonly info: HttpRequestInfo;
   readonly started: bigint;
-  /** Set once an answer (or the timeout's 503) has been written; later writes are dropped. */
+  /** Set once an answer has been written, or the request given up; later writes are dropped. */
   answered: boolean;
-  timer?: NodeJS.Timeout;
+  readonly deadline: Deadline;
 }
 
 export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
@@ -87,7 +90,6 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const securityHeaders = headersSetBy(helmet(HELMET_OPTIONS));
   const applyCors = cors(corsOptions(config));
   const limit = config.http.bodyLimitBytes;
-  const timeoutMs = config.graphql.operationTimeoutMs;
   const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
   /** Apollo's response type for each Accept header seen (few distinct ones in practice). */
   const responseTypes = new LRUCache<string, string>({ max: 256 });
@@ -105,7 +107,11 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     if (ex.answered) return;
     ex.answered = true;
-    clearTimeout(ex.timer);
+    ex.deadline.done();
+    write(ex, status, headers, body);
+  };
+
+  const write = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     const { res } = ex;
     res.statusCode = status;
     for (const [name, value] of headers) res.setHeader(name, value);
@@ -200,7 +206,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       // Incremental delivery (multipart): streamed as Apollo produces it.
       if (ex.answered) return;
       ex.answered = true;
-      clearTimeout(ex.timer);
+      ex.deadline.done();
       ex.res.statusCode = status;
       for (const [name, value] of response.headers) ex.res.setHeader(name, value);
       for await (const chunk of response.body.asyncIterator) ex.res.write(chunk);
@@ -254,21 +260,22 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     handle(req, res) {
       const incoming = req.headers['x-request-id'];
       const requestId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      // Given up (operation timeout, database circuit open): the operation's answer is dropped.
+      const deadline = deps.deadlines.start(
+        (status, headers, body) => !res.headersSent && write(ex, status, headers, body),
+        () => void (ex.answered = true),
+      );
       const info: HttpRequestInfo = {
         authorization: req.headers.authorization,
         requestId,
         ip: proxyAddr(req, deps.trustProxy),
         userAgent: req.headers['user-agent'] ?? null,
+        guard: deadline.guard,
       };
-      const ex: Exchange = { req, res, info, started: process.hrtime.bigint(), answered: false };
+      const ex: Exchange = { req, res, info, started: process.hrtime.bigint(), answered: false, deadline };
       res.setHeader('X-Request-ID', requestId);
       for (const [name, value] of securityHeaders) res.setHeader(name, value);
       applyCors(req, res, () => {});
-      ex.timer = setTimeout(() => {
-        if (ex.answered || res.headersSent) return;
-        const [status, body] = timeoutBody(timeoutMs);
-        finish(ex, status, [['content-type', APPLICATION_JSON]], JSON.stringify(body));
-      }, timeoutMs);
 
       const length = Number(req.headers['content-length']);
       if (!(length <= limit)) {
@@ -279,7 +286,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       // Node's parser delivers exactly Content-Length bytes (checked against the limit above).
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('error', () => {
-        clearTimeout(ex.timer);
+        ex.deadline.done();
         ex.answered = true; // the client went away mid-body: nobody to answer
       });
       req.on('end', () => {

@@ -1,5 +1,6 @@
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -45,7 +46,7 @@ export class ProgressCommands {
     if (refusal) throw refusal;
     // The statement re-checks both conditions atomically; if they stopped holding since the
     // loaders read them, the fresh rows say why.
-    if (!(await apply(this.db, viewer.userId, lesson.id))) {
+    if (!(await transaction(this.db, scope, (tx) => apply(tx, viewer.userId, lesson.id)))) {
       const fresh = {
         status: (await scope.loaders.lessons.byId.clear(lesson.id).load(lesson.id))?.status ?? 'CANCELLED',
       };
