@@ -1,7 +1,7 @@
 /**
  * npm run bench:revocation       (ROUNDS=6 DURATION=5 CONNECTIONS=20 also work)
  *
- * What the per-request revocation check costs (issue 11):
+ * What the per-request revocation check costs:
  *  1. over HTTP: a signed-in `{ __typename }` against two real API processes started side by
  *     side on the same database and Redis, one with the check (the default) and one with
  *     REVOCATION_CHECK=false. Rounds alternate (off/on, then on/off ...) so drift in the

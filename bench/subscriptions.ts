@@ -387,7 +387,7 @@ async function startEduFlow(data: Seeded) {
       MAX_SOCKETS_PER_IP: '0',
       MAX_SUBSCRIPTIONS_PER_USER: '0',
       COST_BUDGET_PER_MINUTE: '0',
-      // As deployed (README, production topology): the API process runs no outbox relay or
+      // As deployed (docs/operations.md, topology): the API process runs no outbox relay or
       // notification jobs; workers are processes of their own. In-process, each round's
       // 10,000 "lesson started" notifications were still being processed during the next
       // round's delivery (rounds 2 and 3 ran 1.5-2x slower than round 1).

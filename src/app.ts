@@ -18,6 +18,7 @@ import { prepareDatabase } from './wiring/database.js';
 import { startInfrastructure } from './wiring/infrastructure.js';
 import { startJobs, type Background } from './wiring/jobs.js';
 import { wireModules } from './wiring/modules.js';
+import { mountCertificatePdfs } from './modules/certificates/index.js';
 import { startRevocations } from './wiring/revocations.js';
 import { attachWebSocket } from './wiring/websocket.js';
 import type { WsServer } from './ws/graphql-ws.js';
@@ -109,6 +110,7 @@ async function assemble(
     isDraining: () => draining,
     contextFor,
     exampleQuery: EXAMPLE_QUERY,
+    routes: [mountCertificatePdfs(db, log)],
   });
 
   const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;

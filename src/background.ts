@@ -5,6 +5,8 @@ import { createMailer } from './mail/mailer.js';
 import { accountTokenProcessors } from './modules/accounts/index.js';
 import { NotificationProcessors } from './modules/notifications/index.js';
 import { maintenanceProcessors } from './modules/platform/index.js';
+import { CertificateProcessors, certificatePdfUrl } from './modules/certificates/index.js';
+import { QuizProcessors } from './modules/quizzes/index.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import type { EventBus } from './pubsub/event-bus.js';
 import type { JobName, JobQueue, Processors } from './queue/index.js';
@@ -35,10 +37,19 @@ export async function startBackgroundWork(deps: {
   const mailer = createMailer(config.mail, log.child({ module: 'mail' }));
   let stopping = false;
   const notifications = new NotificationProcessors({ db, jobs, bus, mailer, config, log, stopping: () => stopping });
+  const quizzes = new QuizProcessors({ db, jobs, bus, log: log.child({ module: 'quizzes' }) });
+  const certificates = new CertificateProcessors({
+    db,
+    bus,
+    log: log.child({ module: 'certificates' }),
+    pdfUrl: certificatePdfUrl(config),
+  });
   await jobs.work(
     instrumented(
       {
         ...notifications.processors(),
+        ...quizzes.processors(),
+        ...certificates.processors(),
         ...accountTokenProcessors({ db, mailer, log, publicAppUrl: config.mail.publicAppUrl }),
         ...maintenanceProcessors(db, log, {
           readRetentionDays: config.notifications.readRetentionDays,
@@ -63,6 +74,7 @@ export async function startBackgroundWork(deps: {
   });
   await relay.start();
   const batchSweep = startBatchSweep(notifications, config.notifications.outboxRequeueAfterMs, log);
+  const expirySweep = startExpirySweep(quizzes, config.notifications.outboxPollMs, log);
   // The queue came back empty: what Postgres says is unfinished is queued again now, not
   // when the sweeps find it stale (the sweeps still run, for whatever this misses).
   jobs.onDataLost?.(() => {
@@ -83,6 +95,7 @@ export async function startBackgroundWork(deps: {
     async close() {
       stopping = true; // long jobs (email runs) stop early; what they leave is retried
       await batchSweep.stop();
+      await expirySweep.stop();
       await relay.stop();
       await jobs.close();
       mailer.close();
@@ -106,6 +119,29 @@ function startBatchSweep(notifications: NotificationProcessors, outboxRequeueAft
       .catch((err: unknown) => log.warn({ err }, 'notification batch sweep failed; the next one retries'))
       .finally(() => (running = undefined));
   }, afterMs / 2);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * Grades timed quiz attempts left open past their deadline whose delayed job never ran (lost
+ * with Redis data, or queued while no worker ran). Every five outbox polls (5 s by default),
+ * between 1 and 30 s: one read of a small partial index when nothing is overdue.
+ */
+function startExpirySweep(quizzes: QuizProcessors, outboxPollMs: number, log: Logger) {
+  const everyMs = Math.min(30_000, Math.max(1_000, outboxPollMs * 5));
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    running ??= quizzes
+      .sweep()
+      .catch((err: unknown) => log.warn({ err }, 'quiz expiry sweep failed; the next one retries'))
+      .finally(() => (running = undefined));
+  }, everyMs);
   timer.unref();
   return {
     async stop() {

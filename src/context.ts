@@ -10,6 +10,7 @@ import type { Logger } from './logging/logger.js';
 import type { LessonLive } from './modules/lessons/index.js';
 import type { NotificationLive } from './modules/notifications/index.js';
 import type { CourseStatsLive } from './modules/progress/index.js';
+import type { QuizGradedLive } from './modules/quizzes/quiz.live.js';
 import type { LiveSink } from './pubsub/live-sink.js';
 import type { ClientInfo, RequestScope } from './request-scope.js';
 
@@ -82,6 +83,7 @@ export interface LiveServices {
   readonly lessons: LessonLive;
   readonly notifications: NotificationLive;
   readonly courseStats: CourseStatsLive;
+  readonly quizGraded: QuizGradedLive;
 }
 
 /**

@@ -7,6 +7,8 @@ import { createCourseLoaders } from './modules/courses/course.loader.js';
 import { createEnrollmentLoaders } from './modules/enrollments/enrollment.loader.js';
 import { createLessonLoaders } from './modules/lessons/lesson.loader.js';
 import { createProgressLoaders } from './modules/progress/progress.loader.js';
+import { createQuizLoaders } from './modules/quizzes/quiz.loader.js';
+import { createCertificateLoaders } from './modules/certificates/certificate.loader.js';
 import { createUserLoaders } from './modules/users/user.loader.js';
 
 interface ModuleLoaders {
@@ -15,6 +17,8 @@ interface ModuleLoaders {
   lessons: ReturnType<typeof createLessonLoaders>;
   enrollments: ReturnType<typeof createEnrollmentLoaders>;
   progress: ReturnType<typeof createProgressLoaders>;
+  quizzes: ReturnType<typeof createQuizLoaders>;
+  certificates: ReturnType<typeof createCertificateLoaders>;
 }
 export type Loaders = Readonly<ModuleLoaders>;
 
@@ -42,6 +46,12 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
     },
     get progress() {
       return (made.progress ??= createProgressLoaders(db, viewer));
+    },
+    get quizzes() {
+      return (made.quizzes ??= createQuizLoaders(db, viewer));
+    },
+    get certificates() {
+      return (made.certificates ??= createCertificateLoaders(db));
     },
   };
 }

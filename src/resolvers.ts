@@ -20,6 +20,19 @@ import { CourseProgressResolver, CourseStatsSubscriptionResolver } from './modul
 import { EnrollmentProgressResolver, LessonProgressResolver } from './modules/progress/progress.resolver.js';
 import { PlatformResolver } from './modules/platform/platform.resolver.js';
 import { UserResolver } from './modules/users/user.resolver.js';
+import {
+  CertificateResolver,
+  EnrollmentCertificateResolver,
+  GradebookCertificateResolver,
+  UserCertificatesResolver,
+} from './modules/certificates/certificate.resolver.js';
+import {
+  CourseGradebookResolver,
+  CourseQuizStatsResolver,
+  GradebookRowResolver,
+  ProgressCompletionResolver,
+} from './modules/quizzes/gradebook.resolver.js';
+import { LessonQuizzesResolver, QuizAttemptResolver, QuizResolver } from './modules/quizzes/quiz.resolver.js';
 import type { Modules } from './wiring/modules.js';
 
 export const resolverClasses = [
@@ -45,6 +58,17 @@ export const resolverClasses = [
   NotificationResolver,
   UserNotificationsResolver,
   PlatformResolver,
+  QuizResolver,
+  QuizAttemptResolver,
+  LessonQuizzesResolver,
+  ProgressCompletionResolver,
+  CourseGradebookResolver,
+  GradebookRowResolver,
+  CourseQuizStatsResolver,
+  CertificateResolver,
+  EnrollmentCertificateResolver,
+  GradebookCertificateResolver,
+  UserCertificatesResolver,
 ] as const;
 
 type ResolverClass = (typeof resolverClasses)[number];
@@ -60,6 +84,9 @@ export function resolverContainer(m: Modules): ContainerType {
         Lesson: m.lessons,
         Enrollment: m.enrollments,
         Notification: m.notifications,
+        Quiz: { findVisible: (scope, id) => m.quizzes.findVisible(scope, id) },
+        QuizAttempt: { findVisible: (scope, id) => m.quizzes.findVisibleAttempt(scope, id) },
+        Certificate: m.certificates,
       }),
     ],
     [UserResolver, new UserResolver(m.users)],
@@ -83,6 +110,17 @@ export function resolverContainer(m: Modules): ContainerType {
     [NotificationResolver, new NotificationResolver(m.notificationCommands)],
     [UserNotificationsResolver, new UserNotificationsResolver(m.notifications)],
     [PlatformResolver, new PlatformResolver(m.platform)],
+    [QuizResolver, new QuizResolver(m.quizzes, m.quizCommands)],
+    [QuizAttemptResolver, new QuizAttemptResolver(m.quizzes, m.quizCommands, m.users)],
+    [LessonQuizzesResolver, new LessonQuizzesResolver(m.quizzes)],
+    [ProgressCompletionResolver, new ProgressCompletionResolver()],
+    [CourseGradebookResolver, new CourseGradebookResolver(m.quizzes)],
+    [GradebookRowResolver, new GradebookRowResolver(m.quizzes, m.progress)],
+    [CourseQuizStatsResolver, new CourseQuizStatsResolver()],
+    [CertificateResolver, new CertificateResolver(m.certificates, m.courses, m.users)],
+    [EnrollmentCertificateResolver, new EnrollmentCertificateResolver(m.certificates)],
+    [GradebookCertificateResolver, new GradebookCertificateResolver(m.certificates)],
+    [UserCertificatesResolver, new UserCertificatesResolver(m.certificates)],
   ]);
   return {
     get(cls: ResolverClass) {

@@ -1,7 +1,7 @@
 // urql (@urql/core 6) for EduFlow. The API refuses GET requests that a browser could send
 // cross-site without a preflight (CSRF prevention), and urql sends short queries as GET by
 // default: either POST everything (`preferGetMethod: false`, below) or keep GET and add the
-// `apollo-require-preflight` header (see the README). Tested by client-recipes.test.ts.
+// `apollo-require-preflight` header (see docs/clients.md). Tested by client-recipes.test.ts.
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createWsClient } from 'graphql-ws';
 import WebSocket from 'ws'; // Node 20 only

@@ -5,9 +5,8 @@ import type { VerificationKey } from './jwt-keys.js';
  * Synchronous verification of our compact JWS access tokens with node:crypto.
  *
  * Why not jose's `jwtVerify` (jose still signs): jose 6 verifies only through WebCrypto, where
- * each verification is a job handed to libuv's thread pool and awaited: about 90 µs of CPU per
- * token against about 10 µs here, and 16-18% of the API's CPU while 10,000 sockets connect
- * (issue 14). The rules are jose's, for the options we gave it, and a property test checks
+ * each verification is a job handed to libuv's thread pool and awaited; the measurement and
+ * when to revisit are in docs/decisions/jwt-verifier-node-crypto.md. The rules are jose's, for the options we gave it, and a property test checks
  * that both accept and reject the same tokens (test/unit/jwt-verify.test.ts):
  *  - three base64url parts (no padding, no other characters: jose would also take padding);
  *    the header and the claims are JSON objects in valid UTF-8;

@@ -1,5 +1,5 @@
 import type { KeyValueCache, KeyValueCacheSetOptions } from '@apollo/utils.keyvaluecache';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.js';
 import { withTimeout } from '../util/with-timeout.js';
 
 /**
@@ -10,7 +10,7 @@ import { withTimeout } from '../util/with-timeout.js';
  */
 export class RedisApqStore implements KeyValueCache<string> {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly defaultTtlSeconds: number,
     /** A slow Redis makes a lookup a miss (the client resends the query) rather than a wait. */
     private readonly readTimeoutMs: number,

@@ -11,6 +11,7 @@ import {
 import type { Viewer } from '../auth/viewer.js';
 import type { CacheableOperation, GraphQLContext } from '../context.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
+import { API_VARY } from '../http/security-headers.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
 import type { ResponseStore } from './response-store.js';
@@ -172,7 +173,7 @@ export class ResponseCache {
             response.http.headers.set('x-cache', outcome);
             const shareable = ok && cache.pending.size === 0 && cache.options.enabled;
             response.http.headers.set('cache-control', cacheControlHeader(policy!, shareable ? ctx.viewer : undefined));
-            response.http.headers.set('vary', 'Authorization');
+            response.http.headers.set('vary', API_VARY);
             ctx.cacheOutcome = outcome;
             if (!miss || !ok) return;
             const tags = [...(ctx.cacheTags ?? [])];
@@ -406,9 +407,11 @@ function cacheScope(viewer: Viewer, policy: Pick<CachePolicy, 'scope'>): { scope
 
 /** Public max-age only when every field allows it and nobody signed in (a CDN may keep it). */
 export function cacheControlHeader(policy: Pick<CachePolicy, 'maxAge' | 'scope'>, viewer: Viewer | undefined): string {
-  if (!viewer || policy.maxAge <= 0) return 'no-store';
-  if (policy.scope === 'PUBLIC' && viewer.userId === null) return `public, max-age=${policy.maxAge}`;
-  return `private, max-age=${policy.maxAge}`;
+  // Anything one caller may see and another may not is stored by no browser or proxy: only by
+  // the server's own cache, in the caller's scope.
+  if (viewer && policy.maxAge > 0 && policy.scope === 'PUBLIC' && viewer.userId === null)
+    return `public, max-age=${policy.maxAge}`;
+  return 'no-store';
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.js';
 
 /** What a read returns: the entry (if any), and the invalidation generation seen before it. */
 export interface CacheRead {
@@ -63,16 +63,42 @@ for i = 1, n do
 end
 return gen`;
 
+/**
+ * On a Redis Cluster every script must touch one slot, but an entry's tags are shared with
+ * entries anywhere. The layout above is therefore kept per group: an entry belongs to one of
+ * GROUPS groups (by a hash of its key), and the group's hash tag ({rcN}) puts the entry, its
+ * group's generation and the group's tag sets and version stamps in one slot. Storing and
+ * reading touch the entry's group only (one slot, one round trip, as on a single Redis);
+ * invalidating runs the same script in every group, so each group keeps the single-Redis
+ * guarantee: a response computed before a write invalidated one of its tags is never stored
+ * or kept in that group, and an entry lives in exactly one group. Groups spread the cache
+ * over the cluster's masters; 16 is enough for a few masters while keeping an invalidation
+ * at 16 small scripts (sent to the masters in parallel).
+ */
+export const CLUSTER_CACHE_GROUPS = 16;
+
 export class RedisResponseStore implements ResponseStore {
-  constructor(private readonly redis: Redis) {}
+  /** `groups` 1: the single-Redis layout (no hash tags, the key names above). */
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly groups = 1,
+  ) {}
+
+  private group(key: string): string {
+    if (this.groups === 1) return 'rc';
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return `{rc${(h >>> 0) % this.groups}}`;
+  }
 
   async get(key: string): Promise<CacheRead> {
-    const [generation, value] = await this.redis.mget('rc:gen', `rc:e:${key}`);
+    const g = this.group(key);
+    const [generation, value] = await this.redis.mget(`${g}:gen`, `${g}:e:${key}`);
     return { value: value ?? null, generation: Number(generation ?? 0) };
   }
 
   async getBytes(key: string): Promise<Buffer | null> {
-    return this.redis.getBuffer(`rc:e:${key}`);
+    return this.redis.getBuffer(`${this.group(key)}:e:${key}`);
   }
 
   async set(
@@ -82,7 +108,8 @@ export class RedisResponseStore implements ResponseStore {
     tags: readonly string[],
     generation: number,
   ): Promise<boolean> {
-    const keys = [`rc:e:${key}`, ...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`)];
+    const g = this.group(key);
+    const keys = [`${g}:e:${key}`, ...tags.map((t) => `${g}:t:${t}`), ...tags.map((t) => `${g}:v:${t}`)];
     const now = Math.floor(Date.now() / 1000);
     const stored = await this.redis.eval(
       SET_SCRIPT,
@@ -99,14 +126,13 @@ export class RedisResponseStore implements ResponseStore {
 
   async invalidate(tags: readonly string[]): Promise<void> {
     if (!tags.length) return;
-    const keys = [...tags.map((t) => `rc:t:${t}`), ...tags.map((t) => `rc:v:${t}`), 'rc:gen'];
-    await this.redis.eval(
-      INVALIDATE_SCRIPT,
-      keys.length,
-      ...keys,
-      tags.length,
-      TAG_VERSION_TTL_SECONDS,
-      Math.floor(Date.now() / 1000),
+    const now = Math.floor(Date.now() / 1000);
+    const groups = this.groups === 1 ? ['rc'] : Array.from({ length: this.groups }, (_, i) => `{rc${i}}`);
+    await Promise.all(
+      groups.map((g) => {
+        const keys = [...tags.map((t) => `${g}:t:${t}`), ...tags.map((t) => `${g}:v:${t}`), `${g}:gen`];
+        return this.redis.eval(INVALIDATE_SCRIPT, keys.length, ...keys, tags.length, TAG_VERSION_TTL_SECONDS, now);
+      }),
     );
   }
 }

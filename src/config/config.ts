@@ -1,10 +1,10 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { algorithmOf } from '../auth/jwt-keys.js';
-import type { Config } from './config.types.js';
+import type { Config, RedisTarget } from './config.types.js';
 import { EnvSchema } from './env.schema.js';
 
-export type { Config } from './config.types.js';
+export type { Config, RedisNode, RedisTarget } from './config.types.js';
 
 /**
  * The only module that reads the environment. Everything else receives the frozen `Config`.
@@ -80,6 +80,35 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (isProduction && e.REVOCATION_CHECK === false) {
     problems.push('REVOCATION_CHECK: cannot be off in production (it exists for benchmarks)');
   }
+  const redisTarget = redisTargetOf(
+    problems,
+    '',
+    e.REDIS_URL,
+    e.REDIS_CLUSTER_NODES,
+    e.REDIS_SENTINELS,
+    e.REDIS_SENTINEL_NAME,
+  );
+  const cacheRedisTarget = redisTargetOf(
+    problems,
+    'CACHE_',
+    e.CACHE_REDIS_URL,
+    e.CACHE_REDIS_CLUSTER_NODES,
+    e.CACHE_REDIS_SENTINELS,
+    e.CACHE_REDIS_SENTINEL_NAME,
+  );
+  if (!redisTarget && (e.CACHE_REDIS_CLUSTER_NODES || e.CACHE_REDIS_SENTINELS)) {
+    problems.push(
+      'CACHE_REDIS_CLUSTER_NODES / CACHE_REDIS_SENTINELS: need REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS too',
+    );
+  }
+  if (e.REDIS_SHARDED_PUBSUB && redisTarget?.kind !== 'cluster') {
+    problems.push('REDIS_SHARDED_PUBSUB: sharded pub/sub needs a Redis Cluster (REDIS_CLUSTER_NODES)');
+  }
+  // Our keys carry their own hash tags ({...}) to keep what a script touches in one slot; a
+  // brace in the prefix would put every key of the deployment in a single slot instead.
+  if ((redisTarget?.kind === 'cluster' || cacheRedisTarget?.kind === 'cluster') && /[{}]/.test(e.REDIS_KEY_PREFIX)) {
+    problems.push('REDIS_KEY_PREFIX: must not contain { or } on a Redis Cluster (EduFlow adds its own hash tags)');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const db: Config['db'] = e.DATABASE_URL
@@ -114,12 +143,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     db,
     dataDir: e.DATA_DIR,
     seedDemoData: e.SEED_DEMO_DATA ?? db.kind === 'pglite',
-    redis: e.REDIS_URL
+    redis: redisTarget
       ? {
-          url: e.REDIS_URL,
+          target: redisTarget,
           keyPrefix: e.REDIS_KEY_PREFIX,
-          cacheUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL,
+          cacheTarget: cacheRedisTarget ?? redisTarget,
           commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+          password: e.REDIS_PASSWORD,
+          tls: e.REDIS_TLS ?? false,
+          shardedPubSub: e.REDIS_SHARDED_PUBSUB,
         }
       : undefined,
     auth: {
@@ -188,6 +220,36 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),
     },
   });
+}
+
+/**
+ * One Redis from its three mutually exclusive descriptions (`prefix` is '' or 'CACHE_'):
+ * naming two is a contradiction an operator must resolve, not one we guess at.
+ */
+function redisTargetOf(
+  problems: string[],
+  prefix: '' | 'CACHE_',
+  url: string | undefined,
+  clusterNodes: Array<{ host: string; port: number }> | undefined,
+  sentinels: Array<{ host: string; port: number }> | undefined,
+  sentinelName: string | undefined,
+): RedisTarget | undefined {
+  const given = [
+    url && `${prefix}REDIS_URL`,
+    clusterNodes && `${prefix}REDIS_CLUSTER_NODES`,
+    sentinels && `${prefix}REDIS_SENTINELS`,
+  ].filter(Boolean);
+  if (given.length > 1) {
+    problems.push(`${given.join(' / ')}: set only one of them (one Redis: a URL, a cluster, or Sentinels)`);
+    return undefined;
+  }
+  if (sentinels && !sentinelName) problems.push(`${prefix}REDIS_SENTINEL_NAME: required with ${prefix}REDIS_SENTINELS`);
+  if (sentinelName && !sentinels)
+    problems.push(`${prefix}REDIS_SENTINEL_NAME: only meaningful with ${prefix}REDIS_SENTINELS`);
+  if (url) return { kind: 'standalone', url };
+  if (clusterNodes) return { kind: 'cluster', nodes: clusterNodes };
+  if (sentinels && sentinelName) return { kind: 'sentinel', sentinels, name: sentinelName };
+  return undefined;
 }
 
 function deepFreeze<T>(value: T): T {

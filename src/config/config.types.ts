@@ -35,11 +35,16 @@ export interface Config {
   readonly redis:
     | {
         /** Pub/sub and BullMQ: a Redis that never evicts (maxmemory-policy noeviction). */
-        readonly url: string;
+        readonly target: RedisTarget;
         readonly keyPrefix: string;
-        /** Volatile data (throttle counters, caches): may be an LRU Redis. Defaults to `url`. */
-        readonly cacheUrl: string;
+        /** Volatile data (throttle counters, caches): may be an LRU Redis. Defaults to `target`. */
+        readonly cacheTarget: RedisTarget;
         readonly commandTimeoutMs: number;
+        /** For cluster nodes and Sentinel-named masters (a URL carries its own). */
+        readonly password: string | undefined;
+        readonly tls: boolean;
+        /** Live events with SPUBLISH/SSUBSCRIBE (cluster only): one shard hears each channel. */
+        readonly shardedPubSub: boolean;
       }
     | undefined;
   readonly auth: {
@@ -127,3 +132,14 @@ export interface Config {
     readonly publicAppUrl: string;
   };
 }
+
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where a Redis is: one server, a cluster (seed nodes), or a master named by Sentinels. */
+export type RedisTarget =
+  | { readonly kind: 'standalone'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly RedisNode[] }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly RedisNode[]; readonly name: string };

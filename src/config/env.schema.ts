@@ -11,6 +11,21 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** `host:port,host:port`: the seed nodes of a Redis Cluster, or the Sentinels. */
+const hostPorts = csv.pipe(
+  z
+    .array(
+      z
+        .string()
+        .regex(/^[^\s:,]+:\d{1,5}$/, 'each entry must be host:port')
+        .transform((v) => {
+          const i = v.lastIndexOf(':');
+          return { host: v.slice(0, i), port: Number(v.slice(i + 1)) };
+        }),
+    )
+    .min(1, 'must list at least one host:port'),
+);
+
 /**
  * Every environment variable the app reads, with its type, bounds and default. Parsed once by
  * `loadConfig` (config.ts); nothing else reads the environment.
@@ -47,6 +62,17 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  // Redis Cluster or Sentinel instead of REDIS_URL (and likewise for the cache Redis).
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  CACHE_REDIS_CLUSTER_NODES: hostPorts.optional(),
+  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+  CACHE_REDIS_SENTINELS: hostPorts.optional(),
+  CACHE_REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+  // For cluster nodes and the masters Sentinel names (a REDIS_URL carries its own).
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_TLS: bool.optional(),
+  REDIS_SHARDED_PUBSUB: bool.default(false),
 
   JWT_SECRET: z.string().optional(),
   JWT_PREVIOUS_SECRET: z.string().optional(),

@@ -10,5 +10,7 @@ export * from '../modules/accounts/session.table.js';
 export * from '../modules/accounts/account-token.table.js';
 export * from '../modules/notifications/notification.table.js';
 export * from '../modules/platform/platform.table.js';
+export * from '../modules/quizzes/quiz.table.js';
+export * from '../modules/certificates/certificate.table.js';
 export * from '../outbox/outbox.table.js';
 export * from '../idempotency/idempotency.table.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../errors/app-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -22,7 +22,7 @@ export class CostBudget {
 
   constructor(
     private readonly perMinute: number,
-    redis: Redis | undefined,
+    redis: RedisClient | undefined,
     private readonly log: Logger,
   ) {
     const options = { points: perMinute, duration: 60, keyPrefix: 'cost' };

@@ -5,7 +5,17 @@
  * NOT_FOUND or BAD_USER_INPUT as the field demands (never an internal error).
  */
 // Session ids use the same encoding, although Session is no Node: node(id:) answers null for one.
-export const NODE_TYPES = ['User', 'Course', 'Lesson', 'Enrollment', 'Notification', 'Session'] as const;
+export const NODE_TYPES = [
+  'User',
+  'Course',
+  'Lesson',
+  'Enrollment',
+  'Notification',
+  'Session',
+  'Quiz',
+  'QuizAttempt',
+  'Certificate',
+] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

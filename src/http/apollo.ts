@@ -7,7 +7,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ErrorsAreMissesCache } from '@apollo/utils.keyvaluecache';
 import type { GraphQLSchema } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.js';
 import { RedisApqStore } from '../cache/apq-store.js';
 import { stringifyResult, type ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
@@ -27,7 +27,7 @@ export interface ApolloDeps {
   readonly httpServer: Server;
   readonly metrics: Metrics;
   readonly responseCache: ResponseCache;
-  readonly cacheRedis?: Redis;
+  readonly cacheRedis?: RedisClient;
   readonly costBudget?: CostBudget;
 }
 

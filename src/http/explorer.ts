@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { ruruHTML, type RuruClientConfig } from 'ruru/server';
 import { serveStatic } from 'ruru/static';
+import { pageSecurityHeaders } from './security-headers.js';
 
 /** Where the explorer's own files (Ruru's prebuilt bundle, from npm) are served. */
 export const EXPLORER_STATIC_PATH = '/explorer-static/';
@@ -38,7 +39,10 @@ export function mountExplorer(app: Express, exampleQuery: string): void {
 
   // Not mounted at the path: Ruru's middleware matches (and strips) the prefix itself.
   const assets = serveStatic(EXPLORER_STATIC_PATH);
-  app.get(`${EXPLORER_STATIC_PATH}*file`, (req, res, next) => assets(req, res, next));
+  app.get(`${EXPLORER_STATIC_PATH}*file`, pageSecurityHeaders, (req, res, next) => {
+    res.removeHeader('Cache-Control'); // the assets' own caching rules
+    assets(req, res, next);
+  });
   app.get('/', (_req, res) => res.redirect(302, '/graphql'));
   app.get('/graphql', (req: Request, res: Response, next: NextFunction) => {
     // A browser navigating here gets the explorer; GraphQL GET requests (JSON, or `?query=`)
@@ -50,8 +54,11 @@ export function mountExplorer(app: Express, exampleQuery: string): void {
       next();
       return;
     }
-    res.setHeader('Content-Security-Policy', csp);
-    res.type('html').send(html);
+    pageSecurityHeaders(req, res, () => {
+      res.setHeader('Content-Security-Policy', csp);
+      res.removeHeader('Cache-Control');
+      res.type('html').send(html);
+    });
   });
 }
 

@@ -7,13 +7,13 @@ import type { Config } from '../config/config.js';
 import type { GraphQLContext, HttpRequestInfo } from '../context.js';
 import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
-import helmet from 'helmet';
 import type { Metrics } from '../observability/metrics.js';
 import { mountExplorer } from './explorer.js';
 import { isOriginAllowed } from './origins.js';
 import { persistedQueryShape } from './persisted-query-shape.js';
 import { mountSandbox } from './sandbox.js';
 import { requestId } from './request-id.js';
+import { apiSecurityHeaders } from './security-headers.js';
 import { withTimeout } from '../util/with-timeout.js';
 import type { Deadline, OperationDeadlines } from './operation-deadline.js';
 
@@ -41,6 +41,8 @@ export interface ExpressAppDeps {
   readonly deadlines: OperationDeadlines;
   /** Preloaded in the explorer and in Sandbox. */
   readonly exampleQuery: string;
+  /** Further GET routes of the modules (certificate PDFs), mounted before /graphql. */
+  readonly routes?: ReadonlyArray<(app: express.Express) => void>;
 }
 
 /** CORS for /graphql (Express and the hot path, http/graphql-handler.ts). */
@@ -60,18 +62,15 @@ export function corsOptions(config: Config): CorsOptions {
   };
 }
 
-/** Helmet's settings, for Express and the hot path alike. */
-export const HELMET_OPTIONS = { crossOriginEmbedderPolicy: false } as const;
-
 export function createExpressApp(deps: ExpressAppDeps): express.Express {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   if (config.http.trustProxy !== undefined) app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
-  // Security headers, with helmet's strict content security policy everywhere; the explorer
-  // and /sandbox pages replace it with their own (see explorer.ts and sandbox.ts).
-  app.use(helmet(HELMET_OPTIONS));
+  // The JSON API's security headers everywhere; the explorer and /sandbox pages replace them
+  // with helmet's set and their own content security policy (see explorer.ts and sandbox.ts).
+  app.use(apiSecurityHeaders(app.get('trust proxy fn') as (addr: string, hop: number) => boolean));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () =>
@@ -118,6 +117,8 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     );
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
+
+  for (const mount of deps.routes ?? []) mount(app);
 
   // Development pages: the explorer (offline, from npm) at /graphql and Apollo Sandbox at
   // /sandbox. Off in production, like introspection.

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import cors from 'cors';
-import helmet from 'helmet';
 import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
 import proxyAddr from 'proxy-addr';
@@ -14,19 +12,22 @@ import { queriesInScope, withQueryScope } from '../db/query-stats.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { corsOptions, HELMET_OPTIONS } from './express-app.js';
+import { corsOptions } from './express-app.js';
 import type { Deadline, OperationDeadlines } from './operation-deadline.js';
+import { isOriginAllowed } from './origins.js';
 import { problemOfPersistedQuery } from './persisted-query-shape.js';
 import { SAFE_REQUEST_ID } from './request-id.js';
+import { API_SECURITY_HEADERS, API_VARY, HSTS, servedOverTls } from './security-headers.js';
 
 /**
  * POST /graphql with a JSON body, on node:http: the hot path of the API.
  *
  * Express serves everything else (GET queries, preflights, the explorer, health, metrics, odd
  * content types) through the same middleware as before; this handler takes only what it
- * fully understands and applies the same rules: request id, helmet's security headers
- * (computed once from helmet itself), CORS (the `cors` package, per request), the operation
- * timeout, the body limit and JSON errors, the persisted-query shape check, then Apollo.
+ * fully understands and applies the same rules: request id, the API's security headers
+ * (security-headers.ts), CORS for a listed origin (the same policy as the `cors` package's),
+ * the operation timeout, the body limit and JSON errors, the persisted-query shape check,
+ * then Apollo. Each answer's headers go out in one `writeHead` with its body.
  *
  * Cache hits before Apollo: when a request body is one seen before as a cacheable query
  * (`OperationFacts.cacheable`, worked out by Apollo's pipeline: parse, validation, cost,
@@ -66,6 +67,8 @@ const JSON_CONTENT_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s
 const HIT_ROUTES = 2_000;
 const MAX_REMEMBERED_BODY = 16 * 1024;
 
+const SECURITY_HEAD = API_SECURITY_HEADERS.flat();
+
 /** Apollo's own choice of response type for a single result (its MEDIA_TYPES). */
 const APPLICATION_JSON = 'application/json; charset=utf-8';
 const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json; charset=utf-8';
@@ -79,6 +82,11 @@ interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly info: HttpRequestInfo;
+  /**
+   * The response's headers as name, value pairs (Node's flat form for `writeHead`): those of
+   * every answer (request id, security, CORS) first, the answer's own added by `finish`.
+   */
+  readonly head: string[];
   readonly started: bigint;
   /** Set once an answer has been written, or the request given up; later writes are dropped. */
   answered: boolean;
@@ -87,8 +95,7 @@ interface Exchange {
 
 export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const { config, log, apollo, metrics, responseCache, costBudget } = deps;
-  const securityHeaders = headersSetBy(helmet(HELMET_OPTIONS));
-  const applyCors = cors(corsOptions(config));
+  const exposedHeaders = (corsOptions(config).exposedHeaders as string[]).join(',');
   const limit = config.http.bodyLimitBytes;
   const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
   /** Apollo's response type for each Accept header seen (few distinct ones in practice). */
@@ -112,9 +119,23 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   };
 
   const write = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
-    const { res } = ex;
-    res.statusCode = status;
-    for (const [name, value] of headers) res.setHeader(name, value);
+    const { req, res, head } = ex;
+    let vary = false;
+    let cacheControl = false;
+    for (const [name, value] of headers) {
+      head.push(name, value);
+      if (name === 'vary') vary = true;
+      else if (name === 'cache-control') cacheControl = true;
+    }
+    if (!vary) head.push('vary', API_VARY);
+    if (!cacheControl) head.push('cache-control', 'no-store');
+    head.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+    // HTTP/1.1 connections persist unless either side says `close` (RFC 9112 §9.3): Node's
+    // `Connection: keep-alive` and `Keep-Alive: timeout` lines say nothing a 1.1 client needs.
+    // Node still closes when the client asked it to, and says so when it decides to itself.
+    if (res.shouldKeepAlive && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) res.removeHeader('connection');
+    // Every header in one call (no per-header map), and the body with it: one write.
+    res.writeHead(status, head);
     res.end(body);
     metrics.httpDuration.observe(
       { method: 'POST', path: '/graphql', status: String(status) },
@@ -159,7 +180,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
         ['content-type', type],
         ['x-cache', 'HIT'],
         ['cache-control', cacheControlHeader(route, viewer)],
-        ['vary', 'Authorization'],
+        ['vary', API_VARY],
       ],
       body,
     );
@@ -208,6 +229,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       ex.answered = true;
       ex.deadline.done();
       ex.res.statusCode = status;
+      for (let i = 0; i < ex.head.length; i += 2) ex.res.setHeader(ex.head[i]!, ex.head[i + 1]!);
       for (const [name, value] of response.headers) ex.res.setHeader(name, value);
       for await (const chunk of response.body.asyncIterator) ex.res.write(chunk);
       ex.res.end();
@@ -272,10 +294,13 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
         userAgent: req.headers['user-agent'] ?? null,
         guard: deadline.guard,
       };
-      const ex: Exchange = { req, res, info, started: process.hrtime.bigint(), answered: false, deadline };
-      res.setHeader('X-Request-ID', requestId);
-      for (const [name, value] of securityHeaders) res.setHeader(name, value);
-      applyCors(req, res, () => {});
+      const head = ['x-request-id', requestId, ...SECURITY_HEAD];
+      if (servedOverTls(req, deps.trustProxy)) head.push(HSTS[0], HSTS[1]);
+      // CORS concerns browsers, which name their origin; a listed one may read the answer.
+      const origin = req.headers.origin;
+      if (origin !== undefined && isOriginAllowed(config, origin))
+        head.push('access-control-allow-origin', origin, 'access-control-expose-headers', exposedHeaders);
+      const ex: Exchange = { req, res, info, head, started: process.hrtime.bigint(), answered: false, deadline };
 
       const length = Number(req.headers['content-length']);
       if (!(length <= limit)) {
@@ -311,19 +336,4 @@ function isGraphQLPath(url: string | undefined): boolean {
 function searchOf(url: string | undefined): string {
   const at = url?.indexOf('?') ?? -1;
   return at < 0 ? '' : url!.slice(at);
-}
-
-/** The headers a header-only middleware (helmet) sets, captured once. */
-function headersSetBy(
-  middleware: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void,
-): [string, string][] {
-  const headers = new Map<string, string>();
-  const recorder = {
-    setHeader: (name: string, value: string | number | readonly string[]) =>
-      headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : String(value)),
-    removeHeader: (name: string) => headers.delete(name.toLowerCase()),
-    getHeader: (name: string) => headers.get(name.toLowerCase()),
-  };
-  middleware({ headers: {} } as IncomingMessage, recorder as unknown as ServerResponse, () => {});
-  return [...headers];
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Express } from 'express';
+import { pageSecurityHeaders } from './security-headers.js';
 
 /** Apollo's embeddable Sandbox, from Apollo's CDN (the one page here that needs the internet). */
 const SANDBOX_SCRIPT = 'https://embeddable-sandbox.cdn.apollographql.com/v2/embeddable-sandbox.umd.production.min.js';
@@ -42,8 +43,9 @@ export function mountSandbox(app: Express, exampleQuery: string): void {
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
-  app.get('/sandbox', (_req, res) => {
+  app.get('/sandbox', pageSecurityHeaders, (_req, res) => {
     res.setHeader('Content-Security-Policy', csp);
+    res.removeHeader('Cache-Control');
     res.type('html').send(page);
   });
 }

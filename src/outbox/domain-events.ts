@@ -52,8 +52,45 @@ export interface AccountTokenRequestedEvent {
   occurredAt: string;
 }
 
+/**
+ * A student completed a course (every counted lesson marked, every required quiz passed):
+ * the certificate worker issues its one certificate.
+ */
+export interface CourseCompletedEvent {
+  type: 'course.completed';
+  enrollmentId: string;
+  courseId: string;
+  studentId: string;
+  occurredAt: string;
+}
+
+/** A certificate was issued: its CERTIFICATE_ISSUED notification (in the app and by email). */
+export interface CertificateIssuedEvent {
+  type: 'certificate.issued';
+  certificateId: string;
+  courseId: string;
+  studentId: string;
+  code: string;
+  /** Where anyone can check it (the PDF's address), printed in the email. */
+  verifyUrl: string;
+  occurredAt: string;
+}
+
+/**
+ * A timed quiz attempt started: a delayed job grades it EXPIRED if it is still in progress
+ * after its deadline (a periodic sweep catches any job the queue lost).
+ */
+export interface QuizAttemptStartedEvent {
+  type: 'quiz.attempt-started';
+  attemptId: string;
+  deadline: string;
+  occurredAt: string;
+}
+
 /** What the notification jobs turn into notifications. */
-export type NotificationEvent = LessonDomainEvent | EnrollmentConfirmedEvent | UserRegisteredEvent;
-/** Every event written to the outbox; the relay routes account events to their own job. */
-export type OutboxEvent = NotificationEvent | AccountTokenRequestedEvent;
+export type NotificationEvent =
+  LessonDomainEvent | EnrollmentConfirmedEvent | UserRegisteredEvent | CertificateIssuedEvent;
+/** Every event written to the outbox; the relay routes account, completion and quiz events to their own jobs. */
+export type OutboxEvent =
+  NotificationEvent | AccountTokenRequestedEvent | CourseCompletedEvent | QuizAttemptStartedEvent;
 export type DomainEvent = NotificationEvent | LessonReminderEvent;

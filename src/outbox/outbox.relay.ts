@@ -21,6 +21,14 @@ function jobOf(eventId: string, event: OutboxEvent, round: number): JobSpec {
   if (event.type === 'account.token-requested') {
     return { name: 'accounts.token-email', data: { eventId, tokenId: event.tokenId }, opts: { jobId } };
   }
+  if (event.type === 'course.completed') {
+    const { enrollmentId, courseId, studentId } = event;
+    return { name: 'certificates.issue', data: { eventId, enrollmentId, courseId, studentId }, opts: { jobId } };
+  }
+  if (event.type === 'quiz.attempt-started') {
+    // This job queues the attempt's delayed expiry job, then marks the event processed.
+    return { name: 'quizzes.expire', data: { eventId, attemptId: event.attemptId }, opts: { jobId } };
+  }
   return { name: 'notifications.event', data: { eventId, event, round }, opts: { jobId } };
 }
 

@@ -19,12 +19,16 @@ export interface EventBus {
 
 export function createEventBus(config: Config, log: Logger): EventBus {
   if (!config.redis) return new EngineEventBus(new PubSub(), '', async () => {});
-  const { url, keyPrefix, commandTimeoutMs } = config.redis;
+  const settings = config.redis;
+  const { keyPrefix, commandTimeoutMs } = settings;
   // Every publish is bounded and fails at once while Redis is away (a live update is best
   // effort; nothing waits on it). Subscribing is bounded too; the subscriber keeps its
   // offline queue so that ioredis re-subscribes after a reconnect.
-  const publisher = createRedis(url, '', log, 'pubsub-publisher', { failFast: true, commandTimeoutMs });
-  const subscriber = createRedis(url, '', log, 'pubsub-subscriber', { commandTimeoutMs });
+  const publisher = createRedis(settings, settings.target, log, 'pubsub-publisher', {
+    failFast: true,
+    commandTimeoutMs,
+  });
+  const subscriber = createRedis(settings, settings.target, log, 'pubsub-subscriber', { commandTimeoutMs });
   // RedisPubSub fires UNSUBSCRIBE and PUNSUBSCRIBE without handling their promises; while
   // Redis is away (or the connection is closing) the rejection would go unhandled and take
   // the process down.

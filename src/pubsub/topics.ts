@@ -6,6 +6,8 @@ export const Topics = {
   lessonStatusAll: 'lesson.status.all',
   /** Something a course's statistics count changed (enrollments, completion marks, lessons). */
   courseActivity: (courseId: string) => `course.${courseId}.activity`,
+  /** A quiz attempt of the course was graded (payload: QuizAttemptGradedEvent). */
+  quizAttemptGraded: (courseId: string) => `course.${courseId}.quiz-graded`,
   /**
    * A user started following a course (enrolled, or created it): their open subscriptions add
    * it. One topic for all users (payload: UserFollowsEvent): each instance listens once and
@@ -36,4 +38,9 @@ export interface SessionsEvent {
 
 export interface NotificationAddedEvent {
   notificationId: string;
+}
+
+export interface QuizAttemptGradedEvent {
+  attemptId: string;
+  courseId: string;
 }

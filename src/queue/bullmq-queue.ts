@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.js';
 import type { Logger } from '../logging/logger.js';
 import {
   backoffDelay,
@@ -27,25 +27,24 @@ const ADD_TIMEOUT_MS = 5_000;
  */
 export class BullJobQueue implements JobQueue {
   readonly kind = 'bullmq';
-  private readonly producer: Redis;
+  private readonly producer: RedisClient;
   private readonly queues: Record<QueueName, Queue>;
   private readonly workers: Worker[] = [];
-  private readonly workerConnections: Redis[] = [];
+  private readonly workerConnections: RedisClient[] = [];
   private readonly lossListeners = new Set<() => void>();
   private readonly schedules = new Map<string, { name: JobName; pattern: string }>();
 
+  /**
+   * `connect` makes a connection without key prefix (BullMQ names its keys from `prefix`):
+   * `blocking` ones are workers', which BullMQ requires to retry forever.
+   */
   constructor(
-    private readonly url: string,
+    private readonly connect: (name: string, blocking: boolean) => RedisClient,
     private readonly prefix: string,
     private readonly settings: QueueSettings,
     private readonly log: Logger,
   ) {
-    this.producer = new Redis(url, {
-      connectionName: 'eduflow:queue',
-      maxRetriesPerRequest: 2,
-      retryStrategy: (n) => Math.min(n * 200, 1_000),
-    });
-    this.producer.on('error', (err) => log.warn({ err }, 'queue redis connection error'));
+    this.producer = connect('queue', false);
     // A Redis that lost its data (restarted without persistence, failed over) lost the job
     // schedulers too: declare them again whenever the connection comes back. A marker key
     // tells a Redis that kept its data from one that lost it; on a loss, whoever listens
@@ -126,8 +125,7 @@ export class BullJobQueue implements JobQueue {
 
   async work(processors: Processors): Promise<void> {
     for (const queue of QUEUE_NAMES) {
-      const connection = new Redis(this.url, { connectionName: `eduflow:worker:${queue}`, maxRetriesPerRequest: null });
-      connection.on('error', (err) => this.log.warn({ err, queue }, 'worker redis connection error'));
+      const connection = this.connect(`worker:${queue}`, true);
       this.workerConnections.push(connection);
       const worker = new Worker(
         queue,

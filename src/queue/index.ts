@@ -1,14 +1,32 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { createRedis } from '../redis/redis.js';
 import { BullJobQueue } from './bullmq-queue.js';
 import type { JobQueue } from './jobs.js';
 import { MemoryJobQueue } from './memory-queue.js';
 
 export * from './jobs.js';
 
-/** BullMQ when REDIS_URL is set; the in-process twin otherwise. */
+/**
+ * BullMQ's key prefix. The hash tag ({...}) keeps every key of every queue in one slot, as a
+ * Redis Cluster requires of BullMQ's multi-key scripts; the same prefix is used on a single
+ * Redis, so a deployment can move to a cluster without renaming its queues again.
+ * Deployments from before the tag used `<REDIS_KEY_PREFIX>bull` (see the README's migration note).
+ */
+export function queuePrefix(keyPrefix: string): string {
+  return `{${keyPrefix}bull}`;
+}
+
+/** BullMQ when a Redis is configured; the in-process twin otherwise. */
 export function createJobQueue(config: Config, log: Logger): JobQueue {
   const settings = config.jobs;
-  if (!config.redis) return new MemoryJobQueue(settings, log);
-  return new BullJobQueue(config.redis.url, `${config.redis.keyPrefix}bull`, settings, log);
+  const redis = config.redis;
+  if (!redis) return new MemoryJobQueue(settings, log);
+  return new BullJobQueue(
+    (name, blocking) =>
+      createRedis(redis, redis.target, log, name, blocking ? { blocking } : { autoPipelining: false }),
+    queuePrefix(redis.keyPrefix),
+    settings,
+    log,
+  );
 }

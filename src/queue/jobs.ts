@@ -17,6 +17,10 @@ export const QUEUE_OF = {
   'notifications.email': 'email',
   /** A password-reset or verification email: mints the token, sends it. */
   'accounts.token-email': 'email',
+  /** A course completion: issues its one certificate (PDF included), then its notification event. */
+  'certificates.issue': 'assessment',
+  /** Delayed until a timed quiz attempt's deadline (plus grace): grades it EXPIRED if still open. */
+  'quizzes.expire': 'assessment',
   /** Repeatable: expired sessions, old read notifications, relayed outbox rows. */
   'maintenance.cleanup': 'maintenance',
   /** Repeatable: the daily activity report. */
@@ -47,6 +51,8 @@ export interface JobPayloads {
   'notifications.reminder': { lessonId: string; scheduledAt: string };
   'notifications.email': { eventId: string; range: RecipientRange; batchId?: string };
   'accounts.token-email': { eventId: string; tokenId: string };
+  'certificates.issue': { eventId: string; enrollmentId: string; courseId: string; studentId: string };
+  'quizzes.expire': { eventId?: string; attemptId: string };
   'maintenance.cleanup': Record<string, never>;
   'maintenance.activity-report': Record<string, never>;
 }

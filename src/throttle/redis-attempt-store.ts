@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis.js';
 import type { AttemptKey, AttemptResult, AttemptStore } from './attempt-store.js';
 
 /**
@@ -42,7 +42,19 @@ return n
 `;
 
 export class RedisAttemptStore implements AttemptStore {
-  constructor(private readonly redis: Redis) {}
+  /**
+   * `cluster`: keys carry one hash tag ({throttle}), so the several keys one attempt reserves
+   * atomically (account and address) share a slot. Throttle traffic is a few commands per
+   * sign-in, far below what one shard serves.
+   */
+  constructor(
+    private readonly redis: RedisClient,
+    cluster = false,
+  ) {
+    this.k = cluster ? (key) => `{throttle}:${key}` : (key) => key;
+  }
+
+  private readonly k: (key: string) => string;
 
   async attempt(keys: readonly AttemptKey[]): Promise<AttemptResult> {
     const args = keys.flatMap(({ weight, policy }) => [
@@ -52,7 +64,7 @@ export class RedisAttemptStore implements AttemptStore {
       policy.maxMs,
       policy.windowMs,
     ]);
-    const [ok, wait] = (await this.redis.eval(ATTEMPT, keys.length, ...keys.map((k) => k.key), ...args)) as [
+    const [ok, wait] = (await this.redis.eval(ATTEMPT, keys.length, ...keys.map((k) => this.k(k.key)), ...args)) as [
       number,
       number,
     ];
@@ -60,19 +72,19 @@ export class RedisAttemptStore implements AttemptStore {
   }
 
   async refund(key: string): Promise<void> {
-    await this.redis.eval(REFUND, 1, key);
+    await this.redis.eval(REFUND, 1, this.k(key));
   }
 
   async reset(key: string): Promise<void> {
-    await this.redis.del(key);
+    await this.redis.del(this.k(key));
   }
 
   async setFlag(key: string, ttlMs: number): Promise<void> {
-    await this.redis.set(key, '1', 'PX', ttlMs);
+    await this.redis.set(this.k(key), '1', 'PX', ttlMs);
   }
 
   async hasFlag(key: string): Promise<boolean> {
-    return (await this.redis.exists(key)) === 1;
+    return (await this.redis.exists(this.k(key))) === 1;
   }
 
   async close(): Promise<void> {

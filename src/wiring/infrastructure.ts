@@ -2,7 +2,7 @@ import { loadOrCreateEmbeddedSecret } from '../auth/embedded-secret.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { TokenService } from '../auth/tokens.js';
 import { ResponseCache } from '../cache/response-cache.js';
-import { MemoryResponseStore, RedisResponseStore } from '../cache/response-store.js';
+import { CLUSTER_CACHE_GROUPS, MemoryResponseStore, RedisResponseStore } from '../cache/response-store.js';
 import type { Config } from '../config/config.js';
 import { CostBudget } from '../graphql/cost-budget.js';
 import type { Logger } from '../logging/logger.js';
@@ -31,21 +31,28 @@ export async function startInfrastructure(config: Config, log: Logger) {
   });
 
   // Throttle counters are volatile: they live on the cache Redis (CACHE_REDIS_URL, else REDIS_URL).
-  const commandTimeoutMs = config.redis?.commandTimeoutMs;
-  const redis = config.redis
-    ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'commands', { commandTimeoutMs })
+  const r = config.redis;
+  const redis = r
+    ? createRedis(r, r.cacheTarget, log, 'commands', { keyPrefix: r.keyPrefix, commandTimeoutMs: r.commandTimeoutMs })
     : undefined;
   // The response cache and APQ: a connection that fails fast, so an outage costs a request
   // at most the cache timeout.
-  const cacheRedis = config.redis
-    ? createRedis(config.redis.cacheUrl, config.redis.keyPrefix, log, 'cache', { failFast: true, commandTimeoutMs })
+  const cacheRedis = r
+    ? createRedis(r, r.cacheTarget, log, 'cache', {
+        keyPrefix: r.keyPrefix,
+        failFast: true,
+        commandTimeoutMs: r.commandTimeoutMs,
+      })
     : undefined;
   const costBudget =
     config.graphql.costBudgetPerMinute > 0
       ? new CostBudget(config.graphql.costBudgetPerMinute, redis, log.child({ module: 'budget' }))
       : undefined;
   const attemptStore = redis
-    ? new FallbackAttemptStore(new RedisAttemptStore(redis), log.child({ module: 'throttle' }))
+    ? new FallbackAttemptStore(
+        new RedisAttemptStore(redis, r?.cacheTarget.kind === 'cluster'),
+        log.child({ module: 'throttle' }),
+      )
     : new MemoryAttemptStore();
   const throttle = new LoginThrottle(attemptStore, {
     freeAttempts: config.auth.loginMaxAttempts,
@@ -56,7 +63,9 @@ export async function startInfrastructure(config: Config, log: Logger) {
   const publish = (topic: string, payload: object) =>
     bus.publish(topic, payload).catch((err: unknown) => log.error({ err, topic }, 'publish failed'));
   const responseCache = new ResponseCache(
-    cacheRedis ? new RedisResponseStore(cacheRedis) : new MemoryResponseStore(config.cache.maxEntries),
+    cacheRedis
+      ? new RedisResponseStore(cacheRedis, r?.cacheTarget.kind === 'cluster' ? CLUSTER_CACHE_GROUPS : 1)
+      : new MemoryResponseStore(config.cache.maxEntries),
     {
       enabled: config.cache.enabled,
       timeoutMs: config.cache.timeoutMs,
@@ -70,6 +79,7 @@ export async function startInfrastructure(config: Config, log: Logger) {
 
   return {
     tokens,
+    attemptStore,
     redis,
     cacheRedis,
     costBudget,

@@ -2,6 +2,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { RevocationSync } from '../auth/revocation-sync.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { ResponseCache } from '../cache/response-cache.js';
+import type { AttemptStore } from '../throttle/attempt-store.js';
 import type { Config } from '../config/config.js';
 import type { LiveServices } from '../context.js';
 import type { Db } from '../db/client.js';
@@ -31,6 +32,16 @@ import {
   type ProgressCommitEvents,
 } from '../modules/progress/index.js';
 import { UserService } from '../modules/users/index.js';
+import { CertificateService, certificatePdfUrl } from '../modules/certificates/index.js';
+import {
+  lockActiveEnrollment,
+  QuizCommands,
+  QuizGradedLive,
+  QuizService,
+  QuizThrottle,
+  recordCompletionIfDone,
+  type QuizCommitEvents,
+} from '../modules/quizzes/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
 import { Topics } from '../pubsub/topics.js';
 import { AfterCommit } from '../util/after-commit.js';
@@ -46,6 +57,8 @@ export interface ModuleDeps {
   readonly publish: (topic: string, payload: object) => Promise<unknown>;
   readonly responseCache: ResponseCache;
   readonly revocationSync: RevocationSync;
+  /** Throttle counters (sign-in's store): quiz attempts and certificate checks count here too. */
+  readonly attemptStore: AttemptStore;
 }
 
 /**
@@ -62,6 +75,7 @@ export function wireModules({
   publish,
   responseCache,
   revocationSync,
+  attemptStore,
 }: ModuleDeps) {
   const users = new UserService(db);
   const courses = new CourseService(db);
@@ -74,7 +88,12 @@ export function wireModules({
   // listeners carry the events to the bus, revocations and the response cache.
   const lessonEvents = new LessonEvents(bus, log);
   const afterCommit = new AfterCommit<
-    CourseCommitEvents & LessonCommitEvents & EnrollmentCommitEvents & ProgressCommitEvents & AccountCommitEvents
+    CourseCommitEvents &
+      LessonCommitEvents &
+      EnrollmentCommitEvents &
+      ProgressCommitEvents &
+      AccountCommitEvents &
+      QuizCommitEvents
   >()
     .on('courseFollowed', ({ userId, courseId }) => void publish(Topics.userFollows, { userId, courseId }))
     // The event as recorded in the write's transaction (with its cursor), published live,
@@ -82,6 +101,7 @@ export function wireModules({
     .on('lessonStatusChanged', (event) => lessonEvents.publish(event))
     // Live course statistics recompute (coalesced) when any instance announces activity.
     .on('courseActivity', ({ courseId }) => void publish(Topics.courseActivity(courseId), { courseId }))
+    .on('quizAttemptGraded', (e) => void publish(Topics.quizAttemptGraded(e.courseId), e))
     // Logout, password and role changes, revoked sessions: revocation markers on every
     // instance, sockets closed everywhere, and the user's cached responses gone before the
     // mutation answers.
@@ -113,12 +133,20 @@ export function wireModules({
   const lifecycle = new LessonLifecycle(lessonCommands, afterCommit);
   const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
   const progress = new ProgressService();
-  const progressCommands = new ProgressCommands(db, afterCommit);
+  // A new mark may complete the course: recorded in the mark's own transaction.
+  const progressCommands = new ProgressCommands(db, afterCommit, async (tx, courseId, studentId) => {
+    const enrollment = await lockActiveEnrollment(tx, courseId, studentId);
+    if (enrollment) await recordCompletionIfDone(tx, enrollment);
+  });
+  const quizzes = new QuizService();
+  const quizCommands = new QuizCommands(db, courseCommands, new QuizThrottle(attemptStore), afterCommit);
+  const certificates = new CertificateService(db, attemptStore, certificatePdfUrl(config));
   const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
   const live: LiveServices = {
     lessons: new LessonLive(db, bus, liveOptions),
     notifications: new NotificationLive(db, bus, liveOptions),
     courseStats: new CourseStatsLive(db, bus, liveOptions),
+    quizGraded: new QuizGradedLive(db, bus, liveOptions),
   };
   return {
     users,
@@ -137,6 +165,9 @@ export function wireModules({
     notificationCommands,
     progress,
     progressCommands,
+    quizzes,
+    quizCommands,
+    certificates,
     live,
   };
 }

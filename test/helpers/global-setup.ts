@@ -36,8 +36,11 @@ export default async function setup(project: TestProject) {
     const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await redis.connect();
-      const stream = redis.scanStream({ match: `eduflow:test:${runId}:*`, count: 500 });
-      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+      // BullMQ's keys start with their hash tag: {<prefix>bull}.
+      for (const match of [`eduflow:test:${runId}:*`, `{eduflow:test:${runId}:*`]) {
+        const stream = redis.scanStream({ match, count: 500 });
+        for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+      }
     } finally {
       redis.disconnect();
     }

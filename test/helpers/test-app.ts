@@ -4,7 +4,8 @@ import type { Logger } from '../../src/logging/logger.js';
 import type { Role } from '../../src/db/schema.js';
 import { createSession } from '../../src/modules/accounts/session.repository.js';
 import { createTestDatabase, testRedisPrefix } from './databases.js';
-import { TEST_JWT_SECRET, TEST_REDIS_URL } from './env.js';
+import { TEST_JWT_SECRET } from './env.js';
+import { testRedisEnv } from './redis-topology.js';
 import { makeFactories, type Factories } from './factories.js';
 import { graphqlClient, type GraphQLClient } from './graphql-client.js';
 
@@ -39,7 +40,8 @@ export async function startTestApp(
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
+    // A test that names its own Redis (a private server it stops) gets only that one.
+    ...('REDIS_URL' in env ? {} : testRedisEnv()),
     REDIS_KEY_PREFIX: redisPrefix,
     JWT_SECRET: TEST_JWT_SECRET,
     SEED_DEMO_DATA: 'false',

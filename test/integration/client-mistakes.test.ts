@@ -9,8 +9,8 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 const NUL = '\u0000';
 
 /**
- * Client mistakes found by the security review (issue 11): each was a 500 before. In the
- * production configuration, every one is now a 4xx with a code from the README's list.
+ * Client mistakes found by a security review: each was a 500 before. In the
+ * production configuration, every one is a 4xx with a documented code (docs/api-guide.md).
  */
 describe('client mistakes are never a 500 (production configuration)', () => {
   let t: TestApp;

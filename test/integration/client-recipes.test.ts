@@ -24,7 +24,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 const START = `mutation($id: ID!) { startLesson(id: $id) { status } }`;
 
-/** The README's client recipes (examples/clients), with the real libraries against a real server. */
+/** The client recipes of docs/clients.md (examples/clients), with the real libraries against a real server. */
 describe('client recipes', () => {
   let t: TestApp;
   let instructor: UserRow;

@@ -18,13 +18,13 @@ import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
- * Schema-driven fuzzing (issue 11): for every argument of every Query and Mutation field,
+ * Schema-driven fuzzing: for every argument of every Query and Mutation field,
  * hostile values generated from the argument's type (NUL and lone surrogates, huge and
  * negative numbers, floats for ints, out-of-range dates, deep and wide lists, prototype names
  * as keys, strings near the body limit, malformed IDs and cursors), sent over HTTP as
  * anonymous, student, instructor and admin callers; and the subscription's arguments over
  * WebSocket. Never a 500, never INTERNAL_SERVER_ERROR, never a stack trace: every refusal
- * carries a code from the README's list.
+ * carries a documented code (docs/api-guide.md).
  *
  * Seeded (FUZZ_SEED, FUZZ_RUNS): a failure prints its seed and path, and reproduces with them.
  */
@@ -32,7 +32,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2_500);
 const WS_RUNS = Number(process.env.FUZZ_WS_RUNS ?? 300);
 
-/** The README's list of `extensions.code` values (API conventions → Errors). */
+/** The documented `extensions.code` values (docs/api-guide.md, API conventions → Errors). */
 const DOCUMENTED_CODES = new Set([
   'UNAUTHENTICATED',
   'FORBIDDEN',

@@ -262,7 +262,7 @@ describe('HTTP surface', () => {
 
   describe('landing page and introspection', () => {
     it('serves Apollo Sandbox outside production', async () => {
-      // At /sandbox since issue 17: /graphql serves the offline explorer (explorer.test.ts).
+      // At /sandbox: /graphql serves the offline explorer (explorer.test.ts).
       const res = await fetch(new URL('/sandbox', t.url), { headers: { accept: 'text/html' } });
       expect(res.status).toBe(200);
       const html = await res.text();

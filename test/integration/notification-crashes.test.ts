@@ -17,6 +17,8 @@ import { startPrivatePostgres } from '../helpers/private-postgres.js';
 import { startPrivateRedis } from '../helpers/services.js';
 import { spawnWorker, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { queuePrefix } from '../../src/queue/index.js';
+import { createRedis } from '../../src/redis/redis.js';
 
 const CANCEL = `mutation($id: ID!) { cancelLesson(id: $id) { id status } }`;
 
@@ -277,7 +279,12 @@ describe('in-app notifications when Redis loses its data mid fan-out', () => {
     // plans the batches, queues their jobs and stamps the outbox row processed)...
     const log = createLogger('silent');
     const config = { ...t.app.config, notifications: { ...t.app.config.notifications, batchSize: 50 } };
-    const jobs = new BullJobQueue(redis.url, `${t.redisPrefix}bull`, config.jobs, log);
+    const jobs = new BullJobQueue(
+      (name, blocking) => createRedis(config.redis!, config.redis!.target, log, name, { blocking }),
+      queuePrefix(t.redisPrefix),
+      config.jobs,
+      log,
+    );
     const bus = createEventBus(config, log);
     cleanups.push(
       () => jobs.close(),

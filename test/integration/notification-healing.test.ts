@@ -10,6 +10,7 @@ import { gid } from '../helpers/factories.js';
 import { eventually } from '../helpers/eventually.js';
 import { enrollStudents, notificationTally, pipelineSettled, startSmtpSink } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { queuePrefix } from '../../src/queue/index.js';
 
 const CANCEL = `mutation($id: ID!) { cancelLesson(id: $id) { id } }`;
 
@@ -48,7 +49,7 @@ describe('notification self-healing', () => {
   const queue = (name: string) => {
     const q = new Queue(name, {
       connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix: `${t.redisPrefix}bull`,
+      prefix: queuePrefix(t.redisPrefix),
     });
     queues.push(q);
     return q;

@@ -17,6 +17,7 @@ import {
 import { freePort, startPrivateRedis } from '../helpers/services.js';
 import { spawnWorker, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { queuePrefix } from '../../src/queue/index.js';
 
 const CANCEL = `mutation($id: ID!, $r: String) { cancelLesson(id: $id, reason: $r) { id status } }`;
 
@@ -218,7 +219,7 @@ describe('worker processes', () => {
     // Nothing was left half-done and locked: no job is active after the worker left.
     const q = new Queue('notifications', {
       connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix: `${t.redisPrefix}bull`,
+      prefix: queuePrefix(t.redisPrefix),
     });
     try {
       expect((await q.getJobCounts('active')).active).toBe(0);

@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
 import { eq, sql } from 'drizzle-orm';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authSessions, notifications, outbox, type CourseRow, type UserRow } from '../../src/db/schema.js';
 import { uuidOf } from '../../src/graphql/global-id.js';
@@ -12,8 +11,9 @@ import { codesOf } from '../helpers/graphql-client.js';
 import { eventually } from '../helpers/eventually.js';
 import { enrollStudents, notificationTally, queryRows } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { TEST_REDIS_URL } from '../helpers/env.js';
+import { subscriberCounts, testRedisClient } from '../helpers/redis-topology.js';
 import { liveClient, subscribe, type LiveClient } from '../helpers/ws-client.js';
+import { queuePrefix } from '../../src/queue/index.js';
 
 const ENROLL = `mutation($c: ID!) { enroll(courseId: $c) { id } }`;
 const UNENROLL = `mutation($c: ID!) { unenroll(courseId: $c) { id } }`;
@@ -71,8 +71,8 @@ describe('notifications', () => {
   };
   const queue = (name: string) =>
     new Queue(name, {
-      connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix: `${t.redisPrefix}bull`,
+      connection: testRedisClient({ maxRetriesPerRequest: null }),
+      prefix: queuePrefix(t.redisPrefix),
     });
 
   describe('transactional outbox', () => {
@@ -371,16 +371,11 @@ describe('notifications', () => {
       await Promise.all([mine.connected, theirs.connected]);
       // graphql-ws has no "subscribed" acknowledgement: wait until the server's Redis
       // subscriptions to both users' topics are in place.
-      const watcher = new Redis(TEST_REDIS_URL);
-      try {
-        const channels = [s.id, other.id].map((id) => `${t.redisPrefix}${Topics.userNotifications(id)}`);
-        await eventually(
-          async () => (await watcher.pubsub('NUMSUB', ...channels)) as Array<string | number>,
-          (r) => Number(r[1]) >= 1 && Number(r[3]) >= 1,
-        );
-      } finally {
-        watcher.disconnect();
-      }
+      const channels = [s.id, other.id].map((id) => `${t.redisPrefix}${Topics.userNotifications(id)}`);
+      await eventually(
+        () => subscriberCounts(channels),
+        (counts) => counts.every((n) => n >= 1),
+      );
       const lesson = await t.make.lesson(course.id, { title: 'Live one' });
       await t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
       const got = (await subMine.next(10_000)).data.notificationAdded;

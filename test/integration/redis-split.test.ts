@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, userWithPassword } from '../helpers/accounts.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { queuePrefix } from '../../src/queue/index.js';
 
 /** Production runs BullMQ on a noeviction Redis and volatile data on an LRU one. */
 describe('CACHE_REDIS_URL', () => {
@@ -10,7 +11,7 @@ describe('CACHE_REDIS_URL', () => {
   let t: TestApp;
   const queueRedis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
   const cacheRedis = new Redis(cacheUrl, { lazyConnect: true });
-  const keys = (r: Redis) => r.keys(`${t.redisPrefix}*`);
+  const keys = async (r: Redis) => [...(await r.keys(`${t.redisPrefix}*`)), ...(await r.keys(`{${t.redisPrefix}*`))];
 
   beforeAll(async () => {
     t = await startTestApp({ CACHE_REDIS_URL: cacheUrl, NOTIFICATION_WORKER: 'on' });
@@ -30,8 +31,8 @@ describe('CACHE_REDIS_URL', () => {
     const onCache = await keys(cacheRedis);
     const onQueue = await keys(queueRedis);
     expect(onCache.length).toBeGreaterThan(0);
-    expect(onCache.every((k) => !k.includes(':bull:'))).toBe(true);
-    expect(onQueue.some((k) => k.startsWith(`${t.redisPrefix}bull:`))).toBe(true);
-    expect(onQueue.filter((k) => !k.startsWith(`${t.redisPrefix}bull:`))).toEqual([]);
+    expect(onCache.every((k) => !k.includes('bull}:'))).toBe(true);
+    expect(onQueue.some((k) => k.startsWith(`${queuePrefix(t.redisPrefix)}:`))).toBe(true);
+    expect(onQueue.filter((k) => !k.startsWith(`${queuePrefix(t.redisPrefix)}:`))).toEqual([]);
   });
 });

@@ -1,14 +1,18 @@
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryResponseStore, RedisResponseStore, type ResponseStore } from '../../src/cache/response-store.js';
+import {
+  CLUSTER_CACHE_GROUPS,
+  MemoryResponseStore,
+  RedisResponseStore,
+  type ResponseStore,
+} from '../../src/cache/response-store.js';
 import { testRedisPrefix } from '../helpers/databases.js';
-import { TEST_REDIS_URL } from '../helpers/env.js';
+import { onCluster, testRedisClient } from '../helpers/redis-topology.js';
 
-const redis = new Redis(TEST_REDIS_URL, { keyPrefix: testRedisPrefix() });
+const redis = testRedisClient({ keyPrefix: testRedisPrefix() });
 afterAll(() => redis.disconnect());
 
 describe.each([
-  ['RedisResponseStore', () => new RedisResponseStore(redis)],
+  ['RedisResponseStore', () => new RedisResponseStore(redis, onCluster() ? CLUSTER_CACHE_GROUPS : 1)],
   ['MemoryResponseStore', () => new MemoryResponseStore(100)],
 ] as Array<[string, () => ResponseStore]>)('%s', (_name, make) => {
   it('stores with tags and drops every entry of an invalidated tag', async () => {

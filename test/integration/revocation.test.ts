@@ -12,7 +12,7 @@ import { codesOf, graphqlClient, type GraphQLClient } from '../helpers/graphql-c
 import { spawnApi, type RunningApi } from '../helpers/spawn-api.js';
 
 /**
- * Revocation reaches every HTTP request within 2 seconds, on every instance (issue 11, #10):
+ * Revocation reaches every HTTP request within 2 seconds, on every instance:
  * two real API processes share Postgres and Redis; a revocation made through A is refused by
  * B. A third process, C, shares Postgres but hears nothing over pub/sub (another Redis key
  * prefix, so other channels): what it refuses, it learnt from its Postgres refresh alone, as

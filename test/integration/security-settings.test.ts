@@ -8,7 +8,7 @@ import { codesOf } from '../helpers/graphql-client.js';
 import { spawnApi, type RunningApi } from '../helpers/spawn-api.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
-/** The smaller findings of the security review (issue 11). */
+/** Smaller security settings: each one a deliberate choice (docs/security.md). */
 describe('security settings', () => {
   describe('production without METRICS_TOKEN', () => {
     let t: TestApp;

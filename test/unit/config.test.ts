@@ -32,7 +32,7 @@ describe(loadConfig.name, () => {
       poolMax: 10,
       statementTimeoutMs: 5000,
     });
-    expect(config.redis).toMatchObject({ url: 'redis://h:6379' });
+    expect(config.redis).toMatchObject({ target: { kind: 'standalone', url: 'redis://h:6379' } });
     expect(config.seedDemoData).toBe(false);
   });
 
@@ -119,8 +119,14 @@ describe('notifications, cache and limits', () => {
 
   it('puts volatile data on CACHE_REDIS_URL, and the queue on REDIS_URL', () => {
     const both = loadConfig({ REDIS_URL: 'redis://q:6379', CACHE_REDIS_URL: 'redis://c:6379' }).redis!;
-    expect([both.url, both.cacheUrl]).toEqual(['redis://q:6379', 'redis://c:6379']);
-    expect(loadConfig({ REDIS_URL: 'redis://q:6379' }).redis!.cacheUrl).toBe('redis://q:6379');
+    expect([both.target, both.cacheTarget]).toEqual([
+      { kind: 'standalone', url: 'redis://q:6379' },
+      { kind: 'standalone', url: 'redis://c:6379' },
+    ]);
+    expect(loadConfig({ REDIS_URL: 'redis://q:6379' }).redis!.cacheTarget).toEqual({
+      kind: 'standalone',
+      url: 'redis://q:6379',
+    });
   });
 
   it('requires the operation timeout to outlast the statement timeout', () => {
@@ -143,5 +149,70 @@ describe('notifications, cache and limits', () => {
   it('runs workers in the API process unless NOTIFICATION_WORKER=off', () => {
     expect(loadConfig({}).notifications.workerInProcess).toBe(true);
     expect(loadConfig({ NOTIFICATION_WORKER: 'off' }).notifications.workerInProcess).toBe(false);
+  });
+});
+
+describe('Redis topologies', () => {
+  it('reads a cluster from its seed nodes, and a cache cluster beside a queue Redis', () => {
+    const r = loadConfig({
+      REDIS_CLUSTER_NODES: 'a:7000, b:7001',
+      CACHE_REDIS_CLUSTER_NODES: 'c:7002',
+      REDIS_SHARDED_PUBSUB: 'true',
+    }).redis!;
+    expect(r.target).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+    });
+    expect(r.cacheTarget).toEqual({ kind: 'cluster', nodes: [{ host: 'c', port: 7002 }] });
+    expect(r.shardedPubSub).toBe(true);
+  });
+
+  it('reads Sentinels with the master name, and the password and TLS for them', () => {
+    const r = loadConfig({
+      REDIS_SENTINELS: 's1:26379,s2:26379',
+      REDIS_SENTINEL_NAME: 'eduflow',
+      REDIS_PASSWORD: 'pw',
+      REDIS_TLS: 'true',
+    }).redis!;
+    expect(r.target).toEqual({
+      kind: 'sentinel',
+      name: 'eduflow',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+    });
+    expect(r.cacheTarget).toEqual(r.target);
+    expect([r.password, r.tls, r.shardedPubSub]).toEqual(['pw', true, false]);
+  });
+
+  it('refuses two descriptions of the same Redis, naming both', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://h:6379', REDIS_CLUSTER_NODES: 'a:7000' }).join()).toMatch(
+      /REDIS_URL \/ REDIS_CLUSTER_NODES: set only one/,
+    );
+    expect(
+      problemsOf({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'm' }).join(),
+    ).toMatch(/REDIS_CLUSTER_NODES \/ REDIS_SENTINELS: set only one/);
+    expect(
+      problemsOf({ REDIS_URL: 'redis://h', CACHE_REDIS_URL: 'redis://c', CACHE_REDIS_CLUSTER_NODES: 'a:1' }).join(),
+    ).toMatch(/CACHE_REDIS_URL \/ CACHE_REDIS_CLUSTER_NODES: set only one/);
+  });
+
+  it('names what is missing or malformed', () => {
+    expect(problemsOf({ REDIS_SENTINELS: 's:26379' }).join()).toMatch(/REDIS_SENTINEL_NAME: required/);
+    expect(problemsOf({ REDIS_URL: 'redis://h', REDIS_SENTINEL_NAME: 'm' }).join()).toMatch(
+      /REDIS_SENTINEL_NAME: only meaningful with REDIS_SENTINELS/,
+    );
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'a:7000,b' }).join()).toMatch(/REDIS_CLUSTER_NODES.*host:port/);
+    expect(problemsOf({ REDIS_URL: 'redis://h', REDIS_SHARDED_PUBSUB: 'true' }).join()).toMatch(
+      /REDIS_SHARDED_PUBSUB: sharded pub\/sub needs a Redis Cluster/,
+    );
+    expect(problemsOf({ CACHE_REDIS_CLUSTER_NODES: 'a:7000' }).join()).toMatch(/need REDIS_URL/);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_KEY_PREFIX: '{app}:' }).join()).toMatch(
+      /REDIS_KEY_PREFIX: must not contain/,
+    );
   });
 });

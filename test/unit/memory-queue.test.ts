@@ -34,6 +34,8 @@ function recording(run: (info: JobInfo) => Promise<void>): Processors {
     'accounts.token-email': noop,
     'maintenance.cleanup': (_data, info) => run(info),
     'maintenance.activity-report': noop,
+    'certificates.issue': noop,
+    'quizzes.expire': noop,
   };
 }
 const cleanup = (jobId?: string, delay?: number) => ({

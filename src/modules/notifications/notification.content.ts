@@ -22,6 +22,7 @@ const KIND_OF: Record<DomainEvent['type'], NotificationKind> = {
   'lesson.cancelled': 'LESSON_CANCELLED',
   'lesson.reminder': 'LESSON_REMINDER',
   'user.registered': 'WELCOME',
+  'certificate.issued': 'CERTIFICATE_ISSUED',
 };
 
 /** "Mon, 24 Nov 2026, 14:00 UTC": unambiguous in every recipient's inbox. */
@@ -49,6 +50,13 @@ export function renderNotification(event: DomainEvent, subject: Subject): Notifi
     };
   }
   const course = subject.courseTitle;
+  if (event.type === 'certificate.issued') {
+    return {
+      kind,
+      title: `Your certificate for ${course}`,
+      body: `Congratulations on completing ${course}. Your certificate ${event.code} can be downloaded and verified by anyone at ${event.verifyUrl}`,
+    };
+  }
   if (event.type === 'enrollment.confirmed') {
     return {
       kind,

@@ -11,10 +11,10 @@ import {
   type NotificationRow,
 } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
-import type { DomainEvent, UserRegisteredEvent } from '../../outbox/domain-events.js';
+import type { CertificateIssuedEvent, DomainEvent, UserRegisteredEvent } from '../../outbox/domain-events.js';
 
 /** Events whose recipients are a course's students. */
-type CourseEvent = Exclude<DomainEvent, UserRegisteredEvent>;
+type CourseEvent = Exclude<DomainEvent, UserRegisteredEvent | CertificateIssuedEvent>;
 import type { RecipientRange } from '../../queue/jobs.js';
 import type { NotificationContent, Subject } from './notification.content.js';
 
@@ -52,7 +52,8 @@ function recipientsWhere(event: CourseEvent, range: RecipientRange): SQL {
  * size-th student (in id order) starts a new range. One statement, however many students.
  */
 export async function recipientRanges(db: Db, event: DomainEvent, size: number): Promise<RecipientRange[]> {
-  if (event.type === 'user.registered') return [{ from: null, to: null }]; // one recipient
+  // One recipient each.
+  if (event.type === 'user.registered' || event.type === 'certificate.issued') return [{ from: null, to: null }];
   const ranked = db
     .select({
       id: enrollments.studentId,
@@ -105,6 +106,17 @@ export async function insertNotifications(
       id: r.id,
       recipientId: r.recipient_id,
     }));
+  }
+  if (event.type === 'certificate.issued') {
+    // The student themself, whether or not still enrolled: the certificate is theirs.
+    const issued = await db.execute(sql`
+      insert into ${notifications} (event_id, recipient_id, kind, title, body, course_id)
+      select ${eventId}::uuid, ${users.id}, ${content.kind}::notification_kind, ${content.title}::text, ${content.body}::text,
+             (select ${courses.id} from ${courses} where ${courses.id} = ${event.courseId}::uuid)
+      from ${users} where ${users.id} = ${event.studentId}::uuid
+      on conflict (event_id, recipient_id) do nothing
+      returning id, recipient_id`);
+    return rowsOf<{ id: string; recipient_id: string }>(issued).map((r) => ({ id: r.id, recipientId: r.recipient_id }));
   }
   const lessonId = 'lessonId' in event ? event.lessonId : null;
   const result = await db.execute<{ id: string; recipient_id: string }>(sql`

@@ -14,6 +14,7 @@ export const NOTIFICATION_KINDS = [
   'LESSON_CANCELLED',
   'LESSON_REMINDER',
   'WELCOME',
+  'CERTIFICATE_ISSUED',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const notificationKind = pgEnum('notification_kind', NOTIFICATION_KINDS);

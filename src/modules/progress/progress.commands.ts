@@ -21,6 +21,11 @@ export class ProgressCommands {
     private readonly db: Db,
     /** Announces, after commit, that a course's marks changed (`courseActivity`). */
     private readonly afterCommit: Emits<ProgressCommitEvents>,
+    /**
+     * Runs in a new mark's transaction (so a crash cannot separate the mark from what it
+     * caused): the assessment module records a course completion there.
+     */
+    private readonly onMarked?: (tx: Db, courseId: string, studentId: string) => Promise<void>,
   ) {}
 
   /** Idempotent: a second mark keeps the first completedAt. */
@@ -46,7 +51,12 @@ export class ProgressCommands {
     if (refusal) throw refusal;
     // The statement re-checks both conditions atomically; if they stopped holding since the
     // loaders read them, the fresh rows say why.
-    if (!(await transaction(this.db, scope, (tx) => apply(tx, viewer.userId, lesson.id)))) {
+    const applied = await transaction(this.db, scope, async (tx) => {
+      if (!(await apply(tx, viewer.userId, lesson.id))) return false;
+      if (apply === insertCompletion) await this.onMarked?.(tx, lesson.courseId, viewer.userId);
+      return true;
+    });
+    if (!applied) {
       const fresh = {
         status: (await scope.loaders.lessons.byId.clear(lesson.id).load(lesson.id))?.status ?? 'CANCELLED',
       };

@@ -9,8 +9,6 @@ import {
   type ProgressData,
 } from './progress.repository.js';
 
-const NO_PROGRESS: ProgressData = { completedLessons: 0, totalLessons: 0, percent: 0, lastActivityAt: null };
-
 export function createProgressLoaders(db: Db, viewer: Viewer) {
   return {
     /** The viewer's completedAt per lesson id (null for anonymous viewers and unmarked lessons). */
@@ -26,7 +24,10 @@ export function createProgressLoaders(db: Db, viewer: Viewer) {
         return { courseId, studentId };
       });
       const found = await progressOfPairs(db, pairs);
-      return keys.map((k) => found.get(k) ?? NO_PROGRESS);
+      return keys.map(
+        (k, i) =>
+          found.get(k) ?? { ...pairs[i]!, completedLessons: 0, totalLessons: 0, percent: 0, lastActivityAt: null },
+      );
     }),
     statsByCourse: new DataLoader<string, CourseStatsData>(async (courseIds) => {
       const found = await statsOfCourses(db, [...courseIds]);

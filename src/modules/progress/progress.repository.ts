@@ -13,6 +13,8 @@ import {
 } from '../../db/schema.js';
 
 export interface ProgressData {
+  courseId: string;
+  studentId: string;
   completedLessons: number;
   totalLessons: number;
   percent: number;
@@ -20,6 +22,7 @@ export interface ProgressData {
 }
 
 export interface CourseStatsData {
+  courseId: string;
   activeEnrollments: number;
   averageProgressPercent: number;
   studentsCompleted: number;
@@ -68,6 +71,8 @@ export async function progressOfPairs(
   );
   for (const r of rows) {
     result.set(`${r.course_id}|${r.student_id}`, {
+      courseId: r.course_id,
+      studentId: r.student_id,
       completedLessons: r.done,
       totalLessons: r.total,
       percent: percentOf(r.done, r.total),
@@ -117,6 +122,7 @@ export async function statsOfCourses(db: Db, courseIds: string[]): Promise<Map<s
   const generatedAt = new Date();
   for (const r of rows) {
     result.set(r.course_id, {
+      courseId: r.course_id,
       activeEnrollments: r.active,
       averageProgressPercent: Number(r.avg),
       studentsCompleted: r.completed,
