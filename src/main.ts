@@ -1,25 +1,39 @@
-import { createApp } from './app.js';
-import { routeConsoleToLogger } from './logging/console.js';
 import type { Config } from './config/config.js';
-import { exitOnSignals, loadConfigOrExit } from './process.js';
-import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './seed/demo-data.js';
+import { exitOnSignals, exitOnStartupFailure, loadConfigOrExit } from './process.js';
+import { portFailure, preflight } from './startup/preflight.js';
 
-/** API process: load config, build the app, listen, and shut down gracefully on SIGTERM/SIGINT. */
+/**
+ * API process: load config, check what is in the way, build the app, listen, and shut down
+ * gracefully on SIGTERM/SIGINT. The app's module graph (seconds to load) is imported only after
+ * the checks, so a taken port or a missing database is reported at once.
+ */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  await preflight(config, { port: true });
+  const { createApp } = await import('./app.js');
+  const { routeConsoleToLogger } = await import('./logging/console.js');
+  const { DEMO_ACCOUNTS, DEMO_PASSWORD } = await import('./seed/demo-data.js');
   const app = await createApp(config);
   routeConsoleToLogger(app.log);
-  const url = await app.listen();
+  const url = await app.listen().catch(async (err: unknown) => {
+    await app.close(); // the port was taken between the check and now
+    throw portFailure(err, config.http.port);
+  });
   // Jobs in hand may need longer than HTTP requests when this process runs workers too.
   const limitMs =
     Math.max(config.http.shutdownGraceMs, config.notifications.workerInProcess ? config.jobs.drainMs : 0) + 5_000;
   // Before announcing the URL: a SIGTERM sent as soon as it appears must still shut down cleanly.
   exitOnSignals(app.log, 'API', limitMs, () => app.close());
   app.log.info({ url, database: app.database.kind }, 'ready: EduFlow API listening');
-  printBanner(config, url);
+  printBanner(config, url, DEMO_ACCOUNTS, DEMO_PASSWORD);
 }
 
-function printBanner(config: Config, url: string): void {
+function printBanner(
+  config: Config,
+  url: string,
+  DEMO_ACCOUNTS: { admin: string; instructor: string; student: string },
+  DEMO_PASSWORD: string,
+): void {
   const lines = [
     '',
     `  EduFlow GraphQL API: ${url}`,
@@ -39,7 +53,4 @@ function printBanner(config: Config, url: string): void {
   console.log(lines.filter(Boolean).join('\n') + '\n');
 }
 
-main().catch((err: unknown) => {
-  console.error('EduFlow failed to start:', err);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('EduFlow'));

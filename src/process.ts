@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import type { Logger } from './logging/logger.js';
+import { startupFailureLine } from './startup/startup-error.js';
 
 /** The configuration, or every problem with it printed and exit code 1 (entry points only). */
 export function loadConfigOrExit(): Config {
@@ -38,4 +39,16 @@ export function exitOnSignals(log: Logger, what: string, limitMs: number, close:
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The end of a failed start: a failure the user can fix as its one line (StartupError), anything
+ * else with its stack. Written to stderr directly: console may be routed into the logger by now.
+ */
+export function exitOnStartupFailure(what: string) {
+  return (err: unknown): never => {
+    const line = startupFailureLine(err);
+    process.stderr.write(line ? `${line}\n` : `${what} failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  };
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Config } from './config/config.js';
-import { exitOnSignals, loadConfigOrExit } from './process.js';
+import { exitOnSignals, exitOnStartupFailure, loadConfigOrExit } from './process.js';
+import { preflight } from './startup/preflight.js';
 import { startBackgroundWork } from './background.js';
 import { createDatabase } from './db/client.js';
 import { routeConsoleToLogger } from './logging/console.js';
@@ -8,6 +9,7 @@ import { createConfiguredLogger } from './logging/logger.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { createJobQueue } from './queue/index.js';
 import { Metrics } from './observability/metrics.js';
+import { metricsAccess } from './observability/metrics-guard.js';
 
 /**
  * Worker process: the outbox relay and the job processors, no HTTP. Scale it independently of
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  await preflight(config, { port: false });
   const database = createDatabase(config, log.child({ module: 'db' }));
   if (config.db.migrateOnStart) await database.migrate();
   const bus = createEventBus(config, log.child({ module: 'pubsub' }));
@@ -30,7 +33,8 @@ async function main(): Promise<void> {
   const metrics = new Metrics({ queueCounts: () => jobs.counts() });
   const work = await startBackgroundWork({ config, log, database, jobs, bus, metrics });
   const metricsServer = config.workerMetricsPort ? await serveMetrics(config, metrics) : undefined;
-  log.info({ metricsPort: config.workerMetricsPort || undefined }, 'EduFlow worker running');
+  const address = metricsServer?.address();
+  log.info({ metricsPort: typeof address === 'object' ? address?.port : undefined }, 'EduFlow worker running');
 
   exitOnSignals(log, 'worker', config.jobs.drainMs + 5_000, async () => {
     metricsServer?.close();
@@ -47,8 +51,8 @@ function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
     if (req.url === '/health')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    if (config.metricsToken && req.headers.authorization !== `Bearer ${config.metricsToken}`)
-      return void res.writeHead(401).end();
+    const access = metricsAccess(config, req.headers.authorization);
+    if (access !== 200) return void res.writeHead(access).end();
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       () => res.writeHead(500).end(),
@@ -60,7 +64,4 @@ function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
   });
 }
 
-main().catch((err: unknown) => {
-  console.error('EduFlow worker failed to start:', err);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('EduFlow worker'));

@@ -1,15 +1,9 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import {
-  getVariableValues,
-  print,
-  type DocumentNode,
-  type FormattedExecutionResult,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
+import { print, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Viewer } from '../auth/viewer.js';
 import type { CacheableOperation, GraphQLContext } from '../context.js';
+import type { OperationVariables } from '../graphql/coerced-variables.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { API_VARY } from '../http/security-headers.js';
 import type { Logger } from '../logging/logger.js';
@@ -92,7 +86,7 @@ export class ResponseCache {
    * to the constructor: services invalidate through the cache, and the schema is built from
    * their resolvers, so the cache exists before the schema does.
    */
-  plugin(schema: GraphQLSchema): ApolloServerPlugin<GraphQLContext> {
+  plugin(schema: GraphQLSchema, variables: OperationVariables): ApolloServerPlugin<GraphQLContext> {
     // The hooks below are methods of Apollo's hook objects, where `this` is not the cache.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const cache = this;
@@ -102,6 +96,7 @@ export class ResponseCache {
         let outcome: CacheOutcome | undefined;
         let policy: CachePolicy | undefined;
         let miss: { key: string; generation: number; userScoped: boolean } | undefined;
+        let etag: string | undefined;
         return {
           async responseForOperation({
             document,
@@ -114,16 +109,15 @@ export class ResponseCache {
             // request (several operations and no operationName): execution answers that 400.
             if (operation?.operation !== 'query') return null;
             policy = calculator.policyOf(document, operationName);
-            // The key is built from the variables as the schema coerces them: bounded by the
-            // schema's own types whatever the client nests, own properties only (a variable
-            // named `constructor` is not found on Object.prototype). Variables that do not
-            // coerce make no key; execution refuses them.
-            // Remembered per document, operation name and variables as sent (DocumentMemo).
-            const entryKey = cache.options.enabled
-              ? cache.keys.get(document, operationKey(operationName, request.variables), () => {
-                  const variables = coercedVariables(schema, operation, request.variables);
-                  return variables ? cache.keyOf(document, operationName, variables) : null;
-                })
+            // The key is built from the variables as the schema coerces them (once per request,
+            // shared with the cost check and execution): bounded by the schema's own types
+            // whatever the client nests. Variables that do not coerce make no key; execution
+            // refuses them. Remembered per document, operation name and coerced variables.
+            const coerced = cache.options.enabled ? variables.of(ctx, operation, request.variables) : undefined;
+            const entryKey = coerced?.ok
+              ? cache.keys.get(document, operationKey(operationName, coerced.key), () =>
+                  cache.keyOf(document, operationName, coerced.key),
+                )
               : null;
             if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0 || entryKey === null) {
               outcome = 'BYPASS';
@@ -138,7 +132,7 @@ export class ResponseCache {
                 operationName: operation.name?.value ?? null,
               };
             const { scope, userScoped } = cacheScope(ctx.viewer, policy);
-            const key = `${scope}:${entryKey}`;
+            const key = recordKey(scope, entryKey);
             let read;
             try {
               read = await cache.read(() => cache.store.get(key));
@@ -147,12 +141,13 @@ export class ResponseCache {
               outcome = 'BYPASS';
               return null;
             }
-            if (read.value !== null) {
+            if (read.value !== null && isRecordText(read.value)) {
               outcome = 'HIT';
               cache.stats.hits++;
+              etag = read.value.slice(0, ETAG_LENGTH);
               // The stored bytes go out as they are (see `stringifyResult`): no JSON.parse of
               // the entry, no re-serialisation of the same data by Apollo.
-              const data = new StoredData(read.value) as unknown as Record<string, unknown>;
+              const data = new StoredData(read.value.slice(ETAG_LENGTH)) as unknown as Record<string, unknown>;
               return {
                 http: { status: 200, headers: new HeaderMap() },
                 body: { kind: 'single', singleResult: { data } },
@@ -175,13 +170,16 @@ export class ResponseCache {
             response.http.headers.set('cache-control', cacheControlHeader(policy!, shareable ? ctx.viewer : undefined));
             response.http.headers.set('vary', API_VARY);
             ctx.cacheOutcome = outcome;
+            if (outcome === 'HIT' && shareable && etag) response.http.headers.set('etag', etag);
             if (!miss || !ok) return;
+            const record = recordOf(miss.key, JSON.stringify({ data: body.data }));
+            if (shareable) response.http.headers.set('etag', record.slice(0, ETAG_LENGTH));
             const tags = [...(ctx.cacheTags ?? [])];
             if (miss.userScoped && ctx.viewer.userId) tags.push(`Viewer:${ctx.viewer.userId}`);
             // Not awaited: storing must not delay the response (the generation rule keeps it safe).
             // Only `data`: extensions (the cost report) belong to each request.
             cache.store
-              .set(miss.key, JSON.stringify({ data: body.data }), policy!.maxAge, tags, miss.generation)
+              .set(miss.key, record, policy!.maxAge, tags, miss.generation)
               .catch((err: unknown) => cache.bypassed(err));
           },
         };
@@ -237,7 +235,7 @@ export class ResponseCache {
     try {
       // As bytes: a hit's entry goes to the socket as it is, never decoded into a string and
       // encoded again (12 KiB each way on the catalog query; most of a hit's garbage).
-      stored = await this.read(() => this.store.getBytes(`${cacheScope(viewer, op).scope}:${op.entryKey}`));
+      stored = await this.read(() => this.store.getBytes(recordKey(cacheScope(viewer, op).scope, op.entryKey)));
     } catch {
       return null;
     }
@@ -300,11 +298,7 @@ export class ResponseCache {
     return withReplyTimeout(reply, timeoutMs, 'the cache read', redisAnswering);
   }
 
-  private keyOf(
-    document: DocumentNode,
-    operationName: string | null | undefined,
-    variables: Record<string, unknown> | undefined,
-  ): string {
+  private keyOf(document: DocumentNode, operationName: string | null | undefined, variablesKey: string): string {
     let text = this.normalized.get(document);
     if (text === undefined) this.normalized.set(document, (text = print(document)));
     return createHash('sha256')
@@ -312,7 +306,7 @@ export class ResponseCache {
       .update('\0')
       .update(operationName ?? '')
       .update('\0')
-      .update(stableJson(variables ?? {}))
+      .update(variablesKey)
       .digest('base64url');
   }
 
@@ -362,6 +356,51 @@ export function stringifyResult(result: FormattedExecutionResult): string {
 }
 
 const DATA_PREFIX_BYTES = Buffer.from(DATA_PREFIX);
+
+/**
+ * A stored record: the entry's ETag (a quoted 22-character hash) followed by the entry. The
+ * hash covers the entry's key, whose scope names the caller's audience (anonymous, a role, a
+ * user), so a validator from one scope never matches in another, even for identical data; and
+ * the data, so it changes whenever what a hit would send changes. Computed once when stored,
+ * never per hit. Record keys carry a format version (`r2:`): instances of an older release,
+ * which store the bare entry, neither read nor overwrite these.
+ */
+export const ETAG_LENGTH = 24;
+const QUOTE = 0x22;
+
+function recordKey(scope: string, entryKey: string): string {
+  return `r2:${scope}:${entryKey}`;
+}
+
+function recordOf(key: string, entry: string): string {
+  const hash = createHash('sha256').update(key).update('\0').update(entry).digest('base64url');
+  return `"${hash.slice(0, ETAG_LENGTH - 2)}"${entry}`;
+}
+
+function isRecordText(record: string): boolean {
+  return record.charCodeAt(0) === QUOTE && record.charCodeAt(ETAG_LENGTH - 1) === QUOTE;
+}
+
+/** A record read as bytes: its ETag and its entry (`isStoredEntry`), or null if malformed. */
+export function splitRecord(record: Buffer): { etag: string; entry: Buffer } | null {
+  if (record.length <= ETAG_LENGTH || record[0] !== QUOTE || record[ETAG_LENGTH - 1] !== QUOTE) return null;
+  const entry = record.subarray(ETAG_LENGTH);
+  return isStoredEntry(entry) ? { etag: record.toString('latin1', 0, ETAG_LENGTH), entry } : null;
+}
+
+/**
+ * Whether an `If-None-Match` header names this ETag (RFC 9110 §13.1.2: weak comparison, a
+ * list, or `*`).
+ */
+export function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header === etag) return true;
+  for (const part of header.split(',')) {
+    const tag = part.trim();
+    if (tag === '*' || tag === etag || tag === `W/${etag}`) return true;
+  }
+  return false;
+}
 const CLOSING_BRACE = 0x7d;
 
 /** Whether stored bytes are in the shape `hitBody` splices (`{"data":...}`). */
@@ -384,20 +423,6 @@ export function hitBody(entry: Buffer, extensions?: Record<string, unknown>): Bu
   return Buffer.concat([entry.subarray(0, -1), Buffer.from(tail)]);
 }
 
-/**
- * The operation's variables as execution will see them (defaults applied, undeclared ones
- * dropped so they cannot multiply cache entries), or undefined when they do not coerce.
- */
-function coercedVariables(
-  schema: GraphQLSchema,
-  operation: OperationDefinitionNode,
-  raw: Record<string, unknown> | undefined,
-): Record<string, unknown> | undefined {
-  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) return undefined;
-  const result = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {}, { maxErrors: 1 });
-  return 'coerced' in result ? result.coerced : undefined;
-}
-
 function cacheScope(viewer: Viewer, policy: Pick<CachePolicy, 'scope'>): { scope: string; userScoped: boolean } {
   const { userId, role } = viewer;
   if (userId === null) return { scope: 'anon', userScoped: false };
@@ -412,20 +437,4 @@ export function cacheControlHeader(policy: Pick<CachePolicy, 'maxAge' | 'scope'>
   if (viewer && policy.maxAge > 0 && policy.scope === 'PUBLIC' && viewer.userId === null)
     return `public, max-age=${policy.maxAge}`;
   return 'no-store';
-}
-
-/**
- * JSON with object keys sorted, so `{a, b}` and `{b, a}` share a cache entry. Only ever given
- * coerced variables, whose depth the schema bounds.
- */
-function stableJson(value: unknown): string {
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

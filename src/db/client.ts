@@ -13,6 +13,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { CircuitBreaker } from './breaker.js';
 import { guardClient } from './guarded-client.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { recordQuery } from './query-stats.js';
 import * as schema from './schema.js';
 
@@ -108,6 +109,7 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
   }
 
   const dataDir = c.dataDir === 'memory://' ? c.dataDir : join(c.dataDir, 'pglite');
+  const unlock = dataDir === 'memory://' ? () => {} : lockDataDir(c.dataDir);
   if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
   const client = new PGlite(dataDir);
   const pgliteDb = drizzlePglite(client, { schema, logger });
@@ -125,7 +127,13 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
       const stop = await client.listen(channel, () => onNotify());
       return () => stop();
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 import Negotiator from 'negotiator';
 import proxyAddr from 'proxy-addr';
 import type { Viewer } from '../auth/viewer.js';
-import { cacheControlHeader, hitBody, isStoredEntry, type ResponseCache } from '../cache/response-cache.js';
+import { cacheControlHeader, hitBody, ifNoneMatch, splitRecord, type ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
 import type { CacheableOperation, GraphQLContext, HttpRequestInfo } from '../context.js';
 import { queriesInScope, withQueryScope } from '../db/query-stats.js';
@@ -129,7 +129,9 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     }
     if (!vary) head.push('vary', API_VARY);
     if (!cacheControl) head.push('cache-control', 'no-store');
-    head.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
+    // A 304 has no body, and no length (it would be read as the length of the representation).
+    if (status !== 304)
+      head.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.length));
     // HTTP/1.1 connections persist unless either side says `close` (RFC 9112 §9.3): Node's
     // `Connection: keep-alive` and `Keep-Alive: timeout` lines say nothing a 1.1 client needs.
     // Node still closes when the client asked it to, and says so when it decides to itself.
@@ -161,8 +163,9 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     } catch {
       return false; // Apollo answers the 401
     }
-    const stored = await responseCache.storedFor(viewer, route);
-    if (stored === null || !isStoredEntry(stored)) return false;
+    const record = await responseCache.storedFor(viewer, route);
+    const stored = record === null ? null : splitRecord(record);
+    if (stored === null) return false;
     let report: CostReport | undefined;
     if (costBudget) {
       try {
@@ -172,18 +175,17 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       }
     }
     responseCache.countEarlyHit();
-    const body = hitBody(stored, report ? { cost: report } : undefined);
-    finish(
-      ex,
-      200,
-      [
-        ['content-type', type],
-        ['x-cache', 'HIT'],
-        ['cache-control', cacheControlHeader(route, viewer)],
-        ['vary', API_VARY],
-      ],
-      body,
-    );
+    const headers: [string, string][] = [
+      ['content-type', type],
+      ['x-cache', 'HIT'],
+      ['cache-control', cacheControlHeader(route, viewer)],
+      ['vary', API_VARY],
+      ['etag', stored.etag],
+    ];
+    // The caller holds these very bytes (same scope, same data): nothing to send again.
+    const unchanged = ifNoneMatch(ex.req.headers['if-none-match'], stored.etag);
+    if (unchanged) finish(ex, 304, headers.slice(1), '');
+    else finish(ex, 200, headers, hitBody(stored.entry, report ? { cost: report } : undefined));
     const seconds = Number(process.hrtime.bigint() - ex.started) / 1e9;
     metrics.operationDuration.observe(
       { operation: metrics.operationLabel(route.operationName), type: 'query' },
@@ -197,7 +199,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
           operationName: route.operationName ?? undefined,
           operationType: 'query',
           durationMs: Math.round(seconds * 10_000) / 10,
-          status: 200,
+          status: unchanged ? 304 : 200,
           cost: report?.requested,
           dbQueries: queriesInScope(),
           cache: 'HIT',
@@ -221,7 +223,11 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       context: async () => (ctx = await deps.contextFor(ex.info)),
     });
     const status = response.status ?? 200;
-    if (response.body.kind === 'complete') {
+    const etag = response.headers.get('etag');
+    if (status === 200 && etag !== undefined && ifNoneMatch(ex.req.headers['if-none-match'], etag)) {
+      response.headers.delete('content-type');
+      finish(ex, 304, response.headers, '');
+    } else if (response.body.kind === 'complete') {
       finish(ex, status, response.headers, response.body.string);
     } else {
       // Incremental delivery (multipart): streamed as Apollo produces it.

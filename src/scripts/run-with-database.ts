@@ -1,12 +1,15 @@
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { createConfiguredLogger, type Logger } from '../logging/logger.js';
+import { startupFailureLine } from '../startup/startup-error.js';
+import { preflight } from '../startup/preflight.js';
 
 /** For one-shot scripts: config, database (migrated), the task, then a clean exit. */
 export async function runWithDatabase(task: (database: Database, log: Logger) => Promise<void>): Promise<void> {
   try {
     const config = loadConfig();
     const log = createConfiguredLogger(config);
+    await preflight(config, { port: false });
     const database = createDatabase(config, log);
     try {
       await database.migrate();
@@ -15,7 +18,7 @@ export async function runWithDatabase(task: (database: Database, log: Logger) =>
       await database.close();
     }
   } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : err);
+    console.error(err instanceof ConfigError ? err.message : (startupFailureLine(err) ?? err));
     process.exit(1);
   }
 }

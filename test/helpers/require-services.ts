@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { TEST_PG_ADMIN_URL, TEST_REDIS_URL } from './env.js';
+import { DEFAULT_PG_ADMIN_URL, DEFAULT_REDIS_URL, TEST_PG_ADMIN_URL, TEST_REDIS_URL } from './env.js';
 
-const CHECK_TIMEOUT_SECONDS = 5;
+// `npm test` runs this check first, alone: it must answer within a few seconds either way.
+const CHECK_TIMEOUT_SECONDS = 3;
 
 /**
  * The tests need a real PostgreSQL and Redis. When either is missing, `npm test` stops here
@@ -23,7 +24,7 @@ export async function requireServices(): Promise<void> {
     'or point the tests at yours:',
     '  TEST_DATABASE_URL=postgres://USER@HOST:PORT/postgres  (a role that may create databases)',
     '  TEST_REDIS_URL=redis://HOST:PORT/0',
-    `Defaults: ${TEST_PG_ADMIN_URL} and ${TEST_REDIS_URL}.`,
+    `Defaults: ${DEFAULT_PG_ADMIN_URL} and ${DEFAULT_REDIS_URL}.`,
     '',
   ].join('\n');
   const err = new Error(message);

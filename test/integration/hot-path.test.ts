@@ -189,6 +189,75 @@ describe('cache hits answered before Apollo', () => {
     expect(titles).not.toContain('Published course');
   });
 
+  it('answers 304 to If-None-Match for an unchanged hit, on both paths, and 200 with a new ETag once a write changed it', async () => {
+    const course = await t.make.course(instructor.id, { title: 'Validated course' });
+    const body = catalogBody(12);
+    const miss = await post(body);
+    expect(miss.headers.get('x-cache')).toBe('MISS');
+    const etag = miss.headers.get('etag')!;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+    const hit = await post(body);
+    expect(hit.headers.get('etag')).toBe(etag);
+    const before = early();
+    const unchanged = await post(body, { 'if-none-match': etag });
+    expect(early()).toBe(before + 1);
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.text).toBe('');
+    expect(unchanged.headers.get('etag')).toBe(etag);
+    expect(unchanged.headers.get('cache-control')).toBe('public, max-age=60');
+    // Through Apollo (other bytes, the same entry), and in a list of validators.
+    const viaApollo = await post(catalogBody(12, ' '), { 'if-none-match': `"other", W/${etag}` });
+    expect(early()).toBe(before + 1);
+    expect(viaApollo.status).toBe(304);
+    expect(viaApollo.text).toBe('');
+    // A write: the validator no longer matches; the new data comes with a new one.
+    const renamed = await post(
+      JSON.stringify({
+        query: `mutation($input: UpdateCourseInput!) { updateCourse(input: $input) { title } }`,
+        variables: { input: { id: gid('Course', course.id), title: 'Revalidated course' } },
+      }),
+      { authorization: `Bearer ${await t.tokenFor(instructor)}` },
+    );
+    expect(JSON.parse(renamed.text).errors).toBeUndefined();
+    const changed = await post(body, { 'if-none-match': etag });
+    expect(changed.status).toBe(200);
+    expect(changed.text).toContain('Revalidated course');
+    const next = changed.headers.get('etag')!;
+    expect(next).not.toBe(etag);
+    expect((await post(body, { 'if-none-match': etag })).status).toBe(200); // early hit, old validator
+    expect((await post(body, { 'if-none-match': next })).status).toBe(304);
+  });
+
+  it('never answers 304 across scopes: a validator from another caller, even for the same data, gets the full answer', async () => {
+    const body = catalogBody(13);
+    const [one, two] = [await t.make.user(), await t.make.user()];
+    const auth = async (u: UserRow) => ({ authorization: `Bearer ${await t.tokenFor(u)}` });
+    const [oneAuth, twoAuth, teacherAuth] = [await auth(one), await auth(two), await auth(instructor)];
+    const anonymous = await post(body);
+    const anonymousTag = anonymous.headers.get('etag')!;
+    const data = (text: string) => JSON.parse(text).data;
+    for (let round = 0; round < 2; round++) {
+      // Round 0 through Apollo (first sight of each scope), round 1 as early hits.
+      const mine = await post(body, { ...oneAuth, 'if-none-match': anonymousTag });
+      expect(mine.status).toBe(200);
+      expect(data(mine.text)).toEqual(data(anonymous.text)); // the same data, another scope
+      const oneTag = mine.headers.get('etag')!;
+      expect(oneTag).not.toBe(anonymousTag);
+      for (const [headers, tag] of [
+        [twoAuth, oneTag],
+        [teacherAuth, oneTag],
+        [{}, oneTag],
+        [teacherAuth, anonymousTag],
+      ] as const) {
+        const other = await post(body, { ...headers, 'if-none-match': tag });
+        expect(other.status).toBe(200);
+        expect(other.headers.get('etag')).not.toBe(tag);
+        expect(data(other.text).courses.edges.length).toBeGreaterThan(0);
+      }
+      expect((await post(body, { ...oneAuth, 'if-none-match': oneTag })).status).toBe(304);
+    }
+  });
+
   it('spends the cost budget on every early hit and reports it, then answers 429 with Retry-After', async () => {
     const body = catalogBody(9);
     const cost = (text: string) => JSON.parse(text).extensions.cost as { requested: number; remaining: number };

@@ -35,4 +35,32 @@ describe('npm test without its services', () => {
     expect(out.text.match(/ECONNREFUSED/g)).toHaveLength(2);
     expect(out.text).not.toMatch(/\n\s+at /);
   }, 90_000);
+
+  it('is the first thing `npm test` does: one message, before lint, the type-check or vitest', async () => {
+    const [pg, redis] = [await freePort(), await freePort()];
+    const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      execFile(
+        'npm',
+        ['test', '--silent'],
+        {
+          env: {
+            ...process.env,
+            TEST_DATABASE_URL: `postgres://postgres@127.0.0.1:${pg}/postgres`,
+            TEST_REDIS_URL: `redis://127.0.0.1:${redis}/0`,
+            NO_COLOR: '1',
+            FORCE_COLOR: '0',
+          },
+          timeout: 60_000,
+        },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, text: stdout + stderr }),
+      );
+    });
+    expect(out.code).not.toBe(0);
+    const lines = out.text.split('\n').filter((l) => l.trim());
+    expect(lines[0]).toBe('npm test needs PostgreSQL (15 or later) and Redis, and cannot reach them:');
+    expect(out.text).not.toMatch(/eslint|prettier|No test files|vitest|tsc/i);
+    // The defaults are the defaults, whatever this run overrides.
+    expect(out.text).toContain('Defaults: postgres://postgres@127.0.0.1:5432/postgres and redis://127.0.0.1:6379/0.');
+  }, 90_000);
 });

@@ -7,7 +7,13 @@ import { type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/s
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
-import { rememberEntity, rememberedEntity, type IdempotencyKey } from '../../idempotency/idempotency.repository.js';
+import {
+  assertSameInput,
+  inputFingerprint,
+  rememberEntity,
+  rememberedEntity,
+  type IdempotencyKey,
+} from '../../idempotency/idempotency.repository.js';
 import type { Emits } from '../../util/after-commit.js';
 import {
   createCourseSchema,
@@ -67,7 +73,12 @@ export class CourseCommands {
       status: 'DRAFT' as const,
     };
     if (v.clientMutationId) {
-      const key = { userId: viewer.userId, operation: 'createCourse', key: v.clientMutationId };
+      const key = {
+        userId: viewer.userId,
+        operation: 'createCourse',
+        key: v.clientMutationId,
+        fingerprint: inputFingerprint({ ...values, slug: v.slug ?? null }),
+      };
       const { course, replayed } = await this.createOnce(scope, key, values, v.slug);
       if (replayed) return course;
       touched(scope, 'Course:list');
@@ -96,7 +107,9 @@ export class CourseCommands {
       if (await rememberEntity(tx, key, id))
         return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
       const earlier = await rememberedEntity(tx, key);
-      const [row] = earlier ? await findCoursesByIds(tx, [earlier]) : [];
+      // The role was checked before (a new attempt's authorization); the input must match.
+      if (earlier) assertSameInput(key, earlier, () => true);
+      const [row] = earlier ? await findCoursesByIds(tx, [earlier.entityId]) : [];
       if (!row)
         throw AppError.conflict('clientMutationId was used for a course that has since been deleted', {
           clientMutationId: key.key,

@@ -9,8 +9,12 @@ import { countCoursesByInstructors, coursesPageByInstructors, findCoursesByIds }
 /** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
 export function createCourseLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, CourseRow | null>) {
   return {
-    /** For relations of objects the viewer already sees (a lesson's or enrollment's course). */
-    byId:
+    /**
+     * Rows as stored, whoever asks: for authorization decisions (who teaches it) only. A course
+     * returned to a client comes from `visibleById`, or from `CourseService.related`, which
+     * applies the visibility rule to what this loads.
+     */
+    rowForPolicy:
       byId ??
       rowLoader(
         (ids) => findCoursesByIds(db, ids),

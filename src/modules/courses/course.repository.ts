@@ -56,7 +56,7 @@ export const taughtSort = courseSort('CREATED_AT', 'DESC', 'coursesTaught');
  * teach, and ARCHIVED courses they are actively enrolled in. Admins: everything.
  * Every entry point (by id, by slug, lists, counts) goes through this one predicate.
  */
-export function courseVisibility(viewer: Viewer): SQL | undefined {
+export function courseVisibility(viewer: Pick<Viewer, 'userId' | 'role'>): SQL | undefined {
   if (viewer.role === 'ADMIN') return undefined;
   const published = eq(courses.status, 'PUBLISHED');
   if (!viewer.userId) return published;

@@ -3,6 +3,7 @@ import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
+import { canManageCourse } from './course.policy.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
 import {
   countCourses,
@@ -31,11 +32,19 @@ export class CourseService {
     return (await findCourseBySlug(this.db, slug, scope.viewer)) ?? null;
   }
 
-  /** Follows a foreign key from an object the viewer already sees. */
+  /**
+   * Follows a foreign key (a lesson's or an enrollment's course) under the same visibility rule
+   * as a direct read: seeing the lesson (in a schedule, say) grants nothing on its course. Most
+   * courses are settled from the shared row (published, or the viewer's to manage); the rest
+   * (an archived course the viewer is enrolled in) by the rule in SQL. Hidden: NOT_FOUND.
+   */
   async related(scope: RequestScope, courseId: string): Promise<CourseRow> {
-    const course = await scope.loaders.courses.byId.load(courseId);
+    const course = await scope.loaders.courses.rowForPolicy.load(courseId);
     if (!course) throw new Error(`dangling reference to course ${courseId}`);
-    return course;
+    if (course.status === 'PUBLISHED' || canManageCourse(scope.viewer, course)) return course;
+    const visible = await scope.loaders.courses.visibleById.load(courseId);
+    if (!visible) throw AppError.notFound('Course');
+    return visible;
   }
 
   async list(

@@ -7,7 +7,12 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Emits } from '../../util/after-commit.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
-import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
+import {
+  assertSameInput,
+  inputFingerprint,
+  rememberEntity,
+  rememberedEntity,
+} from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
 import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
 import { deleteLesson, findLesson, insertLesson, nextLessonPosition, updateLesson } from './lesson.repository.js';
@@ -46,18 +51,28 @@ export class LessonCommands {
   async create(scope: RequestScope, input: CreateLessonInput): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(createLessonSchema, input);
-    const key = v.clientMutationId
-      ? { userId: viewer.userId, operation: 'createLesson', key: v.clientMutationId }
+    const courseId = uuidOf('Course', v.courseId);
+    const { clientMutationId, ...fields } = v;
+    const key = clientMutationId
+      ? {
+          userId: viewer.userId,
+          operation: 'createLesson',
+          key: clientMutationId,
+          fingerprint: inputFingerprint({ ...fields, courseId }),
+        }
       : null;
     let replayed = false;
     const { lesson, event } = await this.courseCommands.withManageableCourse(
       scope,
-      uuidOf('Course', v.courseId),
+      courseId,
       async (tx, course) => {
         // Under the course's row lock: two attempts with one key on one course run one at a time.
+        // A replay is authorized as a new attempt would be (the viewer manages this course,
+        // checked above) and must carry the same input, so it names this very course.
         const earlier = key ? await rememberedEntity(tx, key) : null;
         if (earlier) {
-          const row = await findLesson(tx, earlier);
+          const row = await findLesson(tx, earlier.entityId);
+          assertSameInput(key!, earlier, () => row?.courseId === course.id);
           if (!row)
             throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', {
               clientMutationId: key!.key,

@@ -253,36 +253,52 @@ export const scheduleSort: SortSpec<LessonRow> = {
 };
 
 /**
- * Courses a user teaches or is actively enrolled in, as a subquery. The schedule reads each of
- * them through lessons_course_id_scheduled_at_id_idx (one index range per course).
+ * Courses a user follows, as a subquery: those they teach (under the policy's rule: they hold
+ * the INSTRUCTOR role, see teachesCourse) and those they are actively enrolled in, each only
+ * while the user may see it (courseVisibility: a draft of someone else's is never there). The
+ * schedule reads each through lessons_course_id_scheduled_at_id_idx (one index range per course).
  */
-function followedCourseIdsSql(userId: string): SQL {
-  return sql`(select ${courses.id} from ${courses} where ${courses.instructorId} = ${userId}::uuid
-    union select ${enrollments.courseId} from ${enrollments} where ${enrollments.studentId} = ${userId}::uuid and ${enrollments.status} = 'ACTIVE')`;
+function followedCourseIdsSql(user: ScheduleOwner): SQL {
+  const taught =
+    user.role === 'INSTRUCTOR'
+      ? sql`select ${courses.id} from ${courses} where ${courses.instructorId} = ${user.userId}::uuid union `
+      : sql``;
+  const followed = sql`(${taught}select ${enrollments.courseId} from ${enrollments}
+    where ${enrollments.studentId} = ${user.userId}::uuid and ${enrollments.status} = 'ACTIVE')`;
+  return sql`(select ${courses.id} from ${courses} where ${courses.id} in ${followed} and ${courseVisibility(user) ?? sql`true`})`;
 }
 
-function scheduleWhere(userId: string, from: Date, to: Date): SQL {
+/** Whose schedule: the user and the role they hold now (their row, not a token). */
+export type ScheduleOwner = Pick<Viewer, 'role'> & { readonly userId: string };
+
+function scheduleWhere(user: ScheduleOwner, from: Date, to: Date): SQL {
   return and(
-    sql`${lessons.courseId} in ${followedCourseIdsSql(userId)}`,
+    sql`${lessons.courseId} in ${followedCourseIdsSql(user)}`,
     gte(lessons.scheduledAt, from),
     lt(lessons.scheduledAt, to),
   )!;
 }
 
 /** One page (size + 1 rows) of a user's schedule in [from, to), by scheduledAt then id. */
-export function schedulePage(db: Db, userId: string, from: Date, to: Date, page: PageRequest): Promise<LessonRow[]> {
+export function schedulePage(
+  db: Db,
+  user: ScheduleOwner,
+  from: Date,
+  to: Date,
+  page: PageRequest,
+): Promise<LessonRow[]> {
   return db
     .select()
     .from(lessons)
-    .where(and(scheduleWhere(userId, from, to), keysetCondition(scheduleSort, page)))
+    .where(and(scheduleWhere(user, from, to), keysetCondition(scheduleSort, page)))
     .orderBy(...keysetOrder(scheduleSort, page))
     .limit(page.size + 1);
 }
 
-export async function scheduleCount(db: Db, userId: string, from: Date, to: Date): Promise<number> {
+export async function scheduleCount(db: Db, user: ScheduleOwner, from: Date, to: Date): Promise<number> {
   const [row] = await db
     .select({ n: count() })
     .from(lessons)
-    .where(scheduleWhere(userId, from, to));
+    .where(scheduleWhere(user, from, to));
   return row?.n ?? 0;
 }
