@@ -4,6 +4,7 @@ import { hashPassword } from '../../auth/passwords.js';
 import type { TokenService } from '../../auth/tokens.js';
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
@@ -91,7 +92,7 @@ export class AccountRecoveryService {
     if (!row) throw invalidToken();
     if (scope.viewer.userId !== null && scope.viewer.userId !== row.userId)
       throw AppError.forbidden('This link verifies another account; sign out or open it signed in as that account');
-    const user = await this.deps.db.transaction(async (tx) => {
+    const user = await transaction(this.deps.db, scope, async (tx) => {
       if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
       const updated = await markEmailVerified(tx, row.userId, row.email);
       if (!updated) throw invalidToken(); // the address changed since the link was sent

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
-import { isUniqueViolation, type Db } from '../../db/client.js';
+import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import { type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -38,6 +39,16 @@ export interface CourseCommitEvents {
   courseFollowed: { userId: string; courseId: string };
 }
 
+function categoryUuid(id: string): string {
+  const uuid = uuidOf('Category', id);
+  if (!uuid) throw AppError.badInput({ categoryId: 'is not a valid Category ID' });
+  return uuid;
+}
+
+function unknownCategory(): AppError {
+  return AppError.badInput({ categoryId: 'names no category' });
+}
+
 /** Which statuses each course transition may start from. */
 const TRANSITIONS: Record<'PUBLISHED' | 'ARCHIVED', CourseStatus[]> = {
   PUBLISHED: ['DRAFT', 'ARCHIVED'],
@@ -70,6 +81,7 @@ export class CourseCommands {
       description: v.description ?? '',
       priceCents: v.priceCents ?? 0,
       status: 'DRAFT' as const,
+      categoryId: v.categoryId === undefined ? null : categoryUuid(v.categoryId),
     };
     if (v.clientMutationId) {
       const key = {
@@ -78,13 +90,13 @@ export class CourseCommands {
         key: v.clientMutationId,
         fingerprint: inputFingerprint({ ...values, slug: v.slug ?? null }),
       };
-      const { course, replayed } = await this.createOnce(key, values, v.slug);
+      const { course, replayed } = await this.createOnce(scope, key, values, v.slug);
       if (replayed) return course;
       touched(scope, 'Course:list');
       await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
       return course;
     }
-    const course = await this.insert(this.db, values, v.slug);
+    const course = await transaction(this.db, scope, (tx) => this.insert(tx, values, v.slug));
     touched(scope, 'Course:list');
     await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
     return course;
@@ -96,11 +108,12 @@ export class CourseCommands {
    * course it names.
    */
   private createOnce(
+    scope: RequestScope,
     key: IdempotencyKey,
     values: Omit<NewCourseRow, 'slug'>,
     slug: string | undefined,
   ): Promise<{ course: CourseRow; replayed: boolean }> {
-    return this.db.transaction(async (tx) => {
+    return transaction(this.db, scope, async (tx) => {
       const id = randomUUID();
       if (await rememberEntity(tx, key, id))
         return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
@@ -117,12 +130,13 @@ export class CourseCommands {
   }
 
   private async insert(db: Db, values: Omit<NewCourseRow, 'slug'>, slug: string | undefined): Promise<CourseRow> {
-    if (!slug) return insertCourseWithFreeSlug(db, values, slugify(values.title));
     try {
+      if (!slug) return await insertCourseWithFreeSlug(db, values, slugify(values.title));
       return await insertCourse(db, { ...values, slug });
     } catch (err) {
       if (isUniqueViolation(err, 'courses_slug_key'))
         throw AppError.conflict('This slug is already taken', { field: 'slug' });
+      if (isForeignKeyViolation(err, 'courses_category_id_fkey')) throw unknownCategory();
       throw err;
     }
   }
@@ -133,11 +147,24 @@ export class CourseCommands {
       scope,
       uuidOf('Course', v.id),
       async (tx, course) => {
-        const changes = { title: v.title, description: v.description, priceCents: v.priceCents };
+        const changes = {
+          title: v.title,
+          description: v.description,
+          priceCents: v.priceCents,
+          categoryId:
+            v.categoryId === undefined ? undefined : v.categoryId === null ? null : categoryUuid(v.categoryId),
+        };
         if (Object.values(changes).every((x) => x === undefined)) return course;
-        return updateCourse(tx, course.id, changes);
+        try {
+          return await updateCourse(tx, course.id, changes);
+        } catch (err) {
+          if (isForeignKeyViolation(err, 'courses_category_id_fkey')) throw unknownCategory();
+          throw err;
+        }
       },
-      ['Course:list'], // ordering and search by title
+      // Ordering, search by title, category filters (and the categories' counts: they carry
+      // Course:list, see cache-control.ts).
+      ['Course:list'],
     );
   }
 
@@ -199,7 +226,7 @@ export class CourseCommands {
     requireSignedIn(scope.viewer);
     const visible = courseId ? await scope.loaders.courses.visibleById.load(courseId) : null;
     assertCanManageCourse(scope.viewer, visible);
-    const result = await this.db.transaction(async (tx) => {
+    const result = await transaction(this.db, scope, async (tx) => {
       const locked = await lockCourse(tx, visible!.id);
       if (!locked) throw AppError.notFound('Course');
       return work(tx, locked);

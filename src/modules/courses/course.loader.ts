@@ -4,7 +4,13 @@ import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
 import { groupedLoader, rowLoader } from '../../graphql/loader-utils.js';
 import { pageKey, type PageRequest } from '../../graphql/pagination.js';
-import { countCoursesByInstructors, coursesPageByInstructors, findCoursesByIds } from './course.repository.js';
+import {
+  countCoursesByCategories,
+  countCoursesByInstructors,
+  coursesPageByCategories,
+  coursesPageByInstructors,
+  findCoursesByIds,
+} from './course.repository.js';
 
 /** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
 export function createCourseLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, CourseRow | null>) {
@@ -33,6 +39,16 @@ export function createCourseLoaders(db: Db, viewer: Viewer, byId?: DataLoader<st
     ),
     taughtCount: new DataLoader<string, number>(async (ids) => {
       const counts = await countCoursesByInstructors(db, viewer, [...ids]);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
+    /** One page of `Category.courses` for many categories at once. */
+    categoryPage: groupedLoader<PageRequest, CourseRow[]>(
+      (categoryIds, page) => coursesPageByCategories(db, viewer, categoryIds, page),
+      pageKey,
+      () => [],
+    ),
+    categoryCount: new DataLoader<string, number>(async (ids) => {
+      const counts = await countCoursesByCategories(db, viewer, [...ids]);
       return ids.map((id) => counts.get(id) ?? 0);
     }),
   };

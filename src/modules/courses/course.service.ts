@@ -6,6 +6,7 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { canManageCourse } from './course.policy.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
 import {
+  categorySort,
   countCourses,
   courseSort,
   findCourseBySlug,
@@ -66,6 +67,13 @@ export class CourseService {
     const rows = await scope.loaders.courses.taughtPage.load({ parentId: instructorId, params: page });
     return toConnection(taughtSort, page, rows, () => scope.loaders.courses.taughtCount.load(instructorId));
   }
+
+  /** `Category.courses`: the category's courses this viewer may see, newest first. */
+  async inCategory(scope: RequestScope, categoryId: string, args: PageArgs): Promise<Connection<CourseRow>> {
+    const page = parsePage(categorySort, args);
+    const rows = await scope.loaders.courses.categoryPage.load({ parentId: categoryId, params: page });
+    return toConnection(categorySort, page, rows, () => scope.loaders.courses.categoryCount.load(categoryId));
+  }
 }
 
 function parseFilter(filter: CourseFilter | null | undefined): CourseListFilter {
@@ -82,6 +90,17 @@ function parseFilter(filter: CourseFilter | null | undefined): CourseListFilter 
     else errors['filter.instructorId'] = 'is not a valid User ID';
   }
   if (filter?.status) result.status = filter.status;
+  if (filter?.categoryId != null) {
+    const uuid = uuidOf('Category', filter.categoryId);
+    if (uuid) result.categoryId = uuid;
+    else errors['filter.categoryId'] = 'is not a valid Category ID';
+  }
+  if (filter?.minRating != null) {
+    if (!Number.isFinite(filter.minRating) || filter.minRating < 1 || filter.minRating > 5)
+      errors['filter.minRating'] = 'must be between 1 and 5';
+    else result.minRating = filter.minRating;
+  }
+  if (filter?.free != null) result.free = filter.free;
   if (Object.keys(errors).length) throw AppError.badInput(errors);
   return result;
 }

@@ -19,13 +19,17 @@ import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '.
 import { NodeColumns } from '../../graphql/selected-columns.js';
 import { courseVisibility } from '../courses/index.js';
 
+/**
+ * `Course.lessons`: curriculum order — lessons without a section first, then by section
+ * position, then position (`curriculum_key`, one indexed int).
+ */
 export const lessonSort: SortSpec<LessonRow> = {
-  key: 'lessons:POSITION:ASC',
-  column: lessons.position,
+  key: 'lessons:CURRICULUM:ASC',
+  column: lessons.curriculumKey,
   idColumn: lessons.id,
   kind: 'int',
   direction: 'ASC',
-  valueOf: (l) => l.position,
+  valueOf: (l) => l.curriculumKey,
   idOf: (l) => l.id,
 };
 
@@ -44,7 +48,7 @@ export async function findLessonsByIds(db: Db, ids: string[], visibleTo?: Viewer
  * `Course.lessons` loads only the columns its query selects; the keys, the cursor's column
  * and the course (read by `@auth` and the cache tags) always.
  */
-export const lessonListColumns = new NodeColumns(getTableColumns(lessons), ['id', 'courseId', 'position']);
+export const lessonListColumns = new NodeColumns(getTableColumns(lessons), ['id', 'courseId', 'curriculumKey']);
 export type LessonColumns = ReturnType<typeof lessonListColumns.of>;
 
 export function lessonsPageByCourses(
@@ -96,15 +100,6 @@ export async function findLesson(db: Db, id: string, lock = false): Promise<Less
   const query = db.select().from(lessons).where(eq(lessons.id, id));
   const [row] = lock ? await query.for('update') : await query;
   return row;
-}
-
-/** The position after a course's last lesson (0 for the first). */
-export async function nextLessonPosition(db: Db, courseId: string): Promise<number> {
-  const [row] = await db
-    .select({ next: sql<number>`coalesce(max(${lessons.position}) + 1, 0)`.mapWith(Number) })
-    .from(lessons)
-    .where(eq(lessons.courseId, courseId));
-  return row?.next ?? 0;
 }
 
 export async function insertLesson(db: Db, values: NewLessonRow): Promise<LessonRow> {

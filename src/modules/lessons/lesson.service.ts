@@ -47,7 +47,7 @@ export class LessonService {
     return uuid ? scope.loaders.lessons.visibleById.load(uuid) : null;
   }
 
-  /** `Course.lessons`, in position order. */
+  /** `Course.lessons`, in curriculum order (no-section lessons first, then by section, then position). */
   async ofCourse(
     scope: RequestScope,
     courseId: string,
