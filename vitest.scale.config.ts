@@ -35,6 +35,16 @@ export default defineConfig({
           globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/scale-setup.ts'],
         },
       },
+      {
+        // Live delivery and the notification path again, with sharded pub/sub.
+        extends: true,
+        test: {
+          name: 'cluster-sharded',
+          include: ['test/integration/notifications.test.ts', 'test/integration/live-lessons.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/scale-setup.ts'],
+          env: { TEST_SHARDED_PUBSUB: 'true' },
+        },
+      },
     ],
     pool: 'forks',
     fileParallelism: false,

@@ -50,6 +50,7 @@ async function measure(cacheEnabled: boolean): Promise<Run> {
     ['--import', 'tsx', 'src/main.ts'],
     {
       NODE_ENV: 'production',
+      MAIL_TRANSPORT: 'log',
       DATABASE_URL: dbUrl,
       REDIS_URL,
       REDIS_KEY_PREFIX: `${redisPrefix}${cacheEnabled ? 'on' : 'off'}:`,

@@ -68,6 +68,7 @@ async function startEduFlow(cacheEnabled: boolean) {
     args,
     {
       NODE_ENV: 'production',
+      MAIL_TRANSPORT: 'log',
       DATABASE_URL: dbUrl,
       REDIS_URL,
       REDIS_KEY_PREFIX: `${redisPrefix}${cacheEnabled ? 'on' : 'off'}:`,

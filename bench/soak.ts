@@ -241,6 +241,7 @@ async function main() {
       [`--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', 'src/main.ts'],
       {
         NODE_ENV: 'production',
+        MAIL_TRANSPORT: 'log',
         DATABASE_URL: run.dbUrl,
         REDIS_URL,
         REDIS_KEY_PREFIX: run.redisPrefix,

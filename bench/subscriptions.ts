@@ -374,6 +374,7 @@ async function startEduFlow(data: Seeded) {
     ],
     {
       NODE_ENV: 'production',
+      MAIL_TRANSPORT: 'log',
       DATABASE_URL: dbUrl(dbName),
       REDIS_URL,
       REDIS_KEY_PREFIX: redisPrefix,

@@ -160,6 +160,8 @@ export interface SocketOperation {
   readonly viewer: Viewer | undefined;
   readonly ip: string;
   readonly userAgent: string | null;
+  /** The socket's request id (its upgrade's); every operation on the socket logs under it. */
+  readonly requestId?: string;
   readonly disconnect: (code: number, reason: string) => void;
 }
 
@@ -200,6 +202,7 @@ class WsContext implements GraphQLContext {
     this.viewer = socket.viewer ?? ANONYMOUS;
     this.client = { ip: socket.ip, userAgent: socket.userAgent };
     this.disconnect = socket.disconnect;
+    this.madeRequestId = socket.requestId;
   }
 
   get loaders(): Loaders {

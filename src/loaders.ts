@@ -3,12 +3,14 @@
 // the loader files themselves, not the module barrels (which export the live services).
 import type { Viewer } from './auth/viewer.js';
 import type { Db } from './db/client.js';
+import { createCategoryLoaders } from './modules/categories/category.loader.js';
 import { createCourseLoaders } from './modules/courses/course.loader.js';
 import { createEnrollmentLoaders } from './modules/enrollments/enrollment.loader.js';
 import { createLessonLoaders } from './modules/lessons/lesson.loader.js';
 import { createProgressLoaders } from './modules/progress/progress.loader.js';
 import { createQuizLoaders } from './modules/quizzes/quiz.loader.js';
 import { createCertificateLoaders } from './modules/certificates/certificate.loader.js';
+import { createSectionLoaders } from './modules/sections/section.loader.js';
 import { createUserLoaders } from './modules/users/user.loader.js';
 
 interface ModuleLoaders {
@@ -19,6 +21,8 @@ interface ModuleLoaders {
   progress: ReturnType<typeof createProgressLoaders>;
   quizzes: ReturnType<typeof createQuizLoaders>;
   certificates: ReturnType<typeof createCertificateLoaders>;
+  categories: ReturnType<typeof createCategoryLoaders>;
+  sections: ReturnType<typeof createSectionLoaders>;
 }
 export type Loaders = Readonly<ModuleLoaders>;
 
@@ -53,6 +57,12 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
     get certificates() {
       return (made.certificates ??= createCertificateLoaders(db));
     },
+    get categories() {
+      return (made.categories ??= createCategoryLoaders(db));
+    },
+    get sections() {
+      return (made.sections ??= createSectionLoaders(db, viewer));
+    },
   };
 }
 
@@ -66,7 +76,7 @@ const NOBODY: Viewer = { userId: null, role: null, sessionId: null, tokenExpires
 export function createSharedLoaders(db: Db) {
   return {
     users: createUserLoaders(db, NOBODY).byId,
-    courses: createCourseLoaders(db, NOBODY).byId,
+    courses: createCourseLoaders(db, NOBODY).rowForPolicy,
     lessons: createLessonLoaders(db, NOBODY).byId,
   };
 }

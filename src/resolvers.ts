@@ -6,7 +6,10 @@ import { NodeResolver } from './graphql/node.resolver.js';
 import { AccountRecoveryResolver } from './modules/accounts/account-recovery.resolver.js';
 import { AccountResolver } from './modules/accounts/account.resolver.js';
 import { SessionResolver, UserSessionsResolver } from './modules/accounts/session.resolver.js';
+import { CategoryResolver } from './modules/categories/category.resolver.js';
+import { CourseCategoryResolver } from './modules/categories/course-category.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
+import { CourseSectionsResolver, LessonSectionResolver, SectionResolver } from './modules/sections/section.resolver.js';
 import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
 import { CourseEnrollmentsResolver } from './modules/enrollments/course-enrollments.resolver.js';
 import { EnrollmentResolver } from './modules/enrollments/enrollment.resolver.js';
@@ -69,6 +72,11 @@ export const resolverClasses = [
   EnrollmentCertificateResolver,
   GradebookCertificateResolver,
   UserCertificatesResolver,
+  CategoryResolver,
+  CourseCategoryResolver,
+  SectionResolver,
+  CourseSectionsResolver,
+  LessonSectionResolver,
 ] as const;
 
 type ResolverClass = (typeof resolverClasses)[number];
@@ -87,6 +95,8 @@ export function resolverContainer(m: Modules): ContainerType {
         Quiz: { findVisible: (scope, id) => m.quizzes.findVisible(scope, id) },
         QuizAttempt: { findVisible: (scope, id) => m.quizzes.findVisibleAttempt(scope, id) },
         Certificate: m.certificates,
+        Category: m.categories,
+        Section: m.sections,
       }),
     ],
     [UserResolver, new UserResolver(m.users)],
@@ -121,6 +131,11 @@ export function resolverContainer(m: Modules): ContainerType {
     [EnrollmentCertificateResolver, new EnrollmentCertificateResolver(m.certificates)],
     [GradebookCertificateResolver, new GradebookCertificateResolver(m.certificates)],
     [UserCertificatesResolver, new UserCertificatesResolver(m.certificates)],
+    [CategoryResolver, new CategoryResolver(m.categories, m.categoryCommands, m.courses)],
+    [CourseCategoryResolver, new CourseCategoryResolver(m.categories)],
+    [SectionResolver, new SectionResolver(m.sections, m.courses, m.sectionCommands)],
+    [CourseSectionsResolver, new CourseSectionsResolver(m.sections)],
+    [LessonSectionResolver, new LessonSectionResolver(m.sections)],
   ]);
   return {
     get(cls: ResolverClass) {

@@ -9,6 +9,7 @@ import { createConfiguredLogger } from './logging/logger.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { createJobQueue } from './queue/index.js';
 import { Metrics } from './observability/metrics.js';
+import { metricsAccess } from './observability/metrics-guard.js';
 
 /**
  * Worker process: the outbox relay and the job processors, no HTTP. Scale it independently of
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   const metrics = new Metrics({ queueCounts: () => jobs.counts() });
   const work = await startBackgroundWork({ config, log, database, jobs, bus, metrics });
   const metricsServer = config.workerMetricsPort ? await serveMetrics(config, metrics) : undefined;
-  log.info({ metricsPort: config.workerMetricsPort || undefined }, 'EduFlow worker running');
+  const address = metricsServer?.address();
+  log.info({ metricsPort: typeof address === 'object' ? address?.port : undefined }, 'EduFlow worker running');
 
   exitOnSignals(log, 'worker', config.jobs.drainMs + 5_000, async () => {
     metricsServer?.close();
@@ -49,8 +51,8 @@ function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
     if (req.url === '/health')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    if (config.metricsToken && req.headers.authorization !== `Bearer ${config.metricsToken}`)
-      return void res.writeHead(401).end();
+    const access = metricsAccess(config, req.headers.authorization);
+    if (access !== 200) return void res.writeHead(access).end();
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       () => res.writeHead(500).end(),

@@ -61,7 +61,12 @@ export type CourseByIdQueryVariables = Exact<{
 
 
 export type CourseByIdQuery = { node:
+    | { id: string }
+    | { id: string }
     | { title: string, priceCents: number, id: string }
+    | { id: string }
+    | { id: string }
+    | { id: string }
     | { id: string }
     | { id: string }
     | { id: string }

@@ -13,6 +13,8 @@ import {
   getNamedType,
   isAbstractType,
   isCompositeType,
+  isListType,
+  isNonNullType,
   Kind,
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -124,8 +126,12 @@ export function applyCacheControl(schema: GraphQLSchema): GraphQLSchema {
           continue;
         const resolve = field.resolve;
         const byId = 'id' in (field.args ?? {});
+        // A plain list of entities (`categories`) changes when one is added: it carries the
+        // type's list tag, as connections do.
+        const isList = isListType(isNonNullType(field.type) ? field.type.ofType : field.type);
         field.resolve = async (source, args, ctx: { cacheTags?: Set<string> }, info) => {
           const result = await resolve(source, args, ctx, info);
+          if (isList && ctx?.cacheTags) ctx.cacheTags.add(`${named.name}:list`);
           if (result == null && ctx?.cacheTags) {
             const parsed = byId ? fromGlobalId(String(args.id)) : null;
             ctx.cacheTags.add(parsed ? `${parsed.type}:${parsed.uuid}` : `${named.name}:list`);
@@ -216,24 +222,39 @@ function tagCollectors(schema: GraphQLSchema): (type: GraphQLNamedType) => Colle
   return collectorOf;
 }
 
+/** Entities whose visibility or content follows their parents': the columns naming them. */
+const PARENT_TAGS: Record<string, Array<[field: string, type: string]>> = {
+  Lesson: [['courseId', 'Course']],
+  Enrollment: [
+    ['courseId', 'Course'],
+    ['studentId', 'User'],
+  ],
+  Section: [['courseId', 'Course']],
+  Review: [['courseId', 'Course']],
+  Entitlement: [
+    ['courseId', 'Course'],
+    ['studentId', 'User'],
+  ],
+};
+
+/**
+ * Tags every entity of a type carries: a category counts and lists courses, so whatever
+ * changes course lists (publishing, archiving, a course's category) changes it too.
+ */
+const CONSTANT_TAGS: Record<string, string[]> = { Category: ['Course:list'] };
+
 /**
  * The tags of an entity: `Course:<uuid>`, plus its parents where its visibility follows
  * theirs (a lesson its course; an enrollment its course and student).
  */
 function tagFunction(type: GraphQLObjectType): ((source: Record<string, unknown>) => string[]) | undefined {
   if (!type.getInterfaces().some((i) => i.name === 'Node')) return undefined;
-  const parents: Array<[field: string, type: string]> =
-    type.name === 'Lesson'
-      ? [['courseId', 'Course']]
-      : type.name === 'Enrollment'
-        ? [
-            ['courseId', 'Course'],
-            ['studentId', 'User'],
-          ]
-        : [];
+  const parents = PARENT_TAGS[type.name] ?? [];
+  const constant = CONSTANT_TAGS[type.name] ?? [];
   return (source) => [
     `${type.name}:${String(source.id)}`,
     ...parents.map(([field, parent]) => `${parent}:${String(source[field])}`),
+    ...constant,
   ];
 }
 

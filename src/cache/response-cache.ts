@@ -1,15 +1,9 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import {
-  getVariableValues,
-  print,
-  type DocumentNode,
-  type FormattedExecutionResult,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
+import { print, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Viewer } from '../auth/viewer.js';
 import type { CacheableOperation, GraphQLContext } from '../context.js';
+import type { OperationVariables } from '../graphql/coerced-variables.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { API_VARY } from '../http/security-headers.js';
 import type { Logger } from '../logging/logger.js';
@@ -92,7 +86,7 @@ export class ResponseCache {
    * to the constructor: services invalidate through the cache, and the schema is built from
    * their resolvers, so the cache exists before the schema does.
    */
-  plugin(schema: GraphQLSchema): ApolloServerPlugin<GraphQLContext> {
+  plugin(schema: GraphQLSchema, variables: OperationVariables): ApolloServerPlugin<GraphQLContext> {
     // The hooks below are methods of Apollo's hook objects, where `this` is not the cache.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const cache = this;
@@ -115,16 +109,15 @@ export class ResponseCache {
             // request (several operations and no operationName): execution answers that 400.
             if (operation?.operation !== 'query') return null;
             policy = calculator.policyOf(document, operationName);
-            // The key is built from the variables as the schema coerces them: bounded by the
-            // schema's own types whatever the client nests, own properties only (a variable
-            // named `constructor` is not found on Object.prototype). Variables that do not
-            // coerce make no key; execution refuses them.
-            // Remembered per document, operation name and variables as sent (DocumentMemo).
-            const entryKey = cache.options.enabled
-              ? cache.keys.get(document, operationKey(operationName, request.variables), () => {
-                  const variables = coercedVariables(schema, operation, request.variables);
-                  return variables ? cache.keyOf(document, operationName, variables) : null;
-                })
+            // The key is built from the variables as the schema coerces them (once per request,
+            // shared with the cost check and execution): bounded by the schema's own types
+            // whatever the client nests. Variables that do not coerce make no key; execution
+            // refuses them. Remembered per document, operation name and coerced variables.
+            const coerced = cache.options.enabled ? variables.of(ctx, operation, request.variables) : undefined;
+            const entryKey = coerced?.ok
+              ? cache.keys.get(document, operationKey(operationName, coerced.key), () =>
+                  cache.keyOf(document, operationName, coerced.key),
+                )
               : null;
             if (!cache.options.enabled || policy.maxAge <= 0 || cache.pending.size > 0 || entryKey === null) {
               outcome = 'BYPASS';
@@ -305,11 +298,7 @@ export class ResponseCache {
     return withReplyTimeout(reply, timeoutMs, 'the cache read', redisAnswering);
   }
 
-  private keyOf(
-    document: DocumentNode,
-    operationName: string | null | undefined,
-    variables: Record<string, unknown> | undefined,
-  ): string {
+  private keyOf(document: DocumentNode, operationName: string | null | undefined, variablesKey: string): string {
     let text = this.normalized.get(document);
     if (text === undefined) this.normalized.set(document, (text = print(document)));
     return createHash('sha256')
@@ -317,7 +306,7 @@ export class ResponseCache {
       .update('\0')
       .update(operationName ?? '')
       .update('\0')
-      .update(stableJson(variables ?? {}))
+      .update(variablesKey)
       .digest('base64url');
   }
 
@@ -434,20 +423,6 @@ export function hitBody(entry: Buffer, extensions?: Record<string, unknown>): Bu
   return Buffer.concat([entry.subarray(0, -1), Buffer.from(tail)]);
 }
 
-/**
- * The operation's variables as execution will see them (defaults applied, undeclared ones
- * dropped so they cannot multiply cache entries), or undefined when they do not coerce.
- */
-function coercedVariables(
-  schema: GraphQLSchema,
-  operation: OperationDefinitionNode,
-  raw: Record<string, unknown> | undefined,
-): Record<string, unknown> | undefined {
-  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) return undefined;
-  const result = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {}, { maxErrors: 1 });
-  return 'coerced' in result ? result.coerced : undefined;
-}
-
 function cacheScope(viewer: Viewer, policy: Pick<CachePolicy, 'scope'>): { scope: string; userScoped: boolean } {
   const { userId, role } = viewer;
   if (userId === null) return { scope: 'anon', userScoped: false };
@@ -462,20 +437,4 @@ export function cacheControlHeader(policy: Pick<CachePolicy, 'maxAge' | 'scope'>
   if (viewer && policy.maxAge > 0 && policy.scope === 'PUBLIC' && viewer.userId === null)
     return `public, max-age=${policy.maxAge}`;
   return 'no-store';
-}
-
-/**
- * JSON with object keys sorted, so `{a, b}` and `{b, a}` share a cache entry. Only ever given
- * coerced variables, whose depth the schema bounds.
- */
-function stableJson(value: unknown): string {
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

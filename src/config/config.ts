@@ -80,6 +80,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (isProduction && e.REVOCATION_CHECK === false) {
     problems.push('REVOCATION_CHECK: cannot be off in production (it exists for benchmarks)');
   }
+  // Without SMTP the mails (reset and verification links among them) are not delivered at all:
+  // production must say so explicitly rather than end up there by a missing variable.
+  if (e.MAIL_TRANSPORT === 'smtp' && !e.SMTP_URL) problems.push('SMTP_URL: required when MAIL_TRANSPORT=smtp');
+  if (e.MAIL_TRANSPORT === 'log' && e.SMTP_URL)
+    problems.push(
+      'MAIL_TRANSPORT: log sends nothing although SMTP_URL is set (set MAIL_TRANSPORT=smtp, or unset SMTP_URL)',
+    );
+  if (isProduction && !e.SMTP_URL && e.MAIL_TRANSPORT !== 'log') {
+    problems.push(
+      'SMTP_URL: required in production (or set MAIL_TRANSPORT=log to log recipient and subject and send nothing)',
+    );
+  }
   const redisTarget = redisTargetOf(
     problems,
     '',
@@ -214,6 +226,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       drainMs: e.JOB_DRAIN_MS,
     },
     mail: {
+      transport: e.MAIL_TRANSPORT ?? (e.SMTP_URL ? 'smtp' : 'log'),
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM,
       concurrency: e.MAIL_CONCURRENCY,

@@ -86,7 +86,10 @@ export interface Config {
     readonly maxSubscriptionsPerUser: number;
     readonly maxSocketsPerIp: number;
   };
-  /** Bearer token /metrics requires; unset: /metrics is open (keep it off the public network). */
+  /**
+   * Bearer token /metrics requires (API and worker alike); unset: not served in production,
+   * open elsewhere (see observability/metrics-guard.ts).
+   */
   readonly metricsToken: string | undefined;
   /** Where `npm run worker` serves /metrics and /health; 0: not at all. */
   readonly workerMetricsPort: number;
@@ -125,7 +128,8 @@ export interface Config {
     readonly drainMs: number;
   };
   readonly mail: {
-    /** Unset: messages are logged as JSON instead of sent. */
+    /** log: recipient and subject are logged (never the body or its links); nothing is sent. */
+    readonly transport: 'smtp' | 'log';
     readonly smtpUrl: string | undefined;
     readonly from: string;
     readonly concurrency: number;

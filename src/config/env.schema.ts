@@ -148,6 +148,9 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
     .optional(),
+  // smtp: send through SMTP_URL; log: write recipient and subject to the log, send nothing.
+  // Default: smtp when SMTP_URL is set, else log (refused in production: say MAIL_TRANSPORT=log).
+  MAIL_TRANSPORT: z.enum(['smtp', 'log']).optional(),
   MAIL_FROM: z.string().min(3).default('EduFlow <no-reply@eduflow.local>'),
   MAIL_CONCURRENCY: int(1, 50).default(5),
   PUBLIC_APP_URL: z.url().default('http://localhost:3000'),

@@ -139,9 +139,10 @@ export function isUniqueViolation(err: unknown, constraint: string): boolean {
   return e?.code === '23505' && e.constraint_name === constraint;
 }
 
-/** `true` when a Postgres error is a foreign-key violation (the referenced row is gone). */
-export function isForeignKeyViolation(err: unknown): boolean {
-  return findPgError(err)?.code === '23503';
+/** `true` when a Postgres error is a foreign-key violation (the referenced row is gone), of `constraint` if named. */
+export function isForeignKeyViolation(err: unknown, constraint?: string): boolean {
+  const e = findPgError(err);
+  return e?.code === '23503' && (constraint === undefined || e.constraint_name === constraint);
 }
 
 /** postgres.js' own connection failures (no SQLSTATE). */

@@ -14,3 +14,7 @@ export * from '../modules/quizzes/quiz.table.js';
 export * from '../modules/certificates/certificate.table.js';
 export * from '../outbox/outbox.table.js';
 export * from '../idempotency/idempotency.table.js';
+export * from '../modules/categories/category.table.js';
+export * from '../modules/sections/section.table.js';
+export * from '../modules/reviews/review.table.js';
+export * from '../modules/entitlements/entitlement.table.js';

@@ -29,16 +29,9 @@ export class DocumentMemo<T> {
 }
 
 /**
- * A memo key for an operation name and its variables as sent; undefined (not remembered) for
- * variables nested too deep to serialise (a 40,000-deep array: the schema refuses them later).
+ * A memo key for an operation name and its variables as graphql-js coerced them (their
+ * `CoercedVariables.key`): never the raw JSON, where `1e999` and `null` read the same.
  */
-export function operationKey(
-  operationName: string | null | undefined,
-  variables: Record<string, unknown> | undefined,
-): string | undefined {
-  try {
-    return `${operationName ?? ''}\0${variables === undefined ? '' : JSON.stringify(variables)}`;
-  } catch {
-    return undefined;
-  }
+export function operationKey(operationName: string | null | undefined, coercedKey: string): string {
+  return `${operationName ?? ''}\0${coercedKey}`;
 }

@@ -15,6 +15,10 @@ export const NODE_TYPES = [
   'Quiz',
   'QuizAttempt',
   'Certificate',
+  'Category',
+  'Section',
+  'Review',
+  'Entitlement',
 ] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 

@@ -2,7 +2,6 @@ import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server
 import {
   execute,
   GraphQLError,
-  getVariableValues,
   type DocumentNode,
   type ExecutionResult,
   type GraphQLSchema,
@@ -10,6 +9,12 @@ import {
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isPromiseLike } from '../util/is-promise-like.js';
+import {
+  coerceVariables,
+  OperationVariables,
+  type CoercedVariables,
+  type ExecutionInput,
+} from './coerced-variables.js';
 
 /** Apollo's gateway interface and executor types, as its constructor options name them. */
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -27,9 +32,10 @@ type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>
  *   times what validating does, so a document seen once (a client trying things, an attacker
  *   cycling queries) never pays for it. Compiled queries live as long as Apollo keeps the
  *   parsed document (its bounded document store), in a WeakMap keyed by it.
- * - Variables are coerced by graphql-js first, so an invalid variable is reported exactly as
- *   before (Apollo turns those errors into BAD_USER_INPUT with HTTP 400); the compiled query
- *   then coerces the same raw values again, which succeeds.
+ * - Variables are coerced once per request, by graphql-js (coerced-variables.ts), so an invalid
+ *   variable is reported exactly as before (Apollo turns those errors into BAD_USER_INPUT with
+ *   HTTP 400). Both executors then run a rewritten document that declares them already coerced
+ *   and take the values as they are: graphql-jit's own coercion is never relied on.
  * - Resolvers, `@auth`, the input guard and cache-tag collection are resolver wrappers in
  *   the schema, so they run the same under both executors. graphql-jit does not pass the
  *   context to `isTypeOf`; nothing here relies on it.
@@ -45,32 +51,49 @@ export class JitExecutor {
     private readonly schema: GraphQLSchema,
     private readonly compileAfter = 2,
     private readonly onCompile: (outcome: 'compiled' | 'unsupported') => void = () => {},
+    private readonly variables = new OperationVariables(schema),
   ) {}
 
+  /**
+   * Runs one operation. `coerced`: its variables as `OperationVariables` coerced them for this
+   * request (coerced here when not given); execution takes them as they are.
+   */
   run(
     document: DocumentNode,
     operation: OperationDefinitionNode | undefined,
     operationName: string | null | undefined,
     variables: Record<string, unknown> | undefined,
     contextValue: unknown,
+    coerced?: CoercedVariables,
   ): Promise<ExecutionResult> | ExecutionResult {
-    const compiled =
-      operation?.operation === 'query' && this.compileAfter > 0 ? this.compiledFor(document, operationName) : undefined;
-    if (!compiled)
+    // No operation matches the request: graphql-js answers that (400).
+    if (!operation)
       return execute({ schema: this.schema, document, operationName, variableValues: variables, contextValue });
-    if (operation?.variableDefinitions?.length) {
-      const coerced = getVariableValues(this.schema, operation.variableDefinitions, variables ?? {}, { maxErrors: 50 });
-      if (coerced.errors) return { errors: coerced.errors };
-    }
-    // graphql-jit reads an absent variable as a property of the variables object, so one named
-    // like an Object.prototype member (`$toString`) would read the inherited function: the
-    // values go in on an object without a prototype.
-    const result = compiled.query(undefined, contextValue, Object.assign(Object.create(null), variables));
+    const values = coerced ?? coerceVariables(this.schema, operation, variables);
+    if (!values.ok) return { errors: values.errors };
+    const input = this.variables.executionInput(document, operation, values.values, variables);
+    // Introspection with variables runs as sent (see executionInput), on graphql-js only: the
+    // coercion in graphql-jit is the one that mistook `$__proto__`.
+    const compilable = operation.operation === 'query' && !(input.asSent && operation.variableDefinitions?.length);
+    const compiled = compilable && this.compileAfter > 0 ? this.compiledFor(document, input, operationName) : undefined;
+    if (!compiled)
+      return execute({
+        schema: input.schema,
+        document: input.document,
+        operationName,
+        variableValues: input.variableValues,
+        contextValue,
+      });
+    const result = compiled.query(undefined, contextValue, input.variableValues);
     return isPromiseLike(result) ? result.then(withGraphQLErrors) : withGraphQLErrors(result);
   }
 
   /** The compiled query from the document's `compileAfter`th execution on; undefined before (and if it cannot compile). */
-  private compiledFor(document: DocumentNode, operationName: string | null | undefined): CompiledQuery | undefined {
+  private compiledFor(
+    document: DocumentNode,
+    input: ExecutionInput,
+    operationName: string | null | undefined,
+  ): CompiledQuery | undefined {
     let byName = this.byDocument.get(document);
     if (!byName) this.byDocument.set(document, (byName = new Map()));
     const name = operationName ?? '';
@@ -83,7 +106,7 @@ export class JitExecutor {
     }
     let compiled: CompiledQuery | ExecutionResult | undefined;
     try {
-      compiled = compileQuery(this.schema, document, operationName ?? undefined, {
+      compiled = compileQuery(input.schema, input.document, operationName ?? undefined, {
         // Stacks of field errors are never sent (includeStacktraceInErrorResponses: false).
         disablingCapturingStackErrors: true,
       });
@@ -110,6 +133,9 @@ export class JitExecutor {
         requestContext.operationName ?? requestContext.request.operationName,
         requestContext.request.variables,
         requestContext.context,
+        requestContext.operation
+          ? this.variables.of(requestContext.context, requestContext.operation, requestContext.request.variables)
+          : undefined,
       );
     return {
       load: async () => ({ schema, executor }),

@@ -1,12 +1,13 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { GraphQLContext } from '../context.js';
 import { queriesInScope } from '../db/query-stats.js';
 import { AppError, ErrorCode, httpStatusOf } from '../errors/app-error.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { OperationVariables } from '../graphql/coerced-variables.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
 
@@ -60,20 +61,26 @@ export function requestLoggingPlugin(metrics?: Metrics, log?: Logger): ApolloSer
  */
 export function costLimitPlugin(
   limits: Limits,
-  schema: () => GraphQLSchema,
+  variables: OperationVariables,
   budget?: CostBudget,
 ): ApolloServerPlugin<GraphQLContext> {
-  // The estimate depends on the document, operation and variables only: computed once for
-  // each (an operation over the limit throws every time, it is not remembered).
+  // The estimate depends on the document, operation and coerced variables only: computed once
+  // for each (an operation over the limit throws every time, it is not remembered). Variables
+  // that do not coerce cost nothing: execution refuses the operation and runs nothing.
   const costs = new DocumentMemo<number>();
   return {
     async requestDidStart() {
       let report: CostReport | undefined;
       return {
-        async didResolveOperation({ document, request, operationName, contextValue: ctx }) {
-          const cost = costs.get(document, operationKey(operationName, request.variables), () =>
-            assertCostWithin(limits, schema(), document, request.variables, operationName),
-          );
+        async didResolveOperation({ document, operation, request, operationName, contextValue: ctx }) {
+          const coerced = operation ? variables.of(ctx, operation, request.variables) : undefined;
+          const cost =
+            operation && coerced?.ok
+              ? costs.get(document, operationKey(operationName, coerced.key), () => {
+                  const input = variables.executionInput(document, operation, coerced.values, request.variables);
+                  return assertCostWithin(limits, input.schema, input.document, input.variableValues, operationName);
+                })
+              : 0;
           if (ctx.operationFacts) ctx.operationFacts.cost = cost;
           if (!budget) return;
           try {

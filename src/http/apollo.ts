@@ -14,6 +14,7 @@ import type { Config } from '../config/config.js';
 import type { GraphQLContext } from '../context.js';
 import { createErrorFormatter, errorRequestIdPlugin } from '../errors/format-error.js';
 import type { CostBudget } from '../graphql/cost-budget.js';
+import { OperationVariables } from '../graphql/coerced-variables.js';
 import { JitExecutor } from '../graphql/jit-executor.js';
 import { limitValidationRules, parseOptions } from '../graphql/limits.js';
 import type { Logger } from '../logging/logger.js';
@@ -43,11 +44,16 @@ export async function createApollo({
   costBudget,
 }: ApolloDeps) {
   const limits = config.graphql;
+  // Each request's variables, coerced once for the cost check, the response cache and execution.
+  const variables = new OperationVariables(schema);
   const apollo = new ApolloServer<GraphQLContext>({
     // Queries run on graphql-jit (graphql/jit-executor.ts); Apollo takes a custom executor only
     // as a gateway. Parsing, validation, plugins and error formatting are Apollo's as before.
-    gateway: new JitExecutor(schema, config.graphql.jitAfter, (outcome) =>
-      metrics.jitCompilations.inc({ outcome }),
+    gateway: new JitExecutor(
+      schema,
+      config.graphql.jitAfter,
+      (outcome) => metrics.jitCompilations.inc({ outcome }),
+      variables,
     ).asGateway(),
     introspection: config.graphql.introspection,
     includeStacktraceInErrorResponses: false,
@@ -79,8 +85,8 @@ export async function createApollo({
       // The explorer and Sandbox are served by Express (http/explorer.ts), not by Apollo.
       ApolloServerPluginLandingPageDisabled(),
       httpOperationsPlugin(),
-      costLimitPlugin(limits, () => schema, costBudget),
-      responseCache.plugin(schema),
+      costLimitPlugin(limits, variables, costBudget),
+      responseCache.plugin(schema, variables),
       errorRequestIdPlugin(), // so unexpected errors are logged with their request id
       httpStatusPlugin(), // before logging, so the logged status is the one sent
       requestLoggingPlugin(metrics, log),

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors, { type CorsOptions } from 'cors';
@@ -8,6 +7,7 @@ import type { GraphQLContext, HttpRequestInfo } from '../context.js';
 import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { metricsAccess } from '../observability/metrics-guard.js';
 import { mountExplorer } from './explorer.js';
 import { isOriginAllowed } from './origins.js';
 import { persistedQueryShape } from './persisted-query-shape.js';
@@ -70,15 +70,14 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   });
 
   app.get('/metrics', async (req, res) => {
-    // In production the metrics (operation names, error rates, queue depths) are for the
-    // scraper only: without METRICS_TOKEN they are not served on the public listener at all.
-    if (config.isProduction && !config.metricsToken) {
+    const access = metricsAccess(config, req.header('authorization'));
+    if (access === 404) {
       res
         .status(404)
         .json({ errors: [{ message: 'Not found; the API is at /graphql', extensions: { code: 'NOT_FOUND' } }] });
       return;
     }
-    if (config.metricsToken && !tokenMatches(req.header('authorization'), config.metricsToken)) {
+    if (access === 401) {
       res.status(401).json({ errors: [{ message: 'Bearer token required', extensions: { code: 'UNAUTHENTICATED' } }] });
       return;
     }
@@ -166,12 +165,6 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
 }
 
 /** Constant-time comparison of `Bearer <token>` (the metrics token is a shared secret). */
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header ?? '');
-  const expected = Buffer.from(`Bearer ${token}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 const KNOWN_PATHS = new Set(['/graphql', '/health', '/ready', '/metrics']);
 
 /**

@@ -1,17 +1,46 @@
+import { createHash } from 'node:crypto';
 import { and, eq, gt, lt, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/client.js';
+import { AppError } from '../errors/app-error.js';
+import { stableJson } from '../util/stable-json.js';
 import { idempotencyKeyFresh, idempotencyKeys } from './idempotency.table.js';
 
 export interface IdempotencyKey {
   readonly userId: string;
   readonly operation: string;
   readonly key: string;
+  /** `inputFingerprint` of this attempt's input. */
+  readonly fingerprint: string;
+}
+
+/** What an earlier attempt committed with a key: the entity and its input's fingerprint. */
+export interface RememberedEntity {
+  readonly entityId: string;
+  readonly fingerprint: string | null;
+}
+
+/** sha256 of a validated input (keys sorted; the client mutation id itself left out by the caller). */
+export function inputFingerprint(input: Record<string, unknown>): string {
+  return createHash('sha256').update(stableJson(input)).digest('base64url');
+}
+
+/**
+ * Refuses a replay whose input differs from the first attempt's: CONFLICT, never the earlier
+ * entity (which may belong elsewhere: another course, one the caller may no longer write to).
+ * `legacy` decides keys written before fingerprints were recorded.
+ */
+export function assertSameInput(k: IdempotencyKey, earlier: RememberedEntity, legacy: () => boolean): void {
+  const same = earlier.fingerprint === null ? legacy() : earlier.fingerprint === k.fingerprint;
+  if (!same)
+    throw AppError.conflict('clientMutationId was already used with a different input; use a new one', {
+      clientMutationId: k.key,
+    });
 }
 
 /** What an earlier attempt with this key created, if it committed within the last day. */
-export async function rememberedEntity(tx: Db, k: IdempotencyKey): Promise<string | null> {
+export async function rememberedEntity(tx: Db, k: IdempotencyKey): Promise<RememberedEntity | null> {
   const [row] = await tx
-    .select({ entityId: idempotencyKeys.entityId })
+    .select({ entityId: idempotencyKeys.entityId, fingerprint: idempotencyKeys.fingerprint })
     .from(idempotencyKeys)
     .where(
       and(
@@ -21,7 +50,7 @@ export async function rememberedEntity(tx: Db, k: IdempotencyKey): Promise<strin
         gt(idempotencyKeys.createdAt, idempotencyKeyFresh),
       ),
     );
-  return row?.entityId ?? null;
+  return row ?? null;
 }
 
 /**
@@ -34,7 +63,7 @@ export async function rememberEntity(tx: Db, k: IdempotencyKey, entityId: string
     .values({ ...k, entityId })
     .onConflictDoUpdate({
       target: [idempotencyKeys.userId, idempotencyKeys.operation, idempotencyKeys.key],
-      set: { entityId, createdAt: sql`now()` },
+      set: { entityId, fingerprint: k.fingerprint, createdAt: sql`now()` },
       setWhere: lt(idempotencyKeys.createdAt, idempotencyKeyFresh),
     })
     .returning({ key: idempotencyKeys.key });

@@ -16,6 +16,12 @@ export const idempotencyKeys = pgTable(
     key: text('key').notNull(),
     /** What the first attempt created. */
     entityId: uuid('entity_id').notNull(),
+    /**
+     * sha256 of the first attempt's input (`inputFingerprint`): a replay must send the same, or
+     * it is a CONFLICT (as Stripe answers a key reused with other parameters). Null on keys
+     * written before it was recorded.
+     */
+    fingerprint: text('fingerprint'),
     createdAt: createdAt(),
   },
   (t) => [

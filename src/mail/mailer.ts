@@ -17,18 +17,17 @@ export interface Mailer {
 }
 
 /**
- * SMTP through nodemailer's pooled transport when SMTP_URL is set; otherwise every message is
- * written to the log as structured JSON (development), so the same job step runs either way.
+ * SMTP through nodemailer's pooled transport (MAIL_TRANSPORT=smtp); or the log transport, which
+ * writes the recipient and subject of each message to the log and sends nothing, so the same job
+ * step runs either way. Never the body: it carries sign-in material (reset and verification
+ * links), and logs travel further than mailboxes.
  */
 export function createMailer(config: Config['mail'], log: Logger): Mailer {
-  if (!config.smtpUrl) {
+  if (config.transport === 'log' || !config.smtpUrl) {
     return {
       kind: 'log',
       async send(message) {
-        log.info(
-          { mail: { from: config.from, to: message.to, subject: message.subject, text: message.text } },
-          'email (not sent: SMTP_URL unset)',
-        );
+        log.info({ mail: { to: message.to, subject: message.subject } }, 'email not sent (MAIL_TRANSPORT=log)');
       },
       close() {},
     };

@@ -2,7 +2,9 @@ import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import type { Cluster } from 'ioredis';
 import { createRedis } from '../redis/redis.js';
+import { ShardedEventBus } from './sharded-event-bus.js';
 
 /**
  * Publish/subscribe between API instances: graphql-redis-subscriptions over two ioredis
@@ -21,6 +23,17 @@ export function createEventBus(config: Config, log: Logger): EventBus {
   if (!config.redis) return new EngineEventBus(new PubSub(), '', async () => {});
   const settings = config.redis;
   const { keyPrefix, commandTimeoutMs } = settings;
+  if (settings.shardedPubSub && settings.target.kind === 'cluster') {
+    const publisher = createRedis(settings, settings.target, log, 'pubsub-publisher', {
+      failFast: true,
+      commandTimeoutMs,
+    }) as Cluster;
+    const subscriber = createRedis(settings, settings.target, log, 'pubsub-subscriber', {
+      commandTimeoutMs,
+      shardedSubscribers: true,
+    }) as Cluster;
+    return new ShardedEventBus(publisher, subscriber, keyPrefix, log);
+  }
   // Every publish is bounded and fails at once while Redis is away (a live update is best
   // effort; nothing waits on it). Subscribing is bounded too; the subscriber keeps its
   // offline queue so that ioredis re-subscribes after a reconnect.

@@ -13,6 +13,7 @@ import {
   SessionService,
   type AccountCommitEvents,
 } from '../modules/accounts/index.js';
+import { CategoryCommands, CategoryService } from '../modules/categories/index.js';
 import { CourseCommands, CourseService, type CourseCommitEvents } from '../modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentService, type EnrollmentCommitEvents } from '../modules/enrollments/index.js';
 import {
@@ -25,6 +26,7 @@ import {
 } from '../modules/lessons/index.js';
 import { NotificationCommands, NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
+import { SectionCommands, SectionService } from '../modules/sections/index.js';
 import {
   CourseStatsLive,
   ProgressCommands,
@@ -84,6 +86,8 @@ export function wireModules({
   const notifications = new NotificationService(db);
   const notificationCommands = new NotificationCommands(db);
   const platform = new PlatformService(db);
+  const categories = new CategoryService(db);
+  const categoryCommands = new CategoryCommands(db);
   // The one after-commit mechanism: commands emit once their transaction committed; the
   // listeners carry the events to the bus, revocations and the response cache.
   const lessonEvents = new LessonEvents(bus, log);
@@ -132,6 +136,8 @@ export function wireModules({
   const lessonCommands = new LessonCommands(courseCommands, afterCommit);
   const lifecycle = new LessonLifecycle(lessonCommands, afterCommit);
   const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
+  const sections = new SectionService();
+  const sectionCommands = new SectionCommands(courseCommands, lessonCommands);
   const progress = new ProgressService();
   // A new mark may complete the course: recorded in the mark's own transaction.
   const progressCommands = new ProgressCommands(db, afterCommit, async (tx, courseId, studentId) => {
@@ -169,6 +175,10 @@ export function wireModules({
     quizCommands,
     certificates,
     live,
+    categories,
+    categoryCommands,
+    sections,
+    sectionCommands,
   };
 }
 

@@ -57,6 +57,8 @@ export async function startTestApp(
     // TEST_GRAPHQL_JIT_AFTER=1 runs every query of the suite compiled by graphql-jit (default:
     // from a document's second execution, as in production).
     GRAPHQL_JIT_AFTER: process.env.TEST_GRAPHQL_JIT_AFTER,
+    // Production refuses to start without SMTP unless told the log transport is meant.
+    MAIL_TRANSPORT: env.SMTP_URL ? 'smtp' : 'log',
     ...env,
   });
   const app = await createApp(config, { log: options.log, onQuery: () => void statements++ });

@@ -153,7 +153,7 @@ describe('catalog writes', () => {
   });
 
   describe('lessons', () => {
-    it('appends lessons at the end unless a position is given', async () => {
+    it('appends lessons at the end unless a position is given, keeping positions contiguous', async () => {
       const c = await create({ title: 'Lesson host' });
       const positions = [];
       for (const title of ['a', 'b'])
@@ -167,7 +167,8 @@ describe('catalog writes', () => {
       positions.push(
         (await t.gql(CREATE_LESSON, { input: { courseId: c.id, title: 'd' } }, { token })).data.createLesson.position,
       );
-      expect(positions).toEqual([0, 1, 10, 11]);
+      // Position 10 in a course of two lessons means last: positions stay contiguous from 0.
+      expect(positions).toEqual([0, 1, 2, 3]);
     });
 
     it('creates SCHEDULED lessons with their schedule and validates limits', async () => {

@@ -23,8 +23,8 @@
  *     {{otherSession}}  another signed-in session of the block's account
  *     {{notification}}  a notification of the block's account
  *     {{cursor}}        a lessonStatusChanged cursor of {{course}} (replay from there)
- *     {{resetToken}}    the token of the latest password-reset link in the server log
- *     {{verifyToken}}   the token of the latest email-verification link in the server log
+ *     {{resetToken}}    the token of the latest password-reset link mailed (a local SMTP server)
+ *     {{verifyToken}}   the token of the latest email-verification link mailed
  *   A new kind of example needing new data: add a fixture to `fixtures`.
  * - Subscriptions run over WebSocket. The test subscribes, then creates a scheduled lesson in
  *   {{course}} as the demo instructor (a lesson event, a statistics change and a notification to
@@ -43,6 +43,7 @@ import { toGlobalId, uuidOf } from '../../src/graphql/global-id.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { encodeEventCursor } from '../../src/modules/lessons/lesson.events.js';
 import { DEMO_ACCOUNTS, DEMO_PASSWORD } from '../../src/seed/demo-data.js';
+import { startSmtpSink } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { liveClient, subscribe } from '../helpers/ws-client.js';
 
@@ -111,6 +112,7 @@ const LOGIN = `mutation($e: String!, $p: String!) { login(input: { email: $e, pa
 
 describe('every GraphQL operation in README.md and docs/', () => {
   let t: TestApp;
+  let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
   const logLines: string[] = [];
   const tokens = new Map<Role, string>();
   const userIds = new Map<Role, string>();
@@ -124,8 +126,15 @@ describe('every GraphQL operation in README.md and docs/', () => {
 
   beforeAll(async () => {
     const log = createLogger('info', {}, { write: (line: string) => void logLines.push(line) });
+    smtp = await startSmtpSink();
     t = await startTestApp(
-      { SEED_DEMO_DATA: 'true', NOTIFICATION_WORKER: 'on', OUTBOX_POLL_MS: '100', LOG_LEVEL: 'info' },
+      {
+        SEED_DEMO_DATA: 'true',
+        NOTIFICATION_WORKER: 'on',
+        OUTBOX_POLL_MS: '100',
+        LOG_LEVEL: 'info',
+        SMTP_URL: smtp.url,
+      },
       { log },
     );
     for (const role of ['student', 'instructor', 'admin'] as const) {
@@ -136,18 +145,19 @@ describe('every GraphQL operation in README.md and docs/', () => {
   });
   afterAll(async () => {
     await t?.close();
+    await smtp?.close();
   });
 
   /** The token of the latest link to `path` in an email the server logged. */
-  const linkTokenFromLog = (path: string) =>
+  // The links are mailed, never logged: read them from the messages a local SMTP server got.
+  const linkTokenFromMail = (path: string) =>
     vi.waitFor(
       () => {
-        const texts = logLines.flatMap((l) => {
-          const mail = (JSON.parse(l) as { mail?: { text?: string } }).mail;
-          return mail?.text?.includes(`/${path}?token=`) ? [mail.text] : [];
-        });
-        const link = texts.at(-1)?.match(new RegExp(`\\S+/${path}\\?token=\\S+`))?.[0];
-        if (!link) throw new Error(`no ${path} link in the server log yet`);
+        const raws = smtp.received.map((m) => m.raw.replace(/\r\n/g, '\n').replace(/=\n/g, '').replace(/=3D/g, '='));
+        const link = raws
+          .flatMap((raw) => raw.match(new RegExp(`https?://[^\\s"<>]+/${path}\\?token=[A-Za-z0-9_%-]+`, 'g')) ?? [])
+          .at(-1);
+        if (!link) throw new Error(`no ${path} link mailed yet`);
         return decodeURIComponent(new URL(link).searchParams.get('token')!);
       },
       { timeout: 20_000, interval: 100 },
@@ -198,8 +208,8 @@ describe('every GraphQL operation in README.md and docs/', () => {
         );
         return encodeEventCursor(Number(e!.seq));
       },
-      resetToken: () => linkTokenFromLog('reset-password'),
-      verifyToken: () => linkTokenFromLog('verify-email'),
+      resetToken: () => linkTokenFromMail('reset-password'),
+      verifyToken: () => linkTokenFromMail('verify-email'),
     };
     return async (name: string) => {
       const fixture = make[name];

@@ -206,3 +206,61 @@ describe('createCourse with a clientMutationId', () => {
     expect(JSON.stringify(bad.errors)).toContain('clientMutationId');
   });
 });
+
+/**
+ * A replay returns what the first attempt made only for the same input, and only as today's
+ * authorization allows; anything else is CONFLICT (as Stripe answers a reused key).
+ */
+describe('a clientMutationId reused with a different input or after a loss of access', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('does not hand a lesson made as an admin in someone’s draft to the same user, demoted, on another course', async () => {
+    const owner = await t.make.user({ role: 'INSTRUCTOR' });
+    const draft = await t.make.course(owner.id, { title: 'Someone else’s draft', status: 'DRAFT' });
+    const user = await t.make.user({ role: 'ADMIN' });
+    const asAdmin = await t.gql(
+      CREATE_LESSON,
+      { input: { courseId: gid('Course', draft.id), title: 'Made by an admin', clientMutationId: 'shared-key-1' } },
+      { token: await t.tokenFor(user) },
+    );
+    expect(asAdmin.errors).toBeUndefined();
+    await t.app.database.db.execute(sql`update users set role = 'INSTRUCTOR' where id = ${user.id}::uuid`);
+    const own = await t.make.course(user.id, { title: 'Their own course' });
+    const replay = await t.gql(
+      CREATE_LESSON,
+      { input: { courseId: gid('Course', own.id), title: 'Made by an admin', clientMutationId: 'shared-key-1' } },
+      { token: await t.tokenFor({ id: user.id, role: 'INSTRUCTOR' }) },
+    );
+    expect(codesOf(replay)).toEqual(['CONFLICT']);
+    expect(replay.data).toBeNull();
+    expect(JSON.stringify(replay)).not.toContain(asAdmin.data.createLesson.id);
+  });
+
+  it('answers CONFLICT for the same key with another title on the same course, and replays the same input', async () => {
+    const instructor = await t.make.user({ role: 'INSTRUCTOR' });
+    const token = await t.tokenFor(instructor);
+    const courseId = gid('Course', (await t.make.course(instructor.id)).id);
+    const input = { courseId, title: 'Week 1', clientMutationId: 'shared-key-2' };
+    const first = await t.gql(CREATE_LESSON, { input }, { token });
+    expect((await t.gql(CREATE_LESSON, { input }, { token })).data.createLesson).toEqual(first.data.createLesson);
+    const other = await t.gql(CREATE_LESSON, { input: { ...input, title: 'Week 2' } }, { token });
+    expect(codesOf(other)).toEqual(['CONFLICT']);
+    expect(other.errors?.[0]?.message).toMatch(/different input/);
+  });
+
+  it('answers CONFLICT for a course key reused with another title', async () => {
+    const instructor = await t.make.user({ role: 'INSTRUCTOR' });
+    const token = await t.tokenFor(instructor);
+    const create = `mutation($input: CreateCourseInput!) { createCourse(input: $input) { id title } }`;
+    const input = { title: 'Statistics', clientMutationId: 'shared-key-3' };
+    const first = await t.gql(create, { input }, { token });
+    expect((await t.gql(create, { input }, { token })).data.createCourse).toEqual(first.data.createCourse);
+    expect(codesOf(await t.gql(create, { input: { ...input, title: 'Statistics II' } }, { token }))).toEqual([
+      'CONFLICT',
+    ]);
+  });
+});

@@ -83,6 +83,17 @@ describe('graphql-jit executes queries exactly as graphql-js', () => {
       () => ({ n: 1000 }),
     ],
     [
+      'a variable named __proto__ (an own property of the request body, as JSON.parse reads it)',
+      `query($__proto__: Int) { courses(first: $__proto__, orderBy: { field: TITLE, direction: ASC }) { edges { node { title } } } }`,
+      () => JSON.parse('{"__proto__": 1}') as Record<string, unknown>,
+    ],
+    [
+      'a list variable named __proto__ and one named constructor',
+      `query($__proto__: [ID!]!, $constructor: ID!) { nodes(ids: $__proto__) { id } node(id: $constructor) { id } }`,
+      () =>
+        JSON.parse(`{"__proto__": ["${ids.published}"], "constructor": "${ids.published}"}`) as Record<string, unknown>,
+    ],
+    [
       'a variable named like an Object.prototype member, absent',
       `query($toString: Int) { courses(first: $toString) { totalCount } }`,
       () => ({}),

@@ -127,6 +127,7 @@ describe('security settings', () => {
       target = await createTestDatabase();
       api = await spawnApi({
         NODE_ENV: 'production',
+        MAIL_TRANSPORT: 'log',
         DATABASE_URL: target.url,
         REDIS_URL: TEST_REDIS_URL,
         REDIS_KEY_PREFIX: testRedisPrefix(),

@@ -59,11 +59,12 @@ describe(loadConfig.name, () => {
   });
 
   it('turns introspection and the landing page off in production, unless overridden', () => {
-    const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, MAIL_TRANSPORT: 'log' });
     expect(prod.graphql).toMatchObject({ introspection: false, landingPage: false });
     expect(prod.http.corsOrigins).toEqual([]);
     expect(
-      loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection,
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, MAIL_TRANSPORT: 'log', GRAPHQL_INTROSPECTION: 'true' })
+        .graphql.introspection,
     ).toBe(true);
   });
 
@@ -89,7 +90,11 @@ describe('JWT key configuration', () => {
     const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString();
-    const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem.replace(/\n/g, '\\n') });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      MAIL_TRANSPORT: 'log',
+      JWT_PRIVATE_KEY: pem.replace(/\n/g, '\\n'),
+    });
     expect(config.auth.jwtPrivateKey).toBe(pem);
     expect(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'not a key' }).join()).toMatch(
       /JWT_PRIVATE_KEY: not a usable PEM key/,

@@ -4,6 +4,7 @@ import {
   GraphQLList,
   GraphQLNonNull,
   GraphQLObjectType,
+  GraphQLScalarType,
   GraphQLSchema,
   GraphQLString,
   parse,
@@ -144,5 +145,49 @@ describe('JitExecutor', () => {
     expect(await run(doc, {})).toEqual({ data: { a: 'absent', b: 'absent' } });
     expect(await run(doc, { toString: 'x' })).toEqual({ data: { a: 'got x', b: 'absent' } });
     expect(outcomes).toEqual(['compiled']);
+  });
+
+  it('answers a variable named __proto__ as graphql-js does, compiled or not', async () => {
+    const doc = parse('query($__proto__: Int, $v: String) { items(first: $__proto__) { name } echo(value: $v) }');
+    // As JSON.parse reads a request body: `__proto__` an own property, not the prototype.
+    const variables = JSON.parse('{"__proto__": 1, "v": "x"}') as Record<string, unknown>;
+    const expected = { data: { items: [{ name: 'item 1' }], echo: 'got x' } };
+    expect(await executor(0).run(doc, variables)).toEqual(expected);
+    const { run, outcomes } = executor(1);
+    expect(await run(doc, variables)).toEqual(expected);
+    expect(await run(doc, variables)).toEqual(expected);
+    expect(outcomes).toEqual(['compiled']);
+    const list = parse('query($__proto__: [String]) { echo(value: "y") items { name } a: items(first: 1) { name } }');
+    expect(await run(list, JSON.parse('{"__proto__": ["a", "b"]}'))).toEqual(await executor(0).run(list, {}));
+  });
+
+  it('coerces the variables once per run, compiled or not (a counting scalar)', async () => {
+    let parsed = 0;
+    const Counted = new GraphQLScalarType({
+      name: 'Counted',
+      parseValue: (v) => (parsed++, Number(v)),
+      serialize: (v) => v,
+    });
+    const counting = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          twice: {
+            type: GraphQLInt,
+            args: { n: { type: Counted } },
+            resolve: (_: unknown, { n }: { n: number }) => n * 2,
+          },
+        },
+      }),
+    });
+    const doc = parse('query($n: Counted) { a: twice(n: $n) b: twice(n: $n) }');
+    for (const compileAfter of [0, 1]) {
+      const jit = new JitExecutor(counting, compileAfter);
+      for (let i = 0; i < 3; i++) {
+        parsed = 0;
+        expect(await jit.run(doc, operationOf(doc), undefined, { n: '5' }, {})).toEqual({ data: { a: 10, b: 10 } });
+        expect(parsed).toBe(1);
+      }
+    }
   });
 });

@@ -45,7 +45,7 @@ export class CertificateService {
 
   async canSee(scope: RequestScope, cert: CertificateInfo): Promise<boolean> {
     if (cert.studentId === scope.viewer.userId || scope.viewer.role === 'ADMIN') return true;
-    const course = await scope.loaders.courses.byId.load(cert.courseId);
+    const course = await scope.loaders.courses.rowForPolicy.load(cert.courseId);
     return !!course && canReadCourseRoster(scope.viewer, course);
   }
 

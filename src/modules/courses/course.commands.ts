@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
-import { isUniqueViolation, type Db } from '../../db/client.js';
+import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
 import { type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
-import { rememberEntity, rememberedEntity, type IdempotencyKey } from '../../idempotency/idempotency.repository.js';
+import {
+  assertSameInput,
+  inputFingerprint,
+  rememberEntity,
+  rememberedEntity,
+  type IdempotencyKey,
+} from '../../idempotency/idempotency.repository.js';
 import type { Emits } from '../../util/after-commit.js';
 import {
   createCourseSchema,
@@ -30,6 +36,16 @@ import {
 export interface CourseCommitEvents {
   /** A user now follows a course (they teach it, or enrolled): live subscriptions add it. */
   courseFollowed: { userId: string; courseId: string };
+}
+
+function categoryUuid(id: string): string {
+  const uuid = uuidOf('Category', id);
+  if (!uuid) throw AppError.badInput({ categoryId: 'is not a valid Category ID' });
+  return uuid;
+}
+
+function unknownCategory(): AppError {
+  return AppError.badInput({ categoryId: 'names no category' });
 }
 
 /** Which statuses each course transition may start from. */
@@ -64,9 +80,15 @@ export class CourseCommands {
       description: v.description ?? '',
       priceCents: v.priceCents ?? 0,
       status: 'DRAFT' as const,
+      categoryId: v.categoryId === undefined ? null : categoryUuid(v.categoryId),
     };
     if (v.clientMutationId) {
-      const key = { userId: viewer.userId, operation: 'createCourse', key: v.clientMutationId };
+      const key = {
+        userId: viewer.userId,
+        operation: 'createCourse',
+        key: v.clientMutationId,
+        fingerprint: inputFingerprint({ ...values, slug: v.slug ?? null }),
+      };
       const { course, replayed } = await this.createOnce(key, values, v.slug);
       if (replayed) return course;
       touched(scope, 'Course:list');
@@ -94,7 +116,9 @@ export class CourseCommands {
       if (await rememberEntity(tx, key, id))
         return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
       const earlier = await rememberedEntity(tx, key);
-      const [row] = earlier ? await findCoursesByIds(tx, [earlier]) : [];
+      // The role was checked before (a new attempt's authorization); the input must match.
+      if (earlier) assertSameInput(key, earlier, () => true);
+      const [row] = earlier ? await findCoursesByIds(tx, [earlier.entityId]) : [];
       if (!row)
         throw AppError.conflict('clientMutationId was used for a course that has since been deleted', {
           clientMutationId: key.key,
@@ -104,12 +128,13 @@ export class CourseCommands {
   }
 
   private async insert(db: Db, values: Omit<NewCourseRow, 'slug'>, slug: string | undefined): Promise<CourseRow> {
-    if (!slug) return insertCourseWithFreeSlug(db, values, slugify(values.title));
     try {
+      if (!slug) return await insertCourseWithFreeSlug(db, values, slugify(values.title));
       return await insertCourse(db, { ...values, slug });
     } catch (err) {
       if (isUniqueViolation(err, 'courses_slug_key'))
         throw AppError.conflict('This slug is already taken', { field: 'slug' });
+      if (isForeignKeyViolation(err, 'courses_category_id_fkey')) throw unknownCategory();
       throw err;
     }
   }
@@ -120,11 +145,24 @@ export class CourseCommands {
       scope,
       uuidOf('Course', v.id),
       async (tx, course) => {
-        const changes = { title: v.title, description: v.description, priceCents: v.priceCents };
+        const changes = {
+          title: v.title,
+          description: v.description,
+          priceCents: v.priceCents,
+          categoryId:
+            v.categoryId === undefined ? undefined : v.categoryId === null ? null : categoryUuid(v.categoryId),
+        };
         if (Object.values(changes).every((x) => x === undefined)) return course;
-        return updateCourse(tx, course.id, changes);
+        try {
+          return await updateCourse(tx, course.id, changes);
+        } catch (err) {
+          if (isForeignKeyViolation(err, 'courses_category_id_fkey')) throw unknownCategory();
+          throw err;
+        }
       },
-      ['Course:list'], // ordering and search by title
+      // Ordering, search by title, category filters (and the categories' counts: they carry
+      // Course:list, see cache-control.ts).
+      ['Course:list'],
     );
   }
 

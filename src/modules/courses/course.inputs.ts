@@ -31,6 +31,9 @@ export class CreateCourseInput {
       'Optional, 1 to 200 characters, unique per client request: a retry with the same id within a day returns the course the first attempt created instead of creating another (retry with it after a 503 or a lost answer).',
   })
   clientMutationId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  categoryId?: string | null;
 }
 
 @InputType('UpdateCourseInput', { description: 'Omitted or null fields are left as they are.' })
@@ -46,6 +49,9 @@ export class UpdateCourseInput {
 
   @Field(() => Int, { nullable: true })
   priceCents?: number | null;
+
+  @Field(() => ID, { nullable: true, description: 'null removes the course from its category.' })
+  categoryId?: string | null;
 }
 
 const slug = z
@@ -61,6 +67,7 @@ export const createCourseSchema = z.object({
   priceCents: optional(intBetween(0, PRICE_MAX)),
   slug: optional(slug),
   clientMutationId: optional(trimmed(1, 200)),
+  categoryId: optional(z.string()),
 });
 
 export const updateCourseSchema = z.object({
@@ -68,10 +75,12 @@ export const updateCourseSchema = z.object({
   title: optional(singleLine(1, TITLE_MAX)),
   description: optional(text(DESCRIPTION_MAX)),
   priceCents: optional(intBetween(0, PRICE_MAX)),
+  // null (remove from its category) differs from omitted here.
+  categoryId: z.string().nullish(),
 });
 
-/** "Crème brûlée 101!" → "creme-brulee-101"; never empty. */
-export function slugify(title: string): string {
+/** "Crème brûlée 101!" → "creme-brulee-101"; never empty (`fallback` when nothing is left). */
+export function slugify(title: string, fallback = 'course'): string {
   const s = title
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
@@ -80,5 +89,5 @@ export function slugify(title: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 80)
     .replace(/-+$/g, '');
-  return s || 'course';
+  return s || fallback;
 }

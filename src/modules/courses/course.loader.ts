@@ -4,13 +4,23 @@ import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
 import { groupedLoader, rowLoader } from '../../graphql/loader-utils.js';
 import { pageKey, type PageRequest } from '../../graphql/pagination.js';
-import { countCoursesByInstructors, coursesPageByInstructors, findCoursesByIds } from './course.repository.js';
+import {
+  countCoursesByCategories,
+  countCoursesByInstructors,
+  coursesPageByCategories,
+  coursesPageByInstructors,
+  findCoursesByIds,
+} from './course.repository.js';
 
 /** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
 export function createCourseLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, CourseRow | null>) {
   return {
-    /** For relations of objects the viewer already sees (a lesson's or enrollment's course). */
-    byId:
+    /**
+     * Rows as stored, whoever asks: for authorization decisions (who teaches it) only. A course
+     * returned to a client comes from `visibleById`, or from `CourseService.related`, which
+     * applies the visibility rule to what this loads.
+     */
+    rowForPolicy:
       byId ??
       rowLoader(
         (ids) => findCoursesByIds(db, ids),
@@ -29,6 +39,16 @@ export function createCourseLoaders(db: Db, viewer: Viewer, byId?: DataLoader<st
     ),
     taughtCount: new DataLoader<string, number>(async (ids) => {
       const counts = await countCoursesByInstructors(db, viewer, [...ids]);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
+    /** One page of `Category.courses` for many categories at once. */
+    categoryPage: groupedLoader<PageRequest, CourseRow[]>(
+      (categoryIds, page) => coursesPageByCategories(db, viewer, categoryIds, page),
+      pageKey,
+      () => [],
+    ),
+    categoryCount: new DataLoader<string, number>(async (ids) => {
+      const counts = await countCoursesByCategories(db, viewer, [...ids]);
       return ids.map((id) => counts.get(id) ?? 0);
     }),
   };

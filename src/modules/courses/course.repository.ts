@@ -29,6 +29,20 @@ const SORT_COLUMNS = {
   CREATED_AT: { column: courses.createdAt, kind: 'timestamp', valueOf: (c: CourseRow) => c.createdAt },
   TITLE: { column: courses.title, kind: 'text', valueOf: (c: CourseRow) => c.title },
   PRICE: { column: courses.priceCents, kind: 'int', valueOf: (c: CourseRow) => c.priceCents },
+  POPULARITY: {
+    column: courses.activeEnrollmentCount,
+    kind: 'int',
+    valueOf: (c: CourseRow) => c.activeEnrollmentCount,
+  },
+} as const;
+
+/**
+ * RATING: one indexed column per direction, each placing unrated courses last (see
+ * course.table.ts), so the keyset stays a plain (value, id) comparison.
+ */
+const RATING_COLUMNS = {
+  DESC: { column: courses.ratingOrderDesc, kind: 'int', valueOf: (c: CourseRow) => c.ratingOrderDesc },
+  ASC: { column: courses.ratingOrderAsc, kind: 'int', valueOf: (c: CourseRow) => c.ratingOrderAsc },
 } as const;
 
 export function courseSort(
@@ -36,7 +50,7 @@ export function courseSort(
   direction: Dir = 'DESC',
   list = 'courses',
 ): SortSpec<CourseRow> {
-  const s = SORT_COLUMNS[field];
+  const s = field === 'RATING' ? RATING_COLUMNS[direction] : SORT_COLUMNS[field];
   return {
     key: `${list}:${field}:${direction}`,
     column: s.column,
@@ -56,7 +70,7 @@ export const taughtSort = courseSort('CREATED_AT', 'DESC', 'coursesTaught');
  * teach, and ARCHIVED courses they are actively enrolled in. Admins: everything.
  * Every entry point (by id, by slug, lists, counts) goes through this one predicate.
  */
-export function courseVisibility(viewer: Viewer): SQL | undefined {
+export function courseVisibility(viewer: Pick<Viewer, 'userId' | 'role'>): SQL | undefined {
   if (viewer.role === 'ADMIN') return undefined;
   const published = eq(courses.status, 'PUBLISHED');
   if (!viewer.userId) return published;
@@ -99,6 +113,16 @@ export interface CourseListFilter {
   search?: string;
   instructorId?: string;
   status?: CourseStatus;
+  categoryId?: string;
+  /** 1 to 5: the average visible rating is at least this (unrated courses excluded). */
+  minRating?: number;
+  free?: boolean;
+}
+
+function isEmptyFilter(f: CourseListFilter): boolean {
+  return (
+    !f.instructorId && !f.status && !f.search && !f.categoryId && f.minRating === undefined && f.free === undefined
+  );
 }
 
 function listCondition(viewer: Viewer, filter: CourseListFilter): SQL | undefined {
@@ -106,6 +130,11 @@ function listCondition(viewer: Viewer, filter: CourseListFilter): SQL | undefine
     courseVisibility(viewer),
     filter.instructorId ? eq(courses.instructorId, filter.instructorId) : undefined,
     filter.status ? eq(courses.status, filter.status) : undefined,
+    filter.categoryId ? eq(courses.categoryId, filter.categoryId) : undefined,
+    filter.minRating !== undefined
+      ? sql`${courses.ratingCount} > 0 and ${courses.ratingSum} >= ${filter.minRating}::numeric * ${courses.ratingCount}`
+      : undefined,
+    filter.free === undefined ? undefined : filter.free ? eq(courses.priceCents, 0) : sql`${courses.priceCents} > 0`,
     // websearch_to_tsquery never raises on user input: quotes, operators and stray
     // punctuation are read as plain words, so no search string can break the query.
     filter.search ? sql`${courses.searchVector} @@ websearch_to_tsquery('english', ${filter.search})` : undefined,
@@ -121,7 +150,7 @@ export function listCourses(
 ): Promise<CourseRow[]> {
   // The public catalog (anonymous or admin, no filter: the predicate holds no values) is the
   // hot list: one prepared statement per ordering and cursor-or-not.
-  if ((viewer.userId === null || viewer.role === 'ADMIN') && !filter.instructorId && !filter.status && !filter.search) {
+  if ((viewer.userId === null || viewer.role === 'ADMIN') && isEmptyFilter(filter)) {
     const shape = `courses-list|${viewer.role === 'ADMIN' ? 'admin' : 'anonymous'}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}`;
     return prepared(db, shape, () =>
       db
@@ -171,6 +200,36 @@ export async function countCoursesByInstructors(
     .where(and(anyUuid(courses.instructorId, instructorIds), courseVisibility(viewer)))
     .groupBy(courses.instructorId);
   return new Map(rows.map((r) => [r.instructorId, r.n]));
+}
+
+/** `Category.courses`: the newest courses of each category the viewer may see. */
+export const categorySort = courseSort('CREATED_AT', 'DESC', 'categoryCourses');
+
+export function coursesPageByCategories(db: Db, viewer: Viewer, categoryIds: string[], page: PageRequest) {
+  return pagesByParent(
+    db,
+    courses,
+    courses.categoryId,
+    (c: CourseRow) => c.categoryId!,
+    categoryIds,
+    categorySort,
+    page,
+    courseVisibility(viewer),
+    courseColumns,
+  );
+}
+
+export async function countCoursesByCategories(
+  db: Db,
+  viewer: Viewer,
+  categoryIds: string[],
+): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ categoryId: courses.categoryId, n: count() })
+    .from(courses)
+    .where(and(anyUuid(courses.categoryId, categoryIds), courseVisibility(viewer)))
+    .groupBy(courses.categoryId);
+  return new Map(rows.map((r) => [r.categoryId!, r.n]));
 }
 
 /** The course row, locked for the rest of the transaction (writes to a course serialise). */
@@ -231,7 +290,9 @@ export async function insertCourse(db: Db, values: NewCourseRow): Promise<Course
 export async function updateCourse(
   db: Db,
   id: string,
-  changes: Partial<Pick<NewCourseRow, 'title' | 'description' | 'priceCents' | 'status' | 'publishedAt'>>,
+  changes: Partial<
+    Pick<NewCourseRow, 'title' | 'description' | 'priceCents' | 'status' | 'publishedAt' | 'categoryId'>
+  >,
 ): Promise<CourseRow> {
   const [row] = await db.update(courses).set(changes).where(eq(courses.id, id)).returning();
   return row!;

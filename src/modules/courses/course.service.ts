@@ -3,8 +3,10 @@ import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
+import { canManageCourse } from './course.policy.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
 import {
+  categorySort,
   countCourses,
   courseSort,
   findCourseBySlug,
@@ -31,11 +33,19 @@ export class CourseService {
     return (await findCourseBySlug(this.db, slug, scope.viewer)) ?? null;
   }
 
-  /** Follows a foreign key from an object the viewer already sees. */
+  /**
+   * Follows a foreign key (a lesson's or an enrollment's course) under the same visibility rule
+   * as a direct read: seeing the lesson (in a schedule, say) grants nothing on its course. Most
+   * courses are settled from the shared row (published, or the viewer's to manage); the rest
+   * (an archived course the viewer is enrolled in) by the rule in SQL. Hidden: NOT_FOUND.
+   */
   async related(scope: RequestScope, courseId: string): Promise<CourseRow> {
-    const course = await scope.loaders.courses.byId.load(courseId);
+    const course = await scope.loaders.courses.rowForPolicy.load(courseId);
     if (!course) throw new Error(`dangling reference to course ${courseId}`);
-    return course;
+    if (course.status === 'PUBLISHED' || canManageCourse(scope.viewer, course)) return course;
+    const visible = await scope.loaders.courses.visibleById.load(courseId);
+    if (!visible) throw AppError.notFound('Course');
+    return visible;
   }
 
   async list(
@@ -57,6 +67,13 @@ export class CourseService {
     const rows = await scope.loaders.courses.taughtPage.load({ parentId: instructorId, params: page });
     return toConnection(taughtSort, page, rows, () => scope.loaders.courses.taughtCount.load(instructorId));
   }
+
+  /** `Category.courses`: the category's courses this viewer may see, newest first. */
+  async inCategory(scope: RequestScope, categoryId: string, args: PageArgs): Promise<Connection<CourseRow>> {
+    const page = parsePage(categorySort, args);
+    const rows = await scope.loaders.courses.categoryPage.load({ parentId: categoryId, params: page });
+    return toConnection(categorySort, page, rows, () => scope.loaders.courses.categoryCount.load(categoryId));
+  }
 }
 
 function parseFilter(filter: CourseFilter | null | undefined): CourseListFilter {
@@ -73,6 +90,17 @@ function parseFilter(filter: CourseFilter | null | undefined): CourseListFilter 
     else errors['filter.instructorId'] = 'is not a valid User ID';
   }
   if (filter?.status) result.status = filter.status;
+  if (filter?.categoryId != null) {
+    const uuid = uuidOf('Category', filter.categoryId);
+    if (uuid) result.categoryId = uuid;
+    else errors['filter.categoryId'] = 'is not a valid Category ID';
+  }
+  if (filter?.minRating != null) {
+    if (!Number.isFinite(filter.minRating) || filter.minRating < 1 || filter.minRating > 5)
+      errors['filter.minRating'] = 'must be between 1 and 5';
+    else result.minRating = filter.minRating;
+  }
+  if (filter?.free != null) result.free = filter.free;
   if (Object.keys(errors).length) throw AppError.badInput(errors);
   return result;
 }

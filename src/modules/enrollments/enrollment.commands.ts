@@ -12,7 +12,7 @@ import {
   cancelActiveEnrollment,
   insertEnrollment,
   reactivateLatestCancelled,
-  shareLockCourseStatus,
+  lockCourseStatus,
 } from './enrollment.repository.js';
 
 /** What enrollment writes announce after they commit (see util/after-commit.ts). */
@@ -48,9 +48,9 @@ export class EnrollmentCommands {
     let enrollment: EnrollmentRow;
     try {
       enrollment = await this.db.transaction(async (tx) => {
-        // Re-read the status under a share lock: an archive (which locks the row for update)
+        // Re-read the status under the course's row lock: an archive (which locks the row for update)
         // either committed before, and is seen here, or waits for this enrollment.
-        const status = await shareLockCourseStatus(tx, course.id);
+        const status = await lockCourseStatus(tx, course.id);
         if (!status) throw AppError.notFound('Course');
         const refusalNow = enrollRefusal(viewer, { status }, null);
         if (refusalNow) throw refusalNow;

@@ -118,11 +118,17 @@ export async function viewerEnrollmentsByCourses(
 }
 
 /**
- * The course's status under a share lock: an archive (which locks the row for update) either
- * committed before, and is seen here, or waits for the enrolling transaction.
+ * The course's status under a row lock: an archive (which locks the row for update) either
+ * committed before, and is seen here, or waits for the enrolling transaction. FOR NO KEY UPDATE
+ * rather than FOR SHARE: the enrollment's insert updates the course's active-enrollment count
+ * (a trigger), and share locks held by concurrent enrollments would deadlock on that upgrade.
  */
-export async function shareLockCourseStatus(db: Db, courseId: string): Promise<CourseStatus | undefined> {
-  const [row] = await db.select({ status: courses.status }).from(courses).where(eq(courses.id, courseId)).for('share');
+export async function lockCourseStatus(db: Db, courseId: string): Promise<CourseStatus | undefined> {
+  const [row] = await db
+    .select({ status: courses.status })
+    .from(courses)
+    .where(eq(courses.id, courseId))
+    .for('no key update');
   return row?.status;
 }
 

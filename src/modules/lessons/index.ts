@@ -9,3 +9,4 @@ export * from './lesson.inputs.js';
 export * from './lesson.events.js';
 export * from './lesson.lifecycle.js';
 export * from './lesson.live.js';
+export * from './curriculum.repository.js';

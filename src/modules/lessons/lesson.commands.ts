@@ -7,10 +7,25 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parseInput } from '../../graphql/validation.js';
 import type { Emits } from '../../util/after-commit.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
-import { rememberEntity, rememberedEntity } from '../../idempotency/idempotency.repository.js';
+import {
+  assertSameInput,
+  inputFingerprint,
+  rememberEntity,
+  rememberedEntity,
+} from '../../idempotency/idempotency.repository.js';
 import type { CourseCommands } from '../courses/index.js';
 import { LessonEvents, type LessonStatusChangedEvent } from './lesson.events.js';
-import { deleteLesson, findLesson, insertLesson, nextLessonPosition, updateLesson } from './lesson.repository.js';
+import {
+  clampPosition,
+  closeLessonSlot,
+  findSection,
+  lessonCountInCourse,
+  lessonCountInGroup,
+  openLessonSlot,
+  placeLesson,
+  sectionRankOf,
+} from './curriculum.repository.js';
+import { deleteLesson, findLesson, insertLesson, updateLesson } from './lesson.repository.js';
 import {
   createLessonSchema,
   updateLessonSchema,
@@ -18,7 +33,8 @@ import {
   type UpdateLessonInput,
 } from './lesson.inputs.js';
 
-const MAX_POSITION = 10_000;
+/** Lessons a course may hold (each section's positions must stay below CURRICULUM_STRIDE). */
+export const MAX_LESSONS_PER_COURSE = 10_000;
 
 /** What lesson writes announce after they commit (see util/after-commit.ts). */
 export interface LessonCommitEvents {
@@ -46,18 +62,28 @@ export class LessonCommands {
   async create(scope: RequestScope, input: CreateLessonInput): Promise<LessonRow> {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(createLessonSchema, input);
-    const key = v.clientMutationId
-      ? { userId: viewer.userId, operation: 'createLesson', key: v.clientMutationId }
+    const courseId = uuidOf('Course', v.courseId);
+    const { clientMutationId, ...fields } = v;
+    const key = clientMutationId
+      ? {
+          userId: viewer.userId,
+          operation: 'createLesson',
+          key: clientMutationId,
+          fingerprint: inputFingerprint({ ...fields, courseId }),
+        }
       : null;
     let replayed = false;
     const { lesson, event } = await this.courseCommands.withManageableCourse(
       scope,
-      uuidOf('Course', v.courseId),
+      courseId,
       async (tx, course) => {
         // Under the course's row lock: two attempts with one key on one course run one at a time.
+        // A replay is authorized as a new attempt would be (the viewer manages this course,
+        // checked above) and must carry the same input, so it names this very course.
         const earlier = key ? await rememberedEntity(tx, key) : null;
         if (earlier) {
-          const row = await findLesson(tx, earlier);
+          const row = await findLesson(tx, earlier.entityId);
+          assertSameInput(key!, earlier, () => row?.courseId === course.id);
           if (!row)
             throw AppError.conflict('clientMutationId was used for a lesson that has since been deleted', {
               clientMutationId: key!.key,
@@ -65,10 +91,19 @@ export class LessonCommands {
           replayed = true;
           return { lesson: row, event: null };
         }
-        // The course row is locked, so two appends cannot pick the same position.
-        const position = v.position ?? (await nextPosition(tx, course.id));
+        // The course row is locked: positions in the group stay contiguous under concurrent writes.
+        const section = v.sectionId ? ((await findSection(tx, sectionUuid(v.sectionId))) ?? null) : null;
+        if (v.sectionId && section?.courseId !== course.id)
+          throw AppError.badInput({ sectionId: 'names no section of this course' });
+        if ((await lessonCountInCourse(tx, course.id)) >= MAX_LESSONS_PER_COURSE)
+          throw AppError.conflict(`A course holds at most ${MAX_LESSONS_PER_COURSE} lessons`);
+        const group = { courseId: course.id, sectionId: section?.id ?? null };
+        const position = clampPosition(v.position, await lessonCountInGroup(tx, group));
+        await openLessonSlot(tx, group, position);
         const row = await insertLesson(tx, {
           courseId: course.id,
+          sectionId: group.sectionId,
+          sectionRank: sectionRankOf(section),
           title: v.title,
           content: v.content ?? '',
           position,
@@ -101,8 +136,14 @@ export class LessonCommands {
   async update(scope: RequestScope, input: UpdateLessonInput): Promise<LessonRow> {
     const v = parseInput(updateLessonSchema, input);
     return this.withManageableLesson(scope, v.id, async (tx, lesson) => {
-      const changes = { title: v.title, content: v.content, position: v.position, durationMinutes: v.durationMinutes };
-      if (Object.values(changes).every((x) => x === undefined)) return lesson;
+      let row = lesson;
+      // A new position is a move within the lesson's own group (the others close up around it).
+      if (v.position !== undefined && v.position !== lesson.position) {
+        const section = lesson.sectionId ? ((await findSection(tx, lesson.sectionId)) ?? null) : null;
+        row = await placeLesson(tx, lesson, section, v.position);
+      }
+      const changes = { title: v.title, content: v.content, durationMinutes: v.durationMinutes };
+      if (Object.values(changes).every((x) => x === undefined)) return row;
       return updateLesson(tx, lesson.id, changes);
     });
   }
@@ -110,6 +151,7 @@ export class LessonCommands {
   async delete(scope: RequestScope, id: string): Promise<string> {
     return this.withManageableLesson(scope, id, async (tx, lesson) => {
       await deleteLesson(tx, lesson.id);
+      await closeLessonSlot(tx, { courseId: lesson.courseId, sectionId: lesson.sectionId }, lesson.position);
       return id;
     });
   }
@@ -139,6 +181,8 @@ export class LessonCommands {
   }
 }
 
-async function nextPosition(tx: Db, courseId: string): Promise<number> {
-  return Math.min(await nextLessonPosition(tx, courseId), MAX_POSITION);
+function sectionUuid(id: string): string {
+  const uuid = uuidOf('Section', id);
+  if (!uuid) throw AppError.badInput({ sectionId: 'is not a valid Section ID' });
+  return uuid;
 }

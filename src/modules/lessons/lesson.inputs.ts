@@ -16,8 +16,18 @@ export class CreateLessonInput {
   @Field(() => String, { nullable: true, description: 'Up to 100,000 characters.' })
   content?: string | null;
 
-  @Field(() => Int, { nullable: true, description: '0 to 10,000. Omitted: after the last lesson.' })
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      '0-based place in its section (or among lessons without one), 0 to 10,000. Omitted: last. Later lessons move down.',
+  })
   position?: number | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The section to put the lesson in (of the same course); omitted: no section.',
+  })
+  sectionId?: string | null;
 
   @Field(() => DateTime, { nullable: true })
   scheduledAt?: Date | null;
@@ -44,7 +54,10 @@ export class UpdateLessonInput {
   @Field(() => String, { nullable: true })
   content?: string | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, {
+    nullable: true,
+    description: '0-based place within its section (or among lessons without one); the others close up around it.',
+  })
   position?: number | null;
 
   @Field(() => Int, { nullable: true })
@@ -63,6 +76,7 @@ export const createLessonSchema = z.object({
   ...fields,
   scheduledAt: optional(z.date()),
   clientMutationId: optional(trimmed(1, 200)),
+  sectionId: optional(z.string()),
 });
 
 export const updateLessonSchema = z.object({ id: z.string(), ...fields, title: optional(fields.title) });

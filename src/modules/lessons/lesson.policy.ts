@@ -20,7 +20,7 @@ export const lessonRelationChecks: RelationChecks = {
   Lesson: {
     COURSE_INSTRUCTOR: async (lesson: LessonRow, scope) =>
       scope.viewer.role === 'INSTRUCTOR' &&
-      teachesCourse(scope.viewer, await scope.loaders.courses.byId.load(lesson.courseId)),
+      teachesCourse(scope.viewer, await scope.loaders.courses.rowForPolicy.load(lesson.courseId)),
     ENROLLED_STUDENT: async (lesson: LessonRow, scope) =>
       (await scope.loaders.enrollments.viewerByCourse.load(lesson.courseId))?.status === 'ACTIVE',
   },

@@ -19,13 +19,17 @@ import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '.
 import { NodeColumns } from '../../graphql/selected-columns.js';
 import { courseVisibility } from '../courses/index.js';
 
+/**
+ * `Course.lessons`: curriculum order — lessons without a section first, then by section
+ * position, then position (`curriculum_key`, one indexed int).
+ */
 export const lessonSort: SortSpec<LessonRow> = {
-  key: 'lessons:POSITION:ASC',
-  column: lessons.position,
+  key: 'lessons:CURRICULUM:ASC',
+  column: lessons.curriculumKey,
   idColumn: lessons.id,
   kind: 'int',
   direction: 'ASC',
-  valueOf: (l) => l.position,
+  valueOf: (l) => l.curriculumKey,
   idOf: (l) => l.id,
 };
 
@@ -44,7 +48,7 @@ export async function findLessonsByIds(db: Db, ids: string[], visibleTo?: Viewer
  * `Course.lessons` loads only the columns its query selects; the keys, the cursor's column
  * and the course (read by `@auth` and the cache tags) always.
  */
-export const lessonListColumns = new NodeColumns(getTableColumns(lessons), ['id', 'courseId', 'position']);
+export const lessonListColumns = new NodeColumns(getTableColumns(lessons), ['id', 'courseId', 'curriculumKey']);
 export type LessonColumns = ReturnType<typeof lessonListColumns.of>;
 
 export function lessonsPageByCourses(
@@ -96,15 +100,6 @@ export async function findLesson(db: Db, id: string, lock = false): Promise<Less
   const query = db.select().from(lessons).where(eq(lessons.id, id));
   const [row] = lock ? await query.for('update') : await query;
   return row;
-}
-
-/** The position after a course's last lesson (0 for the first). */
-export async function nextLessonPosition(db: Db, courseId: string): Promise<number> {
-  const [row] = await db
-    .select({ next: sql<number>`coalesce(max(${lessons.position}) + 1, 0)`.mapWith(Number) })
-    .from(lessons)
-    .where(eq(lessons.courseId, courseId));
-  return row?.next ?? 0;
 }
 
 export async function insertLesson(db: Db, values: NewLessonRow): Promise<LessonRow> {
@@ -253,36 +248,52 @@ export const scheduleSort: SortSpec<LessonRow> = {
 };
 
 /**
- * Courses a user teaches or is actively enrolled in, as a subquery. The schedule reads each of
- * them through lessons_course_id_scheduled_at_id_idx (one index range per course).
+ * Courses a user follows, as a subquery: those they teach (under the policy's rule: they hold
+ * the INSTRUCTOR role, see teachesCourse) and those they are actively enrolled in, each only
+ * while the user may see it (courseVisibility: a draft of someone else's is never there). The
+ * schedule reads each through lessons_course_id_scheduled_at_id_idx (one index range per course).
  */
-function followedCourseIdsSql(userId: string): SQL {
-  return sql`(select ${courses.id} from ${courses} where ${courses.instructorId} = ${userId}::uuid
-    union select ${enrollments.courseId} from ${enrollments} where ${enrollments.studentId} = ${userId}::uuid and ${enrollments.status} = 'ACTIVE')`;
+function followedCourseIdsSql(user: ScheduleOwner): SQL {
+  const taught =
+    user.role === 'INSTRUCTOR'
+      ? sql`select ${courses.id} from ${courses} where ${courses.instructorId} = ${user.userId}::uuid union `
+      : sql``;
+  const followed = sql`(${taught}select ${enrollments.courseId} from ${enrollments}
+    where ${enrollments.studentId} = ${user.userId}::uuid and ${enrollments.status} = 'ACTIVE')`;
+  return sql`(select ${courses.id} from ${courses} where ${courses.id} in ${followed} and ${courseVisibility(user) ?? sql`true`})`;
 }
 
-function scheduleWhere(userId: string, from: Date, to: Date): SQL {
+/** Whose schedule: the user and the role they hold now (their row, not a token). */
+export type ScheduleOwner = Pick<Viewer, 'role'> & { readonly userId: string };
+
+function scheduleWhere(user: ScheduleOwner, from: Date, to: Date): SQL {
   return and(
-    sql`${lessons.courseId} in ${followedCourseIdsSql(userId)}`,
+    sql`${lessons.courseId} in ${followedCourseIdsSql(user)}`,
     gte(lessons.scheduledAt, from),
     lt(lessons.scheduledAt, to),
   )!;
 }
 
 /** One page (size + 1 rows) of a user's schedule in [from, to), by scheduledAt then id. */
-export function schedulePage(db: Db, userId: string, from: Date, to: Date, page: PageRequest): Promise<LessonRow[]> {
+export function schedulePage(
+  db: Db,
+  user: ScheduleOwner,
+  from: Date,
+  to: Date,
+  page: PageRequest,
+): Promise<LessonRow[]> {
   return db
     .select()
     .from(lessons)
-    .where(and(scheduleWhere(userId, from, to), keysetCondition(scheduleSort, page)))
+    .where(and(scheduleWhere(user, from, to), keysetCondition(scheduleSort, page)))
     .orderBy(...keysetOrder(scheduleSort, page))
     .limit(page.size + 1);
 }
 
-export async function scheduleCount(db: Db, userId: string, from: Date, to: Date): Promise<number> {
+export async function scheduleCount(db: Db, user: ScheduleOwner, from: Date, to: Date): Promise<number> {
   const [row] = await db
     .select({ n: count() })
     .from(lessons)
-    .where(scheduleWhere(userId, from, to));
+    .where(scheduleWhere(user, from, to));
   return row?.n ?? 0;
 }

@@ -4,7 +4,14 @@ import { uuidOf } from '../../graphql/global-id.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
 import type { Db } from '../../db/client.js';
 import { AppError } from '../../errors/app-error.js';
-import { lessonSort, scheduleCount, schedulePage, scheduleSort, type LessonColumns } from './lesson.repository.js';
+import {
+  lessonSort,
+  scheduleCount,
+  schedulePage,
+  scheduleSort,
+  type LessonColumns,
+  type ScheduleOwner,
+} from './lesson.repository.js';
 
 const DAY_MS = 86_400_000;
 /** A schedule window may span at most a year (366 days, for leap years). */
@@ -23,15 +30,15 @@ export class LessonService {
    * `User.schedule` (field-guarded: the user themself). [from, to) defaults to the next 30
    * days; a window longer than a year, or an empty one, is BAD_USER_INPUT.
    */
-  async scheduleOf(scope: RequestScope, userId: string, args: ScheduleArgs): Promise<Connection<LessonRow>> {
+  async scheduleOf(scope: RequestScope, user: ScheduleOwner, args: ScheduleArgs): Promise<Connection<LessonRow>> {
     const from = args.from ?? new Date();
     const to = args.to ?? new Date(from.getTime() + DEFAULT_WINDOW_MS);
     if (!(to.getTime() > from.getTime())) throw AppError.badInput({ to: 'must be later than from' });
     if (to.getTime() - from.getTime() > MAX_WINDOW_MS)
       throw AppError.badInput({ to: 'must be at most a year after from' });
     const page = parsePage(scheduleSort, { first: args.first, after: args.after });
-    const rows = await schedulePage(this.db, userId, from, to, page);
-    return toConnection(scheduleSort, page, rows, () => scheduleCount(this.db, userId, from, to));
+    const rows = await schedulePage(this.db, user, from, to, page);
+    return toConnection(scheduleSort, page, rows, () => scheduleCount(this.db, user, from, to));
   }
 
   /** A lesson whose course the viewer may see, by global ID; null otherwise. */
@@ -40,7 +47,7 @@ export class LessonService {
     return uuid ? scope.loaders.lessons.visibleById.load(uuid) : null;
   }
 
-  /** `Course.lessons`, in position order. */
+  /** `Course.lessons`, in curriculum order (no-section lessons first, then by section, then position). */
   async ofCourse(
     scope: RequestScope,
     courseId: string,

@@ -29,6 +29,6 @@ export class UserScheduleResolver {
     @Arg('to', () => DateTime, { nullable: true }) to: Date | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return this.lessonsService.scheduleOf(ctx, user.id, { ...args, from, to });
+    return this.lessonsService.scheduleOf(ctx, { userId: user.id, role: user.role }, { ...args, from, to });
   }
 }

@@ -15,6 +15,8 @@ export const NOTIFICATION_KINDS = [
   'LESSON_REMINDER',
   'WELCOME',
   'CERTIFICATE_ISSUED',
+  'REVIEW_POSTED',
+  'COURSE_ACCESS_GRANTED',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const notificationKind = pgEnum('notification_kind', NOTIFICATION_KINDS);

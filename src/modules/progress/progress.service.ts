@@ -30,7 +30,7 @@ export class ProgressService {
 
   async lessonCan(scope: RequestScope, lesson: LessonRow): Promise<LessonPermissions> {
     const [course, viewerEnrollment] = await Promise.all([
-      scope.loaders.courses.byId.load(lesson.courseId),
+      scope.loaders.courses.rowForPolicy.load(lesson.courseId),
       scope.loaders.enrollments.viewerByCourse.load(lesson.courseId),
     ]);
     if (!course) return { update: false, delete: false, readContent: false, markCompleted: false };
