@@ -60,10 +60,7 @@ export async function createApollo({
     introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection }),
-    validationRules: [
-      ...limitValidationRules(limits),
-      ...(config.graphql.introspection ? [] : [NoIntrospection]),
-    ],
+    validationRules: [...limitValidationRules(limits), ...(config.graphql.introspection ? [] : [NoIntrospection])],
     parseOptions: parseOptions(limits),
     stopOnTerminationSignals: false,
     // A cache hit's stored bytes are written as they are (cache/response-cache.ts).
