@@ -8,6 +8,7 @@ import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { metricsAccess } from '../observability/metrics-guard.js';
+import { mountApiPage } from './api-page.js';
 import { mountExplorer } from './explorer.js';
 import { isOriginAllowed } from './origins.js';
 import { persistedQueryShape } from './persisted-query-shape.js';
@@ -124,6 +125,8 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   if (config.graphql.landingPage) {
     mountExplorer(app, deps.exampleQuery);
     mountSandbox(app, deps.exampleQuery);
+  } else {
+    mountApiPage(app);
   }
 
   app.use(

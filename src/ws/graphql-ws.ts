@@ -2,7 +2,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import {
   getOperationAST,
   GraphQLError,
-  NoSchemaIntrospectionCustomRule,
   specifiedRules,
   type DocumentNode,
   type ExecutionArgs,
@@ -18,6 +17,7 @@ import type { Config } from '../config/config.js';
 import type { GraphQLContext, SocketOperation } from '../context.js';
 import { createErrorFormatter } from '../errors/format-error.js';
 import { DocumentCache, withCode } from '../graphql/document-cache.js';
+import { NoIntrospection } from '../graphql/introspection-rule.js';
 import { AppError } from '../errors/app-error.js';
 import { budgetKey, type CostBudget } from '../graphql/cost-budget.js';
 import { assertCostWithin, limitValidationRules } from '../graphql/limits.js';
@@ -108,7 +108,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     ...specifiedRules,
     ...limitValidationRules(config.graphql),
     // What Apollo's `introspection: false` does on HTTP.
-    ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ...(config.graphql.introspection ? [] : [NoIntrospection]),
   ];
   const audienceSubscribe = createAudienceSubscribe(schema);
   const fanout = new Fanout(schema, {
