@@ -1,16 +1,18 @@
 /**
- * npm run bench:http        (DURATION=10 CONNECTIONS=50 ROUNDS=2 RUNNER=dist|tsx also work)
+ * npm run bench:http        (DURATION=10 CONNECTIONS=50 LOW_CONNECTIONS=10 ROUNDS=2 RUNNER=dist|tsx also work)
  *
  * The HTTP hot path, EduFlow alone against a bare node:http server replaying EduFlow's exact
  * response bytes (the physical limit of this machine), in one run, A B A B:
  *   P1  the anonymous catalog query (published courses × instructor × 10 lessons), uncached
- *       (CACHE_ENABLED=false)
+ *       (CACHE_ENABLED=false); also at LOW_CONNECTIONS, where a page's latency (its statements
+ *       one after another) shows rather than the throughput of many in parallel
  *   P2  the same query with the response cache warm (every answer checked to be a HIT)
  *   P3  `{ __typename }`
  * EduFlow runs as in production (NODE_ENV=production, LOG_LEVEL=warn, no cost budget: all
  * load comes from one address) on a database made by its own migrations and demo seed, and
  * the local Redis. The compiled build (`npm run build`, RUNNER=dist) is what the README's
- * numbers use. Writes bench/results/http.json and http.md, with the load average at start:
+ * numbers use. Bytes per response count everything on the wire (status line, headers, body).
+ * Writes bench/results/http.json and http.md, with the load average at start:
  * the machine may be shared, so only the ratios within one run mean much.
  */
 import { writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { benchRun, createBenchDatabase, dropBenchData, sleep, startProcess, stop
 
 const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const LOW_CONNECTIONS = Number(process.env.LOW_CONNECTIONS ?? 10);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const RUNNER = process.env.RUNNER ?? 'dist';
 const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -54,6 +57,8 @@ interface Measured {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Bytes received per response: status line, headers and body. */
+  bytesPerResponse: number;
   load1: number;
 }
 
@@ -107,14 +112,14 @@ async function startBare(name: string, body: string, contentType: string) {
   return { child, url: `http://127.0.0.1:${match[1]}/graphql` };
 }
 
-async function load(url: string, query: string, seconds: number): Promise<Measured> {
+async function load(url: string, query: string, seconds: number, connections = CONNECTIONS): Promise<Measured> {
   const load1 = loadavg()[0]!;
   const r = await autocannon({
     url,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query }),
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
   });
   return {
@@ -123,27 +128,46 @@ async function load(url: string, query: string, seconds: number): Promise<Measur
     p99: r.latency.p99,
     errors: r.errors,
     non2xx: r.non2xx,
+    bytesPerResponse: r.requests.total ? Math.round(r.throughput.total / r.requests.total) : 0,
     load1: Math.round(load1 * 100) / 100,
   };
 }
 
 const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
 
-async function workload(name: string, target: { url: string; query: string }, bare: { url: string }) {
-  await load(target.url, target.query, 3); // warm-up (JIT, pools)
-  await load(bare.url, target.query, 1);
+async function workload(
+  name: string,
+  target: { url: string; query: string },
+  bare: { url: string },
+  connections = CONNECTIONS,
+) {
+  await load(target.url, target.query, 3, connections); // warm-up (JIT, pools)
+  await load(bare.url, target.query, 1, connections);
   const eduflow: Measured[] = [];
   const replay: Measured[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    eduflow.push(await load(target.url, target.query, DURATION));
+    eduflow.push(await load(target.url, target.query, DURATION, connections));
     await sleep(300);
-    replay.push(await load(bare.url, target.query, DURATION));
+    replay.push(await load(bare.url, target.query, DURATION, connections));
     await sleep(300);
   }
   const summary = {
     name,
-    eduflow: { rps: mean(eduflow.map((m) => m.rps)), p99: mean(eduflow.map((m) => m.p99)), runs: eduflow },
-    bare: { rps: mean(replay.map((m) => m.rps)), p99: mean(replay.map((m) => m.p99)), runs: replay },
+    connections,
+    eduflow: {
+      rps: mean(eduflow.map((m) => m.rps)),
+      p50: mean(eduflow.map((m) => m.p50)),
+      p99: mean(eduflow.map((m) => m.p99)),
+      bytesPerResponse: mean(eduflow.map((m) => m.bytesPerResponse)),
+      runs: eduflow,
+    },
+    bare: {
+      rps: mean(replay.map((m) => m.rps)),
+      p50: mean(replay.map((m) => m.p50)),
+      p99: mean(replay.map((m) => m.p99)),
+      bytesPerResponse: mean(replay.map((m) => m.bytesPerResponse)),
+      runs: replay,
+    },
   };
   console.log(
     `${name}: EduFlow ${summary.eduflow.rps} rps (p99 ${summary.eduflow.p99} ms), bare replay ${summary.bare.rps} rps; load1 ${eduflow.map((m) => m.load1).join(', ')}`,
@@ -169,6 +193,14 @@ async function main() {
     const p1Bare = await startBare('p1', p1.text, p1.contentType);
     children.push(p1Bare.child);
     results.push(await workload('P1 catalog, uncached', { url: uncached.url, query: CATALOG }, p1Bare));
+    results.push(
+      await workload(
+        `P1 catalog, uncached, ${LOW_CONNECTIONS} connections`,
+        { url: uncached.url, query: CATALOG },
+        p1Bare,
+        LOW_CONNECTIONS,
+      ),
+    );
     await stopProcess(uncached.child);
     await stopProcess(p1Bare.child);
 
@@ -208,15 +240,15 @@ async function main() {
     const p1Rps = results[0]!.eduflow.rps;
     const rows = results.map(
       (r) =>
-        `| ${r.name} | ${r.eduflow.rps} | ${r.eduflow.p99} | ${r.bare.rps} | ${(r.eduflow.rps / r.bare.rps).toFixed(3)}× | ${(r.eduflow.rps / p1Rps).toFixed(1)}× |`,
+        `| ${r.name} | ${r.connections} | ${r.eduflow.rps} | ${r.eduflow.p50} | ${r.eduflow.p99} | ${r.eduflow.bytesPerResponse} | ${r.bare.rps} | ${r.bare.bytesPerResponse} | ${(r.eduflow.rps / r.bare.rps).toFixed(3)}× | ${(r.eduflow.rps / p1Rps).toFixed(1)}× |`,
     );
     writeFileSync(
       'bench/results/http.md',
-      `# HTTP hot path benchmark\n\n${date}, \`npm run bench:http\` (runner ${RUNNER}), autocannon ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION} s, ` +
+      `# HTTP hot path benchmark\n\n${date}, \`npm run bench:http\` (runner ${RUNNER}), autocannon ${CONNECTIONS} connections (P1 also ${LOW_CONNECTIONS}), ${ROUNDS} rounds × ${DURATION} s, ` +
         `Node ${process.version}, ${cpus().length} CPUs (${result.cpuModel}), 1/5/15-min load at start ${startLoad.join(' / ')} (a shared machine: compare ratios within the run). ` +
         `EduFlow as in production on the demo seed; the bare server replays EduFlow's exact response bytes. Raw numbers in http.json.\n\n` +
         `Response cache outcomes of the P2 process since it started (warm-up and rounds; early_hit: answered before Apollo): ${JSON.stringify(p2Cache)}.\n\n` +
-        `| workload | EduFlow rps | EduFlow p99 ms | bare replay rps | EduFlow / bare | EduFlow / its P1 |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+        `| workload | connections | EduFlow rps | p50 ms | p99 ms | bytes per response | bare replay rps | bare bytes per response | EduFlow / bare | EduFlow / its P1 (50 conn.) |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
     );
     console.log(`written bench/results/http.json and http.md`);
     if (results.some((r) => r.eduflow.runs.some((m) => m.errors || m.non2xx))) process.exitCode = 1;

@@ -8,6 +8,7 @@ import { createDatabase, type Database } from './db/client.js';
 import { createApollo, EXAMPLE_QUERY } from './http/apollo.js';
 import { createExpressApp, type HealthCheck } from './http/express-app.js';
 import { createGraphQLHandler } from './http/graphql-handler.js';
+import { OperationDeadlines } from './http/operation-deadline.js';
 import { createHttpServer, listen } from './http/http-server.js';
 import { createConfiguredLogger, type Logger } from './logging/logger.js';
 import { Metrics, type MetricSources } from './observability/metrics.js';
@@ -92,7 +93,8 @@ async function assemble(
   let draining = false;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
-  const deps = { config, log, db, metrics, sources };
+  const deadlines = new OperationDeadlines(config.graphql.operationTimeoutMs, database.breaker);
+  const deps = { config, log, db, metrics, sources, deadlines };
   const { revocations } = revocation;
   const { viewerOf, contextFor } = httpContext({
     db,
@@ -127,6 +129,7 @@ async function assemble(
     viewerOf,
     contextFor,
     trustProxy,
+    deadlines,
   });
   httpServer.on('request', (req, res) => (graphql.accepts(req) ? graphql.handle(req, res) : expressApp(req, res)));
 

@@ -75,6 +75,16 @@ export async function startBackgroundWork(deps: {
   await relay.start();
   const batchSweep = startBatchSweep(notifications, config.notifications.outboxRequeueAfterMs, log);
   const expirySweep = startExpirySweep(quizzes, config.notifications.outboxPollMs, log);
+  // The queue came back empty: what Postgres says is unfinished is queued again now, not
+  // when the sweeps find it stale (the sweeps still run, for whatever this misses).
+  jobs.onDataLost?.(() => {
+    if (stopping) return;
+    void (async () => {
+      const events = await relay.requeueStuck(0);
+      const { batches, emailRuns } = await notifications.requeueAfterLoss();
+      log.warn({ events, batches, emailRuns }, 'queue lost its data; unfinished work queued again');
+    })().catch((err: unknown) => log.warn({ err }, 'queueing unfinished work again failed; the sweeps retry'));
+  });
   log.info(
     { queue: jobs.kind, mailer: mailer.kind, concurrency: config.jobs.concurrency, reminders },
     'background work started',

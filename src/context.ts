@@ -3,6 +3,7 @@ import type { Revocations } from './auth/revocations.js';
 import type { TokenService } from './auth/tokens.js';
 import { ANONYMOUS, type Viewer } from './auth/viewer.js';
 import type { Db } from './db/client.js';
+import type { OperationGuard } from './db/operation-guard.js';
 import { AppError } from './errors/app-error.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { Logger } from './logging/logger.js';
@@ -74,6 +75,8 @@ export interface HttpRequestInfo {
   readonly requestId: string;
   readonly ip: string;
   readonly userAgent: string | null;
+  /** The request's operation guard (its deadline), which its transactions honour. */
+  readonly guard?: OperationGuard;
 }
 
 export interface LiveServices {
@@ -120,10 +123,14 @@ export function httpContext(deps: {
   const contextFor = async (req: HttpRequestInfo): Promise<GraphQLContext> => {
     const viewer = await viewerOf(req.authorization);
     const requestId = req.requestId;
-    return new HttpContext(viewer, createLoaders(db, viewer), requestId, log, {
-      ip: req.ip,
-      userAgent: req.userAgent,
-    });
+    return new HttpContext(
+      viewer,
+      createLoaders(db, viewer),
+      requestId,
+      log,
+      { ip: req.ip, userAgent: req.userAgent },
+      req.guard,
+    );
   };
   return { viewerOf, contextFor };
 }
@@ -145,6 +152,7 @@ class HttpContext implements GraphQLContext {
     readonly requestId: string,
     private readonly rootLog: Logger,
     readonly client: ClientInfo,
+    readonly guard: OperationGuard | undefined,
   ) {}
 
   get log(): Logger {
@@ -160,6 +168,8 @@ export interface SocketOperation {
   readonly viewer: Viewer | undefined;
   readonly ip: string;
   readonly userAgent: string | null;
+  /** The socket's request id (its upgrade's); every operation on the socket logs under it. */
+  readonly requestId?: string;
   readonly disconnect: (code: number, reason: string) => void;
 }
 
@@ -200,6 +210,7 @@ class WsContext implements GraphQLContext {
     this.viewer = socket.viewer ?? ANONYMOUS;
     this.client = { ip: socket.ip, userAgent: socket.userAgent };
     this.disconnect = socket.disconnect;
+    this.madeRequestId = socket.requestId;
   }
 
   get loaders(): Loaders {

@@ -1,6 +1,7 @@
 // What services need to know about the caller. Modules import it, so it imports nothing
 // from them at run time (the loaders' type is erased).
 import type { Viewer } from './auth/viewer.js';
+import type { OperationGuard } from './db/operation-guard.js';
 import type { Loaders } from './loaders.js';
 
 /** What services need about the caller: who they are and the request's loaders. */
@@ -17,6 +18,11 @@ export interface RequestScope {
    * in the response cache before the response is sent. Absent outside HTTP requests.
    */
   readonly changes?: Set<string>;
+  /**
+   * HTTP requests: the abort signal of the operation timeout and the database circuit, which
+   * the request's transactions honour (db/operation-guard.ts). Absent for jobs and WebSocket.
+   */
+  readonly guard?: OperationGuard;
 }
 
 /** Notes that a write changed these entities (see `RequestScope.changes`). */

@@ -182,9 +182,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
     graphql: {
-      introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
+      introspection: e.GRAPHQL_INTROSPECTION ?? (e.EXPLORER ? e.EXPLORER === 'on' : !isProduction),
       jitAfter: e.GRAPHQL_JIT_AFTER,
-      landingPage: !isProduction,
+      landingPage: e.EXPLORER ? e.EXPLORER === 'on' : !isProduction,
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,
       maxAliases: e.MAX_ALIASES,

@@ -94,6 +94,8 @@ export const EnvSchema = z.object({
 
   CORS_ORIGINS: csv.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
+  // The explorer at GET /graphql and Apollo Sandbox at /sandbox: on outside production by default.
+  EXPLORER: z.enum(['on', 'off']).optional(),
   // Queries run compiled by graphql-jit from a document's Nth execution on; 0 keeps graphql-js.
   GRAPHQL_JIT_AFTER: int(0, 1_000_000).default(2),
   // Express's `trust proxy`: true/false, a hop count, or addresses/subnets/names (loopback, ...).

@@ -11,6 +11,8 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { CircuitBreaker } from './breaker.js';
+import { guardClient } from './guarded-client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { recordQuery } from './query-stats.js';
 import * as schema from './schema.js';
@@ -23,7 +25,12 @@ export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelati
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly db: Db;
-  /** Throws when the database cannot answer. */
+  /**
+   * Postgres only: open while the database is unreachable (statements are refused at once,
+   * see breaker.ts); `/ready` and the HTTP layer follow it.
+   */
+  readonly breaker?: CircuitBreaker;
+  /** Throws when the database cannot answer (at once while the breaker is open). */
   ping(): Promise<void>;
   migrate(): Promise<void>;
   /** LISTENs on a channel (a dedicated connection); resolves with a function that stops. */
@@ -35,6 +42,11 @@ export interface DatabaseOptions {
   /** Called for every SQL statement Drizzle sends (tests count them). */
   onQuery?: (query: string) => void;
 }
+
+/** While the breaker is open, how often a probe tries the database (half-open). */
+const BREAKER_RETRY_MS = 250;
+/** A probe (a fresh connection and `select 1`) not answered within this counts as failed. */
+const BREAKER_PROBE_TIMEOUT_MS = 1_000;
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/', import.meta.url));
 /** Arbitrary but fixed: every instance takes the same advisory lock before migrating. */
@@ -63,19 +75,36 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
         application_name: 'eduflow',
       },
     });
-    const db = drizzlePostgres(client, { schema, logger }) as unknown as Db;
+    const breaker = new CircuitBreaker({
+      probe: () => probeDatabase(c.url, BREAKER_PROBE_TIMEOUT_MS),
+      probeTimeoutMs: BREAKER_PROBE_TIMEOUT_MS,
+      retryMs: BREAKER_RETRY_MS,
+      log,
+    });
+    const guarded = guardClient(client, breaker, (err) => databaseOutage(err) === 'unavailable');
+    const db = drizzlePostgres(guarded.client, { schema, logger }) as unknown as Db;
     return {
       kind: 'postgres',
       db,
+      breaker,
       ping: async () => {
-        await client`select 1`;
+        breaker.assertClosed();
+        try {
+          await client`select 1`;
+        } catch (err) {
+          if (databaseOutage(err) === 'unavailable') breaker.suspect();
+          throw err;
+        }
       },
       migrate: () => migratePostgresUnderLock(c.url, log),
       listen: async (channel, onNotify) => {
         const { unlisten } = await client.listen(channel, () => onNotify());
         return unlisten;
       },
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        guarded.stop();
+        await client.end({ timeout: 5 });
+      },
     };
   }
 
@@ -128,6 +157,27 @@ async function migratePostgresUnderLock(url: string, log: Logger): Promise<void>
   }
 }
 
+/**
+ * The breaker's probe: `select 1` on a connection of its own (the pool's may be stuck on a
+ * frozen server), dropped afterwards whatever happened.
+ */
+async function probeDatabase(url: string, timeoutMs: number): Promise<void> {
+  const probe = postgres(url, {
+    max: 1,
+    connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    idle_timeout: 1,
+    onnotice: () => {},
+    connection: { application_name: 'eduflow-probe' },
+  });
+  const drop = setTimeout(() => void probe.end({ timeout: 0 }).catch(() => {}), timeoutMs);
+  try {
+    await probe`select 1`;
+  } finally {
+    clearTimeout(drop);
+    void probe.end({ timeout: 0 }).catch(() => {});
+  }
+}
+
 /** The rows of `db.execute(...)`: postgres.js returns the array itself, PGlite `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
@@ -175,7 +225,7 @@ export function databaseOutage(err: unknown): 'unavailable' | 'timeout' | undefi
       if (code === '25P03') return 'timeout'; // idle_in_transaction_session_timeout
       if (
         code.startsWith('08') ||
-        ['57P01', '57P02', '57P03', '57P05', '53300'].includes(code) ||
+        ['57P01', '57P02', '57P03', '57P05', '53300', 'CIRCUIT_OPEN'].includes(code) ||
         CONNECTION_ERRORS.has(code)
       )
         return 'unavailable';

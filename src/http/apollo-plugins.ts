@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OperationVariables } from '../graphql/coerced-variables.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
+import { RETRY_AFTER_SECONDS } from './operation-deadline.js';
 
 /**
  * The access log, one line per operation (request id, operation name and type, user, duration,
@@ -109,7 +110,9 @@ const CLIENT_CODES = new Set<string>(Object.values(ErrorCode));
  * When an operation produced no data at all, answer with the HTTP status of its error
  * (400 bad input, 401, 403, 404, 409, 429, 500) instead of a blanket 200, so HTTP-level
  * tooling sees failures. Partial results (data plus field errors) stay 200, as GraphQL
- * clients expect. The body is the same either way.
+ * clients expect. The body is the same either way. A response with no data because a
+ * dependency is unavailable is a 503 with Retry-After whatever else failed with it, and so
+ * is one whose every root field is null for that reason: there is nothing in it to use.
  */
 export function httpStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -118,8 +121,15 @@ export function httpStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
         async willSendResponse({ response }) {
           if (response.body.kind !== 'single') return;
           const { data, errors } = response.body.singleResult;
-          if (data != null || !errors?.length) return;
+          if (!errors?.length) return;
           if (response.http.status && response.http.status !== 200) return;
+          const unavailable = errors.find((e) => e.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE);
+          if (unavailable && (data == null || Object.values(data).every((v) => v === null))) {
+            response.http.status = 503;
+            response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
+            return;
+          }
+          if (data != null) return;
           const first = errors[0]?.extensions;
           const code = first?.code;
           if (typeof code === 'string' && CLIENT_CODES.has(code)) {

@@ -17,6 +17,7 @@ import type { CostBudget } from '../graphql/cost-budget.js';
 import { OperationVariables } from '../graphql/coerced-variables.js';
 import { JitExecutor } from '../graphql/jit-executor.js';
 import { limitValidationRules, parseOptions } from '../graphql/limits.js';
+import { NoIntrospection } from '../graphql/introspection-rule.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { costLimitPlugin, httpOperationsPlugin, httpStatusPlugin, requestLoggingPlugin } from './apollo-plugins.js';
@@ -55,10 +56,11 @@ export async function createApollo({
       (outcome) => metrics.jitCompilations.inc({ outcome }),
       variables,
     ).asGateway(),
-    introspection: config.graphql.introspection,
+    // Always allowed by Apollo; refused by our own rule below, whose message names the setting.
+    introspection: true,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection }),
-    validationRules: limitValidationRules(limits),
+    validationRules: [...limitValidationRules(limits), ...(config.graphql.introspection ? [] : [NoIntrospection])],
     parseOptions: parseOptions(limits),
     stopOnTerminationSignals: false,
     // A cache hit's stored bytes are written as they are (cache/response-cache.ts).

@@ -8,6 +8,7 @@ import { withQueryScope } from '../db/query-stats.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { metricsAccess } from '../observability/metrics-guard.js';
+import { mountApiPage } from './api-page.js';
 import { mountExplorer } from './explorer.js';
 import { isOriginAllowed } from './origins.js';
 import { persistedQueryShape } from './persisted-query-shape.js';
@@ -15,6 +16,14 @@ import { mountSandbox } from './sandbox.js';
 import { requestId } from './request-id.js';
 import { apiSecurityHeaders } from './security-headers.js';
 import { withTimeout } from '../util/with-timeout.js';
+import type { Deadline, OperationDeadlines } from './operation-deadline.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The GraphQL request's deadline (operation timeout, abort signal). */
+    deadline?: Deadline;
+  }
+}
 
 export interface HealthCheck {
   readonly name: string;
@@ -29,6 +38,8 @@ export interface ExpressAppDeps {
   readonly isDraining: () => boolean;
   readonly contextFor: (req: HttpRequestInfo) => Promise<GraphQLContext>;
   readonly metrics: Metrics;
+  /** The operation timeout and abort signal of every GraphQL request (shared with the hot path). */
+  readonly deadlines: OperationDeadlines;
   /** Preloaded in the explorer and in Sandbox. */
   readonly exampleQuery: string;
   /** Further GET routes of the modules (certificate PDFs), mounted before /graphql. */
@@ -114,12 +125,14 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
   if (config.graphql.landingPage) {
     mountExplorer(app, deps.exampleQuery);
     mountSandbox(app, deps.exampleQuery);
+  } else {
+    mountApiPage(app);
   }
 
   app.use(
     '/graphql',
     cors(corsOptions(config)),
-    operationTimeout(config.graphql.operationTimeoutMs),
+    operationTimeout(deps.deadlines),
     express.json({ limit: config.http.bodyLimitBytes }),
     persistedQueryShape,
     // Per-request SQL counts ride on AsyncLocalStorage, whose promise hooks slow every
@@ -133,6 +146,7 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
           requestId: req.requestId,
           ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
           userAgent: req.header('user-agent') ?? null,
+          guard: req.deadline?.guard,
         }),
     }),
   );
@@ -168,49 +182,39 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
 const KNOWN_PATHS = new Set(['/graphql', '/health', '/ready', '/metrics']);
 
 /**
- * A request still running after `ms` is answered 503 SERVICE_UNAVAILABLE (reason TIMEOUT),
- * whatever it waits on (a pool with no free connection, a slow dependency); what the handler
- * writes later is dropped. Statements are separately bounded by statement_timeout.
+ * A request still running at the operation timeout (or in flight when the database circuit
+ * opens) is given up: its transactions are aborted, and it is answered 503
+ * SERVICE_UNAVAILABLE with Retry-After (reason TIMEOUT, DATABASE_UNAVAILABLE, or
+ * OUTCOME_UNKNOWN when a COMMIT went unanswered); what the handler writes later is dropped.
  */
-function operationTimeout(ms: number) {
-  return (_req: Request, res: Response, next: NextFunction) => {
-    const timer = setTimeout(() => {
-      if (res.headersSent) return;
-      const [status, body] = timeoutBody(ms);
-      res.status(status).json(body);
-      const ignore = () => res;
-      Object.assign(res, {
-        status: ignore,
-        set: ignore,
-        setHeader: ignore,
-        send: ignore,
-        json: ignore,
-        end: ignore,
-        write: () => true,
-      });
-    }, ms);
-    const clear = () => clearTimeout(timer);
+function operationTimeout(deadlines: OperationDeadlines) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const end = res.end.bind(res) as (body: string) => Response;
+    const setHeader = res.setHeader.bind(res);
+    const deadline = deadlines.start(
+      (status, headers, body) => {
+        if (res.headersSent) return;
+        res.statusCode = status;
+        for (const [name, value] of headers) setHeader(name, value);
+        end(body);
+      },
+      () => {
+        const ignore = () => res;
+        Object.assign(res, {
+          status: ignore,
+          set: ignore,
+          setHeader: ignore,
+          send: ignore,
+          json: ignore,
+          end: ignore,
+          write: () => true,
+        });
+      },
+    );
+    req.deadline = deadline;
+    const clear = () => deadline.done();
     res.on('finish', clear);
     res.on('close', clear);
     next();
   };
-}
-
-/**
- * The answer to a request still running after `ms`. The operation may still finish (and a
- * mutation commit) after it: no Retry-After, and the message says so. Statements end at
- * statement_timeout anyway.
- */
-export function timeoutBody(ms: number): [number, unknown] {
-  return [
-    503,
-    {
-      errors: [
-        {
-          message: `The request did not finish within ${ms} ms; a mutation may still take effect, so check before repeating it`,
-          extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' },
-        },
-      ],
-    },
-  ];
 }

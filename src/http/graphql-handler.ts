@@ -12,7 +12,8 @@ import { queriesInScope, withQueryScope } from '../db/query-stats.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { corsOptions, timeoutBody } from './express-app.js';
+import { corsOptions } from './express-app.js';
+import type { Deadline, OperationDeadlines } from './operation-deadline.js';
 import { isOriginAllowed } from './origins.js';
 import { problemOfPersistedQuery } from './persisted-query-shape.js';
 import { SAFE_REQUEST_ID } from './request-id.js';
@@ -49,6 +50,8 @@ export interface GraphQLHandlerDeps {
   readonly contextFor: (req: HttpRequestInfo) => Promise<GraphQLContext>;
   /** Express's compiled `trust proxy` function: the same client address as Express sees. */
   readonly trustProxy: (addr: string, hop: number) => boolean;
+  /** The operation timeout and abort signal of every request (shared with the Express path). */
+  readonly deadlines: OperationDeadlines;
 }
 
 export interface GraphQLHandler {
@@ -85,16 +88,15 @@ interface Exchange {
    */
   readonly head: string[];
   readonly started: bigint;
-  /** Set once an answer (or the timeout's 503) has been written; later writes are dropped. */
+  /** Set once an answer has been written, or the request given up; later writes are dropped. */
   answered: boolean;
-  timer?: NodeJS.Timeout;
+  readonly deadline: Deadline;
 }
 
 export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const { config, log, apollo, metrics, responseCache, costBudget } = deps;
   const exposedHeaders = (corsOptions(config).exposedHeaders as string[]).join(',');
   const limit = config.http.bodyLimitBytes;
-  const timeoutMs = config.graphql.operationTimeoutMs;
   const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
   /** Apollo's response type for each Accept header seen (few distinct ones in practice). */
   const responseTypes = new LRUCache<string, string>({ max: 256 });
@@ -112,7 +114,11 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     if (ex.answered) return;
     ex.answered = true;
-    clearTimeout(ex.timer);
+    ex.deadline.done();
+    write(ex, status, headers, body);
+  };
+
+  const write = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     const { req, res, head } = ex;
     let vary = false;
     let cacheControl = false;
@@ -227,7 +233,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       // Incremental delivery (multipart): streamed as Apollo produces it.
       if (ex.answered) return;
       ex.answered = true;
-      clearTimeout(ex.timer);
+      ex.deadline.done();
       ex.res.statusCode = status;
       for (let i = 0; i < ex.head.length; i += 2) ex.res.setHeader(ex.head[i]!, ex.head[i + 1]!);
       for (const [name, value] of response.headers) ex.res.setHeader(name, value);
@@ -282,11 +288,17 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     handle(req, res) {
       const incoming = req.headers['x-request-id'];
       const requestId = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      // Given up (operation timeout, database circuit open): the operation's answer is dropped.
+      const deadline = deps.deadlines.start(
+        (status, headers, body) => !res.headersSent && write(ex, status, headers, body),
+        () => void (ex.answered = true),
+      );
       const info: HttpRequestInfo = {
         authorization: req.headers.authorization,
         requestId,
         ip: proxyAddr(req, deps.trustProxy),
         userAgent: req.headers['user-agent'] ?? null,
+        guard: deadline.guard,
       };
       const head = ['x-request-id', requestId, ...SECURITY_HEAD];
       if (servedOverTls(req, deps.trustProxy)) head.push(HSTS[0], HSTS[1]);
@@ -294,12 +306,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       const origin = req.headers.origin;
       if (origin !== undefined && isOriginAllowed(config, origin))
         head.push('access-control-allow-origin', origin, 'access-control-expose-headers', exposedHeaders);
-      const ex: Exchange = { req, res, info, head, started: process.hrtime.bigint(), answered: false };
-      ex.timer = setTimeout(() => {
-        if (ex.answered || res.headersSent) return;
-        const [status, body] = timeoutBody(timeoutMs);
-        finish(ex, status, [['content-type', APPLICATION_JSON]], JSON.stringify(body));
-      }, timeoutMs);
+      const ex: Exchange = { req, res, info, head, started: process.hrtime.bigint(), answered: false, deadline };
 
       const length = Number(req.headers['content-length']);
       if (!(length <= limit)) {
@@ -310,7 +317,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       // Node's parser delivers exactly Content-Length bytes (checked against the limit above).
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('error', () => {
-        clearTimeout(ex.timer);
+        ex.deadline.done();
         ex.answered = true; // the client went away mid-body: nobody to answer
       });
       req.on('end', () => {

@@ -134,14 +134,14 @@ export class OutboxRelay {
    * Events relayed long ago but never processed (their job lost with Redis data, or out of
    * attempts while something was down) go back to pending: the queue never is the only copy.
    */
-  async requeueStuck(): Promise<number> {
+  async requeueStuck(olderThanMs = this.options.requeueAfterMs): Promise<number> {
     const rows = await this.database.db
       .update(outbox)
       .set({ relayedAt: null })
       .where(
         and(
           isNull(outbox.processedAt),
-          lt(outbox.relayedAt, sql`now() - make_interval(secs => ${this.options.requeueAfterMs / 1000})`),
+          lt(outbox.relayedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`),
         ),
       )
       .returning({ id: outbox.id });

@@ -31,6 +31,7 @@ export class BullJobQueue implements JobQueue {
   private readonly queues: Record<QueueName, Queue>;
   private readonly workers: Worker[] = [];
   private readonly workerConnections: RedisClient[] = [];
+  private readonly lossListeners = new Set<() => void>();
   private readonly schedules = new Map<string, { name: JobName; pattern: string }>();
 
   /**
@@ -45,12 +46,23 @@ export class BullJobQueue implements JobQueue {
   ) {
     this.producer = connect('queue', false);
     // A Redis that lost its data (restarted without persistence, failed over) lost the job
-    // schedulers too: declare them again whenever the connection comes back.
+    // schedulers too: declare them again whenever the connection comes back. A marker key
+    // tells a Redis that kept its data from one that lost it; on a loss, whoever listens
+    // (the workers) queues again at once what Postgres says is unfinished.
     let connectedBefore = false;
+    const marker = `${prefix}:alive`;
     this.producer.on('ready', () => {
-      if (connectedBefore)
-        for (const [id, s] of this.schedules) void this.schedule(s.name, id, s.pattern).catch(() => {});
+      const reconnected = connectedBefore;
       connectedBefore = true;
+      if (reconnected) for (const [id, s] of this.schedules) void this.schedule(s.name, id, s.pattern).catch(() => {});
+      void this.producer
+        .set(marker, '1', 'NX')
+        .then((created) => {
+          if (!reconnected || created !== 'OK') return;
+          log.warn('queue redis came back without its data; queueing unfinished work again');
+          for (const listener of this.lossListeners) listener();
+        })
+        .catch((err: unknown) => log.warn({ err }, 'queue redis marker not checked'));
     });
     const defaultJobOptions = {
       attempts: settings.attempts,
@@ -65,6 +77,10 @@ export class BullJobQueue implements JobQueue {
         return [name, queue];
       }),
     ) as Record<QueueName, Queue>;
+  }
+
+  onDataLost(listener: () => void): void {
+    this.lossListeners.add(listener);
   }
 
   async add(jobs: JobSpec[]): Promise<void> {

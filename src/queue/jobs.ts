@@ -96,6 +96,11 @@ export interface JobQueue {
   /** Starts processing jobs with these processors until `close`. */
   work(processors: Processors): Promise<void>;
   counts(): Promise<QueueCounts>;
+  /**
+   * Calls `listener` when the queue's store came back without its data (BullMQ: Redis
+   * restarted empty or failed over to a replica that lacked the latest writes).
+   */
+  onDataLost?(listener: () => void): void;
   close(): Promise<void>;
 }
 

@@ -77,9 +77,11 @@ export function createRedis(
       enableAutoPipelining: autoPipelining,
       retryStrategy,
       sentinelRetryStrategy: retryStrategy,
-      // Sentinel announces a new master (+switch-master) before the old one is gone for good:
-      // reconnect at once instead of waiting for the dead socket to time out.
-      failoverDetector: true,
+      // Not ioredis' failoverDetector: its disconnect on +switch-master, arriving while the
+      // connection is still asking the Sentinels, ends the connection for good (ioredis
+      // gives up after a connector error), which left workers without Redis after a crash.
+      // A dead master's socket closes or times out (commandTimeout); the reconnect then
+      // asks the Sentinels again.
       // A demoted master answers writes with READONLY: reconnect (Sentinel names the new one).
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
     });

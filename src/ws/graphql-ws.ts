@@ -2,7 +2,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import {
   getOperationAST,
   GraphQLError,
-  NoSchemaIntrospectionCustomRule,
   specifiedRules,
   type DocumentNode,
   type ExecutionArgs,
@@ -18,6 +17,7 @@ import type { Config } from '../config/config.js';
 import type { GraphQLContext, SocketOperation } from '../context.js';
 import { createErrorFormatter } from '../errors/format-error.js';
 import { DocumentCache, withCode } from '../graphql/document-cache.js';
+import { NoIntrospection } from '../graphql/introspection-rule.js';
 import { AppError } from '../errors/app-error.js';
 import { budgetKey, type CostBudget } from '../graphql/cost-budget.js';
 import { assertCostWithin, limitValidationRules } from '../graphql/limits.js';
@@ -29,6 +29,7 @@ import { createAudienceSubscribe } from './audience.js';
 import { ExpiryTimers } from './expiry-timers.js';
 import { Fanout } from './fanout.js';
 import { serveGraphQLWs, type SocketExtra } from './ws-adapter.js';
+import { socketRequestId, wsLog, type SocketLogState } from './ws-log.js';
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's port and path.
@@ -76,7 +77,7 @@ export interface WsServer {
   close(): Promise<void>;
 }
 
-interface Extra extends SocketExtra, Record<PropertyKey, unknown> {
+interface Extra extends SocketExtra, SocketLogState, Record<PropertyKey, unknown> {
   viewer?: Viewer;
   /** Ids of this socket's running subscriptions. */
   subscriptions?: Set<string>;
@@ -96,6 +97,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export function startGraphQLWs(deps: WsDeps): WsServer {
   const { config, schema, log } = deps;
+  const logs = wsLog(log);
   const formatError = createErrorFormatter(log, { hideSuggestions: !config.graphql.introspection });
   const format = (err: GraphQLError, requestId?: string) => {
     const formatted = formatError(err.toJSON(), err, requestId);
@@ -106,7 +108,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     ...specifiedRules,
     ...limitValidationRules(config.graphql),
     // What Apollo's `introspection: false` does on HTTP.
-    ...(config.graphql.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ...(config.graphql.introspection ? [] : [NoIntrospection]),
   ];
   const audienceSubscribe = createAudienceSubscribe(schema);
   const fanout = new Fanout(schema, {
@@ -143,10 +145,17 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   const extraOf = (socket: WebSocket, req: IncomingMessage): Extra => {
     const ip = ipOf(req);
     socketsByIp.set(ip, (socketsByIp.get(ip) ?? 0) + 1);
-    return { socket, ip, userAgent: req.headers['user-agent'] ?? null };
+    return {
+      socket,
+      ip,
+      userAgent: req.headers['user-agent'] ?? null,
+      requestId: socketRequestId(req),
+      openedAt: performance.now(),
+    };
   };
   /** A socket closed (the adapter's one 'close' listener): its address count, its registrations. */
-  const closed = (extra: Extra) => {
+  const closed = (extra: Extra, code: number, reason: string) => {
+    logs.closed(extra, code, reason);
     const n = (socketsByIp.get(extra.ip) ?? 1) - 1;
     if (n > 0) socketsByIp.set(extra.ip, n);
     else socketsByIp.delete(extra.ip);
@@ -155,6 +164,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
   const callerOf = (extra: Extra) => extra.viewer?.userId ?? `ip:${extra.ip}`;
   const subscriptionEnded = (extra: Extra, id: string) => {
     if (!extra.subscriptions?.delete(id)) return;
+    logs.subscriptionEnded(extra, id);
     subscriptionCount--;
     const caller = callerOf(extra);
     const n = (subscriptionsByCaller.get(caller) ?? 1) - 1;
@@ -206,12 +216,14 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       subscriptionsByCaller.set(caller, open + 1);
       subscriptionCount++;
       (ctx.extra.subscriptions ??= new Set()).add(id);
+      logs.subscriptionStarted(ctx.extra, id, payload.operationName ?? operation.name?.value);
     }
     const { socket } = ctx.extra;
     const contextValue = deps.contextFor({
       viewer: ctx.extra.viewer,
       ip: ctx.extra.ip,
       userAgent: ctx.extra.userAgent,
+      requestId: ctx.extra.requestId,
       disconnect: (code, reason) => socket.close(code, reason),
     });
     const args: ExecutionArgs = {
@@ -266,6 +278,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           }
         }
         if (viewer.tokenExpiresAt) expiries.add(socket, viewer.tokenExpiresAt);
+        logs.opened(ctx.extra);
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -277,13 +290,15 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
         }
         pending.add(id);
         try {
-          return await checkOperation(ctx, id, payload);
+          const checked = await checkOperation(ctx, id, payload);
+          if (Array.isArray(checked)) logs.refused(ctx.extra, id, payload.operationName, checked);
+          return checked;
         } finally {
           pending.delete(id);
         }
       },
       onComplete: (ctx, id) => subscriptionEnded(ctx.extra, id),
-      onNext: async (ctx, _id, _payload, args, result: ExecutionResult) => {
+      onNext: async (ctx, id, _payload, args, result: ExecutionResult) => {
         // A mutation over the socket invalidates the response cache before its result is sent,
         // as over HTTP.
         const { changes, requestId } = args.contextValue as GraphQLContext;
@@ -291,8 +306,9 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           await deps.invalidate?.([...changes]);
           changes.clear();
         }
-        if (getOperationAST(args.document, args.operationName)?.operation === 'subscription')
-          deps.metrics?.eventsDelivered.inc();
+        const operation = getOperationAST(args.document, args.operationName);
+        if (operation?.operation === 'subscription') deps.metrics?.eventsDelivered.inc();
+        logs.operation(ctx.extra, id, operation?.name?.value, operation?.operation ?? 'query', result.errors);
         if (ctx.extra.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
           ctx.extra.socket.close(1008, 'Slow consumer: send buffer full');
         }

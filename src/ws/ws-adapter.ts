@@ -35,15 +35,16 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     readonly isProd: boolean;
     readonly keepAliveMs?: number;
     /** Called once when a socket has closed, after graphql-ws' own clean-up started. */
-    readonly onClose?: (extra: E) => void;
+    readonly onClose?: (extra: E, code: number, reason: string) => void;
   },
 ) {
   const server = makeServer(options);
   function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
     const transport = transportOf(this) as Transport<E> | undefined;
     if (!transport) return;
-    void transport.closed?.(code, String(reason));
-    settings.onClose?.(transport.extra!);
+    const text = String(reason);
+    void transport.closed?.(code, text);
+    settings.onClose?.(transport.extra!, code, text);
   }
   const closeReason = (err: unknown) =>
     settings.isProd ? 'Internal server error' : limitReason(err instanceof Error ? err.message : String(err));

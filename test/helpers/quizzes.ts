@@ -44,7 +44,12 @@ export function fourKinds(overrides: Record<string, unknown> = {}) {
 }
 
 /** Creates a quiz on a lesson as the given instructor; returns it as the instructor sees it (answers included). */
-export async function createQuiz(t: TestApp, token: string, lessonId: string, input: Record<string, unknown>) {
+export async function createQuiz(
+  t: Pick<TestApp, 'gql'>,
+  token: string,
+  lessonId: string,
+  input: Record<string, unknown>,
+) {
   const res = await t.gql(CREATE_QUIZ, { input: { lessonId: gid('Lesson', lessonId), ...input } }, { token });
   if (res.errors) throw new Error(JSON.stringify(res.errors));
   return res.data.createQuiz as {

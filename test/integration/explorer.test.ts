@@ -82,4 +82,41 @@ describe('the development explorer', () => {
       await prod.close();
     }
   });
+
+  it('in production, a browser gets a page about the API; introspection is refused naming the setting', async () => {
+    const prod = await startTestApp({ NODE_ENV: 'production' });
+    try {
+      const page = await fetch(prod.url, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      expect(html).toContain('EduFlow GraphQL API');
+      expect(html).toContain('docs/api-guide.md');
+      expect(html).toContain('EXPLORER=on');
+      // GraphQL over GET still reaches the API.
+      const get = await fetch(`${prod.url}?query=${encodeURIComponent('{ __typename }')}`, {
+        headers: { 'apollo-require-preflight': 'true' },
+      });
+      expect(await get.json()).toMatchObject({ data: { __typename: 'Query' } });
+
+      const introspection = await prod.gql('{ __schema { queryType { name } } }');
+      expect(introspection.status).toBe(400);
+      expect(introspection.errors?.[0]?.message).toContain('GRAPHQL_INTROSPECTION=true');
+      expect(introspection.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    } finally {
+      await prod.close();
+    }
+  });
+
+  it('EXPLORER=on serves the explorer and introspection in production', async () => {
+    const prod = await startTestApp({ NODE_ENV: 'production', EXPLORER: 'on' });
+    try {
+      const html = await (await fetch(prod.url, { headers: { accept: 'text/html' } })).text();
+      expect(html).toContain('ruru-root');
+      const introspection = await prod.gql('{ __schema { queryType { name } } }');
+      expect(introspection.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    } finally {
+      await prod.close();
+    }
+  });
 });

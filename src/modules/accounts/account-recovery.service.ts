@@ -4,6 +4,7 @@ import { hashPassword } from '../../auth/passwords.js';
 import type { TokenService } from '../../auth/tokens.js';
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
@@ -78,7 +79,7 @@ export class AccountRecoveryService {
   async verifyEmail(scope: RequestScope, token: string): Promise<UserRow> {
     const row = await findUsableAccountToken(this.deps.db, 'EMAIL_VERIFICATION', token);
     if (!row) throw invalidToken();
-    const user = await this.deps.db.transaction(async (tx) => {
+    const user = await transaction(this.deps.db, scope, async (tx) => {
       if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
       const updated = await markEmailVerified(tx, row.userId, row.email);
       if (!updated) throw invalidToken(); // the address changed since the link was sent

@@ -6,6 +6,7 @@ import type { TokenService } from '../../auth/tokens.js';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { Role, UserRow } from '../../db/schema.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { AppError } from '../../errors/app-error.js';
@@ -217,7 +218,7 @@ export class AccountCommands {
     const viewer = requireSignedIn(scope.viewer);
     const v = parseInput(profileSchema, input);
     const changes = v.displayName === undefined ? { updatedAt: new Date() } : { displayName: v.displayName };
-    const user = await updateUser(this.deps.db, viewer.userId, changes);
+    const user = await transaction(this.deps.db, scope, (tx) => updateUser(tx, viewer.userId, changes));
     if (!user) throw AppError.unauthenticated();
     touched(scope, `User:${viewer.userId}`);
     return user;
@@ -240,7 +241,7 @@ export class AccountCommands {
     }
     await this.deps.throttle.succeeded(user.email, client.ip);
     const passwordHash = await hashPassword(input.newPassword);
-    const revoked = await this.deps.db.transaction(async (tx) => {
+    const revoked = await transaction(this.deps.db, scope, async (tx) => {
       await updateUser(tx, user.id, { passwordHash });
       return revokeOtherSessions(tx, user.id, viewer.sessionId, 'PASSWORD_CHANGED');
     });
@@ -263,7 +264,7 @@ export class AccountCommands {
     requireRole(scope.viewer, 'ADMIN');
     const userId = uuidOf('User', input.userId);
     if (!userId) throw AppError.notFound('User');
-    const updated = await this.deps.db.transaction(async (tx) => {
+    const updated = await transaction(this.deps.db, scope, async (tx) => {
       const admins = await lockAdmins(tx);
       const target = await findUser(tx, userId, true);
       if (!target) throw AppError.notFound('User');

@@ -1,5 +1,6 @@
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { AuthSessionRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -29,7 +30,10 @@ export class SessionService {
   async revoke(scope: RequestScope, id: string): Promise<boolean> {
     const viewer = requireSignedIn(scope.viewer);
     const sessionId = uuidOf('Session', id);
-    if (!sessionId || !(await revokeSessionOf(this.db, viewer.userId, sessionId, 'REVOKED_BY_USER')))
+    if (
+      !sessionId ||
+      !(await transaction(this.db, scope, (tx) => revokeSessionOf(tx, viewer.userId, sessionId, 'REVOKED_BY_USER')))
+    )
       throw AppError.notFound('Session');
     await this.afterCommit.emit('sessionChanged', {
       userId: viewer.userId,

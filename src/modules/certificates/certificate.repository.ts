@@ -97,6 +97,12 @@ export async function issuanceSubject(
 
 /** Inserts the certificate unless the student has one for the course already; its id when inserted. */
 export async function insertCertificate(tx: Db, values: typeof certificates.$inferInsert): Promise<string | undefined> {
-  const [row] = await tx.insert(certificates).values(values).onConflictDoNothing().returning({ id: certificates.id });
+  // The document goes as base64 text: a failed statement's log line then carries no raw PDF bytes.
+  const pdf = sql`decode(${values.pdf.toString('base64')}, 'base64')` as unknown as Buffer;
+  const [row] = await tx
+    .insert(certificates)
+    .values({ ...values, pdf })
+    .onConflictDoNothing()
+    .returning({ id: certificates.id });
   return row?.id;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import { type CourseRow, type CourseStatus, type NewCourseRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -89,13 +90,13 @@ export class CourseCommands {
         key: v.clientMutationId,
         fingerprint: inputFingerprint({ ...values, slug: v.slug ?? null }),
       };
-      const { course, replayed } = await this.createOnce(key, values, v.slug);
+      const { course, replayed } = await this.createOnce(scope, key, values, v.slug);
       if (replayed) return course;
       touched(scope, 'Course:list');
       await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
       return course;
     }
-    const course = await this.insert(this.db, values, v.slug);
+    const course = await transaction(this.db, scope, (tx) => this.insert(tx, values, v.slug));
     touched(scope, 'Course:list');
     await this.afterCommit.emit('courseFollowed', { userId: viewer.userId, courseId: course.id });
     return course;
@@ -107,11 +108,12 @@ export class CourseCommands {
    * course it names.
    */
   private createOnce(
+    scope: RequestScope,
     key: IdempotencyKey,
     values: Omit<NewCourseRow, 'slug'>,
     slug: string | undefined,
   ): Promise<{ course: CourseRow; replayed: boolean }> {
-    return this.db.transaction(async (tx) => {
+    return transaction(this.db, scope, async (tx) => {
       const id = randomUUID();
       if (await rememberEntity(tx, key, id))
         return { course: await this.insert(tx, { ...values, id }, slug), replayed: false };
@@ -224,7 +226,7 @@ export class CourseCommands {
     requireSignedIn(scope.viewer);
     const visible = courseId ? await scope.loaders.courses.visibleById.load(courseId) : null;
     assertCanManageCourse(scope.viewer, visible);
-    const result = await this.db.transaction(async (tx) => {
+    const result = await transaction(this.db, scope, async (tx) => {
       const locked = await lockCourse(tx, visible!.id);
       if (!locked) throw AppError.notFound('Course');
       return work(tx, locked);

@@ -1,6 +1,7 @@
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { EnrollmentRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -52,7 +53,7 @@ export class EnrollmentCommands {
     if (refusal) throw refusal;
     let enrollment: EnrollmentRow;
     try {
-      enrollment = await this.db.transaction(async (tx) => {
+      enrollment = await transaction(this.db, scope, async (tx) => {
         // Re-read the status under the course's row lock: an archive (which locks the row for update)
         // either committed before, and is seen here, or waits for this enrollment.
         // Grants and revocations lock the row too: the entitlement read below is current.
@@ -93,7 +94,7 @@ export class EnrollmentCommands {
     // The rule `Course.viewerCan.unenroll` answers with; the UPDATE below re-checks it atomically.
     const refusal = unenrollRefusal(viewer, await scope.loaders.enrollments.viewerByCourse.load(uuid));
     if (refusal) throw refusal;
-    const row = await cancelActiveEnrollment(this.db, viewer.userId, uuid);
+    const row = await transaction(this.db, scope, (tx) => cancelActiveEnrollment(tx, viewer.userId, uuid));
     if (!row) throw AppError.notFound('Active enrollment');
     await this.changed(scope, row);
     return row;

@@ -1,6 +1,7 @@
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { markRead } from './notification.repository.js';
@@ -20,6 +21,6 @@ export class NotificationCommands {
       if (!uuid) throw AppError.badInput({ [`ids[${i}]`]: 'is not a Notification ID' });
       return uuid;
     });
-    return markRead(this.db, viewer.userId, [...new Set(uuids)]);
+    return transaction(this.db, scope, (tx) => markRead(tx, viewer.userId, [...new Set(uuids)]));
   }
 }

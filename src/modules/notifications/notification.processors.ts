@@ -95,6 +95,28 @@ export class NotificationProcessors {
     return stale.length;
   }
 
+  /**
+   * After the queue lost its data: every unfinished batch and every notification still owed
+   * an email is queued again at once (job ids and email claims keep a run that is still going
+   * from doing the work twice), and the reminders are rebuilt.
+   */
+  async requeueAfterLoss(): Promise<{ batches: number; emailRuns: number }> {
+    const { jobs, db } = this.deps;
+    let batches = 0;
+    for (let n = 1_000; n === 1_000; batches += n) n = await this.requeueStaleBatches(0);
+    const owed = await eventsOwedEmails(db, 0, 48, 1_000);
+    const at = Date.now();
+    await jobs.add(
+      owed.map((eventId) => ({
+        name: 'notifications.email' as const,
+        data: { eventId, range: { from: null, to: null } },
+        opts: { jobId: `email-${eventId}-loss${at}` },
+      })),
+    );
+    await this.rebuildReminders();
+    return { batches, emailRuns: owed.length };
+  }
+
   async batch({ eventId, event, range, round = 0, batchId }: JobPayloads['notifications.batch']): Promise<void> {
     const { db, bus, jobs, log } = this.deps;
     const subject = await findSubject(db, event);

@@ -1,5 +1,6 @@
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -50,7 +51,7 @@ export class ProgressCommands {
     if (refusal) throw refusal;
     // The statement re-checks both conditions atomically; if they stopped holding since the
     // loaders read them, the fresh rows say why.
-    const applied = await this.db.transaction(async (tx) => {
+    const applied = await transaction(this.db, scope, async (tx) => {
       if (!(await apply(tx, viewer.userId, lesson.id))) return false;
       if (apply === insertCompletion) await this.onMarked?.(tx, lesson.courseId, viewer.userId);
       return true;

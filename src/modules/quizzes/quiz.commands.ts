@@ -1,5 +1,6 @@
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { AttemptRow, QuizRow } from '../../db/schema.js';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -108,7 +109,7 @@ export class QuizCommands {
     const viewer = requireSignedIn(scope.viewer);
     const quiz = await this.visibleQuiz(scope, quizId);
     await this.throttle.reserve(viewer.userId);
-    const outcome = await this.db.transaction(async (tx) => {
+    const outcome = await transaction(this.db, scope, async (tx) => {
       const enrollment = await lockActiveEnrollment(tx, quiz.courseId, viewer.userId);
       if (!enrollment) throw notEnrolled();
       const current = await lockQuizForGrading(tx, quiz.id);
@@ -166,7 +167,7 @@ export class QuizCommands {
   ): Promise<{ attempt: AttemptRow }> {
     const viewer = requireSignedIn(scope.viewer);
     const own = await this.ownAttempt(scope, input.attemptId);
-    const outcome = await this.db.transaction(async (tx) => {
+    const outcome = await transaction(this.db, scope, async (tx) => {
       const enrollment = await lockActiveEnrollment(tx, own.courseId, viewer.userId);
       if (!enrollment) throw notEnrolled();
       if (!(await lockQuizForGrading(tx, own.quizId))) throw AppError.notFound('Quiz');

@@ -1,0 +1,88 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { notifications, type UserRow } from '../../src/db/schema.js';
+import { gid } from '../helpers/factories.js';
+import { startRedisSentinel, SENTINEL_MASTER_NAME, type RedisSentinelProcess } from '../helpers/redis-sentinel.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+const START = `mutation($id: ID!) { startLesson(id: $id) { id } }`;
+
+/**
+ * The queue and pub/sub Redis behind Sentinel: BullMQ, the cache and the bus connect to the
+ * master the Sentinels name. A planned failover (SENTINEL FAILOVER) and a crash of the master
+ * (SIGKILL) are both survived: mutations answer without waiting for Redis, and every lesson
+ * started around the failovers still notifies its student (the workers' blocking
+ * connections moved to the new master instead of hanging on the dead one).
+ */
+describe('Redis through Sentinel', () => {
+  let redis: RedisSentinelProcess;
+  let t: TestApp;
+  let instructor: UserRow, student: UserRow;
+  let instructorToken: string;
+
+  beforeAll(async () => {
+    redis = await startRedisSentinel();
+    t = await startTestApp({
+      REDIS_URL: undefined,
+      REDIS_SENTINELS: redis.sentinels(),
+      REDIS_SENTINEL_NAME: SENTINEL_MASTER_NAME,
+      NOTIFICATION_WORKER: 'on',
+      OUTBOX_POLL_MS: '200',
+      JOB_BACKOFF_MS: '200',
+    });
+    instructor = await t.make.user({ role: 'INSTRUCTOR' });
+    student = await t.make.user();
+    instructorToken = await t.tokenFor(instructor);
+  });
+  afterAll(async () => {
+    try {
+      await t?.close();
+    } finally {
+      await redis?.stop();
+    }
+  });
+
+  /** Starts a new lesson and returns how long the mutation took and the lesson's id. */
+  const startLesson = async () => {
+    const course = await t.make.course(instructor.id);
+    await t.make.enrollment(student.id, course.id);
+    const lesson = await t.make.lesson(course.id);
+    const began = Date.now();
+    const res = await t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
+    expect(res.errors).toBeUndefined();
+    return { lessonId: lesson.id, ms: Date.now() - began };
+  };
+  const notified = (lessonId: string) =>
+    vi.waitFor(
+      async () => {
+        const rows = await t.app.database.db
+          .select()
+          .from(notifications)
+          .where(and(eq(notifications.recipientId, student.id), eq(notifications.lessonId, lessonId)));
+        expect(rows).toHaveLength(1);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+
+  it('keeps processing jobs across SENTINEL FAILOVER and a SIGKILL of the master', { timeout: 240_000 }, async () => {
+    await notified((await startLesson()).lessonId);
+
+    // Planned failover, with a mutation in the middle of it.
+    const first = redis.masterPort();
+    redis.failover();
+    const during = await startLesson();
+    const second = await redis.waitNewMaster(first);
+    await notified(during.lessonId);
+    await notified((await startLesson()).lessonId);
+
+    // Crash: the master dies without a word; the Sentinels promote the other server.
+    await redis.kill(second);
+    const crashed = await startLesson();
+    // The mutation commits in Postgres and answers; Redis is not on its path.
+    expect(crashed.ms).toBeLessThan(t.app.config.graphql.operationTimeoutMs);
+    const third = await redis.waitNewMaster(second);
+    expect(third).toBe(first);
+    await notified(crashed.lessonId);
+    await notified((await startLesson()).lessonId);
+  });
+});
