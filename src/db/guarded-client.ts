@@ -52,7 +52,12 @@ export function guardClient(
       if (property === 'begin') {
         return (...args: unknown[]) => {
           if (breaker.isOpen) return Promise.reject(new DatabaseUnavailableError());
-          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args);
+          const work = args.pop() as (sql: postgres.TransactionSql) => Promise<unknown>;
+          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(
+            ...args,
+            (sql: postgres.TransactionSql) =>
+              withinLiveConnection(sql, work, (err) => isConnectionError(err) || breaker.isOpen),
+          );
           observe(transaction);
           return transaction;
         };
@@ -67,4 +72,39 @@ export function guardClient(
       breaker.stop();
     },
   };
+}
+
+/**
+ * Runs a transaction's work, but never lets postgres.js write its ROLLBACK (or COMMIT) on a
+ * connection that has died under it: postgres.js 3.4.9 then dereferences the closed socket in
+ * a setImmediate and the process crashes with an uncatchable TypeError (porsager/postgres
+ * #1154, #1208; fixes pending upstream). Once a statement of the transaction failed with a
+ * connection error, its work is left unsettled instead: postgres.js has already rejected the
+ * transaction itself (its begin() races the connection's close), so the caller sees the error
+ * at once, and nothing refers to the abandoned frame afterwards. The same while the breaker is
+ * open (the server is gone or frozen; a frozen one ends the idle transaction itself later).
+ */
+function withinLiveConnection(
+  sql: postgres.TransactionSql,
+  work: (sql: postgres.TransactionSql) => Promise<unknown>,
+  connectionGone: (err: unknown) => boolean,
+): Promise<unknown> {
+  let dead = false;
+  const guarded = new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property !== 'unsafe') return Reflect.get(target, property, receiver) as unknown;
+      return (query: string, params?: postgres.ParameterOrJSON<never>[], options?: postgres.UnsafeQueryOptions) => {
+        if (dead) throw new DatabaseUnavailableError();
+        const statement = target.unsafe(query, params, options);
+        Promise.prototype.then.call(statement, undefined, (err: unknown) => {
+          if (connectionGone(err)) dead = true;
+        });
+        return statement;
+      };
+    },
+  });
+  return work(guarded).catch((err: unknown) => {
+    if (dead || connectionGone(err)) return new Promise<never>(() => {});
+    throw err;
+  });
 }

@@ -56,7 +56,10 @@ export class OperationGuard {
     if (this.abortReason) return;
     this.abortReason = reason;
     this.controller.abort(new OperationAbortedError(reason));
-    for (const t of this.transactions) if (t.stage === 'running') void Promise.resolve(t.statement?.cancel());
+    // A cancel request needs a server to take it: pointless (and a connection attempt more)
+    // when the circuit opened because there is none.
+    if (reason === 'TIMEOUT')
+      for (const t of this.transactions) if (t.stage === 'running') void Promise.resolve(t.statement?.cancel());
   }
 
   /**

@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import { count } from 'drizzle-orm';
 import { hashPassword } from '../auth/passwords.js';
 import type { Db } from '../db/client.js';
+import { buildDemoQuizzes } from './demo-quizzes.js';
 import {
   courses,
   enrollments,
   lessons,
+  quizQuestions,
+  quizzes,
   users,
   type CourseStatus,
   type LessonStatus,
@@ -192,7 +195,15 @@ export function buildDemoData(passwordHash: string, now = new Date()) {
     }
   });
 
-  return { users: userRows, courses: courseRows, lessons: lessonRows, enrollments: enrollmentRows };
+  const assessment = buildDemoQuizzes(courseRows, lessonRows, demoId);
+  return {
+    users: userRows,
+    courses: courseRows,
+    lessons: lessonRows,
+    enrollments: enrollmentRows,
+    quizzes: assessment.quizzes,
+    questions: assessment.questions,
+  };
 }
 
 export interface SeedResult {
@@ -200,6 +211,7 @@ export interface SeedResult {
   courses: number;
   lessons: number;
   enrollments: number;
+  quizzes: number;
 }
 
 /** Inserts whatever part of the demo catalog is missing; returns how many rows were added. */
@@ -212,7 +224,14 @@ export async function seedDemoData(db: Db): Promise<SeedResult> {
     enrollments: (
       await tx.insert(enrollments).values(data.enrollments).onConflictDoNothing().returning({ id: enrollments.id })
     ).length,
+    quizzes: await seedQuizzes(tx, data),
   }));
+}
+
+async function seedQuizzes(tx: Db, data: ReturnType<typeof buildDemoData>): Promise<number> {
+  const added = await tx.insert(quizzes).values(data.quizzes).onConflictDoNothing().returning({ id: quizzes.id });
+  await tx.insert(quizQuestions).values(data.questions).onConflictDoNothing();
+  return added.length;
 }
 
 export async function isDatabaseEmpty(db: Db): Promise<boolean> {

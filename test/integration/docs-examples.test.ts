@@ -25,6 +25,9 @@
  *     {{cursor}}        a lessonStatusChanged cursor of {{course}} (replay from there)
  *     {{resetToken}}    the token of the latest password-reset link mailed (a local SMTP server)
  *     {{verifyToken}}   the token of the latest email-verification link mailed
+ *     {{quiz}}          a quiz (one SHORT_TEXT question) on {{lesson}}, by the demo instructor
+ *     {{question}}      that question
+ *     {{attempt}}       the demo student's attempt in progress at {{quiz}}
  *   A new kind of example needing new data: add a fixture to `fixtures`.
  * - Subscriptions run over WebSocket. The test subscribes, then creates a scheduled lesson in
  *   {{course}} as the demo instructor (a lesson event, a statistics change and a notification to
@@ -179,6 +182,16 @@ describe('every GraphQL operation in README.md and docs/', () => {
     };
     const row = once('row', async () => JSON.stringify(await courseRow()));
     const rowOf = async () => JSON.parse(await row) as { course: { id: string }; lesson: { id: string } };
+    const quizRow = () =>
+      once('quizRow', async () => {
+        const res = await t.gql(
+          `mutation($l: ID!) { createQuiz(input: { lessonId: $l, title: "Docs quiz", questions: [
+            { kind: SHORT_TEXT, prompt: "Capital of France?", acceptedAnswers: ["Paris"] }] }) { id questions { id } } }`,
+          { l: toGlobalId('Lesson', (await rowOf()).lesson.id) },
+          { token: tokens.get('instructor') },
+        );
+        return JSON.stringify(res.data.createQuiz);
+      });
     const make: Record<string, () => Promise<string>> = {
       course: async () => toGlobalId('Course', (await rowOf()).course.id),
       lesson: async () => toGlobalId('Lesson', (await rowOf()).lesson.id),
@@ -207,6 +220,16 @@ describe('every GraphQL operation in README.md and docs/', () => {
           ),
         );
         return encodeEventCursor(Number(e!.seq));
+      },
+      quiz: async () => JSON.parse(await quizRow()).id,
+      question: async () => JSON.parse(await quizRow()).questions[0].id,
+      attempt: async () => {
+        const res = await t.gql(
+          `mutation($q: ID!) { startQuizAttempt(quizId: $q) { id } }`,
+          { q: JSON.parse(await quizRow()).id },
+          { token: tokens.get('student') },
+        );
+        return res.data.startQuizAttempt.id as string;
       },
       resetToken: () => linkTokenFromMail('reset-password'),
       verifyToken: () => linkTokenFromMail('verify-email'),

@@ -37,8 +37,11 @@ describe('Redis Cluster: slot-correct keys', () => {
   });
   afterAll(async () => {
     client?.disconnect();
-    await t?.close();
-    await cluster?.stop();
+    try {
+      await t?.close();
+    } finally {
+      await cluster?.stop();
+    }
   });
 
   it('throttles sign-ins, caches, invalidates and keeps persisted queries without a CROSSSLOT', async () => {

@@ -35,8 +35,11 @@ describe('Redis through Sentinel', () => {
     instructorToken = await t.tokenFor(instructor);
   });
   afterAll(async () => {
-    await t?.close();
-    await redis?.stop();
+    try {
+      await t?.close();
+    } finally {
+      await redis?.stop();
+    }
   });
 
   /** Starts a new lesson and returns how long the mutation took and the lesson's id. */

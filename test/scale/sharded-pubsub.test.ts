@@ -29,9 +29,12 @@ describe('sharded pub/sub on a Redis Cluster', () => {
     subscriber = createEventBus(config, log);
   });
   afterAll(async () => {
-    await publisher?.close();
-    await subscriber?.close();
-    await cluster?.stop();
+    try {
+      await publisher?.close();
+      await subscriber?.close();
+    } finally {
+      await cluster?.stop();
+    }
   });
 
   it('delivers through the owning shard only, and survives a master failover', async () => {
