@@ -11,6 +11,7 @@ import { createProgressLoaders } from './modules/progress/progress.loader.js';
 import { createQuizLoaders } from './modules/quizzes/quiz.loader.js';
 import { createCertificateLoaders } from './modules/certificates/certificate.loader.js';
 import { createSectionLoaders } from './modules/sections/section.loader.js';
+import { createReviewLoaders } from './modules/reviews/review.loader.js';
 import { createUserLoaders } from './modules/users/user.loader.js';
 
 interface ModuleLoaders {
@@ -23,6 +24,7 @@ interface ModuleLoaders {
   certificates: ReturnType<typeof createCertificateLoaders>;
   categories: ReturnType<typeof createCategoryLoaders>;
   sections: ReturnType<typeof createSectionLoaders>;
+  reviews: ReturnType<typeof createReviewLoaders>;
 }
 export type Loaders = Readonly<ModuleLoaders>;
 
@@ -62,6 +64,9 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
     },
     get sections() {
       return (made.sections ??= createSectionLoaders(db, viewer));
+    },
+    get reviews() {
+      return (made.reviews ??= createReviewLoaders(db, viewer));
     },
   };
 }

@@ -9,6 +9,7 @@ import { SessionResolver, UserSessionsResolver } from './modules/accounts/sessio
 import { CategoryResolver } from './modules/categories/category.resolver.js';
 import { CourseCategoryResolver } from './modules/categories/course-category.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
+import { CourseReviewsResolver, ReviewResolver } from './modules/reviews/review.resolver.js';
 import { CourseSectionsResolver, LessonSectionResolver, SectionResolver } from './modules/sections/section.resolver.js';
 import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
 import { CourseEnrollmentsResolver } from './modules/enrollments/course-enrollments.resolver.js';
@@ -77,6 +78,8 @@ export const resolverClasses = [
   SectionResolver,
   CourseSectionsResolver,
   LessonSectionResolver,
+  ReviewResolver,
+  CourseReviewsResolver,
 ] as const;
 
 type ResolverClass = (typeof resolverClasses)[number];
@@ -97,6 +100,7 @@ export function resolverContainer(m: Modules): ContainerType {
         Certificate: m.certificates,
         Category: m.categories,
         Section: m.sections,
+        Review: m.reviews,
       }),
     ],
     [UserResolver, new UserResolver(m.users)],
@@ -136,6 +140,8 @@ export function resolverContainer(m: Modules): ContainerType {
     [SectionResolver, new SectionResolver(m.sections, m.courses, m.sectionCommands)],
     [CourseSectionsResolver, new CourseSectionsResolver(m.sections)],
     [LessonSectionResolver, new LessonSectionResolver(m.sections)],
+    [ReviewResolver, new ReviewResolver(m.reviewCommands, m.courses, m.users)],
+    [CourseReviewsResolver, new CourseReviewsResolver(m.reviews)],
   ]);
   return {
     get(cls: ResolverClass) {

@@ -71,6 +71,7 @@ export type CourseByIdQuery = { node:
     | { id: string }
     | { id: string }
     | { id: string }
+    | { id: string }
    | null };
 
 export type LessonStatusChangedSubscriptionVariables = Exact<{

@@ -87,9 +87,34 @@ export interface QuizAttemptStartedEvent {
   occurredAt: string;
 }
 
+/** A review was written or rewritten: its REVIEW_POSTED notification to the course's instructor. */
+export interface ReviewPostedEvent {
+  type: 'review.posted';
+  reviewId: string;
+  courseId: string;
+  instructorId: string;
+  rating: number;
+  occurredAt: string;
+}
+
+/** A payment or a grant gave a student access to a paid course: COURSE_ACCESS_GRANTED to them. */
+export interface CourseAccessGrantedEvent {
+  type: 'course.access-granted';
+  entitlementId: string;
+  courseId: string;
+  studentId: string;
+  source: 'PURCHASE' | 'GRANT';
+  occurredAt: string;
+}
+
 /** What the notification jobs turn into notifications. */
 export type NotificationEvent =
-  LessonDomainEvent | EnrollmentConfirmedEvent | UserRegisteredEvent | CertificateIssuedEvent;
+  | LessonDomainEvent
+  | EnrollmentConfirmedEvent
+  | UserRegisteredEvent
+  | CertificateIssuedEvent
+  | ReviewPostedEvent
+  | CourseAccessGrantedEvent;
 /** Every event written to the outbox; the relay routes account, completion and quiz events to their own jobs. */
 export type OutboxEvent =
   NotificationEvent | AccountTokenRequestedEvent | CourseCompletedEvent | QuizAttemptStartedEvent;

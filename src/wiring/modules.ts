@@ -27,6 +27,7 @@ import {
 import { NotificationCommands, NotificationLive, NotificationService } from '../modules/notifications/index.js';
 import { PlatformService } from '../modules/platform/index.js';
 import { SectionCommands, SectionService } from '../modules/sections/index.js';
+import { ReviewCommands, ReviewService } from '../modules/reviews/index.js';
 import {
   CourseStatsLive,
   ProgressCommands,
@@ -138,6 +139,8 @@ export function wireModules({
   const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
   const sections = new SectionService();
   const sectionCommands = new SectionCommands(courseCommands, lessonCommands);
+  const reviews = new ReviewService();
+  const reviewCommands = new ReviewCommands(db);
   const progress = new ProgressService();
   // A new mark may complete the course: recorded in the mark's own transaction.
   const progressCommands = new ProgressCommands(db, afterCommit, async (tx, courseId, studentId) => {
@@ -179,6 +182,8 @@ export function wireModules({
     categoryCommands,
     sections,
     sectionCommands,
+    reviews,
+    reviewCommands,
   };
 }
 

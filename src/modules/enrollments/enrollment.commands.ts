@@ -10,6 +10,7 @@ import type { Emits } from '../../util/after-commit.js';
 import type { CourseCommitEvents } from '../courses/index.js';
 import { enrollRefusal, unenrollRefusal } from './enrollment.policy.js';
 import {
+  findActiveEntitlement,
   cancelActiveEnrollment,
   insertEnrollment,
   reactivateLatestCancelled,
@@ -44,16 +45,23 @@ export class EnrollmentCommands {
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
     // The rule `Course.viewerCan.enroll` answers with; re-checked under the lock below.
-    const refusal = enrollRefusal(viewer, course, await scope.loaders.enrollments.viewerByCourse.load(course.id));
+    const [viewerEnrollment, entitlement] = await Promise.all([
+      scope.loaders.enrollments.viewerByCourse.load(course.id),
+      course.priceCents > 0 ? scope.loaders.enrollments.viewerEntitlementByCourse.load(course.id) : null,
+    ]);
+    const refusal = enrollRefusal(viewer, course, viewerEnrollment, entitlement !== null);
     if (refusal) throw refusal;
     let enrollment: EnrollmentRow;
     try {
       enrollment = await transaction(this.db, scope, async (tx) => {
         // Re-read the status under the course's row lock: an archive (which locks the row for update)
         // either committed before, and is seen here, or waits for this enrollment.
-        const status = await lockCourseStatus(tx, course.id);
-        if (!status) throw AppError.notFound('Course');
-        const refusalNow = enrollRefusal(viewer, { status }, null);
+        // Grants and revocations lock the row too: the entitlement read below is current.
+        const locked = await lockCourseStatus(tx, course.id);
+        if (!locked) throw AppError.notFound('Course');
+        const entitled =
+          locked.priceCents > 0 && (await findActiveEntitlement(tx, viewer.userId, course.id)) !== undefined;
+        const refusalNow = enrollRefusal(viewer, locked, null, entitled);
         if (refusalNow) throw refusalNow;
         const enrollment =
           (await reactivateLatestCancelled(tx, viewer.userId, course.id)) ??

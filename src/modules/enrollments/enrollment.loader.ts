@@ -1,10 +1,11 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
-import type { EnrollmentRow } from '../../db/schema.js';
+import type { EnrollmentRow, EntitlementRow } from '../../db/schema.js';
 import { groupedLoader, rowLoader } from '../../graphql/loader-utils.js';
 import { pageKey, type PageRequest } from '../../graphql/pagination.js';
 import {
+  activeEntitlementsByCourses,
   countEnrollmentsByCourses,
   countEnrollmentsByStudents,
   enrollmentsPageByCourses,
@@ -45,6 +46,12 @@ export function createEnrollmentLoaders(db: Db, viewer: Viewer) {
     viewerByCourse: new DataLoader<string, EnrollmentRow | null>(async (courseIds) => {
       if (!viewer.userId) return courseIds.map(() => null);
       const found = await viewerEnrollmentsByCourses(db, viewer.userId, [...courseIds]);
+      return courseIds.map((id) => found.get(id) ?? null);
+    }),
+    /** The signed-in viewer's active entitlement per course (null for anonymous viewers). */
+    viewerEntitlementByCourse: new DataLoader<string, EntitlementRow | null>(async (courseIds) => {
+      if (!viewer.userId) return courseIds.map(() => null);
+      const found = await activeEntitlementsByCourses(db, viewer.userId, [...courseIds]);
       return courseIds.map((id) => found.get(id) ?? null);
     }),
   };

@@ -1,9 +1,16 @@
-import { and, count, desc, eq, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
-import { courses, enrollments, type CourseStatus, type EnrollmentRow } from '../../db/schema.js';
+import {
+  courses,
+  enrollments,
+  entitlements,
+  type CourseStatus,
+  type EnrollmentRow,
+  type EntitlementRow,
+} from '../../db/schema.js';
 import type { PageRequest, SortSpec } from '../../graphql/pagination.js';
 import { courseVisibility } from '../courses/index.js';
 
@@ -123,13 +130,50 @@ export async function viewerEnrollmentsByCourses(
  * rather than FOR SHARE: the enrollment's insert updates the course's active-enrollment count
  * (a trigger), and share locks held by concurrent enrollments would deadlock on that upgrade.
  */
-export async function lockCourseStatus(db: Db, courseId: string): Promise<CourseStatus | undefined> {
+export async function lockCourseStatus(
+  db: Db,
+  courseId: string,
+): Promise<{ status: CourseStatus; priceCents: number } | undefined> {
   const [row] = await db
-    .select({ status: courses.status })
+    .select({ status: courses.status, priceCents: courses.priceCents })
     .from(courses)
     .where(eq(courses.id, courseId))
     .for('no key update');
-  return row?.status;
+  return row;
+}
+
+/** The student's active entitlement to the course (grants and revocations lock the course row too). */
+export async function findActiveEntitlement(
+  db: Db,
+  studentId: string,
+  courseId: string,
+): Promise<EntitlementRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(entitlements)
+    .where(
+      and(eq(entitlements.studentId, studentId), eq(entitlements.courseId, courseId), isNull(entitlements.revokedAt)),
+    );
+  return row;
+}
+
+/** The student's active entitlements per course. */
+export async function activeEntitlementsByCourses(
+  db: Db,
+  studentId: string,
+  courseIds: string[],
+): Promise<Map<string, EntitlementRow>> {
+  const rows = await db
+    .select()
+    .from(entitlements)
+    .where(
+      and(
+        eq(entitlements.studentId, studentId),
+        anyUuid(entitlements.courseId, courseIds),
+        isNull(entitlements.revokedAt),
+      ),
+    );
+  return new Map(rows.map((r) => [r.courseId, r]));
 }
 
 /**

@@ -5,3 +5,11 @@ export * from './enrollment.type.js';
 export * from './enrollment.loader.js';
 export * from './enrollment.commands.js';
 export * from './enrollment.policy.js';
+// For paid access (entitlements/): enrolling and cancelling inside its own transactions.
+export {
+  cancelActiveEnrollment,
+  findActiveEntitlement,
+  insertEnrollment,
+  lockCourseStatus,
+  reactivateLatestCancelled,
+} from './enrollment.repository.js';

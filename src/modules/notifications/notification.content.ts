@@ -23,6 +23,8 @@ const KIND_OF: Record<DomainEvent['type'], NotificationKind> = {
   'lesson.reminder': 'LESSON_REMINDER',
   'user.registered': 'WELCOME',
   'certificate.issued': 'CERTIFICATE_ISSUED',
+  'review.posted': 'REVIEW_POSTED',
+  'course.access-granted': 'COURSE_ACCESS_GRANTED',
 };
 
 /** "Mon, 24 Nov 2026, 14:00 UTC": unambiguous in every recipient's inbox. */
@@ -55,6 +57,23 @@ export function renderNotification(event: DomainEvent, subject: Subject): Notifi
       kind,
       title: `Your certificate for ${course}`,
       body: `Congratulations on completing ${course}. Your certificate ${event.code} can be downloaded and verified by anyone at ${event.verifyUrl}`,
+    };
+  }
+  if (event.type === 'review.posted') {
+    return {
+      kind,
+      title: `New review of ${course}`,
+      body: `A student rated ${course} ${event.rating} out of 5. Read it and reply from the course's reviews.`,
+    };
+  }
+  if (event.type === 'course.access-granted') {
+    return {
+      kind,
+      title: `You have access to ${course}`,
+      body:
+        event.source === 'PURCHASE'
+          ? `Thank you for your purchase. You are enrolled in ${course}.`
+          : `You were given access to ${course}: you can enroll now.`,
     };
   }
   if (event.type === 'enrollment.confirmed') {

@@ -11,10 +11,18 @@ import {
   type NotificationRow,
 } from '../../db/schema.js';
 import { keysetCondition, keysetOrder, type PageRequest, type SortSpec } from '../../graphql/pagination.js';
-import type { CertificateIssuedEvent, DomainEvent, UserRegisteredEvent } from '../../outbox/domain-events.js';
+import type {
+  CertificateIssuedEvent,
+  CourseAccessGrantedEvent,
+  DomainEvent,
+  ReviewPostedEvent,
+  UserRegisteredEvent,
+} from '../../outbox/domain-events.js';
 
 /** Events whose recipients are a course's students. */
-type CourseEvent = Exclude<DomainEvent, UserRegisteredEvent | CertificateIssuedEvent>;
+/** Events about one person: they notify that user alone. */
+type PersonalEvent = CertificateIssuedEvent | ReviewPostedEvent | CourseAccessGrantedEvent;
+type CourseEvent = Exclude<DomainEvent, UserRegisteredEvent | PersonalEvent>;
 import type { RecipientRange } from '../../queue/jobs.js';
 import type { NotificationContent, Subject } from './notification.content.js';
 
@@ -47,13 +55,24 @@ function recipientsWhere(event: CourseEvent, range: RecipientRange): SQL {
   )!;
 }
 
+function isPersonal(event: DomainEvent): event is PersonalEvent {
+  return (
+    event.type === 'certificate.issued' || event.type === 'course.access-granted' || event.type === 'review.posted'
+  );
+}
+
+/** The one user a personal event notifies (a certificate's student, a reviewed course's instructor, a student given access). */
+function recipientOf(event: PersonalEvent): string {
+  return event.type === 'review.posted' ? event.instructorId : event.studentId;
+}
+
 /**
  * Splits an event's recipients into ranges of at most `size` students: the id of every
  * size-th student (in id order) starts a new range. One statement, however many students.
  */
 export async function recipientRanges(db: Db, event: DomainEvent, size: number): Promise<RecipientRange[]> {
   // One recipient each.
-  if (event.type === 'user.registered' || event.type === 'certificate.issued') return [{ from: null, to: null }];
+  if (event.type === 'user.registered' || isPersonal(event)) return [{ from: null, to: null }];
   const ranked = db
     .select({
       id: enrollments.studentId,
@@ -107,13 +126,14 @@ export async function insertNotifications(
       recipientId: r.recipient_id,
     }));
   }
-  if (event.type === 'certificate.issued') {
-    // The student themself, whether or not still enrolled: the certificate is theirs.
+  if (isPersonal(event)) {
+    // One user, whether or not enrolled (a certificate's student, a reviewed course's
+    // instructor, a student given access).
     const issued = await db.execute(sql`
       insert into ${notifications} (event_id, recipient_id, kind, title, body, course_id)
       select ${eventId}::uuid, ${users.id}, ${content.kind}::notification_kind, ${content.title}::text, ${content.body}::text,
              (select ${courses.id} from ${courses} where ${courses.id} = ${event.courseId}::uuid)
-      from ${users} where ${users.id} = ${event.studentId}::uuid
+      from ${users} where ${users.id} = ${recipientOf(event)}::uuid
       on conflict (event_id, recipient_id) do nothing
       returning id, recipient_id`);
     return rowsOf<{ id: string; recipient_id: string }>(issued).map((r) => ({ id: r.id, recipientId: r.recipient_id }));

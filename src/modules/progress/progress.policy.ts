@@ -2,7 +2,8 @@ import { isSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { CourseRow, EnrollmentRow, LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { canManageCourse, canReadCourseRoster, courseDeleteBlocker } from '../courses/index.js';
-import { enrollRefusal, unenrollRefusal } from '../enrollments/index.js';
+import { enrollRefusal, mustPurchase, unenrollRefusal } from '../enrollments/index.js';
+import { reviewRefusal } from '../reviews/index.js';
 import { canReadLessonContent } from '../lessons/index.js';
 import type { CoursePermissions, LessonPermissions } from './progress.type.js';
 
@@ -27,7 +28,7 @@ export function completionRefusal(
 export function coursePermissions(
   viewer: Viewer,
   course: CourseRow,
-  facts: { viewerEnrollment: EnrollmentRow | null; activeEnrollments: number },
+  facts: { viewerEnrollment: EnrollmentRow | null; activeEnrollments: number; entitled: boolean },
 ): CoursePermissions {
   const manage = canManageCourse(viewer, course);
   const roster = canReadCourseRoster(viewer, course);
@@ -37,7 +38,9 @@ export function coursePermissions(
     archive: manage,
     delete: manage && courseDeleteBlocker(facts.activeEnrollments) === null,
     manageLessons: manage,
-    enroll: enrollRefusal(viewer, course, facts.viewerEnrollment) === null,
+    enroll: enrollRefusal(viewer, course, facts.viewerEnrollment, facts.entitled) === null,
+    purchase: course.status === 'PUBLISHED' && mustPurchase(viewer, course, facts.entitled),
+    review: reviewRefusal(viewer, facts.viewerEnrollment) === null,
     unenroll: unenrollRefusal(viewer, facts.viewerEnrollment) === null,
     readEnrollments: roster,
     readStats: roster,

@@ -21,11 +21,16 @@ export class ProgressService {
   }
 
   async courseCan(scope: RequestScope, course: CourseRow): Promise<CoursePermissions> {
-    const [viewerEnrollment, counts] = await Promise.all([
+    const [viewerEnrollment, counts, entitlement] = await Promise.all([
       scope.loaders.enrollments.viewerByCourse.load(course.id),
       scope.loaders.enrollments.countsByCourse.load(course.id),
+      course.priceCents > 0 ? scope.loaders.enrollments.viewerEntitlementByCourse.load(course.id) : null,
     ]);
-    return coursePermissions(scope.viewer, course, { viewerEnrollment, activeEnrollments: counts.active });
+    return coursePermissions(scope.viewer, course, {
+      viewerEnrollment,
+      activeEnrollments: counts.active,
+      entitled: entitlement !== null,
+    });
   }
 
   async lessonCan(scope: RequestScope, lesson: LessonRow): Promise<LessonPermissions> {

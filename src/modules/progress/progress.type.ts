@@ -59,6 +59,12 @@ export class CoursePermissions {
   @Field(() => Boolean) unenroll!: boolean;
   @Field(() => Boolean) readEnrollments!: boolean;
   @Field(() => Boolean) readStats!: boolean;
+  @Field(() => Boolean, { description: 'Whether the viewer may write (or rewrite) a review of this course.' })
+  review!: boolean;
+  @Field(() => Boolean, {
+    description: 'Whether the viewer would have to pay to enroll (a paid course, a student, no entitlement).',
+  })
+  purchase!: boolean;
 }
 
 @ObjectType('LessonPermissions')
