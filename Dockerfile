@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for the API (`node dist/main.js`) and the worker (`node dist/worker.js`): compiled TypeScript on Node 20.
-FROM node:20-bookworm-slim AS build
+# One image for the API (`node dist/main.js`) and the worker (`node dist/worker.js`): compiled TypeScript on Node 22 (LTS).
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -8,7 +8,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

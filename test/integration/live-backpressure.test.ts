@@ -1,12 +1,8 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLContext } from '../../src/context.js';
 import { createLoaders } from '../../src/loaders.js';
 import { LessonEvents, LessonLive } from '../../src/modules/lessons/index.js';
 import { createEventBus, type EventBus } from '../../src/pubsub/event-bus.js';
-import { typeGraphQLPubSub } from '../../src/pubsub/type-graphql-pubsub.js';
-import { TEST_REDIS_URL } from '../helpers/env.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -48,35 +44,5 @@ describe('slow subscribers', () => {
       await events.publish(await LessonEvents.record(t.app.database.db, lesson, 'SCHEDULED', owner.id));
     for (let i = 0; i < 50 && closes.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(closes).toEqual([[1008, 'Slow consumer: too many undelivered events']]);
-  });
-});
-
-describe(typeGraphQLPubSub.name, () => {
-  it('bridges type-graphql topics to the event bus', async () => {
-    const t = await startTestApp();
-    const bus = createEventBus(t.app.config, t.app.log);
-    try {
-      const pubSub = typeGraphQLPubSub(bus);
-      const iterator = pubSub.subscribe('NOTICE', 'room-1')[Symbol.asyncIterator]();
-      const received = iterator.next();
-      // Once the Redis SUBSCRIBE has landed, the channel counts a subscriber.
-      const watcher = new Redis(TEST_REDIS_URL);
-      try {
-        const channel = `${t.redisPrefix}NOTICE.room-1`;
-        await eventually(
-          async () => (await watcher.pubsub('NUMSUB', channel)) as Array<string | number>,
-          (r) => Number(r[1]) >= 1,
-        );
-      } finally {
-        watcher.disconnect();
-      }
-      pubSub.publish('NOTICE', 'room-2', { n: 2 });
-      pubSub.publish('NOTICE', 'room-1', { n: 1 });
-      expect(await received).toEqual({ value: { n: 1 }, done: false });
-      await iterator.return!();
-    } finally {
-      await bus.close();
-      await t.close();
-    }
   });
 });
