@@ -34,7 +34,7 @@ describe('the first start', () => {
   }, 120_000);
 
   it('logs JSON lines in production, and when stdout is not a terminal', () => {
-    const base = { DATABASE_URL: 'postgres://x@127.0.0.1/x', JWT_SECRET: 'x'.repeat(40) };
+    const base = { DATABASE_URL: 'postgres://x@127.0.0.1/x', JWT_SECRET: 'x'.repeat(40), MAIL_TRANSPORT: 'log' };
     expect(loadConfig({ ...base, NODE_ENV: 'production' }).logFormat).toBe('json');
     expect(loadConfig({ ...base, NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
     expect(loadConfig({ ...base, LOG_FORMAT: 'json' }).logFormat).toBe('json');
