@@ -70,7 +70,8 @@ export class QuizCommands {
           userId: viewer.userId,
           operation: 'createQuiz',
           key: clientMutationId,
-          fingerprint: inputFingerprint({ lessonId, settings, drafts }),
+          // The input as sent: drafts carry fresh choice ids.
+          fingerprint: inputFingerprint({ ...input, clientMutationId: null }),
         }
       : null;
     // Under the course's row lock: two attempts with one key run one at a time.
