@@ -130,9 +130,13 @@ describe('a write answered 503 while it waited for the database', () => {
     const started = Date.now();
     let answeredAfter = 0;
     const result = await whilePoolBusy(async () => {
-      const r = await subscribe(live, `mutation($id: ID!) { updateCourse(input: { id: $id, title: "after" }) { title } }`, {
-        id: gid('Course', course.id),
-      }).next(10_000);
+      const r = await subscribe(
+        live,
+        `mutation($id: ID!) { updateCourse(input: { id: $id, title: "after" }) { title } }`,
+        {
+          id: gid('Course', course.id),
+        },
+      ).next(10_000);
       answeredAfter = Date.now() - started;
       return r as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> };
     });

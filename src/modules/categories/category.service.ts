@@ -86,7 +86,8 @@ export class CategoryCommands {
   async delete(scope: RequestScope, id: string): Promise<string> {
     requireRole(scope.viewer, 'ADMIN');
     const uuid = uuidOf('Category', id);
-    if (!uuid || !(await transaction(this.db, scope, (tx) => deleteCategory(tx, uuid)))) throw AppError.notFound('Category');
+    if (!uuid || !(await transaction(this.db, scope, (tx) => deleteCategory(tx, uuid))))
+      throw AppError.notFound('Category');
     // Its courses lose their category: every response showing it, and filtered lists.
     touched(scope, `Category:${uuid}`, 'Category:list', 'Course:list');
     return id;

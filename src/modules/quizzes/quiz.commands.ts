@@ -80,7 +80,11 @@ export class QuizCommands {
         find: (id) => lockQuiz(tx, id),
         legacy: () => false,
         create: () =>
-          insertQuiz(tx, { ...settings, title: settings.title!, courseId: lesson.courseId, lessonId: lesson.id }, drafts),
+          insertQuiz(
+            tx,
+            { ...settings, title: settings.title!, courseId: lesson.courseId, lessonId: lesson.id },
+            drafts,
+          ),
       });
       return row;
     });
