@@ -26,7 +26,7 @@ export interface WebSocketDeps {
   /** Express's compiled `trust proxy` function, so sockets see the same client IP as HTTP. */
   readonly trustProxy: (addr: string, hop: number) => boolean;
   /** The operation timeout and the database circuit, for queries and mutations over the socket. */
-  readonly deadlines?: OperationDeadlines;
+  readonly deadlines: OperationDeadlines;
 }
 
 /**
