@@ -113,7 +113,7 @@ export class AccountRecoveryService {
   ): Promise<AuthResult> {
     const row = await findUsableAccountToken(this.deps.db, 'PASSWORD_RESET', input.token);
     if (!row) throw invalidToken();
-    const problem = passwordProblem(input.newPassword, row.email);
+    const problem = await passwordProblem(input.newPassword, row.email);
     if (problem) throw AppError.badInput({ newPassword: problem });
     const passwordHash = await hashPassword(input.newPassword);
     const done = await transaction(this.deps.db, scope, async (tx) => {
