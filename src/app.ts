@@ -16,6 +16,7 @@ import { startJobs, type Background } from './wiring/jobs.js';
 import { serveHttp } from './wiring/http.js';
 import { wireModules } from './wiring/modules.js';
 import { startRevocations } from './wiring/revocations.js';
+import { shareWalPositions } from './wiring/replicas.js';
 import { attachWebSocket } from './wiring/websocket.js';
 import type { WsServer } from './ws/graphql-ws.js';
 
@@ -58,7 +59,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics.sqlStatements.inc();
     options.onQuery?.(sql);
   };
-  const database = createDatabase(config, log.child({ module: 'db' }), { onQuery });
+  const database = createDatabase(config, log.child({ module: 'db' }), { onQuery, metrics });
   try {
     return await assemble(config, log, database, metrics, live);
   } catch (err) {
@@ -79,6 +80,7 @@ async function assemble(
   step('building the schema and connecting services');
 
   const infra = await startInfrastructure(config, log);
+  const closeWalPositions = shareWalPositions(config, database, log.child({ module: 'db' }));
   const { tokens, bus, responseCache } = infra;
   const revocation = await startRevocations({ config, db, bus, log });
   const modules = wireModules({ config, db, log, ...infra, revocationSync: revocation.sync });
@@ -87,7 +89,7 @@ async function assemble(
   const httpServer = createHttpServer(config);
   const apollo = await createApollo({ config, log, schema, httpServer, metrics, ...infra });
   let draining = false;
-  const { readiness, trustProxy } = serveHttp({
+  const { readiness, trustProxy, deadlines } = serveHttp({
     config,
     log,
     database,
@@ -99,7 +101,15 @@ async function assemble(
     isDraining: () => draining,
   });
   const deps = { config, log, db, metrics, sources };
-  const { ws, stopSessions } = await attachWebSocket({ ...deps, httpServer, schema, infra, modules, trustProxy });
+  const { ws, stopSessions } = await attachWebSocket({
+    ...deps,
+    httpServer,
+    schema,
+    infra,
+    modules,
+    trustProxy,
+    deadlines,
+  });
   const { background, closeReader } = await startJobs({ ...deps, database, bus, readiness });
 
   let closing: Promise<void> | undefined;
@@ -129,6 +139,7 @@ async function assemble(
           background?.work.close(),
         ]);
         await infra.close();
+        closeWalPositions();
         await database.close();
         log.info('shut down cleanly');
       })()),

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
+import { anyUuidAt, prepared } from '../../db/prepared.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
@@ -58,15 +59,26 @@ export function findEnrollmentsByIds(db: Db, ids: string[], visibleTo: Viewer): 
     .where(and(anyUuid(enrollments.id, ids), enrollmentVisibility(visibleTo)));
 }
 
-export function enrollmentsPageByCourses(db: Db, courseIds: string[], page: PageRequest) {
+/**
+ * Pages of the enrollments of many courses, in one statement: the roster (every status, by
+ * default), or another list of them with its own sort (whose key keeps cursors apart) and the
+ * active ones only (the gradebook).
+ */
+export function enrollmentsPageByCourses(
+  db: Db,
+  courseIds: string[],
+  page: PageRequest,
+  { sort = courseRosterSort, activeOnly = false }: { sort?: SortSpec<EnrollmentRow>; activeOnly?: boolean } = {},
+) {
   return pagesByParent(
     db,
     enrollments,
     enrollments.courseId,
     (e: EnrollmentRow) => e.courseId,
     courseIds,
-    courseRosterSort,
+    sort,
     page,
+    activeOnly ? eq(enrollments.status, 'ACTIVE') : undefined,
   );
 }
 
@@ -106,7 +118,22 @@ async function countBy(
   return new Map<string, EnrollmentCounts>(rows.map((r) => [r.id, { all: r.all, active: r.active }]));
 }
 
-export const countEnrollmentsByCourses = (db: Db, courseIds: string[]) => countBy(db, enrollments.courseId, courseIds);
+/** `Course.enrollmentCount` and the like, for a page of courses: prepared (it is on the catalog). */
+export async function countEnrollmentsByCourses(db: Db, courseIds: string[]): Promise<Map<string, EnrollmentCounts>> {
+  const rows = await prepared(db, 'enrollment-counts-by-courses', () =>
+    db
+      .select({
+        id: enrollments.courseId,
+        all: count(),
+        active: sql<number>`count(*) filter (where ${enrollments.status} = 'ACTIVE')`.mapWith(Number),
+      })
+      .from(enrollments)
+      .where(anyUuidAt(enrollments.courseId, 'ids'))
+      .groupBy(enrollments.courseId)
+      .prepare('enrollment_counts_by_courses'),
+  ).execute({ ids: courseIds });
+  return new Map<string, EnrollmentCounts>(rows.map((r) => [r.id, { all: r.all, active: r.active }]));
+}
 export const countEnrollmentsByStudents = (db: Db, viewer: Viewer, studentIds: string[]) =>
   countBy(db, enrollments.studentId, studentIds, courseVisibleTo(viewer));
 
