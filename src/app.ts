@@ -19,6 +19,7 @@ import { startInfrastructure } from './wiring/infrastructure.js';
 import { startJobs, type Background } from './wiring/jobs.js';
 import { wireModules } from './wiring/modules.js';
 import { mountCertificatePdfs } from './modules/certificates/index.js';
+import { mountStripeWebhook } from './modules/entitlements/index.js';
 import { startRevocations } from './wiring/revocations.js';
 import { attachWebSocket } from './wiring/websocket.js';
 import type { WsServer } from './ws/graphql-ws.js';
@@ -110,7 +111,7 @@ async function assemble(
     isDraining: () => draining,
     contextFor,
     exampleQuery: EXAMPLE_QUERY,
-    routes: [mountCertificatePdfs(db, log)],
+    routes: [mountCertificatePdfs(db, log), mountStripeWebhook(config.payments, modules.purchases, log)],
   });
 
   const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;
