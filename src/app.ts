@@ -3,12 +3,8 @@ import type { GraphQLSchema } from 'graphql';
 import type { TokenService } from './auth/tokens.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config/config.js';
-import { httpContext } from './context.js';
 import { createDatabase, type Database } from './db/client.js';
-import { createApollo, EXAMPLE_QUERY } from './http/apollo.js';
-import { createExpressApp, type HealthCheck } from './http/express-app.js';
-import { createGraphQLHandler } from './http/graphql-handler.js';
-import { OperationDeadlines } from './http/operation-deadline.js';
+import { createApollo } from './http/apollo.js';
 import { createHttpServer, listen } from './http/http-server.js';
 import { createConfiguredLogger, type Logger } from './logging/logger.js';
 import { Metrics, type MetricSources } from './observability/metrics.js';
@@ -17,10 +13,10 @@ import { buildAppSchema } from './schema.js';
 import { prepareDatabase } from './wiring/database.js';
 import { startInfrastructure } from './wiring/infrastructure.js';
 import { startJobs, type Background } from './wiring/jobs.js';
+import { serveHttp } from './wiring/http.js';
 import { wireModules } from './wiring/modules.js';
-import { mountCertificatePdfs } from './modules/certificates/index.js';
-import { mountStripeWebhook } from './modules/entitlements/index.js';
 import { startRevocations } from './wiring/revocations.js';
+import { shareWalPositions } from './wiring/replicas.js';
 import { attachWebSocket } from './wiring/websocket.js';
 import type { WsServer } from './ws/graphql-ws.js';
 
@@ -63,7 +59,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics.sqlStatements.inc();
     options.onQuery?.(sql);
   };
-  const database = createDatabase(config, log.child({ module: 'db' }), { onQuery });
+  const database = createDatabase(config, log.child({ module: 'db' }), { onQuery, metrics });
   try {
     return await assemble(config, log, database, metrics, live);
   } catch (err) {
@@ -84,7 +80,8 @@ async function assemble(
   step('building the schema and connecting services');
 
   const infra = await startInfrastructure(config, log);
-  const { tokens, redis, bus, responseCache } = infra;
+  const closeWalPositions = shareWalPositions(config, database, log.child({ module: 'db' }));
+  const { tokens, bus, responseCache } = infra;
   const revocation = await startRevocations({ config, db, bus, log });
   const modules = wireModules({ config, db, log, ...infra, revocationSync: revocation.sync });
   const schema = await buildAppSchema(resolverContainer(modules));
@@ -92,47 +89,21 @@ async function assemble(
   const httpServer = createHttpServer(config);
   const apollo = await createApollo({ config, log, schema, httpServer, metrics, ...infra });
   let draining = false;
-  const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
-  if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
-  const deadlines = new OperationDeadlines(config.graphql.operationTimeoutMs, database.breaker);
-  const deps = { config, log, db, metrics, sources, deadlines };
-  const { revocations } = revocation;
-  const { viewerOf, contextFor } = httpContext({
-    db,
-    tokens,
-    log,
-    revocations,
-    revocationCheck: config.auth.revocationCheck,
-  });
-  const expressApp = createExpressApp({
-    ...deps,
-    apollo,
-    readiness,
-    isDraining: () => draining,
-    contextFor,
-    exampleQuery: EXAMPLE_QUERY,
-    routes: [mountCertificatePdfs(db, log), mountStripeWebhook(config.payments, modules.purchases, log)],
-  });
-
-  const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;
-  const { ws, stopSessions } = await attachWebSocket({ ...deps, httpServer, schema, infra, modules, trustProxy });
-
-  const { background, closeReader } = await startJobs({ ...deps, database, bus, readiness });
-  // POST /graphql with a JSON body takes the hot path (node:http, cache hits before Apollo);
-  // Express serves everything else.
-  const graphql = createGraphQLHandler({
+  const { readiness, trustProxy } = serveHttp({
     config,
     log,
-    apollo,
+    database,
     metrics,
-    responseCache,
-    costBudget: infra.costBudget,
-    viewerOf,
-    contextFor,
-    trustProxy,
-    deadlines,
+    httpServer,
+    apollo,
+    infra,
+    revocations: revocation.revocations,
+    isDraining: () => draining,
+    purchases: modules.purchases,
   });
-  httpServer.on('request', (req, res) => (graphql.accepts(req) ? graphql.handle(req, res) : expressApp(req, res)));
+  const deps = { config, log, db, metrics, sources };
+  const { ws, stopSessions } = await attachWebSocket({ ...deps, httpServer, schema, infra, modules, trustProxy });
+  const { background, closeReader } = await startJobs({ ...deps, database, bus, readiness });
 
   let closing: Promise<void> | undefined;
   return {
@@ -161,6 +132,7 @@ async function assemble(
           background?.work.close(),
         ]);
         await infra.close();
+        closeWalPositions();
         await database.close();
         log.info('shut down cleanly');
       })()),

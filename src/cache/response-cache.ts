@@ -9,6 +9,7 @@ import { API_VARY } from '../http/security-headers.js';
 import type { Logger } from '../logging/logger.js';
 import { CachePolicyCalculator, type CachePolicy } from './cache-control.js';
 import type { ResponseStore } from './response-store.js';
+import { markFillsCache } from '../db/replicas/read-route.js';
 import { withReplyTimeout, withTimeout } from '../util/with-timeout.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
@@ -155,6 +156,9 @@ export class ResponseCache {
             }
             outcome = 'MISS';
             cache.stats.misses++;
+            // Filled from the primary: an entry computed on a replica that has not yet replayed
+            // a write whose invalidation came first would outlive that invalidation.
+            markFillsCache();
             miss = { key, generation: read.generation, userScoped };
             ctx.cacheTags = new Set();
             return null;

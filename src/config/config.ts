@@ -121,6 +121,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if ((redisTarget?.kind === 'cluster' || cacheRedisTarget?.kind === 'cluster') && /[{}]/.test(e.REDIS_KEY_PREFIX)) {
     problems.push('REDIS_KEY_PREFIX: must not contain { or } on a Redis Cluster (EduFlow adds its own hash tags)');
   }
+  if (e.DATABASE_REPLICA_URLS?.length && !e.DATABASE_URL) {
+    problems.push('DATABASE_REPLICA_URLS: needs DATABASE_URL (the primary); embedded mode has no replicas');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const db: Config['db'] = e.DATABASE_URL
@@ -132,6 +135,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         idleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         connectTimeoutS: e.DB_CONNECT_TIMEOUT_S,
         migrateOnStart: e.DB_MIGRATE_ON_START,
+        ...(e.DATABASE_REPLICA_URLS?.length
+          ? {
+              replicas: {
+                urls: e.DATABASE_REPLICA_URLS,
+                maxLagSeconds: e.REPLICA_MAX_LAG_SECONDS,
+                stickySeconds: e.REPLICA_STICKY_SECONDS,
+                healthCheckMs: e.REPLICA_HEALTH_CHECK_MS,
+              },
+            }
+          : {}),
       }
     : { kind: 'pglite', dataDir: e.DATA_DIR, migrateOnStart: e.DB_MIGRATE_ON_START };
 

@@ -28,6 +28,8 @@ export interface Config {
         readonly idleInTransactionTimeoutMs: number;
         readonly connectTimeoutS: number;
         readonly migrateOnStart: boolean;
+        /** Streaming replicas that serve queries (db/replicas/); absent: every read on the primary. */
+        readonly replicas?: ReplicaConfig;
       }
     | { readonly kind: 'pglite'; readonly dataDir: string; readonly migrateOnStart: boolean };
   readonly dataDir: string;
@@ -157,3 +159,12 @@ export type RedisTarget =
   | { readonly kind: 'standalone'; readonly url: string }
   | { readonly kind: 'cluster'; readonly nodes: readonly RedisNode[] }
   | { readonly kind: 'sentinel'; readonly sentinels: readonly RedisNode[]; readonly name: string };
+
+export interface ReplicaConfig {
+  readonly urls: readonly string[];
+  /** A replica further behind than this is skipped until it catches up. */
+  readonly maxLagSeconds: number;
+  /** How long after a write its author's queries wait for a replica that has replayed it. */
+  readonly stickySeconds: number;
+  readonly healthCheckMs: number;
+}

@@ -50,6 +50,13 @@ export const EnvSchema = z.object({
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(100, 600_000).default(10_000),
   DB_CONNECT_TIMEOUT_S: int(1, 120).default(10),
   DB_MIGRATE_ON_START: bool.default(true),
+  // Streaming replicas for queries (postgres:// URLs, comma-separated); reads stay on DATABASE_URL when unset.
+  DATABASE_REPLICA_URLS: csv
+    .pipe(z.array(z.string().regex(/^postgres(ql)?:\/\//, 'each entry must be a postgres:// or postgresql:// URL')))
+    .optional(),
+  REPLICA_MAX_LAG_SECONDS: int(0, 3_600).default(10),
+  REPLICA_STICKY_SECONDS: int(1, 86_400).default(30),
+  REPLICA_HEALTH_CHECK_MS: int(100, 60_000).default(1_000),
   SEED_DEMO_DATA: bool.optional(),
 
   REDIS_URL: z

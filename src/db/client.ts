@@ -15,6 +15,7 @@ import { CircuitBreaker } from './breaker.js';
 import { guardClient } from './guarded-client.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { recordQuery } from './query-stats.js';
+import { ReplicaRouter, type ReplicaMetrics } from './replicas/router.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -30,6 +31,8 @@ export interface Database {
    * see breaker.ts); `/ready` and the HTTP layer follow it.
    */
   readonly breaker?: CircuitBreaker;
+  /** Postgres with DATABASE_REPLICA_URLS: the read replicas and their routing (replicas/router.ts). */
+  readonly replicas?: ReplicaRouter;
   /** Throws when the database cannot answer (at once while the breaker is open). */
   ping(): Promise<void>;
   migrate(): Promise<void>;
@@ -41,6 +44,8 @@ export interface Database {
 export interface DatabaseOptions {
   /** Called for every SQL statement Drizzle sends (tests count them). */
   onQuery?: (query: string) => void;
+  /** Where the read replicas' lag, reads by target and fallbacks are counted. */
+  metrics?: ReplicaMetrics;
 }
 
 /** While the breaker is open, how often a probe tries the database (half-open). */
@@ -82,11 +87,23 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
       log,
     });
     const guarded = guardClient(client, breaker, (err) => databaseOutage(err) === 'unavailable');
-    const db = drizzlePostgres(guarded.client, { schema, logger }) as unknown as Db;
+    const replicas = c.replicas
+      ? new ReplicaRouter(guarded.client, {
+          replicas: c.replicas,
+          poolMax: c.poolMax,
+          statementTimeoutMs: c.statementTimeoutMs,
+          connectTimeoutS: c.connectTimeoutS,
+          log,
+          metrics: options.metrics,
+        })
+      : undefined;
+    const db = drizzlePostgres(replicas ? replicas.client() : guarded.client, { schema, logger }) as unknown as Db;
+    replicas?.adoptTypes();
     return {
       kind: 'postgres',
       db,
       breaker,
+      replicas,
       ping: async () => {
         breaker.assertClosed();
         try {
@@ -103,6 +120,7 @@ export function createDatabase(config: Config, log: Logger, options: DatabaseOpt
       },
       close: async () => {
         guarded.stop();
+        await replicas?.close();
         await client.end({ timeout: 5 });
       },
     };

@@ -20,6 +20,7 @@ import { limitValidationRules, parseOptions } from '../graphql/limits.js';
 import { NoIntrospection } from '../graphql/introspection-rule.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { readRoutingPlugin } from './read-routing-plugin.js';
 import { costLimitPlugin, httpOperationsPlugin, httpStatusPlugin, requestLoggingPlugin } from './apollo-plugins.js';
 
 export interface ApolloDeps {
@@ -88,6 +89,7 @@ export async function createApollo({
       ApolloServerPluginLandingPageDisabled(),
       httpOperationsPlugin(),
       costLimitPlugin(limits, variables, costBudget),
+      readRoutingPlugin(),
       responseCache.plugin(schema, variables),
       errorRequestIdPlugin(), // so unexpected errors are logged with their request id
       httpStatusPlugin(), // before logging, so the logged status is the one sent

@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Config } from '../config/config.js';
 import type { GraphQLContext, HttpRequestInfo } from '../context.js';
 import { withQueryScope } from '../db/query-stats.js';
+import { routingReads } from '../db/replicas/read-route.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { metricsAccess } from '../observability/metrics-guard.js';
@@ -66,6 +67,7 @@ export function corsOptions(config: Config): CorsOptions {
 export function createExpressApp(deps: ExpressAppDeps): express.Express {
   const { config, log } = deps;
   const app = express();
+  const routesReads = config.db.kind === 'postgres' && config.db.replicas !== undefined;
   app.disable('x-powered-by');
   if (config.http.trustProxy !== undefined) app.set('trust proxy', config.http.trustProxy);
   app.use(requestId);
@@ -138,7 +140,7 @@ export function createExpressApp(deps: ExpressAppDeps): express.Express {
     // Per-request SQL counts ride on AsyncLocalStorage, whose promise hooks slow every
     // promise in the process (about a fifth of subscription fan-out time): opt-in.
     (_req: Request, _res: Response, next: NextFunction) =>
-      config.logQueryCounts ? withQueryScope(() => next()) : next(),
+      routingReads(routesReads, () => (config.logQueryCounts ? withQueryScope(() => next()) : next())),
     expressMiddleware(deps.apollo, {
       context: async ({ req }) =>
         deps.contextFor({

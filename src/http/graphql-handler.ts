@@ -9,6 +9,7 @@ import { cacheControlHeader, hitBody, ifNoneMatch, splitRecord, type ResponseCac
 import type { Config } from '../config/config.js';
 import type { CacheableOperation, GraphQLContext, HttpRequestInfo } from '../context.js';
 import { queriesInScope, withQueryScope } from '../db/query-stats.js';
+import { routingReads } from '../db/replicas/read-route.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -97,6 +98,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const { config, log, apollo, metrics, responseCache, costBudget } = deps;
   const exposedHeaders = (corsOptions(config).exposedHeaders as string[]).join(',');
   const limit = config.http.bodyLimitBytes;
+  const routesReads = config.db.kind === 'postgres' && config.db.replicas !== undefined;
   const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
   /** Apollo's response type for each Accept header seen (few distinct ones in practice). */
   const responseTypes = new LRUCache<string, string>({ max: 256 });
@@ -328,8 +330,10 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
             fail(ex, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR');
           });
         // Per-request SQL counts ride on AsyncLocalStorage (opt-in, see express-app.ts).
-        if (config.logQueryCounts) withQueryScope(run);
-        else void run();
+        routingReads(routesReads, () => {
+          if (config.logQueryCounts) withQueryScope(run);
+          else void run();
+        });
       });
     },
   };

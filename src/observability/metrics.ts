@@ -78,6 +78,24 @@ export class Metrics {
     help: 'SQL statements sent to the database.',
     registers: [this.registry],
   });
+  readonly replicaLag = new Gauge({
+    name: 'eduflow_db_replica_lag_seconds',
+    help: 'Replay lag of each read replica at its last health check (-1: not answering).',
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+  readonly dbReads = new Counter({
+    name: 'eduflow_db_reads_total',
+    help: "Queries' reads outside transactions by where they ran (primary, replica); only with DATABASE_REPLICA_URLS.",
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+  readonly replicaFallbacks = new Counter({
+    name: 'eduflow_db_replica_fallbacks_total',
+    help: 'Reads that could have used a replica but ran on the primary, by reason (unavailable, behind, position_unknown, cache_fill, error).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
 
   /** `sources` may be filled in later (the composition root builds them after the metrics). */
   constructor(sources: MetricSources = {}) {

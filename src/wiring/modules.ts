@@ -50,6 +50,7 @@ import {
   QuizService,
   QuizThrottle,
   recordCompletionIfDone,
+  recordCompletionsOfCourse,
   type QuizCommitEvents,
 } from '../modules/quizzes/index.js';
 import type { EventBus } from '../pubsub/event-bus.js';
@@ -151,7 +152,8 @@ export function wireModules({
     afterCommit,
   });
   const courseCommands = new CourseCommands(db, afterCommit);
-  const lessonCommands = new LessonCommands(courseCommands, afterCommit);
+  // A lesson cancelled or deleted may complete the course for students who did the rest.
+  const lessonCommands = new LessonCommands(courseCommands, afterCommit, recordCompletionsOfCourse);
   const lifecycle = new LessonLifecycle(lessonCommands, afterCommit);
   const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
   const sections = new SectionService();

@@ -11,10 +11,12 @@ import {
   type GraphQLCompositeType,
   type GraphQLObjectType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { getDirective } from '@graphql-tools/utils';
 import type { GraphQLContext } from '../context.js';
+import { coerceVariables } from '../graphql/coerced-variables.js';
 
 /**
  * One execution per audience: the subscribers of an event that would receive the same
@@ -68,7 +70,7 @@ export function createAudienceSubscribe(schema: GraphQLSchema) {
 
 /**
  * The part of an audience key that depends on the subscription alone: the document (by
- * identity), the operation name, the variables, and the user id when the selection needs it.
+ * identity), the operation name, the coerced variables, and the user id when the selection needs it.
  * The viewer facts of each event (role, relation) complete it.
  */
 export function audienceKeys(schema: GraphQLSchema) {
@@ -89,18 +91,42 @@ export function audienceKeys(schema: GraphQLSchema) {
     if (id === undefined) documentIds.set(document, (id = nextDocumentId++));
     return id;
   };
+  /** Per subscription (graphql-ws hands each event the subscription's one args object). */
+  const bases = new WeakMap<ExecutionArgs, string>();
   return {
     baseOf(args: ExecutionArgs): string {
+      let base = bases.get(args);
+      if (base !== undefined) return base;
       const ctx = args.contextValue as GraphQLContext;
-      return [
+      base = [
         documentIdOf(args.document),
         needsUser(args.document, args.operationName) ? (ctx.viewer.userId ?? '') : '',
         args.operationName ?? '',
-        JSON.stringify(args.variableValues ?? null),
+        variablesKey(schema, args),
       ].join('\u0000');
+      bases.set(args, base);
+      return base;
     },
   };
 }
+
+/**
+ * The variables as graphql-js coerces them (coerced-variables.ts), never their raw JSON: two
+ * subscriptions share an audience only when their resolvers see equal values. Raw JSON writes
+ * `Infinity` as `null`, keeps undeclared variables and key order, and omits defaults. Variables
+ * that do not coerce (their subscription is refused before any event) get a key of their own.
+ */
+function variablesKey(schema: GraphQLSchema, args: ExecutionArgs): string {
+  const operation = args.document.definitions.find(
+    (d): d is OperationDefinitionNode =>
+      d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
+  );
+  if (!operation) return `\u0001${uniqueKey++}`;
+  const coerced = coerceVariables(schema, operation, args.variableValues ?? undefined);
+  return coerced.ok ? coerced.key : `\u0001${uniqueKey++}`;
+}
+
+let uniqueKey = 0;
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';

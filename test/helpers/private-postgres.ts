@@ -11,20 +11,7 @@ import { freePort } from './services.js';
  * touching the shared one. initdb refuses to run as root: it runs as the `postgres` user then.
  */
 export async function startPrivatePostgres() {
-  const version = readdirSync('/usr/lib/postgresql').sort().at(-1)!;
-  const bin = (name: string) => join('/usr/lib/postgresql', version, 'bin', name);
-  const dir = mkdtempSync(join(tmpdir(), 'eduflow-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot)
-    chownSync(
-      dir,
-      Number(execSync('id -u postgres').toString().trim()),
-      Number(execSync('id -g postgres').toString().trim()),
-    );
-  const run = (cmd: string, args: string[]) =>
-    asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
-      : execFileSync(cmd, args, { stdio: 'pipe' });
+  const { bin, dir, run, runAsync } = postgresWorkspace('eduflow-pg-');
   const data = join(dir, 'data');
   const port = await freePort();
   run(bin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
@@ -32,10 +19,7 @@ export async function startPrivatePostgres() {
   const startArgs = ['-o', `-p ${port} -k ${dir} -h 127.0.0.1`, '-l', join(dir, 'log'), '-w', 'start'];
   const start = () => pgCtl(...startArgs);
   /** pg_ctl without blocking the event loop (a benchmark keeps timing requests meanwhile). */
-  const pgCtlAsync = (...args: string[]) =>
-    asRoot
-      ? promisify(execFile)('runuser', ['-u', 'postgres', '--', bin('pg_ctl'), '-D', data, ...args])
-      : promisify(execFile)(bin('pg_ctl'), ['-D', data, ...args]);
+  const pgCtlAsync = (...args: string[]) => runAsync(bin('pg_ctl'), ['-D', data, ...args]);
   start();
   const postmasterPid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   /** The postmaster and every backend it forked. */
@@ -69,4 +53,30 @@ export async function startPrivatePostgres() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A temporary folder for private Postgres servers and a runner for the machine's Postgres
+ * binaries: initdb refuses to run as root, so as root they run as the `postgres` user (who
+ * then owns the folder).
+ */
+export function postgresWorkspace(prefix: string) {
+  const version = readdirSync('/usr/lib/postgresql').sort().at(-1)!;
+  const bin = (name: string) => join('/usr/lib/postgresql', version, 'bin', name);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot)
+    chownSync(
+      dir,
+      Number(execSync('id -u postgres').toString().trim()),
+      Number(execSync('id -g postgres').toString().trim()),
+    );
+  const run = (cmd: string, args: string[]) =>
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' })
+      : execFileSync(cmd, args, { stdio: 'pipe' });
+  /** `run` without blocking the event loop. */
+  const runAsync = (cmd: string, args: string[]) =>
+    asRoot ? promisify(execFile)('runuser', ['-u', 'postgres', '--', cmd, ...args]) : promisify(execFile)(cmd, args);
+  return { bin, dir, run, runAsync, asRoot };
 }

@@ -220,4 +220,27 @@ describe('Redis topologies', () => {
       /REDIS_KEY_PREFIX: must not contain/,
     );
   });
+
+  it('reads replica URLs with their tuning defaults, and refuses them without a primary or malformed', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@h/db',
+      DATABASE_REPLICA_URLS: 'postgres://r@r1/db, postgresql://r@r2:5433/db',
+      JWT_SECRET: SECRET,
+    });
+    expect(config.db).toMatchObject({
+      replicas: {
+        urls: ['postgres://r@r1/db', 'postgresql://r@r2:5433/db'],
+        maxLagSeconds: 10,
+        stickySeconds: 30,
+        healthCheckMs: 1000,
+      },
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', JWT_SECRET: SECRET }).db).not.toHaveProperty('replicas');
+    expect(problemsOf({ DATABASE_REPLICA_URLS: 'postgres://r@r1/db' }).join()).toMatch(
+      /DATABASE_REPLICA_URLS: needs DATABASE_URL/,
+    );
+    expect(problemsOf({ DATABASE_URL: 'postgres://u@h/db', DATABASE_REPLICA_URLS: 'mysql://r' }).join()).toMatch(
+      /DATABASE_REPLICA_URLS.*postgres:\/\//,
+    );
+  });
 });

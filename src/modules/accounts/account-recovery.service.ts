@@ -109,7 +109,7 @@ export class AccountRecoveryService {
   async resetPassword(input: { token: string; newPassword: string }, client: ClientInfo): Promise<AuthResult> {
     const row = await findUsableAccountToken(this.deps.db, 'PASSWORD_RESET', input.token);
     if (!row) throw invalidToken();
-    const problem = passwordProblem(input.newPassword, row.email);
+    const problem = await passwordProblem(input.newPassword, row.email);
     if (problem) throw AppError.badInput({ newPassword: problem });
     const passwordHash = await hashPassword(input.newPassword);
     const done = await this.deps.db.transaction(async (tx) => {

@@ -92,6 +92,8 @@ export class AccountCommands {
 
   async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
     const v = parseInput(registerSchema, input);
+    const problem = await passwordProblem(v.password, v.email);
+    if (problem) throw AppError.badInput({ password: problem });
     await this.deps.throttle.reserveRegistration(client.ip);
     const passwordHash = await hashPassword(v.password);
     try {
@@ -230,7 +232,7 @@ export class AccountCommands {
     const viewer = requireSignedIn(scope.viewer);
     const user = await findUserWithPassword(this.deps.db, viewer.userId);
     if (!user) throw AppError.unauthenticated();
-    const problem = passwordProblem(input.newPassword, user.email);
+    const problem = await passwordProblem(input.newPassword, user.email);
     if (problem) throw AppError.badInput({ newPassword: problem });
     if (input.newPassword === input.currentPassword) {
       throw AppError.badInput({ newPassword: 'must differ from the current password' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { passwordProblem } from '../../auth/password-policy.js';
+import { passwordShapeProblem } from '../../auth/password-policy.js';
 import { Field, ID, InputType } from '../../graphql/type-graphql.js';
 import { email, optional, singleLine } from '../../graphql/validation.js';
 import { Role } from '../users/index.js';
@@ -74,7 +74,8 @@ export class SetUserRoleInput {
 export const registerSchema = z
   .object({ email, displayName: singleLine(1, 100), password: z.string() })
   .superRefine((v, ctx) => {
-    const problem = passwordProblem(v.password, v.email);
+    // The strength check (zxcvbn, on a worker thread) follows in AccountCommands.register.
+    const problem = passwordShapeProblem(v.password, v.email);
     if (problem) ctx.addIssue({ code: 'custom', path: ['password'], message: problem });
   });
 

@@ -47,18 +47,40 @@ export async function renderCertificatePdf(c: CertificateContent): Promise<Buffe
 }
 
 /**
- * The standard fonts cover WinAnsi (Latin-1 and a few more): other characters lose their
- * accents where that makes them printable, and become '?' otherwise. The stored row keeps the
- * name as given; the PDF's metadata (UTF-16) too.
+ * The standard fonts cover WinAnsi (Latin-1 and a few more), and a font for every script would
+ * be megabytes per document (CJK alone). So the page prints what WinAnsi can: a character
+ * loses its accents where that makes it printable (ă → a), a few Latin letters without a
+ * decomposition take their base letter (Ł → L), anything else becomes '?'. The name is kept
+ * exactly as given where it is the record: the certificate row, verifyCertificate, and the
+ * PDF's metadata (UTF-16). Rendering never fails on a name. See docs/decisions/certificate-pdf.md.
  */
-function encodable(text: string, font: PDFFont): string {
+export function encodable(text: string, font: PDFFont): string {
   let out = '';
   for (const ch of text) {
-    const candidates = [ch, ch.normalize('NFKD').replace(/[\u0300-\u036f]/g, '')];
+    const candidates = [ch, ch.normalize('NFKD').replace(/[\u0300-\u036f]/g, ''), BASE_LETTERS[ch] ?? ''];
     out += candidates.find((c) => c.length > 0 && canEncode(font, c)) ?? '?';
   }
   return out;
 }
+
+/** Latin letters with a stroke or other mark that Unicode does not decompose. */
+const BASE_LETTERS: Readonly<Record<string, string>> = {
+  Ł: 'L',
+  ł: 'l',
+  Đ: 'D',
+  đ: 'd',
+  Ħ: 'H',
+  ħ: 'h',
+  ı: 'i',
+  Ŧ: 'T',
+  ŧ: 't',
+  Ŋ: 'N',
+  ŋ: 'n',
+  Ɨ: 'I',
+  ɨ: 'i',
+  Ƶ: 'Z',
+  ƶ: 'z',
+};
 
 function canEncode(font: PDFFont, text: string): boolean {
   try {

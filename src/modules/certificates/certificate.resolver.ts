@@ -51,7 +51,8 @@ export class CertificateResolver {
   }
 
   @FieldResolver(() => String, {
-    description: 'Absolute URL of the PDF (PUBLIC_URL or this server + /certificates/<code>.pdf).',
+    description:
+      "Absolute URL of the PDF: PUBLIC_URL's origin (or this server's address) + /certificates/<code>.pdf, as printed on it.",
   })
   pdfUrl(@Root() cert: CertificateInfo) {
     return this.service.pdfUrl(cert.code);

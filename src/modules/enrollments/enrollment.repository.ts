@@ -58,15 +58,26 @@ export function findEnrollmentsByIds(db: Db, ids: string[], visibleTo: Viewer): 
     .where(and(anyUuid(enrollments.id, ids), enrollmentVisibility(visibleTo)));
 }
 
-export function enrollmentsPageByCourses(db: Db, courseIds: string[], page: PageRequest) {
+/**
+ * Pages of the enrollments of many courses, in one statement: the roster (every status, by
+ * default), or another list of them with its own sort (whose key keeps cursors apart) and the
+ * active ones only (the gradebook).
+ */
+export function enrollmentsPageByCourses(
+  db: Db,
+  courseIds: string[],
+  page: PageRequest,
+  { sort = courseRosterSort, activeOnly = false }: { sort?: SortSpec<EnrollmentRow>; activeOnly?: boolean } = {},
+) {
   return pagesByParent(
     db,
     enrollments,
     enrollments.courseId,
     (e: EnrollmentRow) => e.courseId,
     courseIds,
-    courseRosterSort,
+    sort,
     page,
+    activeOnly ? eq(enrollments.status, 'ACTIVE') : undefined,
   );
 }
 

@@ -5,9 +5,12 @@ export * from './enrollment.type.js';
 export * from './enrollment.loader.js';
 export * from './enrollment.commands.js';
 export * from './enrollment.policy.js';
-// For paid access (entitlements/): enrolling and cancelling inside its own transactions.
+// For paid access (entitlements/): enrolling and cancelling inside its own transactions; for
+// the gradebook (quizzes/): pages of a course's active enrollments.
 export {
   cancelActiveEnrollment,
+  enrollmentSort,
+  enrollmentsPageByCourses,
   findActiveEntitlement,
   insertEnrollment,
   lockCourseStatus,

@@ -52,7 +52,17 @@ export class LessonCommands {
   constructor(
     private readonly courseCommands: CourseCommands,
     private readonly afterCommit: Emits<LessonCommitEvents>,
+    /**
+     * Runs in the transaction of a change to a course's counted lessons (one cancelled or
+     * deleted): the assessment module records the completions it leads to there.
+     */
+    private readonly onCountedLessonsChanged?: (tx: Db, courseId: string) => Promise<unknown>,
   ) {}
+
+  /** Called by every write that takes a lesson out of the count, inside its transaction. */
+  async countedLessonsChanged(tx: Db, courseId: string): Promise<void> {
+    await this.onCountedLessonsChanged?.(tx, courseId);
+  }
 
   /**
    * With a `clientMutationId`, the key is remembered in the creating transaction: a retry
@@ -152,6 +162,7 @@ export class LessonCommands {
     return this.withManageableLesson(scope, id, async (tx, lesson) => {
       await deleteLesson(tx, lesson.id);
       await closeLessonSlot(tx, { courseId: lesson.courseId, sectionId: lesson.sectionId }, lesson.position);
+      await this.countedLessonsChanged(tx, lesson.courseId);
       return id;
     });
   }

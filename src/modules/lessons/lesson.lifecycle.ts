@@ -129,6 +129,7 @@ export class LessonLifecycle {
       if (!from.includes(lesson.status)) throw conflict();
       const row = await updateLessonIfStatus(tx, lesson.id, lesson.status, changes);
       if (!row) throw conflict();
+      if (to === 'CANCELLED') await this.lessonCommands.countedLessonsChanged(tx, row.courseId);
       await appendToOutbox(tx, {
         lessonId: row.id,
         courseId: row.courseId,

@@ -4,6 +4,7 @@ import type { GraphQLContext } from '../../context.js';
 import type { Db } from '../../db/client.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
+import { createLoaders } from '../../loaders.js';
 import type { Logger } from '../../logging/logger.js';
 import { acceptedItems, BoundedStream } from '../../pubsub/bounded-stream.js';
 import type { EventBus } from '../../pubsub/event-bus.js';
@@ -62,10 +63,11 @@ export class CourseStatsLive {
     // First the statistics as they are now.
     const [now] = (await statsOfCourses(this.db, [course.id])).values();
     if (now) stream.push(now);
-    return this.deliver(viewer, course.id, stream);
+    return this.deliver(ctx, viewer, course.id, stream);
   }
 
   private deliver(
+    ctx: GraphQLContext,
     viewer: Viewer,
     courseId: string,
     stream: BoundedStream<CourseStatsData>,
@@ -79,6 +81,9 @@ export class CourseStatsLive {
         stream.end(); // no longer the course's instructor or an admin: the subscription ends
         return null;
       }
+      // Fresh loaders per message: fields resolved through them (the quiz statistics) would
+      // otherwise answer from the socket's first message for as long as it lives.
+      ctx.loaders = createLoaders(this.db, ctx.viewer);
       return stats;
     });
   }

@@ -10,6 +10,7 @@ export * from './quiz.loader.js';
 export * from './quiz.processors.js';
 export * from './quiz.throttle.js';
 export * from './quiz.live.js';
+export { recordCompletionsOfCourse } from './completion.repository.js';
 export {
   lockActiveEnrollment,
   recordCompletionIfDone,

@@ -4,6 +4,7 @@ import type { Db } from '../../db/client.js';
 import type { AttemptRow, EnrollmentRow, QuestionRow, QuizRow } from '../../db/schema.js';
 import { groupedLoader, rowLoader } from '../../graphql/loader-utils.js';
 import { pageKey, type PageRequest } from '../../graphql/pagination.js';
+import { enrollmentsPageByCourses } from '../enrollments/index.js';
 import {
   attemptsOfStudent,
   attemptsPageByQuizzes,
@@ -12,11 +13,11 @@ import {
   countAttemptsByQuizzes,
   findAttemptsByIds,
   findQuizzesByIds,
-  gradebookPageByCourses,
   questionsByQuizzes,
   quizStatsOfCourses,
   quizzesByCourses,
   quizzesByLessons,
+  gradebookSort,
   type CompletionData,
   type QuizStatsData,
 } from './quiz.repository.js';
@@ -60,7 +61,7 @@ export function createQuizLoaders(db: Db, viewer: Viewer) {
       () => [],
     ),
     gradebookPage: groupedLoader<PageRequest, EnrollmentRow[]>(
-      (ids, page) => gradebookPageByCourses(db, ids, page),
+      (ids, page) => enrollmentsPageByCourses(db, ids, page, { sort: gradebookSort, activeOnly: true }),
       pageKey,
       () => [],
     ),

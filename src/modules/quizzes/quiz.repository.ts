@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import { rowsOf, type Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
+import { enrollmentSort } from '../enrollments/index.js';
 import {
   certificates,
   courseCompletions,
@@ -40,29 +41,8 @@ export const attemptSort: SortSpec<AttemptRow> = {
   idOf: (a) => a.id,
 };
 
-/** `Course.gradebook`: the course's active enrollments, most recent first. */
-export const gradebookSort: SortSpec<EnrollmentRow> = {
-  key: 'gradebook:ENROLLED_AT:DESC',
-  column: enrollments.enrolledAt,
-  idColumn: enrollments.id,
-  kind: 'timestamp',
-  direction: 'DESC',
-  valueOf: (e) => e.enrolledAt,
-  idOf: (e) => e.id,
-};
-
-export function gradebookPageByCourses(db: Db, courseIds: string[], page: PageRequest) {
-  return pagesByParent(
-    db,
-    enrollments,
-    enrollments.courseId,
-    (e: EnrollmentRow) => e.courseId,
-    courseIds,
-    gradebookSort,
-    page,
-    eq(enrollments.status, 'ACTIVE'),
-  );
-}
+/** `Course.gradebook`: the course's active enrollments, most recent first (its own cursors). */
+export const gradebookSort: SortSpec<EnrollmentRow> = enrollmentSort('gradebook');
 
 // --- authoring ---------------------------------------------------------------------------
 
@@ -286,10 +266,10 @@ export async function completionOfPairs(
 }
 
 /** The contract's rule: every counted lesson marked and every required quiz passed (and something to do). */
-const isComplete = (r: { total: number; done: number; required: number; passed: number }) =>
+export const isComplete = (r: { total: number; done: number; required: number; passed: number }) =>
   r.total + r.required > 0 && r.done >= r.total && r.passed >= r.required;
 
-function completionColumns(courseId: ReturnType<typeof sql>, studentId: ReturnType<typeof sql>) {
+export function completionColumns(courseId: ReturnType<typeof sql>, studentId: ReturnType<typeof sql>) {
   return sql`
     (select count(*)::int from ${lessons} l where l.course_id = ${courseId} and l.status <> 'CANCELLED') as total,
     (select count(*)::int from ${lessonCompletions} c join ${lessons} l on l.id = c.lesson_id

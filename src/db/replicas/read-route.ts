@@ -1,0 +1,46 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Replica } from './replica.js';
+
+/**
+ * What the database layer knows about the request a statement belongs to: whether its reads
+ * may go to a replica, and whose writes they must see. Set up per HTTP request (the GraphQL
+ * handlers) and filled in once the operation is known (`readRoutingPlugin`); absent for
+ * WebSocket operations, jobs and start-up work, whose statements all go to the primary.
+ */
+export interface ReadRoute {
+  /** A query: its statements outside transactions may run on a replica. */
+  eligible: boolean;
+  /** The signed-in caller: their last write's WAL position is looked up, and their writes recorded. */
+  userId?: string;
+  /**
+   * The answer is about to be stored in the shared response cache: its reads stay on the
+   * primary, so no entry is ever computed from a replica that has not yet replayed a write
+   * whose invalidation already happened (see docs/decisions/ on read replicas).
+   */
+  fillsCache?: boolean;
+  /** The least WAL position a replica must have replayed (a job carries its write's). */
+  minLsn?: bigint;
+  /** Where this request's reads go: decided at its first read, the primary after a replica failed. */
+  target?: Promise<Replica | null>;
+}
+
+const storage = new AsyncLocalStorage<ReadRoute>();
+
+export function withReadRoute<T>(route: ReadRoute, fn: () => T): T {
+  return storage.run(route, fn);
+}
+
+/** Runs an HTTP request's handling under a fresh route when reads may be routed (`routing`), else as it is. */
+export function routingReads<T>(routing: boolean, fn: () => T): T {
+  return routing ? storage.run({ eligible: false }, fn) : fn();
+}
+
+export function currentReadRoute(): ReadRoute | undefined {
+  return storage.getStore();
+}
+
+/** The response cache's miss: this request's reads go to the primary (see `ReadRoute.fillsCache`). */
+export function markFillsCache(): void {
+  const route = storage.getStore();
+  if (route) route.fillsCache = true;
+}
