@@ -31,8 +31,9 @@ export interface HttpDeps {
 /**
  * The HTTP side on the server: POST /graphql with a JSON body takes the hot path (node:http,
  * cache hits before Apollo); Express serves everything else.
- * Returns the readiness checks (the jobs add theirs) and Express's compiled `trust proxy`
- * function, so sockets see the same client IP as HTTP.
+ * Returns the readiness checks (the jobs add theirs), Express's compiled `trust proxy`
+ * function, so sockets see the same client IP as HTTP, and the operation deadlines, which
+ * WebSocket queries and mutations share.
  */
 export function serveHttp(deps: HttpDeps) {
   const { config, log, database, metrics, httpServer, apollo, infra, revocations, isDraining, purchases } = deps;
@@ -74,5 +75,5 @@ export function serveHttp(deps: HttpDeps) {
     deadlines,
   });
   httpServer.on('request', (req, res) => (graphql.accepts(req) ? graphql.handle(req, res) : expressApp(req, res)));
-  return { readiness, trustProxy };
+  return { readiness, trustProxy, deadlines };
 }
