@@ -268,7 +268,7 @@ function markdown(r: Result): string {
             .map(([k, n]) => `${k}: ${n}`)
             .join(', ')
         : '';
-      return `| ${kind} | ${x.requests} | ${x.p50} | ${x.p99} | ${answers} |`;
+      return `| ${kind} | ${x.requests} | ${x.p50} | ${x.p99} | ${x.max} | ${answers} |`;
     })
     .join('\n');
   const h = r.redisHealing;
@@ -282,8 +282,8 @@ so these are latency-to-failure figures under load, not a quiet-machine measurem
 
 Requests started while Postgres was down (ms):
 
-| kind | requests | p50 | p99 | answers |
-|---|---|---|---|---|
+| kind | requests | p50 | p99 | max | answers |
+|---|---|---|---|---|---|
 ${rows}
 
 - HTTP 200 with \`data: null\` (SERVICE_UNAVAILABLE) during the run: **${pg.okWithoutDataDuringRun}**

@@ -14,7 +14,7 @@ import {
   type AccountCommitEvents,
 } from '../modules/accounts/index.js';
 import { CategoryCommands, CategoryService } from '../modules/categories/index.js';
-import { CourseCommands, CourseService, type CourseCommitEvents } from '../modules/courses/index.js';
+import { CourseCommands, CourseService, instructorsAhead, type CourseCommitEvents } from '../modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentService, type EnrollmentCommitEvents } from '../modules/enrollments/index.js';
 import {
   CheckoutService,
@@ -29,6 +29,7 @@ import {
   LessonLifecycle,
   LessonLive,
   LessonService,
+  lessonsAhead,
   type LessonCommitEvents,
 } from '../modules/lessons/index.js';
 import { NotificationCommands, NotificationLive, NotificationService } from '../modules/notifications/index.js';
@@ -89,8 +90,9 @@ export function wireModules({
   attemptStore,
 }: ModuleDeps) {
   const users = new UserService(db);
-  const courses = new CourseService(db);
   const lessons = new LessonService(db);
+  // What a catalog page loads in the same round trip as the page itself.
+  const courses = new CourseService(db, [instructorsAhead(users), lessonsAhead(lessons)]);
   const enrollments = new EnrollmentService();
   const notifications = new NotificationService(db);
   const notificationCommands = new NotificationCommands(db);
