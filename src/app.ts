@@ -89,7 +89,7 @@ async function assemble(
   const httpServer = createHttpServer(config);
   const apollo = await createApollo({ config, log, schema, httpServer, metrics, ...infra });
   let draining = false;
-  const { readiness, trustProxy } = serveHttp({
+  const { readiness, trustProxy, deadlines } = serveHttp({
     config,
     log,
     database,
@@ -99,9 +99,18 @@ async function assemble(
     infra,
     revocations: revocation.revocations,
     isDraining: () => draining,
+    purchases: modules.purchases,
   });
   const deps = { config, log, db, metrics, sources };
-  const { ws, stopSessions } = await attachWebSocket({ ...deps, httpServer, schema, infra, modules, trustProxy });
+  const { ws, stopSessions } = await attachWebSocket({
+    ...deps,
+    httpServer,
+    schema,
+    infra,
+    modules,
+    trustProxy,
+    deadlines,
+  });
   const { background, closeReader } = await startJobs({ ...deps, database, bus, readiness });
 
   let closing: Promise<void> | undefined;

@@ -171,6 +171,8 @@ export interface SocketOperation {
   /** The socket's request id (its upgrade's); every operation on the socket logs under it. */
   readonly requestId?: string;
   readonly disconnect: (code: number, reason: string) => void;
+  /** Queries and mutations: the operation's guard (its deadline), which its transactions honour. */
+  readonly guard?: OperationGuard;
 }
 
 /** The context of one operation over a WebSocket: the viewer checked in `connection_init`. */
@@ -193,6 +195,7 @@ class WsContext implements GraphQLContext {
   viewer: Viewer;
   readonly client: ClientInfo;
   readonly disconnect: (code: number, reason: string) => void;
+  readonly guard: OperationGuard | undefined;
   audience?: string;
   sink?: LiveSink;
   cacheTags?: Set<string>;
@@ -210,6 +213,7 @@ class WsContext implements GraphQLContext {
     this.viewer = socket.viewer ?? ANONYMOUS;
     this.client = { ip: socket.ip, userAgent: socket.userAgent };
     this.disconnect = socket.disconnect;
+    this.guard = socket.guard;
     this.madeRequestId = socket.requestId;
   }
 

@@ -6,6 +6,7 @@ import type { Db } from './db/client.js';
 import { createCategoryLoaders } from './modules/categories/category.loader.js';
 import { createCourseLoaders } from './modules/courses/course.loader.js';
 import { createEnrollmentLoaders } from './modules/enrollments/enrollment.loader.js';
+import { createEntitlementLoaders } from './modules/entitlements/entitlement.loader.js';
 import { createLessonLoaders } from './modules/lessons/lesson.loader.js';
 import { createProgressLoaders } from './modules/progress/progress.loader.js';
 import { createQuizLoaders } from './modules/quizzes/quiz.loader.js';
@@ -25,6 +26,7 @@ interface ModuleLoaders {
   categories: ReturnType<typeof createCategoryLoaders>;
   sections: ReturnType<typeof createSectionLoaders>;
   reviews: ReturnType<typeof createReviewLoaders>;
+  entitlements: ReturnType<typeof createEntitlementLoaders>;
 }
 export type Loaders = Readonly<ModuleLoaders>;
 
@@ -67,6 +69,9 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
     },
     get reviews() {
       return (made.reviews ??= createReviewLoaders(db, viewer));
+    },
+    get entitlements() {
+      return (made.entitlements ??= createEntitlementLoaders(db));
     },
   };
 }

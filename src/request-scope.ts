@@ -19,8 +19,9 @@ export interface RequestScope {
    */
   readonly changes?: Set<string>;
   /**
-   * HTTP requests: the abort signal of the operation timeout and the database circuit, which
-   * the request's transactions honour (db/operation-guard.ts). Absent for jobs and WebSocket.
+   * HTTP requests and WebSocket queries and mutations: the abort signal of the operation
+   * timeout and the database circuit, which the request's transactions honour
+   * (db/operation-guard.ts). Absent for jobs and subscription events.
    */
   readonly guard?: OperationGuard;
 }

@@ -181,7 +181,8 @@ export interface GuardedScope {
 
 /**
  * The transaction every write of a request runs in: guarded by the request's operation
- * guard when it has one (HTTP requests), else a plain transaction (jobs, WebSocket).
+ * guard when it has one (HTTP requests, WebSocket queries and mutations), else a plain
+ * transaction (jobs).
  */
 export function transaction<T>(db: Db, scope: GuardedScope, work: (tx: Tx) => Promise<T>): Promise<T> {
   return scope.guard ? scope.guard.transaction(db, work) : db.transaction(work);

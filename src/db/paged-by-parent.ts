@@ -1,4 +1,4 @@
-import { and, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, getTableColumns, inArray, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import {
   cursorValues,
@@ -10,6 +10,18 @@ import {
 } from '../graphql/pagination.js';
 import { anyUuidAt, prepared } from './prepared.js';
 import type { Db } from './client.js';
+
+/**
+ * Parents given as a statement rather than as ids: `ids` selects them (a subquery whose
+ * values are placeholders, none named like the page's own: `limit`, `cursorValue`,
+ * `cursorId`), `shape` names its SQL text, `values` fills its placeholders. The children
+ * of a page of parents can so be asked for in the same round trip as the page itself.
+ */
+export interface ParentQuery {
+  readonly ids: SQLWrapper;
+  readonly shape: string;
+  readonly values: Record<string, unknown>;
+}
 
 /**
  * One statement that returns a page (size + 1 rows, to detect a next page) of a child list
@@ -26,7 +38,8 @@ export async function pagesByParent<Row>(
   table: PgTable,
   parentColumn: AnyPgColumn,
   parentOf: (row: Row) => string,
-  parentIds: string[],
+  /** The parents: their ids, or a statement that selects them (see `ParentQuery`). */
+  parents: string[] | ParentQuery,
   spec: SortSpec<Row>,
   page: PageRequest,
   filter?: SQL,
@@ -39,7 +52,8 @@ export async function pagesByParent<Row>(
   prepare?: { readonly shape: string; readonly values?: Record<string, unknown> },
 ): Promise<Map<string, Row[]>> {
   const result = new Map<string, Row[]>();
-  if (parentIds.length === 0) return result;
+  const byQuery = !Array.isArray(parents);
+  if (!byQuery && parents.length === 0) return result;
   const build = () => {
     const rn = sql<number>`row_number() over (partition by ${parentColumn} order by ${keysetOrderSql(spec, page)})`.as(
       'rn',
@@ -47,7 +61,13 @@ export async function pagesByParent<Row>(
     const ranked = db
       .select({ id: spec.idColumn, rn })
       .from(table)
-      .where(and(anyUuidAt(parentColumn, 'parentIds'), filter, keysetConditionAt(spec, page)))
+      .where(
+        and(
+          byQuery ? inArray(parentColumn, parents.ids) : anyUuidAt(parentColumn, 'parentIds'),
+          filter,
+          keysetConditionAt(spec, page),
+        ),
+      )
       .as('ranked');
     const pageIds = db
       .select({ id: ranked.id })
@@ -60,12 +80,18 @@ export async function pagesByParent<Row>(
       .orderBy(...keysetOrder(spec, page))
       .prepare('pages_by_parent');
   };
-  // The text depends on the ordering's direction and on whether there is a cursor.
+  // The text depends on the ordering's direction, on whether there is a cursor, and on the
+  // parents' own statement.
+  const parentShape = byQuery ? parents.shape : 'ids';
   const statement = prepare
-    ? prepared(db, `pages|${prepare.shape}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}`, build)
+    ? prepared(
+        db,
+        `pages|${prepare.shape}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}|${parentShape}`,
+        build,
+      )
     : build();
   const rows = (await statement.execute({
-    parentIds,
+    ...(byQuery ? parents.values : { parentIds: parents }),
     limit: page.size + 1,
     ...cursorValues(page),
     ...prepare?.values,

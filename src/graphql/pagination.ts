@@ -158,16 +158,24 @@ function keysetBound<Row>(spec: SortSpec<Row>, page: PageRequest, value: SQL, id
  * `keysetCondition` with the cursor as placeholders `cursorValue` and `cursorId` (their
  * values from `cursorValues`): the same SQL text for every cursor, for prepared statements.
  */
-export function keysetConditionAt<Row>(spec: SortSpec<Row>, page: PageRequest): SQL | undefined {
+export function keysetConditionAt<Row>(spec: SortSpec<Row>, page: PageRequest, prefix = ''): SQL | undefined {
   if (!page.cursor) return undefined;
-  return keysetBound(spec, page, sql`${sql.placeholder('cursorValue')}`, sql`${sql.placeholder('cursorId')}`);
+  return keysetBound(
+    spec,
+    page,
+    sql`${sql.placeholder(`${prefix}cursorValue`)}`,
+    sql`${sql.placeholder(`${prefix}cursorId`)}`,
+  );
 }
 
-/** The placeholder values `keysetConditionAt` takes. */
-export function cursorValues(page: PageRequest): Record<string, unknown> {
+/**
+ * The placeholder values `keysetConditionAt` takes. `prefix` names them apart when one
+ * statement holds two keysets (a page of children whose parents are themselves a page).
+ */
+export function cursorValues(page: PageRequest, prefix = ''): Record<string, unknown> {
   if (!page.cursor) return {};
   const { value, id } = page.cursor;
-  return { cursorValue: value instanceof Date ? value.toISOString() : value, cursorId: id };
+  return { [`${prefix}cursorValue`]: value instanceof Date ? value.toISOString() : value, [`${prefix}cursorId`]: id };
 }
 
 export function keysetOrder<Row>(spec: SortSpec<Row>, page: PageRequest): SQL[] {

@@ -19,14 +19,14 @@ export class NodeColumns<C extends Record<string, unknown>> {
     private readonly always: readonly (keyof C & string)[],
   ) {}
 
-  of(info: GraphQLResolveInfo): { key: string; columns: C } {
+  of(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): { key: string; columns: C } {
     const first = info.fieldNodes[0]!;
     let known = this.memo.get(first);
     if (!known) this.memo.set(first, (known = this.compute(info)));
     return known;
   }
 
-  private compute(info: GraphQLResolveInfo): { key: string; columns: C } {
+  private compute(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): { key: string; columns: C } {
     const every = { key: '*', columns: this.all };
     const names = new Set<string>();
     for (const field of info.fieldNodes) {
@@ -47,7 +47,11 @@ export class NodeColumns<C extends Record<string, unknown>> {
 }
 
 /** The fields called `name` in a selection set, through fragments. */
-function fieldsNamed(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, name: string): FieldNode[] {
+function fieldsNamed(
+  info: Pick<GraphQLResolveInfo, 'fragments'>,
+  set: SelectionSetNode | undefined,
+  name: string,
+): FieldNode[] {
   const found: FieldNode[] = [];
   const visit = (s: SelectionSetNode | undefined) => {
     for (const selection of s?.selections ?? []) {
@@ -62,7 +66,11 @@ function fieldsNamed(info: GraphQLResolveInfo, set: SelectionSetNode | undefined
 }
 
 /** Adds the names of the fields selected (through fragments); false when a selection has none. */
-function collectNames(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, names: Set<string>): boolean {
+function collectNames(
+  info: Pick<GraphQLResolveInfo, 'fragments'>,
+  set: SelectionSetNode | undefined,
+  names: Set<string>,
+): boolean {
   if (!set) return false;
   for (const selection of set.selections) {
     if (selection.kind === Kind.FIELD) names.add(selection.name.value);

@@ -85,3 +85,35 @@ export async function deleteExpiredIdempotencyKeys(db: Db): Promise<number> {
     if (deleted < 5_000) return total;
   }
 }
+
+/**
+ * A create under its `clientMutationId`, in the caller's transaction (which must serialize
+ * attempts with one key, e.g. under the parent's row lock): with no key, `create`; with a key
+ * an earlier attempt committed, that attempt's entity (`find`), when it still exists and the
+ * input is the same (`legacy` as in `assertSameInput`); else `create`, the key remembered with it.
+ */
+export async function createOnce<T extends { id: string }>(
+  tx: Db,
+  key: IdempotencyKey | null,
+  entity: string,
+  steps: {
+    find: (id: string) => Promise<T | undefined>;
+    legacy: (row: T | undefined) => boolean;
+    create: () => Promise<T>;
+  },
+): Promise<{ row: T; replayed: boolean }> {
+  const earlier = key ? await rememberedEntity(tx, key) : null;
+  if (key && earlier) {
+    const row = await steps.find(earlier.entityId);
+    assertSameInput(key, earlier, () => steps.legacy(row));
+    if (!row)
+      throw AppError.conflict(`clientMutationId was used for a ${entity} that has since been deleted`, {
+        clientMutationId: key.key,
+      });
+    return { row, replayed: true };
+  }
+  const row = await steps.create();
+  if (key && !(await rememberEntity(tx, key, row.id)))
+    throw AppError.conflict('clientMutationId is already in use', { clientMutationId: key.key });
+  return { row, replayed: false };
+}

@@ -10,6 +10,7 @@ import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { OperationDeadlines } from '../http/operation-deadline.js';
 import type { Logger } from '../logging/logger.js';
 import { mountCertificatePdfs } from '../modules/certificates/index.js';
+import { mountStripeWebhook, type PurchaseCommands } from '../modules/entitlements/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Infrastructure } from './infrastructure.js';
 
@@ -23,16 +24,19 @@ export interface HttpDeps {
   readonly infra: Infrastructure;
   readonly revocations: Revocations;
   readonly isDraining: () => boolean;
+  /** What Stripe's webhook (POST /webhooks/stripe) turns payments and refunds into. */
+  readonly purchases: PurchaseCommands;
 }
 
 /**
  * The HTTP side on the server: POST /graphql with a JSON body takes the hot path (node:http,
  * cache hits before Apollo); Express serves everything else.
- * Returns the readiness checks (the jobs add theirs) and Express's compiled `trust proxy`
- * function, so sockets see the same client IP as HTTP.
+ * Returns the readiness checks (the jobs add theirs), Express's compiled `trust proxy`
+ * function, so sockets see the same client IP as HTTP, and the operation deadlines, which
+ * WebSocket queries and mutations share.
  */
 export function serveHttp(deps: HttpDeps) {
-  const { config, log, database, metrics, httpServer, apollo, infra, revocations, isDraining } = deps;
+  const { config, log, database, metrics, httpServer, apollo, infra, revocations, isDraining, purchases } = deps;
   const { db } = database;
   const { redis } = infra;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
@@ -55,7 +59,7 @@ export function serveHttp(deps: HttpDeps) {
     isDraining,
     contextFor,
     exampleQuery: EXAMPLE_QUERY,
-    routes: [mountCertificatePdfs(db, log)],
+    routes: [mountCertificatePdfs(db, log), mountStripeWebhook(config.payments, purchases, log)],
   });
   const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;
   const graphql = createGraphQLHandler({
@@ -71,5 +75,5 @@ export function serveHttp(deps: HttpDeps) {
     deadlines,
   });
   httpServer.on('request', (req, res) => (graphql.accepts(req) ? graphql.handle(req, res) : expressApp(req, res)));
-  return { readiness, trustProxy };
+  return { readiness, trustProxy, deadlines };
 }

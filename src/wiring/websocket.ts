@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { wsContext } from '../context.js';
 import type { Db } from '../db/client.js';
+import type { OperationDeadlines } from '../http/operation-deadline.js';
 import type { Logger } from '../logging/logger.js';
 import { activeSessions } from '../modules/accounts/index.js';
 import type { MetricSources, Metrics } from '../observability/metrics.js';
@@ -24,6 +25,8 @@ export interface WebSocketDeps {
   readonly sources: MetricSources;
   /** Express's compiled `trust proxy` function, so sockets see the same client IP as HTTP. */
   readonly trustProxy: (addr: string, hop: number) => boolean;
+  /** The operation timeout and the database circuit, for queries and mutations over the socket. */
+  readonly deadlines: OperationDeadlines;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function attachWebSocket({
   metrics,
   sources,
   trustProxy,
+  deadlines,
 }: WebSocketDeps) {
   const { tokens, bus, costBudget, responseCache } = infra;
   const wsLog = log.child({ module: 'ws' });
@@ -67,6 +71,7 @@ export async function attachWebSocket({
     costBudget,
     metrics,
     invalidate: (tags) => responseCache.invalidate(tags),
+    deadlines,
   });
   sources.wsConnections = () => ws.connections;
   sources.wsSubscriptions = () => ws.subscriptions;

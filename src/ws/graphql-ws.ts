@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import {
+  execute,
   getOperationAST,
   GraphQLError,
   specifiedRules,
@@ -22,6 +23,7 @@ import { AppError } from '../errors/app-error.js';
 import { budgetKey, type CostBudget } from '../graphql/cost-budget.js';
 import { assertCostWithin, limitValidationRules } from '../graphql/limits.js';
 import { isOriginAllowed } from '../http/origins.js';
+import type { Deadline, OperationDeadlines } from '../http/operation-deadline.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
@@ -65,6 +67,18 @@ export interface WsDeps {
   /** Per-caller query cost budget, shared with HTTP. */
   readonly costBudget?: CostBudget;
   readonly metrics?: Metrics;
+  /**
+   * The operation timeout and the database circuit, as over HTTP: a query or mutation given
+   * up is answered SERVICE_UNAVAILABLE (its reason as over HTTP), and only after its
+   * transactions rolled back; OUTCOME_UNKNOWN only when its COMMIT was in flight.
+   */
+  readonly deadlines?: OperationDeadlines;
+}
+
+/** A query or mutation under its deadline: the give-up answer, when it comes, replaces its own. */
+interface Guarded {
+  readonly deadline: Deadline;
+  readonly givenUp: Promise<ExecutionResult>;
 }
 
 export interface WsServer {
@@ -117,6 +131,7 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
     delivered: (n) => deps.metrics?.eventsDelivered.inc(n),
   });
   const costOf = costMemo(config, schema);
+  const guarded = new WeakMap<object, Guarded>();
   const documents = new DocumentCache(schema, rules, config.graphql.maxTokens);
   /** Each signed-in user's sockets (their extras: the viewer names the session, which may be ended alone). */
   const byUser = new Map<string, Set<Extra>>();
@@ -219,13 +234,16 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       logs.subscriptionStarted(ctx.extra, id, payload.operationName ?? operation.name?.value);
     }
     const { socket } = ctx.extra;
+    const underDeadline = operation.operation !== 'subscription' ? startDeadline(deps.deadlines) : undefined;
     const contextValue = deps.contextFor({
       viewer: ctx.extra.viewer,
       ip: ctx.extra.ip,
       userAgent: ctx.extra.userAgent,
       requestId: ctx.extra.requestId,
       disconnect: (code, reason) => socket.close(code, reason),
+      guard: underDeadline?.deadline.guard,
     });
+    if (underDeadline) guarded.set(contextValue, underDeadline);
     const args: ExecutionArgs = {
       schema,
       document,
@@ -243,6 +261,17 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
       schema,
       // Subscribers who would read the same payload share one execution of each event.
       subscribe: audienceSubscribe,
+      execute: async (args) => {
+        const under = guarded.get(args.contextValue as object);
+        if (!under) return execute(args);
+        try {
+          const result = await Promise.race([execute(args), under.givenUp]);
+          // Given up while it ran: its own answer (errors of the aborted work) is dropped.
+          return under.deadline.givenUp ? await under.givenUp : result;
+        } finally {
+          under.deadline.done();
+        }
+      },
       connectionInitWaitTimeout: config.graphql.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const viewer = await verifiedViewer(deps, ctx.connectionParams);
@@ -382,4 +411,16 @@ async function verifiedViewer(deps: WsDeps, params: Record<string, unknown> | un
   return deps.tokens
     .viewerFromAuthorization(/^bearer\s/i.test(raw) ? raw : `Bearer ${raw}`, ANONYMOUS)
     .catch(() => null);
+}
+
+/** A deadline for one query or mutation: its give-up answer as the operation's result. */
+function startDeadline(deadlines: OperationDeadlines | undefined): Guarded | undefined {
+  if (!deadlines) return undefined;
+  let answer!: (result: ExecutionResult) => void;
+  const givenUp = new Promise<ExecutionResult>((resolve) => (answer = resolve));
+  const deadline = deadlines.start((_status, _headers, body) => {
+    const { errors } = JSON.parse(body) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+    answer({ errors: errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) });
+  });
+  return { deadline, givenUp };
 }

@@ -29,7 +29,11 @@ export interface TestApp {
  */
 export async function startTestApp(
   env: Record<string, string | undefined> = {},
-  options: { log?: Logger } = {},
+  options: {
+    log?: Logger;
+    /** The URL the app connects to its database with (a proxy in front of it, say). */
+    routeDatabase?: (url: string) => string;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const redisPrefix = testRedisPrefix();
@@ -39,7 +43,7 @@ export async function startTestApp(
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATABASE_URL: database.url,
+    DATABASE_URL: options.routeDatabase ? options.routeDatabase(database.url) : database.url,
     // A test that names its own Redis (a private server it stops) gets only that one.
     ...('REDIS_URL' in env ? {} : testRedisEnv()),
     REDIS_KEY_PREFIX: redisPrefix,

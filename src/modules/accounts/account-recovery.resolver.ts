@@ -16,7 +16,7 @@ export class AccountRecoveryResolver {
       'At most 3 usable links at a time: a further request sends nothing (and still answers true). Throttled per client address.',
   })
   requestPasswordReset(@Arg('email', () => String) email: string, @Ctx() ctx: GraphQLContext) {
-    return this.recovery.requestPasswordReset(email, ctx.client);
+    return this.recovery.requestPasswordReset(ctx, email, ctx.client);
   }
 
   @Mutation(() => AuthPayload, {
@@ -24,7 +24,7 @@ export class AccountRecoveryResolver {
       'Sets the new password, ends every session of the user, and signs in afresh. A used, expired or unknown token is BAD_USER_INPUT.',
   })
   async resetPassword(@Arg('input', () => ResetPasswordInput) input: ResetPasswordInput, @Ctx() ctx: GraphQLContext) {
-    const result = await this.recovery.resetPassword(input, ctx.client);
+    const result = await this.recovery.resetPassword(ctx, input, ctx.client);
     ctx.signedIn?.add(result.user.id); // the payload's user may read their own fields
     return result;
   }

@@ -4,7 +4,7 @@ import { hashPassword } from '../../auth/passwords.js';
 import type { TokenService } from '../../auth/tokens.js';
 import { requireSignedIn } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
-import { transaction } from '../../db/operation-guard.js';
+import { transaction, type GuardedScope } from '../../db/operation-guard.js';
 import type { UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
@@ -56,7 +56,7 @@ export class AccountRecoveryService {
    * (there is always a live link in the mailbox, or the next request sends one). The only limit
    * on asking is per client address (`reserveResetRequest`), against one client mailing many.
    */
-  async requestPasswordReset(email: string, client: Pick<ClientInfo, 'ip'>): Promise<boolean> {
+  async requestPasswordReset(scope: GuardedScope, email: string, client: Pick<ClientInfo, 'ip'>): Promise<boolean> {
     const started = Date.now();
     const address = email.trim().toLowerCase();
     if (address.length === 0 || address.length > 254 || !address.includes('@'))
@@ -64,7 +64,7 @@ export class AccountRecoveryService {
     try {
       await this.deps.throttle.reserveResetRequest(client.ip);
       const user = await findUserByEmail(this.deps.db, address);
-      if (user) await this.request(user, 'PASSWORD_RESET', RESET_TOKEN_TTL_MS, MAX_LIVE_RESET_LINKS);
+      if (user) await this.request(scope, user, 'PASSWORD_RESET', RESET_TOKEN_TTL_MS, MAX_LIVE_RESET_LINKS);
       return true;
     } finally {
       const wait = RESET_RESPONSE_FLOOR_MS - (Date.now() - started);
@@ -77,7 +77,7 @@ export class AccountRecoveryService {
     const user = await findUser(this.deps.db, viewer.userId);
     if (!user) throw AppError.unauthenticated();
     await this.deps.throttle.reserveAccountEmail('verify', user.email, user.id);
-    await this.request(user, 'EMAIL_VERIFICATION', VERIFICATION_TOKEN_TTL_MS);
+    await this.request(scope, user, 'EMAIL_VERIFICATION', VERIFICATION_TOKEN_TTL_MS);
     return true;
   }
 
@@ -106,13 +106,17 @@ export class AccountRecoveryService {
    * Sets the new password (the policy applies), ends every session of the user (refresh tokens,
    * access tokens through the revocation markers, sockets) and signs in afresh.
    */
-  async resetPassword(input: { token: string; newPassword: string }, client: ClientInfo): Promise<AuthResult> {
+  async resetPassword(
+    scope: GuardedScope,
+    input: { token: string; newPassword: string },
+    client: ClientInfo,
+  ): Promise<AuthResult> {
     const row = await findUsableAccountToken(this.deps.db, 'PASSWORD_RESET', input.token);
     if (!row) throw invalidToken();
     const problem = await passwordProblem(input.newPassword, row.email);
     if (problem) throw AppError.badInput({ newPassword: problem });
     const passwordHash = await hashPassword(input.newPassword);
-    const done = await this.deps.db.transaction(async (tx) => {
+    const done = await transaction(this.deps.db, scope, async (tx) => {
       if (!(await consumeAccountToken(tx, row.id))) throw invalidToken();
       await retireAccountTokens(tx, row.userId, 'PASSWORD_RESET');
       const user = await updateUser(tx, row.userId, { passwordHash });
@@ -143,8 +147,14 @@ export class AccountRecoveryService {
    * The token row and its outbox event, in one transaction: the worker does the rest. With
    * `maxLive`, nothing while the user already holds that many usable links of the purpose.
    */
-  private async request(user: UserRow, purpose: AccountTokenPurpose, ttlMs: number, maxLive?: number): Promise<void> {
-    await this.deps.db.transaction(async (tx) => {
+  private async request(
+    scope: GuardedScope,
+    user: UserRow,
+    purpose: AccountTokenPurpose,
+    ttlMs: number,
+    maxLive?: number,
+  ): Promise<void> {
+    await transaction(this.deps.db, scope, async (tx) => {
       if (maxLive !== undefined && (await countLiveAccountTokens(tx, user.id, purpose)) >= maxLive) return;
       const row = await insertAccountToken(tx, { userId: user.id, purpose, email: user.email, ttlMs });
       await appendToOutbox(tx, {

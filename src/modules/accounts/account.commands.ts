@@ -6,7 +6,7 @@ import type { TokenService } from '../../auth/tokens.js';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type ClientInfo, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
-import { transaction } from '../../db/operation-guard.js';
+import { transaction, type GuardedScope } from '../../db/operation-guard.js';
 import type { Role, UserRow } from '../../db/schema.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { AppError } from '../../errors/app-error.js';
@@ -90,7 +90,7 @@ export class AccountCommands {
 
   constructor(private readonly deps: AccountCommandsDeps) {}
 
-  async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
+  async register(scope: GuardedScope, input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
     const v = parseInput(registerSchema, input);
     const problem = await passwordProblem(v.password, v.email);
     if (problem) throw AppError.badInput({ password: problem });
@@ -99,7 +99,7 @@ export class AccountCommands {
     try {
       // The account and its first session together: a failure leaves no account behind
       // that a retry would then call a CONFLICT.
-      const started = await this.deps.db.transaction(async (tx) => {
+      const started = await transaction(this.deps.db, scope, async (tx) => {
         const user = await insertUser(tx, {
           email: v.email,
           displayName: v.displayName,
@@ -129,7 +129,7 @@ export class AccountCommands {
    * to run reserves throttle attempts for all of them.
    */
   async login(
-    scope: object,
+    scope: GuardedScope,
     input: LoginInput,
     client: ClientInfo,
     requestLogins: () => string[],
@@ -150,15 +150,18 @@ export class AccountCommands {
     if (!user || !ok) throw AppError.unauthenticated(INVALID_CREDENTIALS);
 
     await this.deps.throttle.succeeded(emailAddress, client.ip);
-    if (needsRehash(user.passwordHash)) {
-      await updateUser(this.deps.db, user.id, { passwordHash: await hashPassword(input.password) });
-    }
-    return this.startSession(user, client);
+    // The rehash and the new session commit together, or neither does.
+    const passwordHash = needsRehash(user.passwordHash) ? await hashPassword(input.password) : null;
+    const { session, refreshToken } = await transaction(this.deps.db, scope, async (tx) => {
+      if (passwordHash) await updateUser(tx, user.id, { passwordHash });
+      return createSession(tx, user.id, this.deps.refreshTokenTtlDays, client.userAgent);
+    });
+    return this.issue(user, session.id, refreshToken);
   }
 
   /** Rotates the refresh token. Reusing a rotated token revokes its whole session. */
-  async refresh(input: RefreshSessionInput): Promise<AuthResult> {
-    const outcome = await this.deps.db.transaction(async (tx) => {
+  async refresh(scope: GuardedScope, input: RefreshSessionInput): Promise<AuthResult> {
+    const outcome = await transaction(this.deps.db, scope, async (tx) => {
       const found = await findTokenForUpdate(tx, input.refreshToken);
       if (!found) return { kind: 'invalid' as const };
       const { token, session } = found;
@@ -201,8 +204,8 @@ export class AccountCommands {
   }
 
   /** Ends the session the refresh token belongs to. Unknown tokens are not an error. */
-  async logout(input: LogoutInput): Promise<boolean> {
-    const ended = await this.deps.db.transaction(async (tx) => {
+  async logout(scope: GuardedScope, input: LogoutInput): Promise<boolean> {
+    const ended = await transaction(this.deps.db, scope, async (tx) => {
       const found = await findTokenForUpdate(tx, input.refreshToken);
       if (!found) return null;
       await revokeSession(tx, found.session.id, 'LOGOUT');
@@ -294,16 +297,6 @@ export class AccountCommands {
       await this.deps.afterCommit.emit('sessionChanged', { userId, reason: 'ROLE_CHANGED', revoked: { roleChange } });
     }
     return updated.user;
-  }
-
-  private async startSession(user: UserRow, client: ClientInfo): Promise<AuthResult> {
-    const { session, refreshToken } = await createSession(
-      this.deps.db,
-      user.id,
-      this.deps.refreshTokenTtlDays,
-      client.userAgent,
-    );
-    return this.issue(user, session.id, refreshToken);
   }
 
   private async issue(user: UserRow, sessionId: string, refreshToken: string): Promise<AuthResult> {

@@ -21,7 +21,7 @@ export class AccountResolver {
 
   @Mutation(() => AuthPayload, { description: 'Creates a STUDENT account and signs it in.' })
   async register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() ctx: GraphQLContext) {
-    return signedIn(ctx, await this.accounts.register(input, ctx.client));
+    return signedIn(ctx, await this.accounts.register(ctx, input, ctx.client));
   }
 
   @Mutation(() => AuthPayload, {
@@ -42,12 +42,12 @@ export class AccountResolver {
     @Arg('input', () => RefreshSessionInput) input: RefreshSessionInput,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return signedIn(ctx, await this.accounts.refresh(input));
+    return signedIn(ctx, await this.accounts.refresh(ctx, input));
   }
 
   @Mutation(() => Boolean, { description: "Ends the refresh token's session." })
-  logout(@Arg('input', () => LogoutInput) input: LogoutInput) {
-    return this.accounts.logout(input);
+  logout(@Arg('input', () => LogoutInput) input: LogoutInput, @Ctx() ctx: GraphQLContext) {
+    return this.accounts.logout(ctx, input);
   }
 
   @Mutation(() => User)

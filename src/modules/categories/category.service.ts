@@ -1,6 +1,7 @@
 import { requireRole } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import { isUniqueViolation, type Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { CategoryRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -62,7 +63,9 @@ export class CategoryCommands {
     const v = parseInput(createCategorySchema, input);
     const slug = v.slug ?? slugify(v.name, 'category');
     const row = await this.write(() =>
-      insertCategory(this.db, { name: v.name, slug, description: v.description ?? null }),
+      transaction(this.db, scope, (tx) =>
+        insertCategory(tx, { name: v.name, slug, description: v.description ?? null }),
+      ),
     );
     touched(scope, 'Category:list');
     return row;
@@ -74,7 +77,7 @@ export class CategoryCommands {
     const id = uuidOf('Category', v.id);
     if (!id) throw AppError.notFound('Category');
     const changes = { name: v.name, slug: v.slug, description: v.description };
-    const row = await this.write(() => updateCategory(this.db, id, changes));
+    const row = await this.write(() => transaction(this.db, scope, (tx) => updateCategory(tx, id, changes)));
     if (!row) throw AppError.notFound('Category');
     touched(scope, `Category:${id}`, 'Category:list');
     return row;
@@ -83,7 +86,8 @@ export class CategoryCommands {
   async delete(scope: RequestScope, id: string): Promise<string> {
     requireRole(scope.viewer, 'ADMIN');
     const uuid = uuidOf('Category', id);
-    if (!uuid || !(await deleteCategory(this.db, uuid))) throw AppError.notFound('Category');
+    if (!uuid || !(await transaction(this.db, scope, (tx) => deleteCategory(tx, uuid))))
+      throw AppError.notFound('Category');
     // Its courses lose their category: every response showing it, and filtered lists.
     touched(scope, `Category:${uuid}`, 'Category:list', 'Course:list');
     return id;

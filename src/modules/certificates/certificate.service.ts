@@ -1,5 +1,6 @@
 import { requireRole } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import type { ClientInfo, RequestScope } from '../../request-scope.js';
@@ -86,7 +87,7 @@ export class CertificateService {
     const trimmed = reason.trim();
     if (trimmed.length < 1 || trimmed.length > 500) throw AppError.badInput({ reason: 'must be 1 to 500 characters' });
     const uuid = uuidOf('Certificate', id);
-    const row = uuid ? await revokeCertificateRow(this.db, uuid, trimmed) : undefined;
+    const row = uuid ? await transaction(this.db, scope, (tx) => revokeCertificateRow(tx, uuid, trimmed)) : undefined;
     if (!row) throw AppError.notFound('Certificate');
     touched(scope, `Certificate:${row.id}`, `Course:${row.courseId}`, `User:${row.studentId}`);
     return row;

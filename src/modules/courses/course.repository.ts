@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, count, eq, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
@@ -141,6 +141,53 @@ function listCondition(viewer: Viewer, filter: CourseListFilter): SQL | undefine
   );
 }
 
+/**
+ * The public catalog (anonymous or admin, no filter: the predicate holds no values) is the hot
+ * list: its statements are prepared, one per ordering and cursor-or-not. Null for any other list.
+ */
+function catalogShape(viewer: Viewer, filter: CourseListFilter, spec: SortSpec<CourseRow>, page: PageRequest) {
+  if (!((viewer.userId === null || viewer.role === 'ADMIN') && isEmptyFilter(filter))) return null;
+  return `${viewer.role === 'ADMIN' ? 'admin' : 'anonymous'}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}`;
+}
+
+/**
+ * The courses a catalog page shows (its first `size` rows in walking order), as statements
+ * that select their ids and their instructors' ids: children of the page (its lessons, its
+ * instructors) are then asked for together with the page itself, not after it. Null off the
+ * hot path (`catalogShape`). Its placeholders are named `page*`, apart from any child page's.
+ */
+export function catalogPageQueries(
+  db: Db,
+  viewer: Viewer,
+  filter: CourseListFilter,
+  spec: SortSpec<CourseRow>,
+  page: PageRequest,
+): CoursePageQueries | null {
+  const shape = catalogShape(viewer, filter, spec, page);
+  if (shape === null) return null;
+  const select = (column: typeof courses.id | typeof courses.instructorId) =>
+    db
+      .select({ id: column })
+      .from(courses)
+      .where(and(courseVisibility(viewer), keysetConditionAt(spec, page, 'page')))
+      .orderBy(...keysetOrder(spec, page))
+      .limit(sql.placeholder('pageSize'));
+  return {
+    ids: select(courses.id),
+    instructorIds: select(courses.instructorId),
+    shape: `catalog|${shape}`,
+    values: { pageSize: page.size, ...cursorValues(page, 'page') },
+  };
+}
+
+/** See `catalogPageQueries`: `ids` and `instructorIds` share `shape` and `values`. */
+export interface CoursePageQueries {
+  readonly ids: SQLWrapper;
+  readonly instructorIds: SQLWrapper;
+  readonly shape: string;
+  readonly values: Record<string, unknown>;
+}
+
 export function listCourses(
   db: Db,
   viewer: Viewer,
@@ -148,10 +195,9 @@ export function listCourses(
   spec: SortSpec<CourseRow>,
   page: PageRequest,
 ): Promise<CourseRow[]> {
-  // The public catalog (anonymous or admin, no filter: the predicate holds no values) is the
-  // hot list: one prepared statement per ordering and cursor-or-not.
-  if ((viewer.userId === null || viewer.role === 'ADMIN') && isEmptyFilter(filter)) {
-    const shape = `courses-list|${viewer.role === 'ADMIN' ? 'admin' : 'anonymous'}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}`;
+  const catalog = catalogShape(viewer, filter, spec, page);
+  if (catalog !== null) {
+    const shape = `courses-list|${catalog}`;
     return prepared(db, shape, () =>
       db
         .select(courseColumns)
@@ -171,7 +217,15 @@ export function listCourses(
 }
 
 export async function countCourses(db: Db, viewer: Viewer, filter: CourseListFilter): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(courses).where(listCondition(viewer, filter));
+  // The catalog's count is prepared too (a statement with values and no name costs postgres.js
+  // a second round trip: it asks Postgres for the parameter types first).
+  const query =
+    (viewer.userId === null || viewer.role === 'ADMIN') && isEmptyFilter(filter)
+      ? prepared(db, `courses-count|${viewer.role === 'ADMIN' ? 'admin' : 'anonymous'}`, () =>
+          db.select({ n: count() }).from(courses).where(courseVisibility(viewer)).prepare('courses_count'),
+        ).execute()
+      : db.select({ n: count() }).from(courses).where(listCondition(viewer, filter));
+  const [row] = await query;
   return row?.n ?? 0;
 }
 

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import {
   Arg,
   Args,
@@ -5,6 +6,7 @@ import {
   Directive,
   FieldResolver,
   ID,
+  Info,
   Mutation,
   Query,
   Resolver,
@@ -77,8 +79,9 @@ export class CourseResolver {
     @Arg('filter', () => CourseFilter, { nullable: true }) filter: CourseFilter | null,
     @Arg('orderBy', () => CourseOrder, { nullable: true }) orderBy: CourseOrder | null,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    return this.coursesService.list(ctx, args, filter, orderBy);
+    return this.coursesService.list(ctx, args, filter, orderBy, info);
   }
 
   @FieldResolver(() => ID)

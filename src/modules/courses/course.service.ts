@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
@@ -5,7 +6,10 @@ import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { canManageCourse } from './course.policy.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
+import { selectsField } from '../../graphql/lookahead.js';
+import { CoursePageAhead, type CoursePageChild } from './course.prefetch.js';
 import {
+  catalogPageQueries,
   categorySort,
   countCourses,
   courseSort,
@@ -20,7 +24,15 @@ const MAX_SEARCH_LENGTH = 200;
 const MAX_SLUG_LENGTH = 200;
 
 export class CourseService {
-  constructor(private readonly db: Db) {}
+  private readonly ahead: CoursePageAhead;
+
+  /** `children`: fields of `Course` a catalog page loads in the same round trip as itself. */
+  constructor(
+    private readonly db: Db,
+    children: readonly CoursePageChild[] = [],
+  ) {
+    this.ahead = new CoursePageAhead(children);
+  }
 
   /** A course the viewer may see, by global ID; null when missing, hidden or not a Course ID. */
   async findVisible(scope: RequestScope, id: string): Promise<CourseRow | null> {
@@ -53,12 +65,29 @@ export class CourseService {
     args: PageArgs,
     filter: CourseFilter | null | undefined,
     orderBy: CourseOrder | null | undefined,
+    /** The query's selection: on the catalog, what the page's courses select is loaded with it. */
+    info?: GraphQLResolveInfo,
   ): Promise<Connection<CourseRow>> {
     const f = parseFilter(filter);
     const spec = courseSort(orderBy?.field, orderBy?.direction);
     const page = parsePage(spec, args);
-    const rows = await listCourses(this.db, scope.viewer, f, spec, page);
-    return toConnection(spec, page, rows, () => countCourses(this.db, scope.viewer, f));
+    const listing = listCourses(this.db, scope.viewer, f, spec, page);
+    const queries = info && catalogPageQueries(this.db, scope.viewer, f, spec, page);
+    if (!info || !queries) {
+      const rows = await listing;
+      return toConnection(spec, page, rows, () => countCourses(this.db, scope.viewer, f));
+    }
+    // The catalog: the count (when selected) and the page's children are asked for in the
+    // same tick as the page, so its statements travel together (one round trip, not three).
+    let count: Promise<number> | undefined;
+    if (selectsField(info, 'totalCount')) {
+      count = countCourses(this.db, scope.viewer, f);
+      count.catch(() => {}); // read (and reported) by totalCount
+    }
+    const children = this.ahead.start(scope, queries, info);
+    const rows = await listing;
+    if (children) await children;
+    return toConnection(spec, page, rows, () => count ?? countCourses(this.db, scope.viewer, f));
   }
 
   /** `User.coursesTaught`: the instructor's courses this viewer may see. */

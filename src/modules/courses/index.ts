@@ -7,3 +7,4 @@ export * from './course.loader.js';
 export { courseVisibility } from './course.repository.js';
 export * from './course.commands.js';
 export * from './course.inputs.js';
+export * from './course.prefetch.js';

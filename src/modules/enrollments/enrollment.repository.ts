@@ -1,5 +1,6 @@
 import { and, count, desc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
+import { anyUuidAt, prepared } from '../../db/prepared.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
@@ -117,7 +118,22 @@ async function countBy(
   return new Map<string, EnrollmentCounts>(rows.map((r) => [r.id, { all: r.all, active: r.active }]));
 }
 
-export const countEnrollmentsByCourses = (db: Db, courseIds: string[]) => countBy(db, enrollments.courseId, courseIds);
+/** `Course.enrollmentCount` and the like, for a page of courses: prepared (it is on the catalog). */
+export async function countEnrollmentsByCourses(db: Db, courseIds: string[]): Promise<Map<string, EnrollmentCounts>> {
+  const rows = await prepared(db, 'enrollment-counts-by-courses', () =>
+    db
+      .select({
+        id: enrollments.courseId,
+        all: count(),
+        active: sql<number>`count(*) filter (where ${enrollments.status} = 'ACTIVE')`.mapWith(Number),
+      })
+      .from(enrollments)
+      .where(anyUuidAt(enrollments.courseId, 'ids'))
+      .groupBy(enrollments.courseId)
+      .prepare('enrollment_counts_by_courses'),
+  ).execute({ ids: courseIds });
+  return new Map<string, EnrollmentCounts>(rows.map((r) => [r.id, { all: r.all, active: r.active }]));
+}
 export const countEnrollmentsByStudents = (db: Db, viewer: Viewer, studentIds: string[]) =>
   countBy(db, enrollments.studentId, studentIds, courseVisibleTo(viewer));
 

@@ -3,7 +3,7 @@ import { anyUuid } from '../../db/any-uuid.js';
 import { anyUuidAt, prepared } from '../../db/prepared.js';
 import type { Viewer } from '../../auth/viewer.js';
 import { rowsOf, type Db } from '../../db/client.js';
-import { pagesByParent } from '../../db/paged-by-parent.js';
+import { pagesByParent, type ParentQuery } from '../../db/paged-by-parent.js';
 import {
   courses,
   enrollments,
@@ -53,7 +53,7 @@ export type LessonColumns = ReturnType<typeof lessonListColumns.of>;
 
 export function lessonsPageByCourses(
   db: Db,
-  courseIds: string[],
+  courseIds: string[] | ParentQuery,
   page: PageRequest,
   status: LessonStatus | null,
   columns?: LessonColumns,
@@ -80,11 +80,14 @@ export function emptyLessonCounts(): LessonCounts {
 
 /** Lesson counts per course and status in one statement; `lessonCount` and every `totalCount` share it. */
 export async function lessonCountsByCourses(db: Db, courseIds: string[]): Promise<Map<string, LessonCounts>> {
-  const rows = await db
-    .select({ courseId: lessons.courseId, status: lessons.status, n: count() })
-    .from(lessons)
-    .where(anyUuid(lessons.courseId, courseIds))
-    .groupBy(lessons.courseId, lessons.status);
+  const rows = await prepared(db, 'lesson-counts-by-courses', () =>
+    db
+      .select({ courseId: lessons.courseId, status: lessons.status, n: count() })
+      .from(lessons)
+      .where(anyUuidAt(lessons.courseId, 'ids'))
+      .groupBy(lessons.courseId, lessons.status)
+      .prepare('lesson_counts_by_courses'),
+  ).execute({ ids: courseIds });
   const result = new Map<string, LessonCounts>();
   for (const { courseId, status, n } of rows) {
     const counts = result.get(courseId) ?? emptyLessonCounts();

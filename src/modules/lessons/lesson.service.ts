@@ -1,10 +1,15 @@
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { RequestScope } from '../../request-scope.js';
 import type { LessonRow, LessonStatus } from '../../db/schema.js';
 import { uuidOf } from '../../graphql/global-id.js';
-import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
+import { parsePage, toConnection, type Connection, type PageArgs, type PageRequest } from '../../graphql/pagination.js';
+import { argumentsOf } from '../../graphql/lookahead.js';
+import type { CoursePageChild, CoursePageQueries } from '../courses/index.js';
 import type { Db } from '../../db/client.js';
 import { AppError } from '../../errors/app-error.js';
 import {
+  lessonListColumns,
+  lessonsPageByCourses,
   lessonSort,
   scheduleCount,
   schedulePage,
@@ -67,7 +72,43 @@ export class LessonService {
     });
   }
 
+  /**
+   * `Course.lessons` for a whole page of courses, loaded with the page itself (see
+   * `CoursePageChild`): the field `node` (its arguments as its resolver will read them, its
+   * columns as `lessonListColumns` picks them) for every course `page.ids` selects, primed
+   * under the very key `ofCourse` loads. Courses without lessons are not primed (nothing tells
+   * them from courses the statement did not cover): their resolvers load as usual.
+   */
+  primeCoursePages(
+    scope: RequestScope,
+    page: CoursePageQueries,
+    node: FieldNode,
+    info: GraphQLResolveInfo,
+  ): Promise<void> | undefined {
+    const args = argumentsOf(info, 'Course', node) as (PageArgs & { status?: LessonStatus | null }) | null;
+    if (args === null) return undefined;
+    let request: PageRequest;
+    try {
+      request = parsePage(lessonSort, args);
+    } catch {
+      return undefined; // the resolver reports it
+    }
+    const status = args.status ?? null;
+    const columns = lessonListColumns.of({ fieldNodes: [node], fragments: info.fragments });
+    const params = { page: request, status, columns };
+    const parents = { ids: page.ids, shape: page.shape, values: page.values };
+    return lessonsPageByCourses(this.db, parents, request, status, columns).then((pages) => {
+      const loader = scope.loaders.lessons.pageByCourse;
+      for (const [parentId, rows] of pages) loader.prime({ parentId, params }, rows);
+    });
+  }
+
   async countOfCourse(scope: RequestScope, courseId: string): Promise<number> {
     return (await scope.loaders.lessons.countsByCourse.load(courseId)).ALL;
   }
+}
+
+/** `Course.lessons` loaded with a catalog page (see `LessonService.primeCoursePages`). */
+export function lessonsAhead(lessons: Pick<LessonService, 'primeCoursePages'>): CoursePageChild {
+  return { field: 'lessons', ahead: (scope, page, node, info) => lessons.primeCoursePages(scope, page, node, info) };
 }

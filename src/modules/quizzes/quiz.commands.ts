@@ -4,6 +4,7 @@ import { transaction } from '../../db/operation-guard.js';
 import type { AttemptRow, QuizRow } from '../../db/schema.js';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
+import { createOnce, inputFingerprint } from '../../idempotency/idempotency.repository.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import type { Emits } from '../../util/after-commit.js';
@@ -48,19 +49,46 @@ export class QuizCommands {
     private readonly afterCommit: Emits<QuizCommitEvents>,
   ) {}
 
+  /**
+   * With a `clientMutationId`, a retry (same viewer, same id and input, within a day) returns
+   * the quiz the first attempt made, even when that attempt's answer was lost.
+   */
   async create(scope: RequestScope, input: CreateQuizInput): Promise<QuizRow> {
-    requireSignedIn(scope.viewer);
+    const viewer = requireSignedIn(scope.viewer);
     const errors: FieldErrors = {};
     const settings = validateSettings(input, errors, true);
     const drafts = validateQuestions(input.questions, errors);
     const lessonId = uuidOf('Lesson', input.lessonId);
     if (!lessonId) errors['input.lessonId'] = 'is not a lesson ID';
+    const clientMutationId = input.clientMutationId?.trim();
+    if (input.clientMutationId != null && (!clientMutationId || clientMutationId.length > 200))
+      errors['input.clientMutationId'] = 'must be 1 to 200 characters';
     if (Object.keys(errors).length) throw AppError.badInput(errors);
     const lesson = await scope.loaders.lessons.visibleById.load(lessonId!);
     if (!lesson) throw AppError.notFound('Lesson');
-    return this.courseCommands.withManageableCourse(scope, lesson.courseId, (tx) =>
-      insertQuiz(tx, { ...settings, title: settings.title!, courseId: lesson.courseId, lessonId: lesson.id }, drafts),
-    );
+    const key = clientMutationId
+      ? {
+          userId: viewer.userId,
+          operation: 'createQuiz',
+          key: clientMutationId,
+          // The input as sent: drafts carry fresh choice ids.
+          fingerprint: inputFingerprint({ ...input, clientMutationId: null }),
+        }
+      : null;
+    // Under the course's row lock: two attempts with one key run one at a time.
+    return this.courseCommands.withManageableCourse(scope, lesson.courseId, async (tx) => {
+      const { row } = await createOnce(tx, key, 'quiz', {
+        find: (id) => lockQuiz(tx, id),
+        legacy: () => false,
+        create: () =>
+          insertQuiz(
+            tx,
+            { ...settings, title: settings.title!, courseId: lesson.courseId, lessonId: lesson.id },
+            drafts,
+          ),
+      });
+      return row;
+    });
   }
 
   async update(scope: RequestScope, input: UpdateQuizInput): Promise<QuizRow> {

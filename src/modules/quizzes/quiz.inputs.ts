@@ -77,6 +77,13 @@ export class CreateQuizInput {
 
   @Field(() => [QuestionInput], { description: '1 to 100 questions.' })
   questions!: QuestionInput[];
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Optional, 1 to 200 characters, unique per client request: a retry with the same id within a day returns the quiz the first attempt created instead of creating another (retry with it after a 503 or a lost answer).',
+  })
+  clientMutationId?: string | null;
 }
 
 @InputType('UpdateQuizInput', {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { requireRole, requireSignedIn } from '../../auth/viewer.js';
 import { touched, type RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
+import { transaction } from '../../db/operation-guard.js';
 import type { CourseRow, ReviewRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
@@ -74,7 +75,7 @@ export class ReviewCommands {
     if (!course) throw AppError.notFound('Course');
     const refusal = reviewRefusal(scope.viewer, await scope.loaders.enrollments.viewerByCourse.load(course.id));
     if (refusal) throw refusal;
-    const review = await this.db.transaction(async (tx) => {
+    const review = await transaction(this.db, scope, async (tx) => {
       const row = await upsertReview(tx, {
         courseId: course.id,
         authorId: scope.viewer.userId!,
@@ -98,7 +99,7 @@ export class ReviewCommands {
   async delete(scope: RequestScope, id: string): Promise<string> {
     const review = await this.visible(scope, id);
     if (!canDeleteReview(scope.viewer, review)) throw AppError.forbidden('Only its author and admins delete a review');
-    if (!(await deleteReview(this.db, review.id))) throw AppError.notFound('Review');
+    if (!(await transaction(this.db, scope, (tx) => deleteReview(tx, review.id)))) throw AppError.notFound('Review');
     this.changed(scope, review);
     return id;
   }
@@ -109,7 +110,8 @@ export class ReviewCommands {
     const course = await scope.loaders.courses.rowForPolicy.load(review.courseId);
     if (!course || !canReplyToReview(scope.viewer, course))
       throw AppError.forbidden("Only the course's instructor replies to its reviews");
-    const row = await updateReview(this.db, review.id, { instructorReply: v.reply, instructorRepliedAt: new Date() });
+    const changes = { instructorReply: v.reply, instructorRepliedAt: new Date() };
+    const row = await transaction(this.db, scope, (tx) => updateReview(tx, review.id, changes));
     if (!row) throw AppError.notFound('Review');
     this.changed(scope, row);
     return row;
@@ -118,7 +120,10 @@ export class ReviewCommands {
   async setHidden(scope: RequestScope, id: string, hidden: boolean): Promise<ReviewRow> {
     requireRole(scope.viewer, 'ADMIN');
     const review = await this.visible(scope, id);
-    const row = review.hidden === hidden ? review : await updateReview(this.db, review.id, { hidden });
+    const row =
+      review.hidden === hidden
+        ? review
+        : await transaction(this.db, scope, (tx) => updateReview(tx, review.id, { hidden }));
     if (!row) throw AppError.notFound('Review');
     this.changed(scope, row);
     return row;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
-import { intBetween, optional, singleLine } from '../../graphql/validation.js';
+import { intBetween, optional, singleLine, trimmed } from '../../graphql/validation.js';
 
 @InputType('CreateSectionInput')
 export class CreateSectionInput {
@@ -12,6 +12,13 @@ export class CreateSectionInput {
 
   @Field(() => Int, { nullable: true, description: '0-based place; omitted: last. Later sections move down.' })
   position?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Optional, 1 to 200 characters, unique per client request: a retry with the same id within a day returns the section the first attempt created instead of creating another (retry with it after a 503 or a lost answer).',
+  })
+  clientMutationId?: string | null;
 }
 
 @InputType('UpdateSectionInput')
@@ -43,6 +50,11 @@ export class MoveLessonInput {
 
 const position = optional(intBetween(0, 10_000));
 
-export const createSectionSchema = z.object({ courseId: z.string(), title: singleLine(1, 200), position });
+export const createSectionSchema = z.object({
+  courseId: z.string(),
+  title: singleLine(1, 200),
+  position,
+  clientMutationId: optional(trimmed(1, 200)),
+});
 export const updateSectionSchema = z.object({ id: z.string(), title: optional(singleLine(1, 200)), position });
 export const moveLessonSchema = z.object({ lessonId: z.string(), sectionId: z.string().nullish(), position });

@@ -1,3 +1,5 @@
+import { requireSignedIn } from '../../auth/viewer.js';
+import { createOnce, inputFingerprint } from '../../idempotency/idempotency.repository.js';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
 import type { LessonRow, SectionRow } from '../../db/schema.js';
@@ -69,19 +71,41 @@ export class SectionCommands {
     private readonly lessonCommands: LessonCommands,
   ) {}
 
+  /**
+   * With a `clientMutationId`, a retry (same viewer, same id and input, within a day) returns
+   * the section the first attempt made, even when that attempt's answer was lost.
+   */
   async create(scope: RequestScope, input: CreateSectionInput): Promise<SectionRow> {
-    const v = parseInput(createSectionSchema, input);
+    const viewer = requireSignedIn(scope.viewer);
+    const { clientMutationId, ...v } = parseInput(createSectionSchema, input);
+    const courseId = uuidOf('Course', v.courseId);
+    const key = clientMutationId
+      ? {
+          userId: viewer.userId,
+          operation: 'createSection',
+          key: clientMutationId,
+          fingerprint: inputFingerprint({ ...v, courseId }),
+        }
+      : null;
     return this.courseCommands.withManageableCourse(
       scope,
-      uuidOf('Course', v.courseId),
+      courseId,
+      // Under the course's row lock: two attempts with one key on one course run one at a time.
       async (tx, course) => {
-        const size = await sectionCountOfCourse(tx, course.id);
-        if (size >= MAX_SECTIONS_PER_COURSE)
-          throw AppError.conflict(`A course holds at most ${MAX_SECTIONS_PER_COURSE} sections`);
-        const position = clampPosition(v.position, size);
-        await openSectionSlot(tx, course.id, position);
-        const row = await insertSection(tx, { courseId: course.id, title: v.title, position });
-        await syncSectionRanks(tx, course.id);
+        const { row } = await createOnce(tx, key, 'section', {
+          find: (id) => findSection(tx, id),
+          legacy: () => false,
+          create: async () => {
+            const size = await sectionCountOfCourse(tx, course.id);
+            if (size >= MAX_SECTIONS_PER_COURSE)
+              throw AppError.conflict(`A course holds at most ${MAX_SECTIONS_PER_COURSE} sections`);
+            const position = clampPosition(v.position, size);
+            await openSectionSlot(tx, course.id, position);
+            const created = await insertSection(tx, { courseId: course.id, title: v.title, position });
+            await syncSectionRanks(tx, course.id);
+            return created;
+          },
+        });
         return row;
       },
       ['Lesson:list'],

@@ -3,6 +3,7 @@ import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
 import { anyUuidAt, prepared } from '../../db/prepared.js';
+import type { ParentQuery } from '../../db/paged-by-parent.js';
 // Tables come from the schema barrel (leaf modules), not through other modules' services.
 import {
   courses,
@@ -54,6 +55,16 @@ export function findUsersByIds(db: Db, ids: string[], visibleTo?: Viewer): Promi
     .select(userColumns)
     .from(users)
     .where(and(anyUuid(users.id, ids), visibleTo ? userVisibility(visibleTo) : undefined));
+}
+
+/**
+ * The users a statement selects the ids of (`ids`: a subquery with placeholders only, named by
+ * `shape`, filled by `values`): a page's instructors, loaded with the page itself. Prepared.
+ */
+export function findUsersIn(db: Db, query: ParentQuery): Promise<UserRow[]> {
+  return prepared(db, `users-in|${query.shape}`, () =>
+    db.select(userColumns).from(users).where(inArray(users.id, query.ids)).prepare('users_in'),
+  ).execute(query.values);
 }
 
 /** With the password hash: for signing in. */

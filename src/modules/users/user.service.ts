@@ -5,7 +5,8 @@ import type { UserRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
-import { countUsers, listUsers, userSort, type UserListFilter } from './user.repository.js';
+import type { ParentQuery } from '../../db/paged-by-parent.js';
+import { countUsers, findUsersIn, listUsers, userSort, type UserListFilter } from './user.repository.js';
 
 export class UserService {
   constructor(private readonly db: Db) {}
@@ -27,6 +28,15 @@ export class UserService {
     const user = await scope.loaders.users.byId.load(userId);
     if (!user) throw new Error(`dangling reference to user ${userId}`);
     return user;
+  }
+
+  /**
+   * Loads the users `query` selects (a page's instructors, say) and primes the request's
+   * `byId` loader with them: `related` then finds them there.
+   */
+  async primeRelated(scope: RequestScope, query: ParentQuery): Promise<void> {
+    const loader = scope.loaders.users.byId;
+    for (const row of await findUsersIn(this.db, query)) loader.prime(row.id, row);
   }
 
   async list(

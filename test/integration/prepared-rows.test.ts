@@ -1,0 +1,80 @@
+import { count, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { createDatabase, type Database } from '../../src/db/client.js';
+import { anyUuid } from '../../src/db/any-uuid.js';
+import { anyUuidAt, prepared } from '../../src/db/prepared.js';
+import { courseColumns, courses, lessons } from '../../src/db/schema.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { createTestDatabase } from '../helpers/databases.js';
+import { TEST_JWT_SECRET } from '../helpers/env.js';
+import { makeFactories } from '../helpers/factories.js';
+
+/**
+ * Prepared statements make their rows with a function written for their fields, not with
+ * Drizzle's mapper: the rows must be the very objects Drizzle makes (keys, order, types,
+ * nulls, decoded timestamps and counts), and driver errors must arrive wrapped as Drizzle's.
+ */
+describe(prepared.name, () => {
+  let target: Awaited<ReturnType<typeof createTestDatabase>>;
+  let database: Database;
+  let ids: string[];
+
+  beforeAll(async () => {
+    target = await createTestDatabase();
+    database = createDatabase(
+      loadConfig({ DATABASE_URL: target.url, JWT_SECRET: TEST_JWT_SECRET, NODE_ENV: 'test' }),
+      createLogger('silent'),
+    );
+    const make = makeFactories(database.db);
+    const teacher = await make.user({ role: 'INSTRUCTOR' });
+    const draft = await make.course(teacher.id, { status: 'DRAFT', priceCents: 1999 });
+    const live = await make.course(teacher.id, { publishedAt: new Date('2026-01-02T03:04:05.678Z') });
+    await make.lesson(live.id);
+    ids = [draft.id, live.id];
+  });
+  afterAll(async () => {
+    await database?.close();
+    await target?.drop();
+  });
+
+  it('makes the same rows as Drizzle, column types and nulls included', async () => {
+    const { db } = database;
+    const fast = await prepared(db, 'test-courses', () =>
+      db.select(courseColumns).from(courses).where(anyUuidAt(courses.id, 'ids')).orderBy(courses.id).prepare('t1'),
+    ).execute({ ids });
+    const drizzle = await db.select(courseColumns).from(courses).where(anyUuid(courses.id, ids)).orderBy(courses.id);
+    expect(fast).toHaveLength(2);
+    expect(fast).toEqual(drizzle);
+    for (let i = 0; i < fast.length; i++) expect(Object.keys(fast[i]!)).toEqual(Object.keys(drizzle[i]!));
+    expect(fast.some((r) => r.publishedAt === null)).toBe(true);
+    expect(fast.find((r) => r.publishedAt !== null)!.publishedAt).toEqual(new Date('2026-01-02T03:04:05.678Z'));
+    expect(fast[0]!.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('decodes computed fields (counts) as Drizzle does', async () => {
+    const { db } = database;
+    const rows = await prepared(db, 'test-counts', () =>
+      db
+        .select({ courseId: lessons.courseId, n: count(), raw: sql<string>`'x'` })
+        .from(lessons)
+        .groupBy(lessons.courseId)
+        .prepare('t2'),
+    ).execute();
+    expect(rows).toEqual([{ courseId: ids[1], n: 1, raw: 'x' }]);
+  });
+
+  it('wraps driver errors as Drizzle does (the cause is the Postgres error)', async () => {
+    const { db } = database;
+    const failing = prepared(db, 'test-error', () =>
+      db
+        .select({ id: courses.id })
+        .from(courses)
+        .where(eq(courses.id, sql.placeholder('id')))
+        .prepare('t3'),
+    );
+    const err = await failing.execute({ id: 'not-a-uuid' }).catch((e: unknown) => e);
+    expect((err as Error).constructor.name).toBe('DrizzleQueryError');
+    expect((err as { cause?: { code?: string } }).cause?.code).toBe('22P02');
+  });
+});
