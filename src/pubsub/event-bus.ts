@@ -2,7 +2,7 @@ import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { createRedis } from '../redis/redis.js';
 import { ShardedEventBus } from './sharded-event-bus.js';
 
@@ -17,6 +17,18 @@ export interface EventBus {
   /** Resolves once the subscription is active; the returned function ends it. */
   subscribe(topic: string, onMessage: (payload: unknown) => void): Promise<() => void>;
   close(): Promise<void>;
+  /**
+   * Tells `watcher` when this instance's subscriber connection dropped (what was published
+   * meanwhile did not reach it) and when it is subscribed again. The in-memory bus loses
+   * nothing and never calls it. Returns the function that stops watching.
+   */
+  watchDelivery?(watcher: DeliveryWatcher): () => void;
+}
+
+export interface DeliveryWatcher {
+  dropped(): void;
+  /** Subscribed again: events published from now on arrive; the ones in between did not. */
+  restored(): void;
 }
 
 export function createEventBus(config: Config, log: Logger): EventBus {
@@ -66,6 +78,25 @@ export function createEventBus(config: Config, log: Logger): EventBus {
     };
   }
   const engine = new RedisPubSub({ publisher, subscriber });
+  const watchers = new Set<DeliveryWatcher>();
+  let down = false;
+  subscriber.on('close', () => {
+    if (down) return;
+    down = true;
+    for (const w of watchers) w.dropped();
+  });
+  subscriber.on('ready', () => {
+    if (!down) return;
+    // ioredis has written its re-SUBSCRIBEs before 'ready'; the PING's reply comes after
+    // theirs, so from then on every publish reaches this instance again.
+    (subscriber as Redis).ping().then(
+      () => {
+        down = false;
+        for (const w of watchers) w.restored();
+      },
+      () => {}, // dropped again: the next 'ready' retries
+    );
+  });
   // When a SUBSCRIBE fails (Redis away), RedisPubSub rejects both the promise it returns
   // (which our caller handles) and an internal "pending" deferred that only concurrent
   // subscribers to the same channel await; with none, that second rejection is unhandled.
@@ -79,9 +110,14 @@ export function createEventBus(config: Config, log: Logger): EventBus {
     return result;
   };
   // ioredis' keyPrefix does not apply to channels, so topics carry the prefix themselves.
-  return new EngineEventBus(engine, keyPrefix, async () => {
-    await engine.close().catch(() => {});
-  });
+  return new EngineEventBus(
+    engine,
+    keyPrefix,
+    async () => {
+      await engine.close().catch(() => {});
+    },
+    watchers,
+  );
 }
 
 class EngineEventBus implements EventBus {
@@ -89,7 +125,13 @@ class EngineEventBus implements EventBus {
     private readonly engine: PubSubEngine,
     private readonly prefix: string,
     private readonly closeEngine: () => Promise<void>,
+    private readonly watchers?: Set<DeliveryWatcher>,
   ) {}
+
+  watchDelivery(watcher: DeliveryWatcher): () => void {
+    this.watchers?.add(watcher);
+    return () => void this.watchers?.delete(watcher);
+  }
 
   publish(topic: string, payload: object): Promise<void> {
     return this.engine.publish(this.prefix + topic, payload);

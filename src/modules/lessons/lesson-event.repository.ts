@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Db } from '../../db/client.js';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
@@ -80,4 +80,15 @@ export async function countLessonEventsAfter(
     .as('pending');
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(inner);
   return row?.n ?? 0;
+}
+
+/** The last event logged before `at` (epoch ms; 0: none), found through the creation-time index. */
+export async function lastLessonEventSeqBefore(db: Db, at: number): Promise<number> {
+  const [row] = await db
+    .select({ seq: lessonEvents.seq })
+    .from(lessonEvents)
+    .where(lt(lessonEvents.createdAt, new Date(at)))
+    .orderBy(desc(lessonEvents.createdAt))
+    .limit(1);
+  return row?.seq ?? 0;
 }

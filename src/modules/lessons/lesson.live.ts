@@ -16,6 +16,7 @@ import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } fro
 import { courseAccessExceptions, courseAccessOfPairs, followedCourseIdsOf } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
+import { TopicDeliveries } from './lesson.topic-deliveries.js';
 
 const expired = (message: string) =>
   new AppError('BAD_USER_INPUT', message, { reason: 'CURSOR_EXPIRED', fieldErrors: { after: 'has expired' } });
@@ -51,6 +52,8 @@ interface TopicEntry {
   /** Settles once the bus subscription is active. */
   ready: Promise<void>;
   stop?: () => void;
+  /** What it delivered: a pub/sub gap is healed from the log (lesson.topic-deliveries.ts). */
+  readonly deliveries: TopicDeliveries;
 }
 
 export interface LessonLiveOptions {
@@ -82,6 +85,8 @@ export class LessonLive {
   private followsReady: Promise<void> | undefined;
   /** Events are fanned out one at a time, in arrival order: each subscriber gets them in order. */
   private fanning: Promise<void> = Promise.resolve();
+  /** When this instance's pub/sub connection last dropped. */
+  private droppedAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -92,6 +97,15 @@ export class LessonLive {
     this.access = new DataLoader(async (keys) => (await this.loadStanding(keys)).map((s) => s?.access ?? null), {
       cache: false,
       maxBatchSize: 1_000,
+    });
+    bus.watchDelivery?.({
+      dropped: () => {
+        this.droppedAt = Date.now();
+        for (const entry of this.topics.values()) entry.deliveries.gapped = true;
+      },
+      restored: () => {
+        for (const entry of this.topics.values()) this.inOrder(() => this.heal(entry));
+      },
     });
     // Sockets subscribe one per I/O event, each in its own tick: their checks share one
     // statement (a tick's worth would mostly be one; see SUBSCRIBE_BATCHING).
@@ -208,7 +222,11 @@ export class LessonLive {
   private async join(topic: string, member: Member): Promise<void> {
     let entry = this.topics.get(topic);
     if (!entry) {
-      const created: TopicEntry = { members: new Set(), ready: Promise.resolve() };
+      const created: TopicEntry = {
+        members: new Set(),
+        ready: Promise.resolve(),
+        deliveries: new TopicDeliveries(topic),
+      };
       created.ready = this.bus
         .subscribe(topic, (payload) => this.arrived(created, payload as LessonStatusChangedEvent))
         .then(
@@ -238,11 +256,40 @@ export class LessonLive {
   private arrived(entry: TopicEntry, event: LessonStatusChangedEvent): void {
     if (entry.members.size === 0) return;
     const members = [...entry.members];
+    const { deliveries } = entry;
+    this.inOrder(() => {
+      if (deliveries.has(event.seq)) return; // already healed from the log
+      if (deliveries.gapped) return this.heal(entry); // the log has this one too, after those missed
+      deliveries.remember(event.seq);
+      return this.fanOut(event, members);
+    }, event.eventId);
+  }
+
+  /** Fan-outs and heals run one at a time, in the order they were asked for. */
+  private inOrder(step: () => Promise<void> | undefined, eventId?: string): void {
     this.fanning = this.fanning
-      .then(() => this.fanOut(event, members))
+      .then(step)
       .catch((err: unknown) =>
-        this.options.log.error({ err, eventId: event.eventId }, 'could not fan out a lesson event; not delivered'),
+        this.options.log.error({ err, eventId }, 'could not fan out a lesson event; not delivered'),
       );
+  }
+
+  /**
+   * After a pub/sub gap: the topic's events missed meanwhile, from the log, in order, each
+   * authorized like a live one. A log that cannot be read leaves the topic gapped: its next
+   * event (or reconnection) tries again.
+   */
+  private async heal(entry: TopicEntry): Promise<void> {
+    const { deliveries } = entry;
+    if (!deliveries.gapped || entry.members.size === 0) return;
+    const missed = await deliveries.missed(this.db, this.droppedAt);
+    deliveries.gapped = false;
+    if (missed.length)
+      this.options.log.info({ events: missed.length }, 'live events missed during a pub/sub gap replayed from the log');
+    for (const event of missed) {
+      deliveries.remember(event.seq);
+      await this.fanOut(event, [...entry.members]);
+    }
   }
 
   /**
