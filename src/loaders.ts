@@ -6,6 +6,7 @@ import type { Db } from './db/client.js';
 import { createCategoryLoaders } from './modules/categories/category.loader.js';
 import { createCourseLoaders } from './modules/courses/course.loader.js';
 import { createEnrollmentLoaders } from './modules/enrollments/enrollment.loader.js';
+import { createEntitlementLoaders } from './modules/entitlements/entitlement.loader.js';
 import { createLessonLoaders } from './modules/lessons/lesson.loader.js';
 import { createProgressLoaders } from './modules/progress/progress.loader.js';
 import { createQuizLoaders } from './modules/quizzes/quiz.loader.js';
@@ -25,6 +26,7 @@ interface ModuleLoaders {
   categories: ReturnType<typeof createCategoryLoaders>;
   sections: ReturnType<typeof createSectionLoaders>;
   reviews: ReturnType<typeof createReviewLoaders>;
+  entitlements: ReturnType<typeof createEntitlementLoaders>;
 }
 export type Loaders = Readonly<ModuleLoaders>;
 
@@ -40,7 +42,7 @@ export function createLoaders(db: Db, viewer: Viewer, shared?: SharedLoaders): L
 }
 
 /**
- * The getters live on the prototype: an object literal with ten accessors is slow to build,
+ * The getters live on the prototype: an object literal with eleven accessors is slow to build,
  * and one is built for every request (it showed in the profile of `{ __typename }`).
  */
 class LazyLoaders implements Loaders {
@@ -81,6 +83,9 @@ class LazyLoaders implements Loaders {
   }
   get reviews() {
     return (this.made.reviews ??= createReviewLoaders(this.db, this.viewer));
+  }
+  get entitlements() {
+    return (this.made.entitlements ??= createEntitlementLoaders(this.db));
   }
 }
 
