@@ -99,6 +99,7 @@ async function assemble(
     infra,
     revocations: revocation.revocations,
     isDraining: () => draining,
+    purchases: modules.purchases,
   });
   const deps = { config, log, db, metrics, sources };
   const { ws, stopSessions } = await attachWebSocket({

@@ -10,6 +10,7 @@ import { CategoryResolver } from './modules/categories/category.resolver.js';
 import { CourseCategoryResolver } from './modules/categories/course-category.resolver.js';
 import { CourseResolver } from './modules/courses/course.resolver.js';
 import { CourseReviewsResolver, ReviewResolver } from './modules/reviews/review.resolver.js';
+import { CourseEntitlementResolver, EntitlementResolver } from './modules/entitlements/entitlement.resolver.js';
 import { CourseSectionsResolver, LessonSectionResolver, SectionResolver } from './modules/sections/section.resolver.js';
 import { UserCoursesResolver } from './modules/courses/user-courses.resolver.js';
 import { CourseEnrollmentsResolver } from './modules/enrollments/course-enrollments.resolver.js';
@@ -80,6 +81,8 @@ export const resolverClasses = [
   LessonSectionResolver,
   ReviewResolver,
   CourseReviewsResolver,
+  EntitlementResolver,
+  CourseEntitlementResolver,
 ] as const;
 
 type ResolverClass = (typeof resolverClasses)[number];
@@ -101,6 +104,7 @@ export function resolverContainer(m: Modules): ContainerType {
         Category: m.categories,
         Section: m.sections,
         Review: m.reviews,
+        Entitlement: m.entitlements,
       }),
     ],
     [UserResolver, new UserResolver(m.users)],
@@ -142,6 +146,8 @@ export function resolverContainer(m: Modules): ContainerType {
     [LessonSectionResolver, new LessonSectionResolver(m.sections)],
     [ReviewResolver, new ReviewResolver(m.reviewCommands, m.courses, m.users)],
     [CourseReviewsResolver, new CourseReviewsResolver(m.reviews)],
+    [EntitlementResolver, new EntitlementResolver(m.entitlementCommands, m.checkout, m.courses, m.users)],
+    [CourseEntitlementResolver, new CourseEntitlementResolver(m.entitlements)],
   ]);
   return {
     get(cls: ResolverClass) {

@@ -245,6 +245,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       concurrency: e.MAIL_CONCURRENCY,
       publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),
     },
+    payments: {
+      stripeSecretKey: e.STRIPE_SECRET_KEY,
+      stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
+      currency: e.STRIPE_CURRENCY,
+      stripeApiUrl: e.STRIPE_API_URL,
+      publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),
+    },
   });
 }
 

@@ -137,6 +137,16 @@ export interface Config {
     readonly concurrency: number;
     readonly publicAppUrl: string;
   };
+  readonly payments: {
+    /** Unset: `startCheckout` answers PAYMENT_UNAVAILABLE. */
+    readonly stripeSecretKey: string | undefined;
+    /** Unset: POST /webhooks/stripe is not served (404). */
+    readonly stripeWebhookSecret: string | undefined;
+    readonly currency: string;
+    readonly stripeApiUrl: string;
+    /** Success and cancel pages of a checkout are under it. */
+    readonly publicAppUrl: string;
+  };
 }
 
 export interface RedisNode {

@@ -163,6 +163,22 @@ export const EnvSchema = z.object({
   MAIL_FROM: z.string().min(3).default('EduFlow <no-reply@eduflow.local>'),
   MAIL_CONCURRENCY: int(1, 50).default(5),
   PUBLIC_APP_URL: z.url().default('http://localhost:3000'),
+
+  // Payments: checkout needs the secret key; the webhook needs its signing secret.
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_/, 'must be a Stripe secret key (sk_... or rk_...)')
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_/, 'must be a Stripe webhook signing secret (whsec_...)')
+    .optional(),
+  STRIPE_CURRENCY: z
+    .string()
+    .regex(/^[a-z]{3}$/, 'must be a three-letter ISO currency code in lower case')
+    .default('usd'),
+  // Where the Stripe SDK sends API calls; tests point it at a local stand-in.
+  STRIPE_API_URL: z.url().default('https://api.stripe.com'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

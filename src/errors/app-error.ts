@@ -14,6 +14,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** Enrolling in a paid course without an entitlement: buy it (startCheckout) or be granted access. */
   PAYMENT_REQUIRED: 'PAYMENT_REQUIRED',
+  /** Checkout asked while no payment provider is configured (or it cannot be reached). */
+  PAYMENT_UNAVAILABLE: 'PAYMENT_UNAVAILABLE',
   /** A dependency (Postgres) is unreachable or too slow right now; retry later. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -29,6 +31,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   CONFLICT: 409,
   RATE_LIMITED: 429,
   PAYMENT_REQUIRED: 402,
+  PAYMENT_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
 };

@@ -201,27 +201,49 @@ export function toConnection<Row>(
   totalCount: () => Promise<number>,
 ): Connection<Row> {
   const more = rows.length > page.size;
-  const slice = more ? rows.slice(0, page.size) : rows.slice();
-  if (page.backward) slice.reverse();
-  const edges = slice.map((node) => new Edge(spec, node));
-  let count: Promise<number> | undefined;
-  return {
+  const n = more ? page.size : rows.length;
+  // Edges made straight from the rows, in the page's order: no copy of the rows first.
+  const edges = new Array<Edge<Row>>(n);
+  for (let i = 0; i < n; i++) edges[i] = new Edge(spec, rows[page.backward ? n - 1 - i : i]!);
+  const pageInfo = new EdgesPageInfo(
+    page.backward ? page.cursor !== null : more,
+    page.backward ? more : page.cursor !== null,
     edges,
-    pageInfo: {
-      hasNextPage: page.backward ? page.cursor !== null : more,
-      hasPreviousPage: page.backward ? more : page.cursor !== null,
-      get startCursor() {
-        return edges[0]?.cursor ?? null;
-      },
-      get endCursor() {
-        return edges.at(-1)?.cursor ?? null;
-      },
-    },
-    get totalCount() {
-      count ??= totalCount();
-      return count;
-    },
-  };
+  );
+  return new RowConnection(edges, pageInfo, totalCount);
+}
+
+// Classes rather than object literals with getters: the getters live on the prototype, not
+// defined again on each of a request's connections.
+
+class RowConnection<Row> implements Connection<Row> {
+  private count: Promise<number> | undefined;
+
+  constructor(
+    readonly edges: Edge<Row>[],
+    readonly pageInfo: PageInfo,
+    private readonly countOf: () => Promise<number>,
+  ) {}
+
+  get totalCount(): Promise<number> {
+    return (this.count ??= this.countOf());
+  }
+}
+
+class EdgesPageInfo<Row> implements PageInfo {
+  constructor(
+    readonly hasNextPage: boolean,
+    readonly hasPreviousPage: boolean,
+    private readonly edges: readonly Edge<Row>[],
+  ) {}
+
+  get startCursor(): string | null {
+    return this.edges[0]?.cursor ?? null;
+  }
+
+  get endCursor(): string | null {
+    return this.edges.at(-1)?.cursor ?? null;
+  }
 }
 
 /** An edge whose cursor is encoded only when a client selects it (most lists never do). */
@@ -240,6 +262,9 @@ class Edge<Row> {
 
 /** A stable string for DataLoader keys that carry page arguments. */
 export function pageKey(page: PageRequest): string {
+  // Most pages have no cursor (a list's first page, a nested list's page): no JSON for them.
+  // Keys with a cursor start with `[`, so the two kinds never meet.
+  if (!page.cursor) return `${page.backward ? 'last' : 'first'}:${page.size}`;
   return JSON.stringify([
     page.backward,
     page.size,

@@ -6,6 +6,7 @@ import { buildDemoQuizzes } from './demo-quizzes.js';
 import {
   courses,
   enrollments,
+  entitlements,
   lessons,
   quizQuestions,
   quizzes,
@@ -14,13 +15,16 @@ import {
   type LessonStatus,
   type NewCourseRow,
   type NewEnrollmentRow,
+  type NewEntitlementRow,
   type NewLessonRow,
   type NewUserRow,
 } from '../db/schema.js';
 
 /**
  * A realistic demo catalog: 1 admin, 3 instructors, 50 students, 20 courses in every status,
- * 200 lessons in every status and ~200 enrollments. Row ids are derived from names, and
+ * 200 lessons in every status and ~200 enrollments. Students enrolled in a paid course hold an
+ * entitlement to it (granted by its instructor); the others buy or are granted access (the
+ * README's paid-course flow uses "Algorithms Interview Prep", which student01 has not). Row ids are derived from names, and
  * every insert is ON CONFLICT DO NOTHING, so seeding twice changes nothing.
  */
 export const DEMO_PASSWORD = 'eduflow-demo-password';
@@ -195,12 +199,25 @@ export function buildDemoData(passwordHash: string, now = new Date()) {
     }
   });
 
+  const entitlementRows: NewEntitlementRow[] = enrollmentRows
+    .map((e) => ({ e, course: courseRows.find((c) => c.id === e.courseId)! }))
+    .filter(({ course }) => course.priceCents! > 0)
+    .map(({ e, course }) => ({
+      id: demoId(`entitlement:${e.id}`),
+      studentId: e.studentId,
+      courseId: e.courseId,
+      source: 'GRANT' as const,
+      grantedBy: course.instructorId,
+      grantedAt: e.enrolledAt,
+    }));
+
   const assessment = buildDemoQuizzes(courseRows, lessonRows, demoId);
   return {
     users: userRows,
     courses: courseRows,
     lessons: lessonRows,
     enrollments: enrollmentRows,
+    entitlements: entitlementRows,
     quizzes: assessment.quizzes,
     questions: assessment.questions,
   };
@@ -211,6 +228,7 @@ export interface SeedResult {
   courses: number;
   lessons: number;
   enrollments: number;
+  entitlements: number;
   quizzes: number;
 }
 
@@ -223,6 +241,9 @@ export async function seedDemoData(db: Db): Promise<SeedResult> {
     lessons: (await tx.insert(lessons).values(data.lessons).onConflictDoNothing().returning({ id: lessons.id })).length,
     enrollments: (
       await tx.insert(enrollments).values(data.enrollments).onConflictDoNothing().returning({ id: enrollments.id })
+    ).length,
+    entitlements: (
+      await tx.insert(entitlements).values(data.entitlements).onConflictDoNothing().returning({ id: entitlements.id })
     ).length,
     quizzes: await seedQuizzes(tx, data),
   }));

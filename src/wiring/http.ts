@@ -10,6 +10,7 @@ import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { OperationDeadlines } from '../http/operation-deadline.js';
 import type { Logger } from '../logging/logger.js';
 import { mountCertificatePdfs } from '../modules/certificates/index.js';
+import { mountStripeWebhook, type PurchaseCommands } from '../modules/entitlements/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Infrastructure } from './infrastructure.js';
 
@@ -23,6 +24,8 @@ export interface HttpDeps {
   readonly infra: Infrastructure;
   readonly revocations: Revocations;
   readonly isDraining: () => boolean;
+  /** What Stripe's webhook (POST /webhooks/stripe) turns payments and refunds into. */
+  readonly purchases: PurchaseCommands;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface HttpDeps {
  * WebSocket queries and mutations share.
  */
 export function serveHttp(deps: HttpDeps) {
-  const { config, log, database, metrics, httpServer, apollo, infra, revocations, isDraining } = deps;
+  const { config, log, database, metrics, httpServer, apollo, infra, revocations, isDraining, purchases } = deps;
   const { db } = database;
   const { redis } = infra;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
@@ -56,7 +59,7 @@ export function serveHttp(deps: HttpDeps) {
     isDraining,
     contextFor,
     exampleQuery: EXAMPLE_QUERY,
-    routes: [mountCertificatePdfs(db, log)],
+    routes: [mountCertificatePdfs(db, log), mountStripeWebhook(config.payments, purchases, log)],
   });
   const trustProxy = expressApp.get('trust proxy fn') as (addr: string, hop: number) => boolean;
   const graphql = createGraphQLHandler({

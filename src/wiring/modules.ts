@@ -17,6 +17,13 @@ import { CategoryCommands, CategoryService } from '../modules/categories/index.j
 import { CourseCommands, CourseService, instructorsAhead, type CourseCommitEvents } from '../modules/courses/index.js';
 import { EnrollmentCommands, EnrollmentService, type EnrollmentCommitEvents } from '../modules/enrollments/index.js';
 import {
+  CheckoutService,
+  EntitlementCommands,
+  EntitlementService,
+  PurchaseCommands,
+  type EntitlementCommitEvents,
+} from '../modules/entitlements/index.js';
+import {
   LessonCommands,
   LessonEvents,
   LessonLifecycle,
@@ -101,7 +108,8 @@ export function wireModules({
       EnrollmentCommitEvents &
       ProgressCommitEvents &
       AccountCommitEvents &
-      QuizCommitEvents
+      QuizCommitEvents &
+      EntitlementCommitEvents
   >()
     .on('courseFollowed', ({ userId, courseId }) => void publish(Topics.userFollows, { userId, courseId }))
     // The event as recorded in the write's transaction (with its cursor), published live,
@@ -119,7 +127,16 @@ export function wireModules({
       const only = event.sessionIds ? { sessionIds: [...event.sessionIds] } : {};
       void publish(Topics.sessions, { userId: event.userId, reason: event.reason, ...only });
       await responseCache.invalidate([`Viewer:${event.userId}`, `User:${event.userId}`]);
-    });
+    })
+    // Grants, revocations and payments (webhooks too, which no GraphQL request carries): the
+    // student's own answers, and with an enrollment change the course's counts and rosters.
+    .on('courseAccessChanged', ({ courseId, studentId, entitlementId, enrollmentChanged }) =>
+      responseCache.invalidate([
+        `Viewer:${studentId}`,
+        `Entitlement:${entitlementId}`,
+        ...(enrollmentChanged ? [`Course:${courseId}`, `User:${studentId}`, 'Enrollment:list'] : []),
+      ]),
+    );
   const sessions = new SessionService(db, afterCommit);
   const recovery = new AccountRecoveryService({
     db,
@@ -145,6 +162,10 @@ export function wireModules({
   const sectionCommands = new SectionCommands(courseCommands, lessonCommands);
   const reviews = new ReviewService();
   const reviewCommands = new ReviewCommands(db);
+  const entitlements = new EntitlementService();
+  const entitlementCommands = new EntitlementCommands(db, afterCommit);
+  const purchases = new PurchaseCommands(db, entitlementCommands);
+  const checkout = new CheckoutService(config.payments, log.child({ module: 'checkout' }));
   const progress = new ProgressService();
   // A new mark may complete the course: recorded in the mark's own transaction.
   const progressCommands = new ProgressCommands(db, afterCommit, async (tx, courseId, studentId) => {
@@ -188,6 +209,10 @@ export function wireModules({
     sectionCommands,
     reviews,
     reviewCommands,
+    entitlements,
+    entitlementCommands,
+    purchases,
+    checkout,
   };
 }
 

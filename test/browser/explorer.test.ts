@@ -1,15 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CourseRow, UserRow } from '../../src/db/schema.js';
 import { eventually } from '../helpers/eventually.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
-/** Debian's chromium; nothing here downloads a browser (`.ci/run` installs it with apt). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const UI_TIMEOUT = 60_000;
 
 /**
@@ -32,19 +31,7 @@ describe('the explorer in a browser (offline)', () => {
     instructor = await t.make.user({ role: 'INSTRUCTOR', displayName: 'Grace Hopper' });
     course = await t.make.course(instructor.id, { title: 'Aardvark Anatomy' });
     userDataDir = mkdtempSync(join(tmpdir(), 'eduflow-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context = await launchChromium(userDataDir);
     const origin = new URL(t.url).origin;
     await context.route('**/*', (route) => {
       const url = route.request().url();

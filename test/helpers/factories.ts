@@ -3,10 +3,13 @@ import type { Db } from '../../src/db/client.js';
 import {
   courses,
   enrollments,
+  entitlements,
   lessons,
   users,
   type CourseRow,
   type EnrollmentRow,
+  type EntitlementRow,
+  type NewEntitlementRow,
   type LessonRow,
   type NewCourseRow,
   type NewEnrollmentRow,
@@ -61,6 +64,18 @@ export function makeFactories(db: Db) {
       const [row] = await db
         .insert(enrollments)
         .values({ studentId, courseId, ...overrides })
+        .returning();
+      return row!;
+    },
+    /** An active entitlement (a grant) of the student to the course. */
+    async entitlement(
+      studentId: string,
+      courseId: string,
+      overrides: Partial<NewEntitlementRow> = {},
+    ): Promise<EntitlementRow> {
+      const [row] = await db
+        .insert(entitlements)
+        .values({ studentId, courseId, source: 'GRANT', ...overrides })
         .returning();
       return row!;
     },

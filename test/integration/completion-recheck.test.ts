@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
 import { gid } from '../helpers/factories.js';
@@ -117,6 +118,42 @@ describe('completion re-checked when what completing a course takes changes', ()
     expect(await done.progress()).toMatchObject({ requiredQuizzes: 0, completed: true });
     expect((await done.progress()).completedAt).not.toBeNull();
     expect(await completions(course.id)).toEqual([{ student_id: done.user.id }]);
+  });
+
+  it('a lesson cancelled while a student unenrolls: both go through (no lock taken in the opposite order)', async () => {
+    const course = await t.make.course(owner.id);
+    const [l1, l2] = [await t.make.lesson(course.id, { position: 0 }), await t.make.lesson(course.id, { position: 1 })];
+    const leaving = await student(course.id);
+    await leaving.mark(l1!.id);
+    // An unenrollment on its own connection: its enrollment row first (the lock its UPDATE takes),
+    // then, through the count trigger, the course row.
+    const other = postgres(t.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await other.begin(async (tx) => {
+        await tx`select id from enrollments where student_id = ${leaving.user.id} and course_id = ${course.id} for no key update`;
+        const cancelled = t.gql(CANCEL, { id: gid('Lesson', l2!.id) }, { token: ownerToken });
+        let done = false;
+        void cancelled.finally(() => (done = true));
+        // The cancellation is done, or waits for a lock (the enrollment row this connection holds).
+        await expect
+          .poll(
+            async () =>
+              done ||
+              (
+                await tx`select count(*)::int as n from pg_stat_activity
+                  where datname = current_database() and wait_event_type = 'Lock'`
+              )[0]!.n > 0,
+            { timeout: 10_000 },
+          )
+          .toBe(true);
+        await tx`select id from courses where id = ${course.id} for no key update`; // the count trigger's lock
+        await tx`update enrollments set status = 'CANCELLED', cancelled_at = now()
+          where student_id = ${leaving.user.id} and course_id = ${course.id}`;
+        expect((await cancelled).errors).toBeUndefined();
+      });
+    } finally {
+      await other.end();
+    }
   });
 
   it('a required quiz added binds the students who have not completed; a recorded completion stays', async () => {

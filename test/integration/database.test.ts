@@ -145,8 +145,15 @@ describe('demo data and admin bootstrap', () => {
 
   it('seeds a realistic catalog once, and a second run adds nothing', async () => {
     const first = await seedDemoData(database.db);
-    expect(first).toEqual({ users: 54, courses: 20, lessons: 200, enrollments: 200, quizzes: 2 });
-    expect(await seedDemoData(database.db)).toEqual({ users: 0, courses: 0, lessons: 0, enrollments: 0, quizzes: 0 });
+    expect(first).toEqual({ users: 54, courses: 20, lessons: 200, enrollments: 200, entitlements: 164, quizzes: 2 });
+    expect(await seedDemoData(database.db)).toEqual({
+      users: 0,
+      courses: 0,
+      lessons: 0,
+      enrollments: 0,
+      entitlements: 0,
+      quizzes: 0,
+    });
 
     const roles = await database.db
       .select({ role: users.role, n: sql<number>`count(*)::int` })

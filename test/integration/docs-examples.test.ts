@@ -20,6 +20,8 @@
  *     {{lesson}}        that lesson
  *     {{draftCourse}}   a DRAFT course taught by the demo instructor
  *     {{openCourse}}    a PUBLISHED course of the demo instructor nobody is enrolled in
+ *     {{paidCourse}}    a PUBLISHED paid course of the demo instructor nobody is entitled to
+ *     {{student}}       the demo student's user ID
  *     {{otherSession}}  another signed-in session of the block's account
  *     {{notification}}  a notification of the block's account
  *     {{cursor}}        a lessonStatusChanged cursor of {{course}} (replay from there)
@@ -198,6 +200,8 @@ describe('every GraphQL operation in README.md and docs/', () => {
       lesson: async () => toGlobalId('Lesson', (await rowOf()).lesson.id),
       draftCourse: async () => toGlobalId('Course', (await t.make.course(instructorId(), { status: 'DRAFT' })).id),
       openCourse: async () => toGlobalId('Course', (await t.make.course(instructorId())).id),
+      paidCourse: async () => toGlobalId('Course', (await t.make.course(instructorId(), { priceCents: 2_900 })).id),
+      student: async () => toGlobalId('User', userIds.get('student')!),
       otherSession: async () => {
         const { accessToken } = await signIn(as as Exclude<Role, 'anonymous'>);
         const res = await t.gql(`{ me { sessions { id current } } }`, {}, { token: accessToken });

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CourseRow, LessonRow, UserRow } from '../../src/db/schema.js';
 import { gid } from '../helpers/factories.js';
+import { startStripeStandIn, type StripeStandIn } from '../helpers/stripe-stand-in.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+const STRIPE_KEY = 'sk_test_permissions';
 
 /**
  * `viewerCan` against what the API actually does, cell by cell: for every caller, every flag and
@@ -18,14 +21,35 @@ interface World {
   enrolled: UserRow;
 }
 
+interface WorldKind {
+  status: 'PUBLISHED' | 'DRAFT' | 'ARCHIVED';
+  enroll: boolean;
+  lessonStatus: 'SCHEDULED' | 'IN_PROGRESS' | 'CANCELLED';
+  /** A paid course (priceCents > 0). */
+  paid?: boolean;
+  /** The `student` and `enrolled` callers hold an active entitlement (a grant) to it. */
+  entitled?: boolean;
+}
+
 /** The kinds of course the flags are checked on. */
-const WORLDS = {
+const WORLDS: Record<string, WorldKind> = {
   'published, with an enrolled student': { status: 'PUBLISHED', enroll: true, lessonStatus: 'SCHEDULED' },
   'published, nobody enrolled': { status: 'PUBLISHED', enroll: false, lessonStatus: 'SCHEDULED' },
   draft: { status: 'DRAFT', enroll: false, lessonStatus: 'SCHEDULED' },
   archived: { status: 'ARCHIVED', enroll: true, lessonStatus: 'IN_PROGRESS' },
   'with a CANCELLED lesson': { status: 'PUBLISHED', enroll: true, lessonStatus: 'CANCELLED' },
-} as const;
+  'paid, nobody entitled': { status: 'PUBLISHED', enroll: false, lessonStatus: 'SCHEDULED', paid: true },
+  'paid, students entitled, one enrolled': {
+    status: 'PUBLISHED',
+    enroll: true,
+    lessonStatus: 'SCHEDULED',
+    paid: true,
+    entitled: true,
+  },
+  // Enrolled while it was free (or by an admin's data fix): enrolled, no entitlement.
+  'paid, enrolled without an entitlement': { status: 'PUBLISHED', enroll: true, lessonStatus: 'SCHEDULED', paid: true },
+  'paid, draft': { status: 'DRAFT', enroll: false, lessonStatus: 'SCHEDULED', paid: true, entitled: true },
+};
 
 const c = (w: World) => ({ id: gid('Course', w.course.id) });
 const l = (w: World) => ({ id: gid('Lesson', w.lesson.id) });
@@ -47,6 +71,8 @@ const COURSE_FLAGS: Record<string, Op> = {
     vars: c,
   },
   enroll: { query: `mutation($id: ID!) { enroll(courseId: $id) { id } }`, vars: c },
+  // Against a local stand-in of Stripe's checkout endpoint (test/helpers/stripe-stand-in.ts).
+  purchase: { query: `mutation($id: ID!) { startCheckout(courseId: $id) { url } }`, vars: c },
   unenroll: { query: `mutation($id: ID!) { unenroll(courseId: $id) { id } }`, vars: c },
   readEnrollments: {
     query: `query($id: ID!) { course(id: $id) { enrollments(first: 5) { totalCount } } }`,
@@ -71,18 +97,24 @@ describe('viewerCan walks the role matrix', () => {
   const users = {} as Record<'student' | 'other' | 'owner' | 'admin', UserRow>;
   const tokens = new Map<string, string>();
 
+  let stripe: StripeStandIn;
+
   beforeAll(async () => {
-    t = await startTestApp();
+    stripe = await startStripeStandIn(STRIPE_KEY);
+    t = await startTestApp({ STRIPE_SECRET_KEY: STRIPE_KEY, STRIPE_API_URL: stripe.url });
     users.student = await t.make.user();
     users.other = await t.make.user({ role: 'INSTRUCTOR' });
     users.owner = await t.make.user({ role: 'INSTRUCTOR' });
     users.admin = await t.make.user({ role: 'ADMIN' });
     for (const u of Object.values(users)) tokens.set(u.id, await t.tokenFor(u));
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await stripe?.close();
+  });
 
-  const makeWorld = async (kind: (typeof WORLDS)[keyof typeof WORLDS]): Promise<World> => {
-    const course = await t.make.course(users.owner.id, { status: kind.status });
+  const makeWorld = async (kind: WorldKind): Promise<World> => {
+    const course = await t.make.course(users.owner.id, { status: kind.status, priceCents: kind.paid ? 2_500 : 0 });
     const lesson = await t.make.lesson(course.id, {
       status: kind.lessonStatus,
       ...(kind.lessonStatus === 'CANCELLED' ? { cancelledAt: new Date() } : {}),
@@ -91,6 +123,10 @@ describe('viewerCan walks the role matrix', () => {
     const enrolled = await t.make.user();
     tokens.set(enrolled.id, await t.tokenFor(enrolled));
     if (kind.enroll) await t.make.enrollment(enrolled.id, course.id);
+    if (kind.entitled) {
+      await t.make.entitlement(enrolled.id, course.id);
+      await t.make.entitlement(users.student.id, course.id);
+    }
     return { course, lesson, enrolled };
   };
   const tokenOf = (caller: Caller, w: World) =>
@@ -151,7 +187,7 @@ describe('viewerCan walks the role matrix', () => {
   }, 120_000);
 
   it('answers per viewer: the same course gives different flags to its owner and to a student', async () => {
-    const w = await makeWorld(WORLDS['published, with an enrolled student']);
+    const w = await makeWorld(WORLDS['published, with an enrolled student']!);
     const q = `query($id: ID!) { course(id: $id) { viewerCan { update enroll unenroll readStats } } }`;
     const owner = await t.gql(q, c(w), { token: tokenOf('owner', w) });
     const student = await t.gql(q, c(w), { token: tokenOf('student', w) });
@@ -159,5 +195,26 @@ describe('viewerCan walks the role matrix', () => {
     expect(owner.data.course.viewerCan).toEqual({ update: true, enroll: false, unenroll: false, readStats: true });
     expect(student.data.course.viewerCan).toEqual({ update: false, enroll: true, unenroll: false, readStats: false });
     expect(enrolled.data.course.viewerCan).toEqual({ update: false, enroll: false, unenroll: true, readStats: false });
+  });
+
+  it('answers per viewer on a paid course: pay, then enroll once entitled', async () => {
+    const w = await makeWorld(WORLDS['paid, nobody entitled']!);
+    const q = `query($id: ID!) { course(id: $id) { viewerCan { enroll purchase } viewerEntitlement { source } } }`;
+    const before = await t.gql(q, c(w), { token: tokenOf('student', w) });
+    expect(before.data.course).toEqual({ viewerCan: { enroll: false, purchase: true }, viewerEntitlement: null });
+    const anonymous = await t.gql(q, c(w));
+    expect(anonymous.data.course.viewerCan).toEqual({ enroll: false, purchase: false });
+    // Through the API (not a factory): the student's cached answer must be dropped by the grant.
+    const grant = await t.gql(
+      `mutation($c: ID!, $s: ID!) { grantCourseAccess(courseId: $c, studentId: $s) { id } }`,
+      { c: gid('Course', w.course.id), s: gid('User', users.student.id) },
+      { token: tokenOf('owner', w) },
+    );
+    expect(grant.errors).toBeUndefined();
+    const after = await t.gql(q, c(w), { token: tokenOf('student', w) });
+    expect(after.data.course).toEqual({
+      viewerCan: { enroll: true, purchase: false },
+      viewerEntitlement: { source: 'GRANT' },
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lessonCompletions } from '../../src/db/schema.js';
+import { sql } from 'drizzle-orm';
+import { categories, lessonCompletions, reviews, sections } from '../../src/db/schema.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -66,6 +67,46 @@ describe('SQL statements per request', () => {
     // enrollment counts, lessons page.
     expect(large.statements).toBe(small.statements);
     expect(large.statements).toBeLessThanOrEqual(5);
+  });
+
+  it("keeps a signed-in catalog page constant from 5 to 30 courses (the most the cost limit allows): category, sections, ratings, the viewer's review and access", async () => {
+    const db = t.app.database.db;
+    const [category] = await db.insert(categories).values({ slug: 'cooking', name: 'Cooking' }).returning();
+    await db.execute(sql`update courses set category_id = ${category!.id}::uuid, price_cents = 900`);
+    const all = await db.execute(sql`select id from courses`);
+    const courseIds = (all as unknown as Array<{ id: string }>).map((r) => r.id);
+    const viewer = await t.make.user();
+    await db
+      .insert(sections)
+      .values(
+        courseIds.flatMap((courseId) => [0, 1].map((position) => ({ courseId, title: `Part ${position}`, position }))),
+      );
+    await db
+      .insert(reviews)
+      .values(courseIds.map((courseId, i) => ({ courseId, authorId: viewer.id, rating: 1 + (i % 5) })));
+    for (const courseId of courseIds.filter((_, i) => i % 2)) await t.make.entitlement(viewer.id, courseId);
+    const token = await t.tokenFor(viewer);
+    const q = (first: number) => `{ courses(first: ${first}) { edges { node {
+      title
+      category { name publishedCourseCount }
+      sections { title position lessonCount lessons(first: 3) { edges { node { title } } } }
+      ratingSummary { average count histogram }
+      viewerReview { rating }
+      viewerEntitlement { source }
+      viewerCan { enroll purchase review }
+    } } } }`;
+    const small = await t.countQueries(() => t.gql(q(5), {}, { token }));
+    const large = await t.countQueries(() => t.gql(q(30), {}, { token }));
+    expect(small.result.errors, JSON.stringify(small.result.errors)).toBeUndefined();
+    expect(large.result.errors, JSON.stringify(large.result.errors)).toBeUndefined();
+    const nodes = large.result.data.courses.edges.map((e: any) => e.node);
+    expect(nodes).toHaveLength(30);
+    expect(nodes[0].category).toMatchObject({ name: 'Cooking' });
+    expect(nodes[0].sections.map((x: any) => x.title)).toEqual(['Part 0', 'Part 1']);
+    expect(nodes[0].ratingSummary.count).toBe(1);
+    expect(nodes.every((n: any) => n.viewerReview !== null)).toBe(true);
+    expect(nodes.some((n: any) => n.viewerEntitlement !== null)).toBe(true);
+    expect(large.statements).toBe(small.statements);
   });
 
   it('keeps a roster with progress (and lessons with viewer flags) constant from 5 to 50 students', async () => {

@@ -142,11 +142,13 @@ describe('read replicas', () => {
       }
     });
     try {
-      await vi.waitFor(() => expect(answered).toBeGreaterThan(20));
+      await vi.waitFor(() => expect(answered).toBeGreaterThan(20), { timeout: 15_000 });
       await pg.stopReplica();
-      await vi.waitFor(() => expect(t.app.database.replicas!.replicas[0]!.state).toBe('down'));
+      await vi.waitFor(() => expect(t.app.database.replicas!.replicas[0]!.state).toBe('down'), { timeout: 15_000 });
       const primary = await reads(t.app, 'primary');
-      await vi.waitFor(async () => expect(await reads(t.app, 'primary')).toBeGreaterThan(primary + 20));
+      await vi.waitFor(async () => expect(await reads(t.app, 'primary')).toBeGreaterThan(primary + 20), {
+        timeout: 15_000,
+      });
     } finally {
       stop = true;
       await Promise.all(load);

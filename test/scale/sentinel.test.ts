@@ -4,8 +4,11 @@ import { notifications, type UserRow } from '../../src/db/schema.js';
 import { gid } from '../helpers/factories.js';
 import { startRedisSentinel, SENTINEL_MASTER_NAME, type RedisSentinelProcess } from '../helpers/redis-sentinel.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { liveClient, primed, subscribe } from '../helpers/ws-client.js';
 
 const START = `mutation($id: ID!) { startLesson(id: $id) { id } }`;
+const LIVE = `subscription($c: ID) { lessonStatusChanged(courseId: $c) { lesson { title } } }`;
+const CREATE_LESSON = `mutation($c: ID!, $t: String!) { createLesson(input: { courseId: $c, title: $t }) { id } }`;
 
 /**
  * The queue and pub/sub Redis behind Sentinel: BullMQ, the cache and the bus connect to the
@@ -63,6 +66,36 @@ describe('Redis through Sentinel', () => {
       },
       { timeout: 60_000, interval: 250 },
     );
+
+  it('gives a live subscriber every lesson event exactly once, in order, across SENTINEL FAILOVER', async () => {
+    const course = await t.make.course(instructor.id);
+    await t.make.enrollment(student.id, course.id);
+    const client = liveClient(t.url, { authorization: `Bearer ${await t.tokenFor(student)}` });
+    try {
+      const sub = subscribe(client, LIVE, { c: gid('Course', course.id) });
+      const create = (title: string) =>
+        t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: title }, { token: instructorToken });
+      await primed(sub, () => create('probe'));
+      let switched = false;
+      const first = redis.masterPort();
+      const newMaster = redis.waitNewMaster(first).then(() => void (switched = true));
+      redis.failover();
+      // Events all through the switch, and a few after it.
+      const titles: string[] = [];
+      for (let after = 0; after < 5; after += switched ? 1 : 0) {
+        const title = `F${titles.length}`;
+        titles.push(title);
+        expect((await create(title)).errors).toBeUndefined();
+      }
+      await newMaster;
+      const got: string[] = [];
+      for (let i = 0; i < titles.length; i++) got.push((await sub.next(15_000)).data.lessonStatusChanged.lesson.title);
+      expect(got).toEqual(titles);
+      expect(await sub.quiet(500)).toBe(true);
+    } finally {
+      await client.dispose();
+    }
+  });
 
   it('keeps processing jobs across SENTINEL FAILOVER and a SIGKILL of the master', { timeout: 240_000 }, async () => {
     await notified((await startLesson()).lessonId);

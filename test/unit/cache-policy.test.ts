@@ -30,6 +30,14 @@ describe(CachePolicyCalculator.name, () => {
     expect(policy(`{ me { id } }`)).toEqual({ maxAge: 30, scope: 'PRIVATE' });
   });
 
+  it("makes the viewer's entitlement private, cacheable like an enrollment", () => {
+    expect(policy(`{ courses { edges { node { title viewerEntitlement { source } } } } }`)).toEqual({
+      maxAge: 30,
+      scope: 'PRIVATE',
+    });
+    expect(policy(`query($id: ID!) { course(id: $id) { viewerEntitlement { id } } }`).scope).toBe('PRIVATE');
+  });
+
   it('makes the learner-journey fields that depend on the viewer private, cacheable as long as their parent', () => {
     for (const q of [
       `query($id: ID!) { course(id: $id) { title viewerCan { enroll update } } }`,

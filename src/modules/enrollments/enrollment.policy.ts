@@ -25,9 +25,25 @@ export function enrollRefusal(
   return null;
 }
 
-/** Whether the viewer would have to pay to enroll: a paid course, a student, no entitlement. */
-export function mustPurchase(viewer: Viewer, course: Pick<CourseRow, 'priceCents'>, entitled: boolean): boolean {
-  return isSignedIn(viewer) && viewer.role === 'STUDENT' && course.priceCents > 0 && !entitled;
+/**
+ * Why the viewer may not buy this (visible) course; null when they may: a student, not enrolled
+ * and not entitled, in a PUBLISHED paid course. `startCheckout` throws it (before asking the
+ * payment provider), `Course.viewerCan.purchase` is its absence.
+ */
+export function checkoutRefusal(
+  viewer: Viewer,
+  course: Pick<CourseRow, 'status' | 'priceCents'>,
+  viewerEnrollment: Pick<EnrollmentRow, 'status'> | null,
+  entitled: boolean,
+): AppError | null {
+  if (!isSignedIn(viewer)) return AppError.unauthenticated();
+  if (viewer.role !== 'STUDENT') return AppError.forbidden('Requires role STUDENT');
+  if (course.status !== 'PUBLISHED')
+    return AppError.conflict(`A ${course.status} course is not for sale`, { status: course.status });
+  if (course.priceCents === 0) return AppError.conflict('This course is free: enroll directly');
+  if (viewerEnrollment?.status === 'ACTIVE') return AppError.conflict('Already enrolled in this course');
+  if (entitled) return AppError.conflict('Already entitled to this course: enroll directly');
+  return null;
 }
 
 /** Why the viewer cannot unenroll from the course; null when they can. */

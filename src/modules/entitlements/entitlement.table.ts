@@ -47,10 +47,20 @@ export const entitlements = pgTable(
 );
 
 export type EntitlementRow = typeof entitlements.$inferSelect;
+export type NewEntitlementRow = typeof entitlements.$inferInsert;
 
 /** Stripe events already handled, by event id: a redelivered event changes nothing. */
-export const stripeEvents = pgTable('stripe_events', {
-  id: text('id').primaryKey(),
-  type: text('type').notNull(),
-  receivedAt: ts('received_at').notNull().defaultNow(),
-});
+export const stripeEvents = pgTable(
+  'stripe_events',
+  {
+    id: text('id').primaryKey(),
+    type: text('type').notNull(),
+    /**
+     * The PaymentIntent the event is about: a refund recorded before its session's completion
+     * (deliveries arrive in any order) makes that completion grant nothing.
+     */
+    paymentIntentId: text('payment_intent_id'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [index('stripe_events_payment_intent_id_type_idx').on(t.paymentIntentId, t.type)],
+);

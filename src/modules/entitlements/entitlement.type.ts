@@ -14,8 +14,9 @@ registerEnumType(EntitlementSource, {
 });
 
 @ObjectType('Entitlement', { implements: Node, description: 'The right to enroll in a paid course.' })
-// Whose it is decides who sees it: never shared between viewers.
-@Directive(cacheControl({ maxAge: 0, scope: 'PRIVATE' }))
+// Whose it is decides who sees it: never shared between viewers. Cached like an enrollment:
+// grants, revocations and payments invalidate the student's entries (`Viewer:<id>`).
+@Directive(cacheControl({ maxAge: 30, scope: 'PRIVATE' }))
 export class Entitlement extends Node {
   @Field(() => EntitlementSource)
   source!: EntitlementSourceValue;

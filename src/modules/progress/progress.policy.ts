@@ -2,7 +2,7 @@ import { isSignedIn, type Viewer } from '../../auth/viewer.js';
 import type { CourseRow, EnrollmentRow, LessonRow } from '../../db/schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { canManageCourse, canReadCourseRoster, courseDeleteBlocker } from '../courses/index.js';
-import { enrollRefusal, mustPurchase, unenrollRefusal } from '../enrollments/index.js';
+import { checkoutRefusal, enrollRefusal, unenrollRefusal } from '../enrollments/index.js';
 import { reviewRefusal } from '../reviews/index.js';
 import { canReadLessonContent } from '../lessons/index.js';
 import type { CoursePermissions, LessonPermissions } from './progress.type.js';
@@ -39,7 +39,7 @@ export function coursePermissions(
     delete: manage && courseDeleteBlocker(facts.activeEnrollments) === null,
     manageLessons: manage,
     enroll: enrollRefusal(viewer, course, facts.viewerEnrollment, facts.entitled) === null,
-    purchase: course.status === 'PUBLISHED' && mustPurchase(viewer, course, facts.entitled),
+    purchase: checkoutRefusal(viewer, course, facts.viewerEnrollment, facts.entitled) === null,
     review: reviewRefusal(viewer, facts.viewerEnrollment) === null,
     unenroll: unenrollRefusal(viewer, facts.viewerEnrollment) === null,
     readEnrollments: roster,

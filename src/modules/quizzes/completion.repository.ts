@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
 import { courseCompletions, enrollments, outbox } from '../../db/schema.js';
 import type { CourseCompletedEvent } from '../../outbox/domain-events.js';
@@ -10,14 +10,14 @@ import { completionColumns } from './quiz.repository.js';
  * student the rule now holds for, with their `course.completed` outbox events, in the
  * change's own transaction. Returns how many completed.
  *
- * Every active enrollment row of the course is locked first (in id order, as a mark or a
- * grading locks its own one before it checks): a student's concurrent mark or grading then
- * either commits before this check reads (and is seen) or runs its own check after this
- * change committed (and sees it). Without the locks, both could miss the completion.
- * Callers that also lock a quiz must lock the enrollments before it (the grading order).
+ * The caller holds the course row's update lock (CourseCommands.withManageableCourse). Every
+ * write that checks one student's completion (a mark, a grading) holds a key-share lock on that
+ * row when it checks (a mark through its foreign key, a grading through lockActiveEnrollment):
+ * so it either committed before this check reads (and is seen), or checks after this change
+ * committed (and sees it). No enrollment row is locked here: an unenrollment locks its row and
+ * then the course's (its count), the opposite order.
  */
 export async function recordCompletionsOfCourse(tx: Db, courseId: string): Promise<number> {
-  if (!(await lockCourseEnrollments(tx, courseId))) return 0;
   const completed = rowsOf<{ enrollment_id: string; student_id: string; completed_at: Date | string }>(
     await tx.execute(sql`
       insert into ${courseCompletions} (enrollment_id, course_id, student_id)
@@ -42,15 +42,4 @@ export async function recordCompletionsOfCourse(tx: Db, courseId: string): Promi
     }),
   );
   return completed.length;
-}
-
-/** Row-locks the course's active enrollments in id order; how many there are. */
-export async function lockCourseEnrollments(tx: Db, courseId: string): Promise<number> {
-  const rows = await tx
-    .select({ id: enrollments.id })
-    .from(enrollments)
-    .where(and(eq(enrollments.courseId, courseId), eq(enrollments.status, 'ACTIVE')))
-    .orderBy(asc(enrollments.id))
-    .for('update');
-  return rows.length;
 }

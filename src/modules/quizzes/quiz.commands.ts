@@ -10,7 +10,7 @@ import { touched, type RequestScope } from '../../request-scope.js';
 import type { Emits } from '../../util/after-commit.js';
 import type { CourseCommands } from '../courses/index.js';
 import { gradeAttempt } from './attempt.grader.js';
-import { lockCourseEnrollments, recordCompletionsOfCourse } from './completion.repository.js';
+import { recordCompletionsOfCourse } from './completion.repository.js';
 import type { CreateQuizInput, SaveAnswersInput, UpdateQuizInput } from './quiz.inputs.js';
 import {
   attemptsForStart,
@@ -101,7 +101,6 @@ export class QuizCommands {
     // A required quiz made optional may complete the course for students who did everything else.
     const mayComplete = settings.required === false;
     const updated = await this.courseCommands.withManageableCourse(scope, quiz.courseId, async (tx) => {
-      if (mayComplete) await lockCourseEnrollments(tx, quiz.courseId);
       if (!(await lockQuiz(tx, quiz.id))) throw AppError.notFound('Quiz');
       if (drafts) {
         if (await hasGradedAttempt(tx, quiz.id))
@@ -124,13 +123,12 @@ export class QuizCommands {
     requireSignedIn(scope.viewer);
     const quiz = await this.visibleQuiz(scope, id);
     await this.courseCommands.withManageableCourse(scope, quiz.courseId, async (tx) => {
-      // Enrollments before the quiz, as gradings lock them: deleting a required quiz may complete the course.
-      await lockCourseEnrollments(tx, quiz.courseId);
       const locked = await lockQuiz(tx, quiz.id);
       if (!locked) throw AppError.notFound('Quiz');
       if (await countedByCertificate(tx, locked))
         throw AppError.conflict('A certificate counted this quiz; it cannot be deleted');
       await deleteQuizRow(tx, quiz.id);
+      // Deleting a required quiz may complete the course for students who did everything else.
       if (locked.required) await recordCompletionsOfCourse(tx, quiz.courseId);
     });
     touched(scope, `Quiz:${quiz.id}`);

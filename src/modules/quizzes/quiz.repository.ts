@@ -333,12 +333,18 @@ export async function quizStatsOfCourses(db: Db, courseIds: string[]): Promise<M
 
 // --- attempts ------------------------------------------------------------------------------
 
-/** The student's active enrollment in the course, row-locked: every attempt and completion write of a student serializes on it. */
+/**
+ * The student's active enrollment in the course, row-locked: every attempt and completion write
+ * of a student serializes on it. The course row is key-share locked first: a change to what
+ * completing the course takes (made under the course's update lock, see completion.repository.ts)
+ * then either commits before this write checks completion, or waits for it to commit.
+ */
 export async function lockActiveEnrollment(
   tx: Db,
   courseId: string,
   studentId: string,
 ): Promise<EnrollmentRow | undefined> {
+  await tx.select({ id: courses.id }).from(courses).where(eq(courses.id, courseId)).for('key share');
   const [row] = await tx
     .select()
     .from(enrollments)

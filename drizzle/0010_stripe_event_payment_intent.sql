@@ -1,0 +1,2 @@
+ALTER TABLE "stripe_events" ADD COLUMN "payment_intent_id" text;--> statement-breakpoint
+CREATE INDEX "stripe_events_payment_intent_id_type_idx" ON "stripe_events" USING btree ("payment_intent_id","type");
