@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CourseRow, UserRow } from '../../src/db/schema.js';
-import { eventually } from '../helpers/eventually.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -126,11 +125,13 @@ describe('the explorer in a browser (offline)', () => {
  */
 async function eventuallyStarted(t: TestApp, lessonId: string) {
   const token = await t.tokenFor(await t.make.user({ role: 'ADMIN' }));
-  await eventually(
-    () => subscriptionCount(t),
-    (n) => n > 0,
-    UI_TIMEOUT,
-    100,
+  await vi.waitFor(
+    async () => {
+      const n = await subscriptionCount(t);
+      expect(n).toBeGreaterThan(0);
+      return n;
+    },
+    { timeout: UI_TIMEOUT, interval: 100 },
   );
   return t.gql(`mutation($id: ID!) { startLesson(id: $id) { status } }`, { id: gid('Lesson', lessonId) }, { token });
 }

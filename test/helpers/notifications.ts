@@ -1,8 +1,8 @@
+import { expect, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
 import { rowsOf, type Db } from '../../src/db/client.js';
 import type { JobQueue } from '../../src/queue/jobs.js';
-import { eventually } from './eventually.js';
 
 export async function queryRows<T = Record<string, unknown>>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
   return rowsOf<T>(await db.execute(query));
@@ -91,9 +91,15 @@ export async function startSmtpSink(options: { reject?: (messageNumber: number) 
  */
 export function pipelineSettled(jobs: JobQueue, timeoutMs = 30_000) {
   const busy = (c: Record<string, number>, ...states: string[]) => states.reduce((sum, s) => sum + (c[s] ?? 0), 0);
-  return eventually(
-    () => jobs.counts(),
-    (c) => busy(c.notifications, 'waiting', 'active') === 0 && busy(c.email, 'waiting', 'active', 'delayed') === 0,
-    timeoutMs,
+  return vi.waitFor(
+    async () => {
+      const c = await jobs.counts();
+      expect(
+        busy(c.notifications, 'waiting', 'active') === 0 && busy(c.email, 'waiting', 'active', 'delayed') === 0,
+        JSON.stringify(c),
+      ).toBe(true);
+      return c;
+    },
+    { timeout: timeoutMs, interval: 50 },
   );
 }

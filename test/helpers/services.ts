@@ -1,6 +1,6 @@
+import { expect, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
-import { eventually } from './eventually.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -40,18 +40,20 @@ export async function startPrivateRedis(port?: number) {
       },
     );
     // Ready once it accepts connections.
-    await eventually(
-      () =>
-        new Promise<boolean>((resolve) => {
+    await vi.waitFor(
+      async () => {
+        const ok = await new Promise<boolean>((resolve) => {
           const socket = connect(p, '127.0.0.1');
           socket.once('connect', () => {
             socket.end();
             resolve(true);
           });
           socket.once('error', () => resolve(false));
-        }),
-      (ok) => ok,
-      10_000,
+        });
+        expect(ok, JSON.stringify(ok)).toBe(true);
+        return ok;
+      },
+      { timeout: 10_000, interval: 50 },
     );
   };
   await start();

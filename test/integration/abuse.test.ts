@@ -1,7 +1,6 @@
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
-import { eventually } from '../helpers/eventually.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { liveClient, subscribe, type LiveClient } from '../helpers/ws-client.js';
 
@@ -214,10 +213,13 @@ describe('abuse limits (production configuration)', () => {
     it('does not leak a subscription when its id is reused while it is being checked', async () => {
       await Promise.all(clients.map((c) => c.dispose()));
       clients.length = 0;
-      await eventually(
-        async () => t.app.ws.connections,
-        (n) => n === 0,
-        5_000,
+      await vi.waitFor(
+        async () => {
+          const n = t.app.ws.connections;
+          expect(n).toBe(0);
+          return n;
+        },
+        { timeout: 5_000, interval: 50 },
       );
       const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
       await new Promise((r) => socket.once('open', r));
@@ -229,10 +231,13 @@ describe('abuse limits (production configuration)', () => {
       socket.send(JSON.stringify(sub));
       await new Promise((r) => setTimeout(r, 300));
       socket.close();
-      await eventually(
-        async () => t.app.ws.connections,
-        (n) => n === 0,
-        5_000,
+      await vi.waitFor(
+        async () => {
+          const n = t.app.ws.connections;
+          expect(n).toBe(0);
+          return n;
+        },
+        { timeout: 5_000, interval: 50 },
       );
       expect(t.app.ws.subscriptions).toBe(0);
     });
@@ -248,10 +253,13 @@ describe('abuse limits (production configuration)', () => {
     it('closes a socket that never sends connection_init (slow loris)', async () => {
       await Promise.all(clients.map((c) => c.dispose()));
       clients.length = 0;
-      await eventually(
-        async () => t.app.ws.connections,
-        (n) => n === 0,
-        5_000,
+      await vi.waitFor(
+        async () => {
+          const n = t.app.ws.connections;
+          expect(n).toBe(0);
+          return n;
+        },
+        { timeout: 5_000, interval: 50 },
       ); // the cap above is per address
       const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
       socket.on('error', () => {});

@@ -2,7 +2,6 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
 import { LOGIN, REFRESH, userWithPassword } from '../helpers/accounts.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf } from '../helpers/graphql-client.js';
 import { queryRows, startSmtpSink, type ReceivedMail } from '../helpers/notifications.js';
@@ -60,9 +59,13 @@ describe('account recovery and email verification', () => {
 
   const mailsTo = (address: string) => smtp.received.filter((m) => m.to.includes(address));
   const waitForMail = (address: string, n = 1) =>
-    eventually(
-      async () => mailsTo(address),
-      (m) => m.length >= n,
+    vi.waitFor(
+      async () => {
+        const m = await mailsTo(address);
+        expect(m.length).toBeGreaterThanOrEqual(n);
+        return m;
+      },
+      { timeout: 20_000, interval: 50 },
     );
   const login = (user: UserRow, password: string) => t.gql(LOGIN, { input: { email: user.email, password } });
   const tokenRows = (userId: string) =>
@@ -229,9 +232,13 @@ describe('account recovery and email verification', () => {
       sql`select type, processed_at from outbox where payload->>'userId' = ${user.id}`,
     );
     expect(events.map((e) => e.type)).toEqual(['account.token-requested']);
-    await eventually(
-      async () => (await tokenRows(user.id))[0]!.emailed_at,
-      (v) => v !== null,
+    await vi.waitFor(
+      async () => {
+        const v = (await tokenRows(user.id))[0]!.emailed_at;
+        expect(v !== null, JSON.stringify(v)).toBe(true);
+        return v;
+      },
+      { timeout: 20_000, interval: 50 },
     );
   });
 

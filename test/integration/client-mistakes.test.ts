@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CourseRow, UserRow } from '../../src/db/schema.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf, type GraphQLResponse } from '../helpers/graphql-client.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -274,16 +273,24 @@ describe('client mistakes are never a 500 (production configuration)', () => {
       expect(await send({ variables: { toString: 1 } })).toBe('MISS');
       expect(await send({ variables: {} })).toBe('MISS');
       // Stored in the background: wait until the absent variable's entry is served.
-      await eventually(
-        () => send({ variables: {} }),
-        (outcome) => outcome === 'HIT',
+      await vi.waitFor(
+        async () => {
+          const outcome = await send({ variables: {} });
+          expect(outcome).toBe('HIT');
+          return outcome;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       // Absent and null are different requests: each is its own miss (it was a HIT on the
       // absent one's entry, Object.prototype.toString standing in for the missing variable).
       expect(await send({ variables: { toString: null } })).toBe('MISS');
-      await eventually(
-        () => send({ variables: { toString: null } }),
-        (outcome) => outcome === 'HIT',
+      await vi.waitFor(
+        async () => {
+          const outcome = await send({ variables: { toString: null } });
+          expect(outcome).toBe('HIT');
+          return outcome;
+        },
+        { timeout: 20_000, interval: 50 },
       );
     });
   });

@@ -1,5 +1,5 @@
 import { Client, fetchExchange } from '@urql/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEduFlowClient } from '../../examples/clients/apollo-client.js';
 import { createEduFlowSocket } from '../../examples/clients/graphql-ws.js';
 import { createEduFlowRelayEnvironment } from '../../examples/clients/relay.js';
@@ -18,7 +18,6 @@ import {
   type LessonStatusChangedSubscription,
 } from '../../examples/generated/graphql.js';
 import type { UserRow } from '../../src/db/schema.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -242,10 +241,13 @@ async function subscriptionCount(
 /** Before subscribing: the previous test's subscriptions are gone, so the next count is ours. */
 async function noSubscriptions(t: TestApp) {
   for (const gauge of ['eduflow_ws_subscriptions', 'eduflow_ws_live_subscriptions'] as const) {
-    await eventually(
-      () => subscriptionCount(t, gauge),
-      (n) => n === 0,
-      30_000,
+    await vi.waitFor(
+      async () => {
+        const n = await subscriptionCount(t, gauge);
+        expect(n).toBe(0);
+        return n;
+      },
+      { timeout: 30_000, interval: 50 },
     );
   }
 }
@@ -256,10 +258,13 @@ async function noSubscriptions(t: TestApp) {
  * still running).
  */
 async function startOnceSubscribed(t: TestApp, start: () => Promise<unknown>) {
-  await eventually(
-    () => subscriptionCount(t, 'eduflow_ws_live_subscriptions'),
-    (n) => n > 0,
-    30_000,
+  await vi.waitFor(
+    async () => {
+      const n = await subscriptionCount(t, 'eduflow_ws_live_subscriptions');
+      expect(n).toBeGreaterThan(0);
+      return n;
+    },
+    { timeout: 30_000, interval: 50 },
   );
   await start();
 }

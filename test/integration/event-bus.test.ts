@@ -1,10 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createEventBus } from '../../src/pubsub/event-bus.js';
 import { testRedisPrefix } from '../helpers/databases.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
-import { eventually } from '../helpers/eventually.js';
 
 const busFor = (redisUrl?: string) =>
   createEventBus(
@@ -28,17 +27,25 @@ describe('event bus', () => {
       await bus.subscribe('t', (p) => b.push(p));
       await bus.subscribe('other', (p) => b.push(p));
       await bus.publish('t', { n: 1 });
-      await eventually(
-        async () => a.length + b.length,
-        (n) => n === 2,
+      await vi.waitFor(
+        async () => {
+          const n = a.length + b.length;
+          expect(n).toBe(2);
+          return n;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       stopA();
       stopA(); // idempotent
       await bus.publish('t', { n: 2 });
       // The sentinel: b, subscribed to the same topic, has { n: 2 }; a would have it by now too.
-      await eventually(
-        async () => b.length,
-        (n) => n === 2,
+      await vi.waitFor(
+        async () => {
+          const n = b.length;
+          expect(n).toBe(2);
+          return n;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(a).toEqual([{ n: 1 }]);
       expect(b).toEqual([{ n: 1 }, { n: 2 }]);

@@ -1,9 +1,8 @@
 import WebSocket from 'ws';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { TEST_JWT_SECRET } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf, graphqlClient } from '../helpers/graphql-client.js';
-import { eventually } from '../helpers/eventually.js';
 import { startPrivateRedis } from '../helpers/services.js';
 import { startPrivatePostgres } from '../helpers/private-postgres.js';
 import { startTestApp } from '../helpers/test-app.js';
@@ -60,11 +59,13 @@ describe('fault tolerance', () => {
     expect(((await ready.json()) as { checks: Record<string, string> }).checks.database).toBe('unavailable');
 
     pg.start();
-    const back = await eventually(
-      () => gql(`query Q($n: Int) { courses(first: $n) { totalCount } }`, { n: 2 }),
-      (r) => r.status === 200,
-      30_000,
-      200,
+    const back = await vi.waitFor(
+      async () => {
+        const r = await gql(`query Q($n: Int) { courses(first: $n) { totalCount } }`, { n: 2 });
+        expect(r.status).toBe(200);
+        return r;
+      },
+      { timeout: 30_000, interval: 200 },
     );
     expect(back.errors).toBeUndefined();
     expect((await fetch(new URL('/ready', t.url))).status).toBe(200);
@@ -89,11 +90,13 @@ describe('fault tolerance', () => {
     expect(hung.status).toBe(503);
     expect(hung.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'TIMEOUT' });
     pg.thaw();
-    await eventually(
-      () => gql(CATALOG),
-      (r) => r.status === 200 && !r.errors,
-      30_000,
-      200,
+    await vi.waitFor(
+      async () => {
+        const r = await gql(CATALOG);
+        expect(r.status === 200 && !r.errors, JSON.stringify(r)).toBe(true);
+        return r;
+      },
+      { timeout: 30_000, interval: 200 },
     );
   }, 90_000);
 

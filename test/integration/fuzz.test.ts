@@ -13,9 +13,8 @@ import {
   type GraphQLInputType,
 } from 'graphql';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { rowsOf } from '../../src/db/client.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -362,26 +361,32 @@ describe('fuzzing every argument of the schema', () => {
     socket.close();
     // Subscriptions completed by the client may still be setting up on the server: let them
     // all end before the app (and its pool) closes.
-    await eventually(
-      async () => t.app.ws.subscriptions + t.app.ws.connections,
-      (n) => n === 0,
+    await vi.waitFor(
+      async () => {
+        const n = t.app.ws.subscriptions + t.app.ws.connections;
+        expect(n).toBe(0);
+        return n;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     // ... and their queries (a burst of setups opens pool connections that are still being
     // set up meanwhile; closing the pool under one makes postgres.js reject a promise nobody holds).
     let quietSamples = 0;
-    await eventually(
+    await vi.waitFor(
       async () => {
-        const [row] = rowsOf<{ n: number }>(
-          await t.app.database.db.execute(
-            sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and state <> 'idle' and pid <> pg_backend_pid()`,
-          ),
-        );
-        quietSamples = row?.n === 0 ? quietSamples + 1 : 0;
-        return quietSamples;
+        const n = await (async () => {
+          const [row] = rowsOf<{ n: number }>(
+            await t.app.database.db.execute(
+              sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and state <> 'idle' and pid <> pg_backend_pid()`,
+            ),
+          );
+          quietSamples = row?.n === 0 ? quietSamples + 1 : 0;
+          return quietSamples;
+        })();
+        expect(n).toBeGreaterThanOrEqual(5);
+        return n;
       },
-      (n) => n >= 5,
-      20_000,
-      100,
+      { timeout: 20_000, interval: 100 },
     );
     expect(closeCode === undefined || closeCode === 1000 || closeCode === 1005, `socket closed with ${closeCode}`).toBe(
       true,

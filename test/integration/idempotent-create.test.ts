@@ -1,9 +1,8 @@
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
 import { uuidOf } from '../../src/graphql/global-id.js';
-import { eventually } from '../helpers/eventually.js';
 import { codesOf } from '../helpers/graphql-client.js';
 import { gid } from '../helpers/factories.js';
 import { queryRows } from '../helpers/notifications.js';
@@ -64,10 +63,13 @@ describe('createLesson with a clientMutationId', () => {
       release();
       await lock;
       // The server went on and committed the first attempt.
-      await eventually(
-        () => lessonsTitled('Lost answer'),
-        (n) => n === 1,
-        10_000,
+      await vi.waitFor(
+        async () => {
+          const n = await lessonsTitled('Lost answer');
+          expect(n).toBe(1);
+          return n;
+        },
+        { timeout: 10_000, interval: 50 },
       );
 
       const retry = await t.gql(CREATE_LESSON, { input }, { token });
@@ -153,10 +155,13 @@ describe('createCourse with a clientMutationId', () => {
       release();
       await lock;
       // The server went on and committed the first attempt.
-      await eventually(
-        () => coursesTitled('Lost course answer'),
-        (n) => n === 1,
-        10_000,
+      await vi.waitFor(
+        async () => {
+          const n = await coursesTitled('Lost course answer');
+          expect(n).toBe(1);
+          return n;
+        },
+        { timeout: 10_000, interval: 50 },
       );
 
       const retry = await t.gql(CREATE_COURSE, { input }, { token });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CourseRow, LessonRow, UserRow } from '../../src/db/schema.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { liveClient, subscribe, type LiveClient, type Subscription } from '../helpers/ws-client.js';
@@ -113,7 +112,16 @@ describe('live fan-out by audience', () => {
     };
     for (let i = 0; i < 30 && listening.some((s) => s.sub.results.length === 0); i++) {
       await warmUp();
-      await eventually(async () => listening.every((s) => s.sub.results.length > 0), Boolean, 1_000).catch(() => false);
+      await vi
+        .waitFor(
+          async () => {
+            const value = await listening.every((s) => s.sub.results.length > 0);
+            expect(Boolean(value), JSON.stringify(value)).toBe(true);
+            return value;
+          },
+          { timeout: 1_000, interval: 50 },
+        )
+        .catch(() => false);
     }
     expect(listening.filter((s) => s.sub.results.length === 0)).toEqual([]);
     await settled(300);
@@ -208,9 +216,13 @@ describe('live fan-out by audience', () => {
     expect(overHttp.get(`${s1!.id}|${started.get(c1.id)!.id}`).viewerCompletedAt).not.toBeNull();
     expect(overHttp.get(`${s2!.id}|${started.get(c1.id)!.id}`).viewerCompletedAt).toBeNull();
 
-    await eventually(
-      async () => subscribers.filter((s) => s.sub.results.length < offset.get(s)! + s.courses.length).length,
-      (n) => n === 0,
+    await vi.waitFor(
+      async () => {
+        const n = subscribers.filter((s) => s.sub.results.length < offset.get(s)! + s.courses.length).length;
+        expect(n).toBe(0);
+        return n;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     await settled(500); // anything extra arrives now
     for (const s of subscribers) {

@@ -1,7 +1,6 @@
 import { stringifyMessage, MessageType } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -70,14 +69,16 @@ describe('live fan-out frames', () => {
     const ownerToken = await t.tokenFor(owner);
     const all = () => raw.flatMap((r) => r.frames);
     let n = 0;
-    await eventually(
+    await vi.waitFor(
       async () => {
-        await t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: `lesson ${n++}` }, { token: ownerToken });
-        return raw.every((r, i) => new Set(r.frames.map((f) => JSON.parse(f.text).id)).size === ids[i]!.length);
+        const value = await (async () => {
+          await t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: `lesson ${n++}` }, { token: ownerToken });
+          return raw.every((r, i) => new Set(r.frames.map((f) => JSON.parse(f.text).id)).size === ids[i]!.length);
+        })();
+        expect(Boolean(value), JSON.stringify(value)).toBe(true);
+        return value;
       },
-      Boolean,
-      10_000,
-      200,
+      { timeout: 10_000, interval: 200 },
     );
     const frames = all();
     expect(frames.length).toBeGreaterThan(0);

@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOGIN, userWithPassword } from '../helpers/accounts.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf } from '../helpers/graphql-client.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -114,7 +113,14 @@ describe('live path hardening', () => {
             await watcher<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
             where datname = current_database() and wait_event_type = 'Lock'`
           )[0]!.n;
-        await eventually(waiting, (n) => n >= 1, 10_000, 25);
+        await vi.waitFor(
+          async () => {
+            const n = await waiting();
+            expect(n).toBeGreaterThanOrEqual(1);
+            return n;
+          },
+          { timeout: 10_000, interval: 25 },
+        );
       });
       expect(codesOf((await pending) as never)).toEqual(['CONFLICT']);
     } finally {

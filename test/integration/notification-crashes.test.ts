@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { NotificationProcessors } from '../../src/modules/notifications/index.js';
@@ -10,7 +10,6 @@ import { outbox, users } from '../../src/db/schema.js';
 import { createEventBus } from '../../src/pubsub/event-bus.js';
 import { BullJobQueue } from '../../src/queue/bullmq-queue.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
-import { eventually } from '../helpers/eventually.js';
 import { gid } from '../helpers/factories.js';
 import { enrollStudents, notificationTally, queryRows, startSmtpSink } from '../helpers/notifications.js';
 import { startPrivatePostgres } from '../helpers/private-postgres.js';
@@ -86,11 +85,13 @@ describe('emails through crashes and database errors', () => {
     const { course, lesson, token } = await courseWithStudents(t, students);
     const first = await startWorker();
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(
-      async () => smtp.received.length,
-      (n) => n >= 30,
-      60_000,
-      5,
+    await vi.waitFor(
+      async () => {
+        const n = smtp.received.length;
+        expect(n).toBeGreaterThanOrEqual(30);
+        return n;
+      },
+      { timeout: 60_000, interval: 5 },
     );
     first.child.kill('SIGKILL');
     const killedAt = Date.now();
@@ -100,11 +101,13 @@ describe('emails through crashes and database errors', () => {
     const second = startWorker();
     // Before: the taken-over job found every unmailed row claimed (for 30 minutes) and
     // completed empty. Now the dead run's leases run out with its job lock.
-    await eventually(
-      () => unmailed(t, course.id),
-      (n) => n === 0,
-      60_000,
-      100,
+    await vi.waitFor(
+      async () => {
+        const n = await unmailed(t, course.id);
+        expect(n).toBe(0);
+        return n;
+      },
+      { timeout: 60_000, interval: 100 },
     );
     const recoveredMs = Date.now() - killedAt;
     await second;
@@ -152,39 +155,44 @@ describe('emails through crashes and database errors', () => {
     // past the statement timeout (1 s) while the other senders carry on.
     const other = postgres(t.databaseUrl, { max: 1, onnotice: () => {} });
     cleanups.push(() => other.end());
-    const lockedId = await eventually(
-      () =>
-        other.begin(async (tx) => {
+    const lockedId = await vi.waitFor(
+      async () => {
+        const id = await other.begin(async (tx) => {
           const [row] = await tx<{ id: string }[]>`
             select id from notifications
             where course_id = ${course.id} and email_claimed_until is not null and emailed_at is null
             order by id limit 1 for update skip locked`;
           if (row) await new Promise((r) => setTimeout(r, 2_500));
           return row?.id ?? null;
-        }),
-      (id) => id !== null,
-      30_000,
-      5,
+        });
+        expect(id !== null, JSON.stringify(id)).toBe(true);
+        return id;
+      },
+      { timeout: 30_000, interval: 5 },
     );
     expect(lockedId).toBeTruthy();
 
     const everyone = await studentEmails(t, course.id);
-    await eventually(
-      async () => new Set(smtp.received.flatMap((m) => m.to)).size,
-      (n) => n === students,
-      30_000,
-      100,
+    await vi.waitFor(
+      async () => {
+        const n = new Set(smtp.received.flatMap((m) => m.to)).size;
+        expect(n).toBe(students);
+        return n;
+      },
+      { timeout: 30_000, interval: 100 },
     );
     await new Promise((r) => setTimeout(r, 1_500)); // a retry's duplicates would land now
     const recipients = smtp.received.flatMap((m) => m.to).sort();
     expect(recipients.filter((r, i) => recipients[i - 1] === r)).toEqual([]); // nobody twice
     expect(recipients).toEqual(everyone);
     // And the blocked stamp was retried, not given up: every row is stamped mailed.
-    await eventually(
-      () => unmailed(t, course.id),
-      (n) => n === 0,
-      10_000,
-      100,
+    await vi.waitFor(
+      async () => {
+        const n = await unmailed(t, course.id);
+        expect(n).toBe(0);
+        return n;
+      },
+      { timeout: 10_000, interval: 100 },
     );
   }, 60_000);
 });
@@ -235,11 +243,13 @@ describe('emails through a Postgres outage', () => {
     const students = 150;
     const { course, lesson, token } = await courseWithStudents(t, students);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(
-      async () => smtp.received.length,
-      (n) => n >= 20,
-      30_000,
-      5,
+    await vi.waitFor(
+      async () => {
+        const n = smtp.received.length;
+        expect(n).toBeGreaterThanOrEqual(20);
+        return n;
+      },
+      { timeout: 30_000, interval: 5 },
     );
     // Down for 3 s mid-run: stamps, lease renewals and the release of claims all fail.
     pg.stop();
@@ -247,11 +257,13 @@ describe('emails through a Postgres outage', () => {
     pg.start();
     const back = Date.now();
     // Before: the claims that could not be released held their rows for 30 minutes.
-    await eventually(
-      () => unmailed(t, course.id).catch(() => -1),
-      (n) => n === 0,
-      45_000,
-      200,
+    await vi.waitFor(
+      async () => {
+        const n = await unmailed(t, course.id).catch(() => -1);
+        expect(n).toBe(0);
+        return n;
+      },
+      { timeout: 45_000, interval: 200 },
     );
     const recoveredMs = Date.now() - back;
     await new Promise((r) => setTimeout(r, 500));
@@ -323,11 +335,13 @@ describe('in-app notifications when Redis loses its data mid fan-out', () => {
       WORKER_METRICS_PORT: '0',
     });
     cleanups.push(async () => worker.child.kill('SIGKILL'));
-    const tally = await eventually(
-      () => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id),
-      (x) => x.total >= students,
-      30_000,
-      100,
+    const tally = await vi.waitFor(
+      async () => {
+        const x = await notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id);
+        expect(x.total).toBeGreaterThanOrEqual(students);
+        return x;
+      },
+      { timeout: 30_000, interval: 100 },
     );
     expect(tally).toEqual({ total: students, recipients: students, maxPerRecipientAndEvent: 1 });
   }, 90_000);

@@ -1,13 +1,12 @@
 import { Queue } from 'bullmq';
 import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { notifications, outbox, type UserRow } from '../../src/db/schema.js';
 import { reminderJobId } from '../../src/modules/notifications/index.js';
 import type { LessonDomainEvent } from '../../src/outbox/domain-events.js';
 import { TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
-import { eventually } from '../helpers/eventually.js';
 import { enrollStudents, notificationTally, pipelineSettled, startSmtpSink } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { queuePrefix } from '../../src/queue/index.js';
@@ -64,22 +63,34 @@ describe('notification self-healing', () => {
     await enrollStudents(db(), course.id, 4);
     const lesson = await t.make.lesson(course.id);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(
-      () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
-      (x) => x.total === 4,
+    await vi.waitFor(
+      async () => {
+        const x = await notificationTally(db(), 'LESSON_CANCELLED', course.id);
+        expect(x.total).toBe(4);
+        return x;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     const email = queue('email');
-    await eventually(
-      () => email.getJobCounts('failed'),
-      (c) => (c.failed ?? 0) >= 1,
+    await vi.waitFor(
+      async () => {
+        const c = await email.getJobCounts('failed');
+        expect(c.failed ?? 0).toBeGreaterThanOrEqual(1);
+        return c;
+      },
+      { timeout: 20_000, interval: 50 },
     ); // out of attempts
     expect(smtp.received).toHaveLength(0);
 
     smtpDown = false;
     await runCleanup(); // revives failed jobs of the last day
-    await eventually(
-      async () => smtp.received.length,
-      (n) => n >= 4,
+    await vi.waitFor(
+      async () => {
+        const n = smtp.received.length;
+        expect(n).toBeGreaterThanOrEqual(4);
+        return n;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     await pipelineSettled(t.app.background!.jobs); // every job that could mail again has finished
     expect(smtp.received.flatMap((m) => m.to).sort()).toEqual([...new Set(smtp.received.flatMap((m) => m.to))].sort());
@@ -93,9 +104,13 @@ describe('notification self-healing', () => {
     const before = smtp.received.length;
     const lesson = await t.make.lesson(course.id);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-    await eventually(
-      () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
-      (x) => x.total === 30,
+    await vi.waitFor(
+      async () => {
+        const x = await notificationTally(db(), 'LESSON_CANCELLED', course.id);
+        expect(x.total).toBe(30);
+        return x;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     const [{ eventId }] = (await db()
       .select({ eventId: notifications.eventId })
@@ -115,9 +130,13 @@ describe('notification self-healing', () => {
         opts: { jobId: `race-b-${eventId}` },
       },
     ]);
-    await eventually(
-      async () => smtp.received.length - before,
-      (n) => n >= 30,
+    await vi.waitFor(
+      async () => {
+        const n = smtp.received.length - before;
+        expect(n).toBeGreaterThanOrEqual(30);
+        return n;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     await pipelineSettled(t.app.background!.jobs); // both racing runs and the pipeline's own are done
     const mine = smtp.received.slice(before).flatMap((m) => m.to);
@@ -140,10 +159,13 @@ describe('notification self-healing', () => {
     await db()
       .insert(outbox)
       .values({ type: event.type, payload: event, relayedAt: new Date(Date.now() - 60_000), relayCount: 1 });
-    const tally = await eventually(
-      () => notificationTally(db(), 'LESSON_STARTED', course.id),
-      (x) => x.total >= 3,
-      20_000,
+    const tally = await vi.waitFor(
+      async () => {
+        const x = await notificationTally(db(), 'LESSON_STARTED', course.id);
+        expect(x.total).toBeGreaterThanOrEqual(3);
+        return x;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     expect(tally).toEqual({ total: 3, recipients: 3, maxPerRecipientAndEvent: 1 });
     const [row] = await db()
@@ -182,7 +204,14 @@ describe('notification self-healing', () => {
         opts: { jobId: `second-${lesson.id}` },
       },
     ]);
-    await eventually(() => q.getJob(`second-${lesson.id}`).then((j) => j?.finishedOn ?? null), Boolean);
+    await vi.waitFor(
+      async () => {
+        const value = await q.getJob(`second-${lesson.id}`).then((j) => j?.finishedOn ?? null);
+        expect(Boolean(value), JSON.stringify(value)).toBe(true);
+        return value;
+      },
+      { timeout: 20_000, interval: 50 },
+    );
     await jobs.add([
       {
         name: 'notifications.event',
@@ -190,7 +219,14 @@ describe('notification self-healing', () => {
         opts: { jobId: `first-${lesson.id}` },
       },
     ]);
-    await eventually(() => q.getJob(`first-${lesson.id}`).then((j) => j?.finishedOn ?? null), Boolean);
+    await vi.waitFor(
+      async () => {
+        const value = await q.getJob(`first-${lesson.id}`).then((j) => j?.finishedOn ?? null);
+        expect(Boolean(value), JSON.stringify(value)).toBe(true);
+        return value;
+      },
+      { timeout: 20_000, interval: 50 },
+    );
     expect(await q.getJobState(reminderJobId(lesson.id, t1))).toBe('delayed');
     expect(await q.getJob(reminderJobId(lesson.id, t2))).toBeUndefined();
   });

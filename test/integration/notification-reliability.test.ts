@@ -2,11 +2,10 @@ import { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { notifications, users } from '../../src/db/schema.js';
 import { TEST_JWT_SECRET, TEST_REDIS_URL } from '../helpers/env.js';
 import { gid } from '../helpers/factories.js';
-import { eventually } from '../helpers/eventually.js';
 import {
   enrollStudents,
   notificationTally,
@@ -60,10 +59,13 @@ describe('notification delivery when things fail', () => {
     expect((await notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id)).total).toBe(0);
 
     await redis.start();
-    const tally = await eventually(
-      () => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id),
-      (x) => x.total >= 3,
-      30_000,
+    const tally = await vi.waitFor(
+      async () => {
+        const x = await notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id);
+        expect(x.total).toBeGreaterThanOrEqual(3);
+        return x;
+      },
+      { timeout: 30_000, interval: 50 },
     );
     expect(tally).toEqual({ total: 3, recipients: 3, maxPerRecipientAndEvent: 1 });
   });
@@ -85,10 +87,13 @@ describe('notification delivery when things fail', () => {
     const { course, lesson, token } = await courseWithStudents(t, 6);
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id), r: 'Flooded room' }, { token });
 
-    await eventually(
-      async () => smtp.received.length,
-      (n) => n >= 6,
-      30_000,
+    await vi.waitFor(
+      async () => {
+        const n = smtp.received.length;
+        expect(n).toBeGreaterThanOrEqual(6);
+        return n;
+      },
+      { timeout: 30_000, interval: 50 },
     );
     await pipelineSettled(t.app.background!.jobs); // any duplicate would have arrived by now
     const students = await t.app.database.db
@@ -131,10 +136,13 @@ it('stops mailing on shutdown, with every email sent stamped and the rest left t
   cleanups.push(() => t.app.close());
   const { course, lesson, token } = await courseWithStudents(t, 40);
   await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
-  await eventually(
-    async () => smtp.received.length,
-    (n) => n >= 2,
-    20_000,
+  await vi.waitFor(
+    async () => {
+      const n = smtp.received.length;
+      expect(n).toBeGreaterThanOrEqual(2);
+      return n;
+    },
+    { timeout: 20_000, interval: 50 },
   );
   const started = Date.now();
   await t.app.close(); // what SIGTERM runs
@@ -189,14 +197,28 @@ describe('worker processes', () => {
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
 
     const tally = () => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id);
-    await eventually(tally, (x) => x.total >= 100, 60_000, 5);
+    await vi.waitFor(
+      async () => {
+        const x = await tally();
+        expect(x.total).toBeGreaterThanOrEqual(100);
+        return x;
+      },
+      { timeout: 60_000, interval: 5 },
+    );
     first.child.kill('SIGKILL');
     const atKill = (await tally()).total;
     expect(atKill).toBeLessThan(2_000); // really interrupted in the middle
 
     const metricsPort = await freePort();
     await startWorker({ WORKER_METRICS_PORT: String(metricsPort) });
-    const done = await eventually(tally, (x) => x.total >= 2_000, 90_000);
+    const done = await vi.waitFor(
+      async () => {
+        const x = await tally();
+        expect(x.total).toBeGreaterThanOrEqual(2_000);
+        return x;
+      },
+      { timeout: 90_000, interval: 50 },
+    );
     await new Promise((r) => setTimeout(r, 1_000)); // a duplicate, if any, would land now
     expect(await tally()).toEqual({ total: 2_000, recipients: 2_000, maxPerRecipientAndEvent: 1 });
     expect(done.recipients).toBe(2_000);
@@ -212,7 +234,14 @@ describe('worker processes', () => {
     const worker = await startWorker();
     await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token });
     const tally = () => notificationTally(t.app.database.db, 'LESSON_CANCELLED', course.id);
-    await eventually(tally, (x) => x.total >= 50, 60_000, 5);
+    await vi.waitFor(
+      async () => {
+        const x = await tally();
+        expect(x.total).toBeGreaterThanOrEqual(50);
+        return x;
+      },
+      { timeout: 60_000, interval: 5 },
+    );
     const code = await worker.stop();
     expect(code).toBe(0);
     expect(worker.output()).toContain('worker stopped cleanly');
@@ -228,7 +257,14 @@ describe('worker processes', () => {
     }
     expect((await tally()).total).toBeLessThan(600); // it stopped taking new jobs
     await startWorker(); // the rest is picked up by the next worker
-    await eventually(tally, (x) => x.total >= 600, 60_000);
+    await vi.waitFor(
+      async () => {
+        const x = await tally();
+        expect(x.total).toBeGreaterThanOrEqual(600);
+        return x;
+      },
+      { timeout: 60_000, interval: 50 },
+    );
     expect(await tally()).toEqual({ total: 600, recipients: 600, maxPerRecipientAndEvent: 1 });
   }, 120_000);
 

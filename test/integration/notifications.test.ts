@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authSessions, notifications, outbox, type CourseRow, type UserRow } from '../../src/db/schema.js';
 import { uuidOf } from '../../src/graphql/global-id.js';
 import { reminderJobId } from '../../src/modules/notifications/index.js';
@@ -8,7 +8,6 @@ import { Topics } from '../../src/pubsub/topics.js';
 import { createSession } from '../../src/modules/accounts/session.repository.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf } from '../helpers/graphql-client.js';
-import { eventually } from '../helpers/eventually.js';
 import { enrollStudents, notificationTally, queryRows } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { subscriberCounts, testRedisClient } from '../helpers/redis-topology.js';
@@ -109,9 +108,13 @@ describe('notifications', () => {
       const course = await courseWith(student);
       const lesson = await t.make.lesson(course.id);
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      const [row] = await eventually(
-        () => outboxFor(lesson.id),
-        (rows) => rows[0]?.relayed_at != null,
+      const [row] = await vi.waitFor(
+        async () => {
+          const rows = await outboxFor(lesson.id);
+          expect(rows[0]?.relayed_at != null, JSON.stringify(rows)).toBe(true);
+          return rows;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(Date.parse(String(row!.relayed_at))).toBeGreaterThan(Date.now() - 60_000);
     });
@@ -124,9 +127,13 @@ describe('notifications', () => {
       expect(
         (await t.gql(ENROLL, { c: gid('Course', course.id) }, { token: await t.tokenFor(s) })).errors,
       ).toBeUndefined();
-      const [n] = await eventually(
-        () => notificationsOf(s.id),
-        (rows) => rows.length > 0,
+      const [n] = await vi.waitFor(
+        async () => {
+          const rows = await notificationsOf(s.id);
+          expect(rows.length).toBeGreaterThan(0);
+          return rows;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(n).toMatchObject({
         kind: 'ENROLLMENT_CONFIRMED',
@@ -143,9 +150,13 @@ describe('notifications', () => {
       await t.gql(UNENROLL, { c: gid('Course', course.id) }, { token: await t.tokenFor(leaver) });
       const lesson = await t.make.lesson(course.id, { title: 'Graph theory' });
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id), r: 'Instructor is ill' }, { token: instructorToken });
-      const [n] = await eventually(
-        () => notificationsOf(stayer.id),
-        (rows) => rows.length > 0,
+      const [n] = await vi.waitFor(
+        async () => {
+          const rows = await notificationsOf(stayer.id);
+          expect(rows.length).toBeGreaterThan(0);
+          return rows;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(n).toMatchObject({ kind: 'LESSON_CANCELLED', lessonId: lesson.id, courseId: course.id });
       expect(n!.body).toContain('Graph theory');
@@ -162,9 +173,13 @@ describe('notifications', () => {
       const lesson = await t.make.lesson(course.id);
       await t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
       await t.gql(COMPLETE, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      const rows = await eventually(
-        () => notificationsOf(s.id),
-        (r) => r.length >= 2,
+      const rows = await vi.waitFor(
+        async () => {
+          const r = await notificationsOf(s.id);
+          expect(r.length).toBeGreaterThanOrEqual(2);
+          return r;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(rows.map((r) => r.kind).sort()).toEqual(['LESSON_COMPLETED', 'LESSON_STARTED']);
     });
@@ -177,14 +192,22 @@ describe('notifications', () => {
       first.setUTCHours(9, 0, 0, 0);
       const second = new Date(first.getTime() + 2 * 86_400_000);
       await t.gql(RESCHEDULE, { id: gid('Lesson', lesson.id), at: first.toISOString() }, { token: instructorToken });
-      await eventually(
-        () => notificationsOf(s.id),
-        (r) => r.length === 1,
+      await vi.waitFor(
+        async () => {
+          const r = await notificationsOf(s.id);
+          expect(r.length).toBe(1);
+          return r;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       await t.gql(RESCHEDULE, { id: gid('Lesson', lesson.id), at: second.toISOString() }, { token: instructorToken });
-      const rows = await eventually(
-        () => notificationsOf(s.id),
-        (r) => r.length === 2,
+      const rows = await vi.waitFor(
+        async () => {
+          const r = await notificationsOf(s.id);
+          expect(r.length).toBe(2);
+          return r;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(rows.map((r) => r.kind)).toEqual(['LESSON_SCHEDULED', 'LESSON_RESCHEDULED']);
       expect(rows[1]!.body).toContain('09:00 UTC');
@@ -196,10 +219,13 @@ describe('notifications', () => {
       await enrollStudents(db(), course.id, 1_234);
       const lesson = await t.make.lesson(course.id);
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      const tally = await eventually(
-        () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
-        (x) => x.total >= 1_234,
-        30_000,
+      const tally = await vi.waitFor(
+        async () => {
+          const x = await notificationTally(db(), 'LESSON_CANCELLED', course.id);
+          expect(x.total).toBeGreaterThanOrEqual(1_234);
+          return x;
+        },
+        { timeout: 30_000, interval: 50 },
       );
       expect(tally).toEqual({ total: 1_234, recipients: 1_234, maxPerRecipientAndEvent: 1 });
       const [event] = await outboxFor(lesson.id);
@@ -226,9 +252,13 @@ describe('notifications', () => {
       const course = await courseWith(s1, s2);
       const lesson = await t.make.lesson(course.id);
       await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
-      await eventually(
-        () => notificationTally(db(), 'LESSON_CANCELLED', course.id),
-        (x) => x.total === 2,
+      await vi.waitFor(
+        async () => {
+          const x = await notificationTally(db(), 'LESSON_CANCELLED', course.id);
+          expect(x.total).toBe(2);
+          return x;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       const [row] = await queryRows<{ id: string; payload: any }>(
         db(),
@@ -245,17 +275,32 @@ describe('notifications', () => {
       // ...and the relay hands the same outbox row over again.
       await db().update(outbox).set({ relayedAt: null }).where(eq(outbox.id, row!.id));
       t.app.background!.work.relay.wake();
-      await eventually(
-        () => outboxFor(lesson.id),
-        (rows) => rows[0]?.relayed_at != null,
+      await vi.waitFor(
+        async () => {
+          const rows = await outboxFor(lesson.id);
+          expect(rows[0]?.relayed_at != null, JSON.stringify(rows)).toBe(true);
+          return rows;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       const q = queue('notifications');
       try {
-        await eventually(() => q.getJob(`forced-${row!.id}`).then((j) => j?.finishedOn != null), Boolean);
+        await vi.waitFor(
+          async () => {
+            const value = await q.getJob(`forced-${row!.id}`).then((j) => j?.finishedOn != null);
+            expect(Boolean(value), JSON.stringify(value)).toBe(true);
+            return value;
+          },
+          { timeout: 20_000, interval: 50 },
+        );
         // The forced run's batch jobs have the same ids as the first run's: nothing new was queued.
-        await eventually(
-          () => q.getJobCounts('waiting', 'active'),
-          (c) => c.waiting === 0 && c.active === 0,
+        await vi.waitFor(
+          async () => {
+            const c = await q.getJobCounts('waiting', 'active');
+            expect(c.waiting === 0 && c.active === 0, JSON.stringify(c)).toBe(true);
+            return c;
+          },
+          { timeout: 20_000, interval: 50 },
         );
       } finally {
         await q.close();
@@ -278,9 +323,13 @@ describe('notifications', () => {
         const lesson = await t.make.lesson(course.id, { title: `Lesson ${i}` });
         await t.gql(CANCEL, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
       }
-      await eventually(
-        () => notificationsOf(reader.id),
-        (r) => r.length === 5,
+      await vi.waitFor(
+        async () => {
+          const r = await notificationsOf(reader.id);
+          expect(r.length).toBe(5);
+          return r;
+        },
+        { timeout: 20_000, interval: 50 },
       );
     });
 
@@ -311,9 +360,13 @@ describe('notifications', () => {
       const stranger = await t.make.user();
       const strangersLesson = await t.make.lesson((await courseWith(stranger)).id);
       await t.gql(CANCEL, { id: gid('Lesson', strangersLesson.id) }, { token: instructorToken });
-      const [theirs] = await eventually(
-        () => notificationsOf(stranger.id),
-        (r) => r.length === 1,
+      const [theirs] = await vi.waitFor(
+        async () => {
+          const r = await notificationsOf(stranger.id);
+          expect(r.length).toBe(1);
+          return r;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       const mine = (
         await t.gql(MY_NOTIFICATIONS, { first: 2 }, { token: readerToken })
@@ -372,9 +425,16 @@ describe('notifications', () => {
       // graphql-ws has no "subscribed" acknowledgement: wait until the server's Redis
       // subscriptions to both users' topics are in place.
       const channels = [s.id, other.id].map((id) => `${t.redisPrefix}${Topics.userNotifications(id)}`);
-      await eventually(
-        () => subscriberCounts(channels),
-        (counts) => counts.every((n) => n >= 1),
+      await vi.waitFor(
+        async () => {
+          const counts = await subscriberCounts(channels);
+          expect(
+            counts.every((n) => n >= 1),
+            JSON.stringify(counts),
+          ).toBe(true);
+          return counts;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       const lesson = await t.make.lesson(course.id, { title: 'Live one' });
       await t.gql(START, { id: gid('Lesson', lesson.id) }, { token: instructorToken });
@@ -409,10 +469,16 @@ describe('notifications', () => {
       // Lead time is 1 minute here: a lesson 61 s away is reminded about in about a second.
       const at = new Date(Date.now() + 61_000).toISOString();
       await t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: 'Soon', at }, { token: instructorToken });
-      const rows = await eventually(
-        () => notificationsOf(s.id),
-        (r) => r.some((n) => n.kind === 'LESSON_REMINDER'),
-        20_000,
+      const rows = await vi.waitFor(
+        async () => {
+          const r = await notificationsOf(s.id);
+          expect(
+            r.some((n) => n.kind === 'LESSON_REMINDER'),
+            JSON.stringify(r),
+          ).toBe(true);
+          return r;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(rows.find((n) => n.kind === 'LESSON_REMINDER')!.title).toBe('Starting soon: Soon');
     });
@@ -430,25 +496,37 @@ describe('notifications', () => {
       const q = queue('notifications');
       try {
         const firstJob = reminderJobId(lessonId, first);
-        await eventually(
-          () => q.getJob(firstJob),
-          (j) => j !== undefined,
+        await vi.waitFor(
+          async () => {
+            const j = await q.getJob(firstJob);
+            expect(j !== undefined, JSON.stringify(j)).toBe(true);
+            return j;
+          },
+          { timeout: 20_000, interval: 50 },
         );
         expect(await q.getJobState(firstJob)).toBe('delayed');
         const second = new Date(Date.parse(first) + 3_600_000).toISOString();
         await t.gql(RESCHEDULE, { id, at: second }, { token: instructorToken });
         const secondJob = reminderJobId(lessonId, second);
-        await eventually(
-          () => q.getJob(secondJob),
-          (j) => j !== undefined,
+        await vi.waitFor(
+          async () => {
+            const j = await q.getJob(secondJob);
+            expect(j !== undefined, JSON.stringify(j)).toBe(true);
+            return j;
+          },
+          { timeout: 20_000, interval: 50 },
         );
         expect(await q.getJob(firstJob)).toBeUndefined();
         const delay = (await q.getJob(secondJob))!.opts.delay!;
         expect(Math.abs(Date.now() + delay - (Date.parse(second) - 60_000))).toBeLessThan(10_000);
         await t.gql(CANCEL, { id }, { token: instructorToken });
-        await eventually(
-          () => q.getJob(secondJob),
-          (j) => j === undefined,
+        await vi.waitFor(
+          async () => {
+            const j = await q.getJob(secondJob);
+            expect(j).toBe(undefined);
+            return j;
+          },
+          { timeout: 20_000, interval: 50 },
         );
       } finally {
         await q.close();
@@ -480,9 +558,13 @@ describe('notifications', () => {
       ]);
       const today = new Date().toISOString().slice(0, 10);
       const q = `{ activityReports(last: 3) { day stats { users activeEnrollments lessons { status count } } } }`;
-      const res = await eventually(
-        () => t.gql(q, {}, { token: adminToken }),
-        (r) => r.data?.activityReports?.length > 0,
+      const res = await vi.waitFor(
+        async () => {
+          const r = await t.gql(q, {}, { token: adminToken });
+          expect(r.data?.activityReports?.length).toBeGreaterThan(0);
+          return r;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(res.data.activityReports[0].day).toBe(today);
       const live = (
@@ -516,9 +598,13 @@ describe('notifications', () => {
       await t.app.background!.jobs.add([
         { name: 'maintenance.cleanup', data: {}, opts: { jobId: `cleanup-${Date.now()}` } },
       ]);
-      const left = await eventually(
-        () => notificationsOf(u.id),
-        (rows) => rows.length === 2,
+      const left = await vi.waitFor(
+        async () => {
+          const rows = await notificationsOf(u.id);
+          expect(rows.length).toBe(2);
+          return rows;
+        },
+        { timeout: 20_000, interval: 50 },
       );
       expect(left.map((n) => n.id).sort()).toEqual([oldUnread!.id, recentRead!.id].sort());
       expect(left.some((n) => n.id === oldRead!.id)).toBe(false);

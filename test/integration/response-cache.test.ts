@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CourseRow, UserRow } from '../../src/db/schema.js';
 import { LOGIN, REFRESH, userWithPassword } from '../helpers/accounts.js';
 import { gid } from '../helpers/factories.js';
 import { codesOf, graphqlClient, type GraphQLClient } from '../helpers/graphql-client.js';
 import { startPrivateRedis } from '../helpers/services.js';
-import { eventually } from '../helpers/eventually.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { TEST_JWT_SECRET } from '../helpers/env.js';
 import { testRedisEnv } from '../helpers/redis-topology.js';
@@ -337,11 +336,13 @@ describe('response cache', () => {
     // A demotion revokes the tokens issued before it: nothing is served to the
     // old token at all, cached or not (before, it was a MISS: the user's entries went with it).
     // (made through B, it reaches A over pub/sub within moments)
-    const demotedOld = await eventually(
-      () => raw(a.gql, q, {}, accessToken),
-      (r) => r.status === 401,
-      2_000,
-      20,
+    const demotedOld = await vi.waitFor(
+      async () => {
+        const r = await raw(a.gql, q, {}, accessToken);
+        expect(r.status).toBe(401);
+        return r;
+      },
+      { timeout: 2_000, interval: 20 },
     );
     expect(demotedOld.errors?.[0]?.extensions?.reason).toBe('TOKEN_REVOKED');
     const refreshed = await a.gql(REFRESH, { t: refreshToken });

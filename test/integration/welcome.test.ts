@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newAccount, REGISTER } from '../helpers/accounts.js';
-import { eventually } from '../helpers/eventually.js';
 import { queryRows, startSmtpSink } from '../helpers/notifications.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -30,9 +29,13 @@ describe('WELCOME notification', () => {
     const res = await t.gql(REGISTER, { input });
     expect(res.errors).toBeUndefined();
     const { accessToken } = res.data.register;
-    const mails = await eventually(
-      async () => smtp.received.filter((m) => m.to.includes(input.email)),
-      (m) => m.length >= 1,
+    const mails = await vi.waitFor(
+      async () => {
+        const m = await smtp.received.filter((m) => m.to.includes(input.email));
+        expect(m.length).toBeGreaterThanOrEqual(1);
+        return m;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     expect(mails[0]!.raw).toMatch(/Welcome to EduFlow/);
     const notes = (await t.gql(MINE, {}, { token: accessToken })).data.me.notifications.edges.map((e: any) => e.node);
@@ -45,45 +48,59 @@ describe('WELCOME notification', () => {
       sql`select type, processed_at from outbox where payload->>'userId' = (select id::text from users where email = ${input.email})`,
     );
     expect(events.map((e) => e.type)).toEqual(['user.registered']);
-    await eventually(
-      async () =>
-        (
+    await vi.waitFor(
+      async () => {
+        const v = (
           await queryRows<{ processed_at: Date | null }>(
             t.app.database.db,
             sql`select processed_at from outbox where type = 'user.registered' and payload->>'userId' = (select id::text from users where email = ${input.email})`,
           )
-        )[0]!.processed_at,
-      (v) => v !== null,
+        )[0]!.processed_at;
+        expect(v !== null, JSON.stringify(v)).toBe(true);
+        return v;
+      },
+      { timeout: 20_000, interval: 50 },
     );
   });
 
   it('is not sent twice when its outbox event is relayed again (a lost job, a crash)', async () => {
     const input = newAccount();
     expect((await t.gql(REGISTER, { input })).errors).toBeUndefined();
-    await eventually(
-      async () => smtp.received.filter((m) => m.to.includes(input.email)).length,
-      (n) => n === 1,
+    await vi.waitFor(
+      async () => {
+        const n = smtp.received.filter((m) => m.to.includes(input.email)).length;
+        expect(n).toBe(1);
+        return n;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     // As the relay's sweep does for an event it believes lost: queue it once more.
     await t.app.database.db.execute(
       sql`update outbox set relayed_at = null, processed_at = null where type = 'user.registered' and payload->>'userId' = (select id::text from users where email = ${input.email})`,
     );
-    await eventually(
-      async () =>
-        (
+    await vi.waitFor(
+      async () => {
+        const v = (
           await queryRows<{ processed_at: Date | null }>(
             t.app.database.db,
             sql`select processed_at from outbox where type = 'user.registered' and payload->>'userId' = (select id::text from users where email = ${input.email})`,
           )
-        )[0]!.processed_at,
-      (v) => v !== null,
+        )[0]!.processed_at;
+        expect(v !== null, JSON.stringify(v)).toBe(true);
+        return v;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     // A later registration's email is the sentinel: by then a duplicate would have arrived.
     const later = newAccount();
     await t.gql(REGISTER, { input: later });
-    await eventually(
-      async () => smtp.received.filter((m) => m.to.includes(later.email)).length,
-      (n) => n === 1,
+    await vi.waitFor(
+      async () => {
+        const n = smtp.received.filter((m) => m.to.includes(later.email)).length;
+        expect(n).toBe(1);
+        return n;
+      },
+      { timeout: 20_000, interval: 50 },
     );
     expect(smtp.received.filter((m) => m.to.includes(input.email))).toHaveLength(1);
     const [row] = await queryRows<{ n: number }>(

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { backoffDelay, type JobInfo, type Processors, type QueueSettings } from '../../src/queue/jobs.js';
 import { MemoryJobQueue } from '../../src/queue/memory-queue.js';
-import { eventually } from '../helpers/eventually.js';
 
 const settings: QueueSettings = {
   concurrency: 2,
@@ -53,19 +52,23 @@ describe(MemoryJobQueue.name, () => {
     const ran: string[] = [];
     await queue.work(recording(async (info) => void ran.push(info.id)));
     await queue.add([cleanup('a'), cleanup('a'), cleanup('b')]);
-    await eventually(
-      async () => (await queue.counts()).maintenance.completed,
-      (n) => n === 2,
-      5_000,
-      5,
+    await vi.waitFor(
+      async () => {
+        const n = (await queue.counts()).maintenance.completed;
+        expect(n).toBe(2);
+        return n;
+      },
+      { timeout: 5_000, interval: 5 },
     );
     await queue.add([cleanup('a')]); // completed, still remembered
     await queue.add([cleanup('c')]);
-    await eventually(
-      async () => (await queue.counts()).maintenance.completed,
-      (n) => n === 3,
-      5_000,
-      5,
+    await vi.waitFor(
+      async () => {
+        const n = (await queue.counts()).maintenance.completed;
+        expect(n).toBe(3);
+        return n;
+      },
+      { timeout: 5_000, interval: 5 },
     );
     expect(ran.sort()).toEqual(['a', 'b', 'c']);
   });
@@ -80,11 +83,13 @@ describe(MemoryJobQueue.name, () => {
       }),
     );
     await queue.add([cleanup('x')]);
-    await eventually(
-      async () => (await queue.counts()).maintenance.failed,
-      (n) => n === 1,
-      5_000,
-      5,
+    await vi.waitFor(
+      async () => {
+        const n = (await queue.counts()).maintenance.failed;
+        expect(n).toBe(1);
+        return n;
+      },
+      { timeout: 5_000, interval: 5 },
     );
     expect(attempts).toEqual([0, 1, 2]);
     expect((await queue.counts()).maintenance).toMatchObject({ failed: 1, waiting: 0, delayed: 0, active: 0 });
@@ -102,11 +107,13 @@ describe(MemoryJobQueue.name, () => {
       }),
     );
     await queue.add(Array.from({ length: 8 }, (_, i) => cleanup(`c${i}`)));
-    await eventually(
-      async () => (await queue.counts()).maintenance.completed,
-      (n) => n === 8,
-      5_000,
-      5,
+    await vi.waitFor(
+      async () => {
+        const n = (await queue.counts()).maintenance.completed;
+        expect(n).toBe(8);
+        return n;
+      },
+      { timeout: 5_000, interval: 5 },
     );
     expect(peak).toBe(2);
   });
@@ -123,11 +130,13 @@ describe(MemoryJobQueue.name, () => {
     expect((await queue.counts()).maintenance.delayed).toBe(2);
     await queue.remove('maintenance.cleanup', 'dropped');
     expect(ran).toEqual([]);
-    await eventually(
-      async () => ran.length,
-      (n) => n === 1,
-      5_000,
-      5,
+    await vi.waitFor(
+      async () => {
+        const n = ran.length;
+        expect(n).toBe(1);
+        return n;
+      },
+      { timeout: 5_000, interval: 5 },
     );
     // The sentinel: a job due after the removed one's time has run, so that one would have too.
     await queue.add([{ name: 'maintenance.activity-report', data: {}, opts: { jobId: 'sentinel', delay: 30 } }]);
