@@ -72,6 +72,7 @@ export type CourseByIdQuery = { node:
     | { id: string }
     | { id: string }
     | { id: string }
+    | { id: string }
    | null };
 
 export type LessonStatusChangedSubscriptionVariables = Exact<{

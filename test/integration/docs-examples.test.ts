@@ -182,8 +182,9 @@ describe('every GraphQL operation in README.md and docs/', () => {
       await t.make.enrollment(userIds.get('student')!, course.id);
       return { course, lesson };
     };
-    const row = once('row', async () => JSON.stringify(await courseRow()));
-    const rowOf = async () => JSON.parse(await row) as { course: { id: string }; lesson: { id: string } };
+    // Made on first use only: a promise nobody awaits would reject after the database is gone.
+    const row = () => once('row', async () => JSON.stringify(await courseRow()));
+    const rowOf = async () => JSON.parse(await row()) as { course: { id: string }; lesson: { id: string } };
     const quizRow = () =>
       once('quizRow', async () => {
         const res = await t.gql(
