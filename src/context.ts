@@ -53,7 +53,7 @@ export interface GraphQLContext extends RequestScope {
   readonly operationFacts?: OperationFacts;
 }
 
-export interface OperationFacts {
+interface OperationFacts {
   /** Set by the response cache for a query it may answer. */
   cacheable?: CacheableOperation;
   /** The operation's estimated cost (set by the cost check). */

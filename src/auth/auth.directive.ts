@@ -28,10 +28,9 @@ import type { RequestScope } from '../request-scope.js';
  * printed in the emitted schema.graphql where front-end developers read it.
  */
 
-export const AUTH_RELATIONS = ['SELF', 'COURSE_INSTRUCTOR', 'ENROLLED_STUDENT'] as const;
-export type AuthRelation = (typeof AUTH_RELATIONS)[number];
+export type AuthRelation = 'SELF' | 'COURSE_INSTRUCTOR' | 'ENROLLED_STUDENT';
 
-export type RelationCheck = (source: any, scope: RequestScope) => boolean | Promise<boolean>;
+type RelationCheck = (source: any, scope: RequestScope) => boolean | Promise<boolean>;
 /** Per GraphQL type name: how to decide each relation for an object of that type. */
 export type RelationChecks = Record<string, Partial<Record<AuthRelation, RelationCheck>>>;
 

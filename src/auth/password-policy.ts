@@ -1,6 +1,6 @@
 import { passwordScore } from './password-strength.js';
 
-export const PASSWORD_MIN = 10;
+const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 128;
 /** zxcvbn's scale: 3 is "safely unguessable" against an online attack, its own recommendation. */
 const MIN_SCORE = 3;

@@ -4,7 +4,7 @@ import { Topics } from '../pubsub/topics.js';
 import type { Role } from './role.js';
 import type { RevocationEvent, Revocations } from './revocations.js';
 
-export interface RecentRevocations {
+interface RecentRevocations {
   sessions: Array<{ id: string; revokedAt: Date }>;
   roleChanges: Array<{ userId: string; role: Role; previousRole: Role | null; at: Date }>;
 }

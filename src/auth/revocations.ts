@@ -46,7 +46,7 @@ interface UserMarker {
 const RANK: Record<Role, number> = { STUDENT: 0, INSTRUCTOR: 1, ADMIN: 2 };
 
 /** The previous role when the change was a promotion (its tokens confer less): else null. */
-export function lesserRole(previous: Role | null, next: Role): Role | null {
+function lesserRole(previous: Role | null, next: Role): Role | null {
   return previous !== null && RANK[previous] < RANK[next] ? previous : null;
 }
 

@@ -38,7 +38,7 @@ import {
  * depends on who asks), and the policy is computed from the document alone, once per
  * document, so nothing runs per resolver.
  */
-export type CacheScope = 'PUBLIC' | 'PRIVATE';
+type CacheScope = 'PUBLIC' | 'PRIVATE';
 
 /** Published catalog data (courses, lessons, public profiles): seconds a response may be reused. */
 export const CATALOG_MAX_AGE = 60;

@@ -12,7 +12,7 @@ import type { ResponseStore } from './response-store.js';
 import { markFillsCache } from '../db/replicas/read-route.js';
 import { withReplyTimeout, withTimeout } from '../util/with-timeout.js';
 
-export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
+type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
 export interface CacheStats {
   hits: number;
@@ -369,7 +369,7 @@ const DATA_PREFIX_BYTES = Buffer.from(DATA_PREFIX);
  * never per hit. Record keys carry a format version (`r2:`): instances of an older release,
  * which store the bare entry, neither read nor overwrite these.
  */
-export const ETAG_LENGTH = 24;
+const ETAG_LENGTH = 24;
 const QUOTE = 0x22;
 
 function recordKey(scope: string, entryKey: string): string {

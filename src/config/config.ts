@@ -4,7 +4,7 @@ import { algorithmOf } from '../auth/jwt-keys.js';
 import type { Config, RedisTarget } from './config.types.js';
 import { EnvSchema } from './env.schema.js';
 
-export type { Config, RedisNode, RedisTarget } from './config.types.js';
+export type { Config, RedisTarget } from './config.types.js';
 
 /**
  * The only module that reads the environment. Everything else receives the frozen `Config`.

@@ -149,7 +149,7 @@ export interface Config {
   };
 }
 
-export interface RedisNode {
+interface RedisNode {
   readonly host: string;
   readonly port: number;
 }

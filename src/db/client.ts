@@ -18,7 +18,7 @@ import { recordQuery } from './query-stats.js';
 import { ReplicaRouter, type ReplicaMetrics } from './replicas/router.js';
 import * as schema from './schema.js';
 
-export type Schema = typeof schema;
+type Schema = typeof schema;
 /** The one database type everything above the adapter uses: postgres.js and PGlite alike. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
@@ -53,7 +53,7 @@ const BREAKER_RETRY_MS = 250;
 /** A probe (a fresh connection and `select 1`) not answered within this counts as failed. */
 const BREAKER_PROBE_TIMEOUT_MS = 1_000;
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/', import.meta.url));
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/', import.meta.url));
 /** Arbitrary but fixed: every instance takes the same advisory lock before migrating. */
 const MIGRATION_LOCK_KEY = 7_345_112_020;
 

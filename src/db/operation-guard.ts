@@ -4,7 +4,7 @@ import type { Db, Tx } from './client.js';
 export type AbortReason = 'TIMEOUT' | 'DATABASE_UNAVAILABLE';
 
 /** Thrown into an operation's database work once its answer has been given up. */
-export class OperationAbortedError extends Error {
+class OperationAbortedError extends Error {
   /** Read by `databaseOutage`: a cancelled statement's SQLSTATE, or the open circuit's code. */
   readonly code: string;
   constructor(readonly reason: AbortReason) {
@@ -20,7 +20,7 @@ export class OperationAbortedError extends Error {
  * `committing` (COMMIT sent, its reply not yet received: the one stage whose outcome a
  * timeout cannot know), `ended` (committed or rolled back, its answer received).
  */
-export type TransactionStage = 'waiting' | 'running' | 'committing' | 'ended';
+type TransactionStage = 'waiting' | 'running' | 'committing' | 'ended';
 
 interface TransactionRecord {
   stage: TransactionStage;

@@ -5,7 +5,7 @@
  * NOT_FOUND or BAD_USER_INPUT as the field demands (never an internal error).
  */
 // Session ids use the same encoding, although Session is no Node: node(id:) answers null for one.
-export const NODE_TYPES = [
+const NODE_TYPES = [
   'User',
   'Course',
   'Lesson',

@@ -45,7 +45,7 @@ export function applyInputGuard(schema: GraphQLSchema): GraphQLSchema {
 }
 
 /** Throws BAD_USER_INPUT naming every argument path whose string the database cannot take. */
-export function assertCleanText(args: Record<string, unknown>): void {
+function assertCleanText(args: Record<string, unknown>): void {
   const errors: FieldErrors = {};
   visit(args, '', errors, 0);
   if (Object.keys(errors).length) throw AppError.badInput(errors);

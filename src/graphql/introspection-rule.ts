@@ -1,6 +1,6 @@
 import { GraphQLError, type ASTVisitor, type ValidationContext } from 'graphql';
 
-export const INTROSPECTION_OFF_MESSAGE =
+const INTROSPECTION_OFF_MESSAGE =
   'Introspection is off on this server. Set GRAPHQL_INTROSPECTION=true (or EXPLORER=on, which also serves the explorer) to enable it.';
 
 /**

@@ -76,8 +76,8 @@ function variablesFailToCoerce(
  * selection, aliases and fragment uses counted one by one, costs INTROSPECTION_SCHEMA_COST
  * (so a request holds at most a few at the default limit); each `__type` INTROSPECTION_TYPE_COST.
  */
-export const INTROSPECTION_SCHEMA_COST = 1_000;
-export const INTROSPECTION_TYPE_COST = 50;
+const INTROSPECTION_SCHEMA_COST = 1_000;
+const INTROSPECTION_TYPE_COST = 50;
 
 export function introspectionCost(document: DocumentNode, operationName: string | undefined | null): number {
   const operation = getOperationAST(document, operationName ?? undefined);

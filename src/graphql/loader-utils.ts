@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 
 /** Orders `rows` to match `keys` (DataLoader's contract), with null for absent keys. */
-export function inKeyOrder<K, V>(keys: readonly K[], rows: readonly V[], keyOf: (row: V) => K): Array<V | null> {
+function inKeyOrder<K, V>(keys: readonly K[], rows: readonly V[], keyOf: (row: V) => K): Array<V | null> {
   const map = new Map<K, V>();
   for (const row of rows) map.set(keyOf(row), row);
   return keys.map((k) => map.get(k) ?? null);

@@ -8,7 +8,7 @@ import { Node, type Typed } from './relay.types.js';
 const MAX_NODES = 100;
 
 /** Anything `node(id:)` can resolve: it finds one object of its type that the viewer may see. */
-export interface NodeFinder {
+interface NodeFinder {
   findVisible(scope: RequestScope, id: string): Promise<object | null>;
 }
 

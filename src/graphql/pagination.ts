@@ -12,7 +12,7 @@ import { textProblem } from './input-guard.js';
  */
 
 export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 100;
 
 export interface PageArgs {
   first?: number | null;
@@ -21,9 +21,9 @@ export interface PageArgs {
   before?: string | null;
 }
 
-export type SortValue = Date | string | number;
-export type SortKind = 'timestamp' | 'text' | 'int';
-export type Direction = 'ASC' | 'DESC';
+type SortValue = Date | string | number;
+type SortKind = 'timestamp' | 'text' | 'int';
+type Direction = 'ASC' | 'DESC';
 
 /** How one list is ordered: a column, its direction, and the row id as tie-breaker. */
 export interface SortSpec<Row> {
@@ -48,7 +48,7 @@ export interface PageRequest {
   readonly cursor: Cursor | null;
 }
 
-export interface PageInfo {
+interface PageInfo {
   hasNextPage: boolean;
   hasPreviousPage: boolean;
   startCursor: string | null;

@@ -2,8 +2,8 @@ import { GraphQLError, GraphQLScalarType, type ValueNode } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 
 /** The range every DateTime input must fall in: Postgres and JS dates both hold it exactly. */
-export const DATE_TIME_MIN = new Date('1900-01-01T00:00:00.000Z');
-export const DATE_TIME_MAX = new Date('9999-12-31T23:59:59.999Z');
+const DATE_TIME_MIN = new Date('1900-01-01T00:00:00.000Z');
+const DATE_TIME_MAX = new Date('9999-12-31T23:59:59.999Z');
 
 function inRange(value: Date): Date {
   const t = value.getTime();

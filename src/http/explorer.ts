@@ -5,7 +5,7 @@ import { serveStatic } from 'ruru/static';
 import { pageSecurityHeaders } from './security-headers.js';
 
 /** Where the explorer's own files (Ruru's prebuilt bundle, from npm) are served. */
-export const EXPLORER_STATIC_PATH = '/explorer-static/';
+const EXPLORER_STATIC_PATH = '/explorer-static/';
 
 const EMPTY_HEADERS = '{}';
 
@@ -67,7 +67,7 @@ export function mountExplorer(app: Express, exampleQuery: string): void {
  * itself with a few). Styles are inline too (React and the Monaco editor set them at run
  * time), hence 'unsafe-inline' for styles only. Monaco's workers are same-origin modules.
  */
-export function contentSecurityPolicy(html: string): string {
+function contentSecurityPolicy(html: string): string {
   const hashes = [...html.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)]
     .filter(([tag]) => !/\ssrc=/.test(tag.slice(0, tag.indexOf('>'))))
     .map(([, body]) => `'sha256-${createHash('sha256').update(body!).digest('base64')}'`);

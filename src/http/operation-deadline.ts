@@ -6,7 +6,7 @@ const ROLLBACK_GRACE_MS = 1_000;
 /** Retry-After (seconds) on every 503 this module writes. */
 export const RETRY_AFTER_SECONDS = 1;
 
-export type UnavailableReason = AbortReason | 'OUTCOME_UNKNOWN';
+type UnavailableReason = AbortReason | 'OUTCOME_UNKNOWN';
 
 /** Writes a given-up operation's answer (status, headers, JSON body). */
 export type Answer = (status: number, headers: Array<[string, string]>, body: string) => void;
@@ -108,10 +108,7 @@ const MESSAGES: Record<UnavailableReason, (ms: number) => string> = {
 };
 
 /** A 503 SERVICE_UNAVAILABLE answer with its reason and Retry-After. */
-export function unavailableAnswer(
-  reason: UnavailableReason,
-  timeoutMs: number,
-): [number, Array<[string, string]>, string] {
+function unavailableAnswer(reason: UnavailableReason, timeoutMs: number): [number, Array<[string, string]>, string] {
   return [
     503,
     [

@@ -25,7 +25,7 @@ export const API_VARY = 'Accept, Authorization, Origin';
 export const HSTS: readonly [string, string] = ['strict-transport-security', 'max-age=31536000; includeSubDomains'];
 
 /** Helmet's settings for the HTML pages (explorer, /sandbox), which replace its CSP with their own. */
-export const HELMET_OPTIONS = { crossOriginEmbedderPolicy: false } as const;
+const HELMET_OPTIONS = { crossOriginEmbedderPolicy: false } as const;
 
 /** Helmet's full set, for the HTML pages only. */
 export const pageSecurityHeaders = helmet(HELMET_OPTIONS);

@@ -19,7 +19,7 @@ export interface LessonDomainEvent {
   occurredAt: string;
 }
 
-export interface EnrollmentConfirmedEvent {
+interface EnrollmentConfirmedEvent {
   type: 'enrollment.confirmed';
   enrollmentId: string;
   studentId: string;
@@ -28,7 +28,7 @@ export interface EnrollmentConfirmedEvent {
 }
 
 /** Not written to the outbox: raised by the reminder job when a lesson is about to start. */
-export interface LessonReminderEvent {
+interface LessonReminderEvent {
   type: 'lesson.reminder';
   lessonId: string;
   courseId: string;
@@ -44,7 +44,7 @@ export interface UserRegisteredEvent {
 }
 
 /** A password-reset or verification email to send (the worker mints its token). */
-export interface AccountTokenRequestedEvent {
+interface AccountTokenRequestedEvent {
   type: 'account.token-requested';
   tokenId: string;
   userId: string;
@@ -80,7 +80,7 @@ export interface CertificateIssuedEvent {
  * A timed quiz attempt started: a delayed job grades it EXPIRED if it is still in progress
  * after its deadline (a periodic sweep catches any job the queue lost).
  */
-export interface QuizAttemptStartedEvent {
+interface QuizAttemptStartedEvent {
   type: 'quiz.attempt-started';
   attemptId: string;
   deadline: string;

@@ -5,7 +5,7 @@ import type { JobQueue, JobSpec } from '../queue/jobs.js';
 import type { OutboxEvent } from './domain-events.js';
 import { outbox } from './outbox.table.js';
 
-export const OUTBOX_CHANNEL = 'eduflow_outbox';
+const OUTBOX_CHANNEL = 'eduflow_outbox';
 
 export interface OutboxRelayOptions {
   readonly pollMs: number;

@@ -25,7 +25,7 @@ export interface EventBus {
   watchDelivery?(watcher: DeliveryWatcher): () => void;
 }
 
-export interface DeliveryWatcher {
+interface DeliveryWatcher {
   dropped(): void;
   /** Subscribed again: events published from now on arrive; the ones in between did not. */
   restored(): void;

@@ -57,7 +57,7 @@ export interface JobPayloads {
   'maintenance.activity-report': Record<string, never>;
 }
 
-export interface JobOptions {
+interface JobOptions {
   /** Adding a job whose id exists already adds nothing. BullMQ forbids ':' in ids. */
   jobId?: string;
   /** Milliseconds before the job may run. */

@@ -35,7 +35,7 @@ export const DEMO_ACCOUNTS = {
 } as const;
 
 /** A stable UUID (v5 layout) from a name, so seed rows have the same ids everywhere. */
-export function demoId(name: string): string {
+function demoId(name: string): string {
   const h = createHash('sha1').update(`eduflow-demo:${name}`).digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -106,7 +106,7 @@ function slugify(title: string): string {
     .replace(/^-|-$/g, '');
 }
 
-export function buildDemoData(passwordHash: string, now = new Date()) {
+function buildDemoData(passwordHash: string, now = new Date()) {
   const day = 24 * 3600 * 1000;
   const at = (days: number) => new Date(now.getTime() + days * day);
 

@@ -36,7 +36,7 @@ import { coerceVariables } from '../graphql/coerced-variables.js';
  * created per subscriber by graphql-js (the subscribe resolver authorizes and listens), only
  * the mapping of each event to its result is shared.
  */
-export const AUDIENCE_TYPES: ReadonlySet<string> = new Set(['LessonStatusChange', 'Lesson']);
+const AUDIENCE_TYPES: ReadonlySet<string> = new Set(['LessonStatusChange', 'Lesson']);
 
 type Results = Map<string, Promise<ExecutionResult>>;
 

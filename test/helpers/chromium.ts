@@ -1,7 +1,7 @@
 import { chromium, type BrowserContext } from 'playwright-core';
 
 /** Debian's chromium; nothing here downloads a browser (`.ci/run` installs it with apt). */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Headless Chromium with a throw-away profile, quiet: no background requests of its own. */
 export function launchChromium(userDataDir: string): Promise<BrowserContext> {

@@ -11,7 +11,7 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-export interface TestRun {
+interface TestRun {
   runId: string;
   templateDb: string;
 }

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './services.js';
 
-export interface RedisNodeProcess {
+interface RedisNodeProcess {
   port: number;
   child: ChildProcess;
 }

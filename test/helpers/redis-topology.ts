@@ -21,7 +21,7 @@ declare module 'vitest' {
   }
 }
 
-export function redisTopology(): RedisTopology {
+function redisTopology(): RedisTopology {
   try {
     return inject('redisTopology') ?? {};
   } catch {

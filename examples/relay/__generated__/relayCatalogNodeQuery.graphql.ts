@@ -8,10 +8,10 @@
 // @ts-nocheck
 
 import { ConcreteRequest } from 'relay-runtime';
-export type relayCatalogNodeQuery$variables = {
+type relayCatalogNodeQuery$variables = {
   id: string;
 };
-export type relayCatalogNodeQuery$data = {
+type relayCatalogNodeQuery$data = {
   readonly node: {
     readonly id: string;
     readonly priceCents?: number;

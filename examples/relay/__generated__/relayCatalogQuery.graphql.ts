@@ -8,10 +8,10 @@
 // @ts-nocheck
 
 import { ConcreteRequest } from 'relay-runtime';
-export type relayCatalogQuery$variables = {
+type relayCatalogQuery$variables = {
   first: number;
 };
-export type relayCatalogQuery$data = {
+type relayCatalogQuery$data = {
   readonly courses: {
     readonly edges: ReadonlyArray<{
       readonly node: {

@@ -26,10 +26,6 @@ export interface ReadRoute {
 
 const storage = new AsyncLocalStorage<ReadRoute>();
 
-export function withReadRoute<T>(route: ReadRoute, fn: () => T): T {
-  return storage.run(route, fn);
-}
-
 /** Runs an HTTP request's handling under a fresh route when reads may be routed (`routing`), else as it is. */
 export function routingReads<T>(routing: boolean, fn: () => T): T {
   return routing ? storage.run({ eligible: false }, fn) : fn();

@@ -18,7 +18,7 @@ export interface ReplicaMetrics {
  * lagging), none had replayed the caller's last write yet, the caller's position could not be
  * read, the answer fills the shared cache, or a replica failed the statement (retried).
  */
-export type FallbackReason = 'unavailable' | 'behind' | 'position_unknown' | 'cache_fill' | 'error';
+type FallbackReason = 'unavailable' | 'behind' | 'position_unknown' | 'cache_fill' | 'error';
 
 export interface ReplicaRouterOptions {
   readonly replicas: ReplicaConfig;

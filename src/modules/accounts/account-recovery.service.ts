@@ -22,15 +22,15 @@ import {
 import type { AccountTokenPurpose } from './account-token.table.js';
 import { createSession, revokeOtherSessions } from './session.repository.js';
 
-export const RESET_TOKEN_TTL_MS = 30 * 60_000;
-export const VERIFICATION_TOKEN_TTL_MS = 24 * 60 * 60_000;
+const RESET_TOKEN_TTL_MS = 30 * 60_000;
+const VERIFICATION_TOKEN_TTL_MS = 24 * 60 * 60_000;
 /**
  * requestPasswordReset answers no sooner than this, whether or not the address has an account:
  * the database work only a real account costs is hidden under it.
  */
 const RESET_RESPONSE_FLOOR_MS = 300;
 /** Reset links a user may hold at once (each lives 30 minutes): a few mails, never more. */
-export const MAX_LIVE_RESET_LINKS = 3;
+const MAX_LIVE_RESET_LINKS = 3;
 
 export interface AccountRecoveryDeps {
   readonly db: Db;

@@ -5,11 +5,11 @@ import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { accountTokens, users, type AccountTokenPurpose, type AccountTokenRow } from '../../db/schema.js';
 
 /** 256 random bits, prefixed so secret scanners can recognise a leaked EduFlow token. */
-export function newAccountToken(): string {
+function newAccountToken(): string {
   return `efat_${randomBytes(32).toString('base64url')}`;
 }
 
-export function hashAccountToken(token: string): string {
+function hashAccountToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 

@@ -3,7 +3,7 @@
 export * from './account.inputs.js';
 export * from './account.type.js';
 export * from './account.commands.js';
-export { activeSessions, isSessionCurrent, purgeSessions, recentRevocations } from './session.repository.js';
+export { activeSessions, purgeSessions, recentRevocations } from './session.repository.js';
 export { deleteExpiredAccountTokens } from './account-token.repository.js';
 export * from './session.type.js';
 export * from './session.service.js';

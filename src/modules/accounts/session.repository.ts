@@ -13,11 +13,11 @@ import {
 } from '../../db/schema.js';
 
 /** 256 random bits, prefixed so secret scanners can recognise a leaked EduFlow token. */
-export function newRefreshToken(): string {
+function newRefreshToken(): string {
   return `efrt_${randomBytes(32).toString('base64url')}`;
 }
 
-export function hashRefreshToken(token: string): string {
+function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
@@ -73,28 +73,7 @@ export async function addToken(db: Db, sessionId: string): Promise<string> {
 }
 
 /**
- * Whether a token still speaks for its user: its session exists, is not revoked or expired,
- * and the user's role is still the one in the token.
- */
-export async function isSessionCurrent(db: Db, sessionId: string, userId: string, role: Role): Promise<boolean> {
-  const [row] = await db
-    .select({ id: authSessions.id })
-    .from(authSessions)
-    .innerJoin(users, eq(users.id, authSessions.userId))
-    .where(
-      and(
-        eq(authSessions.id, sessionId),
-        eq(authSessions.userId, userId),
-        eq(users.role, role),
-        isNull(authSessions.revokedAt),
-        sql`${authSessions.expiresAt} > now()`,
-      ),
-    );
-  return row !== undefined;
-}
-
-/**
- * `isSessionCurrent` for many sessions in one statement (sockets connecting at once): the ones
+ * The sessions of these ids that still speak for their user, in one statement (sockets connecting at once): the ones
  * still active, with their user and that user's role now. The caller compares both.
  */
 export function activeSessions(
@@ -192,7 +171,7 @@ export async function recentRevocations(
 }
 
 /** Most sessions `me.sessions` lists (a user signed in on more devices sees the newest). */
-export const MAX_LISTED_SESSIONS = 100;
+const MAX_LISTED_SESSIONS = 100;
 
 /** A user's live sessions (not revoked, not expired), newest first. */
 export function activeSessionsOf(db: Db, userId: string): Promise<AuthSessionRow[]> {

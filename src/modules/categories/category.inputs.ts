@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { Field, ID, InputType } from '../../graphql/type-graphql.js';
 import { optional, singleLine, text } from '../../graphql/validation.js';
 
-export const NAME_MAX = 100;
-export const CATEGORY_DESCRIPTION_MAX = 2_000;
+const NAME_MAX = 100;
+const CATEGORY_DESCRIPTION_MAX = 2_000;
 const SLUG_MAX = 100;
 
 @InputType('CreateCategoryInput')

@@ -54,7 +54,7 @@ export async function renderCertificatePdf(c: CertificateContent): Promise<Buffe
  * exactly as given where it is the record: the certificate row, verifyCertificate, and the
  * PDF's metadata (UTF-16). Rendering never fails on a name. See docs/decisions/certificate-pdf.md.
  */
-export function encodable(text: string, font: PDFFont): string {
+function encodable(text: string, font: PDFFont): string {
   let out = '';
   for (const ch of text) {
     const candidates = [ch, ch.normalize('NFKD').replace(/[\u0300-\u036f]/g, ''), BASE_LETTERS[ch] ?? ''];

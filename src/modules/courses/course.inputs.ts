@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
 import { intBetween, optional, singleLine, text, trimmed } from '../../graphql/validation.js';
 
-export const TITLE_MAX = 200;
-export const DESCRIPTION_MAX = 20_000;
-export const PRICE_MAX = 10_000_000;
+const TITLE_MAX = 200;
+const DESCRIPTION_MAX = 20_000;
+const PRICE_MAX = 10_000_000;
 const SLUG_MAX = 100;
 
 @InputType('CreateCourseInput')

@@ -41,7 +41,7 @@ function courseVisibleTo(viewer: Viewer): SQL | undefined {
  * while its course is visible to them (a cancelled enrollment in a course archived since is
  * as gone as the course).
  */
-export function enrollmentVisibility(viewer: Viewer): SQL | undefined {
+function enrollmentVisibility(viewer: Viewer): SQL | undefined {
   if (viewer.role === 'ADMIN') return undefined;
   if (!viewer.userId) return sql`false`;
   // The instructor's view of a roster follows teachesCourse (course.policy): role and course.

@@ -4,7 +4,7 @@ import { connectionOf, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
 import type { EnrollmentStatus as EnrollmentStatusValue } from './enrollment.table.js';
 
-export const EnrollmentStatus = { ACTIVE: 'ACTIVE', CANCELLED: 'CANCELLED' } as const;
+const EnrollmentStatus = { ACTIVE: 'ACTIVE', CANCELLED: 'CANCELLED' } as const;
 registerEnumType(EnrollmentStatus, { name: 'EnrollmentStatus' });
 
 @ObjectType('Enrollment', { implements: Node })

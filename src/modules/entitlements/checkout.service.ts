@@ -8,12 +8,12 @@ import type { RequestScope } from '../../request-scope.js';
 import { checkoutRefusal } from '../enrollments/index.js';
 
 /** How a checkout names its student and course: what the webhook reads back (global IDs). */
-export function checkoutMetadata(studentId: string, courseId: string) {
+function checkoutMetadata(studentId: string, courseId: string) {
   return { studentId: toGlobalId('User', studentId), courseId: toGlobalId('Course', courseId) };
 }
 
 /** A Stripe client for the configured API base (Stripe itself, or a local stand-in in tests). */
-export function stripeClient(secretKey: string, apiUrl: string): Stripe {
+function stripeClient(secretKey: string, apiUrl: string): Stripe {
   const url = new URL(apiUrl);
   return new Stripe(secretKey, {
     host: url.hostname,

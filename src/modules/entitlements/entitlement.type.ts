@@ -4,7 +4,7 @@ import { Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
 import type { EntitlementSource as EntitlementSourceValue } from './entitlement.table.js';
 
-export const EntitlementSource = { PURCHASE: 'PURCHASE', GRANT: 'GRANT' } as const;
+const EntitlementSource = { PURCHASE: 'PURCHASE', GRANT: 'GRANT' } as const;
 registerEnumType(EntitlementSource, {
   name: 'EntitlementSource',
   valuesConfig: {

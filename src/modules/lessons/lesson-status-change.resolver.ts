@@ -21,7 +21,7 @@ import type { LessonStatusChangedEvent } from './lesson.events.js';
 import { Lesson, LessonStatus } from './lesson.type.js';
 
 @ObjectType('LessonStatusChange', { description: 'A lesson was created, changed status or was rescheduled.' })
-export class LessonStatusChange {
+class LessonStatusChange {
   @Field(() => LessonStatus, { nullable: true, description: 'Null when the lesson was just created.' })
   previousStatus!: LessonStatusValue | null;
 

@@ -34,7 +34,7 @@ import {
 } from './lesson.inputs.js';
 
 /** Lessons a course may hold (each section's positions must stay below CURRICULUM_STRIDE). */
-export const MAX_LESSONS_PER_COURSE = 10_000;
+const MAX_LESSONS_PER_COURSE = 10_000;
 
 /** What lesson writes announce after they commit (see util/after-commit.ts). */
 export interface LessonCommitEvents {

@@ -3,7 +3,7 @@ import { DateTime } from '../../graphql/scalars.js';
 import { Field, ID, InputType, Int } from '../../graphql/type-graphql.js';
 import { intBetween, optional, singleLine, text, trimmed } from '../../graphql/validation.js';
 
-export const CONTENT_MAX = 100_000;
+const CONTENT_MAX = 100_000;
 
 @InputType('CreateLessonInput')
 export class CreateLessonInput {

@@ -31,7 +31,7 @@ const MACHINE: Record<
 };
 
 /** The statuses a lesson in `status` can move to next. */
-export function nextStatuses(status: LessonStatus): LessonStatus[] {
+function nextStatuses(status: LessonStatus): LessonStatus[] {
   return Object.values(MACHINE)
     .filter((t) => t.from.includes(status))
     .map((t) => t.to);

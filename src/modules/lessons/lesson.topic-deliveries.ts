@@ -11,7 +11,7 @@ const HEAL_PAGE = 500;
  * A topic that had delivered nothing before its connection dropped heals from events logged
  * this long before the drop: one committed just before may still have been on its way.
  */
-export const HEAL_MARGIN_MS = 2_000;
+const HEAL_MARGIN_MS = 2_000;
 
 /**
  * What one live topic of this instance has delivered, so that a gap in pub/sub (the

@@ -4,7 +4,7 @@ import { connectionOf, Node } from '../../graphql/relay.types.js';
 import { DateTime } from '../../graphql/scalars.js';
 import { NOTIFICATION_KINDS, type NotificationKind as NotificationKindValue } from './notification.table.js';
 
-export const NotificationKind = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, k])) as {
+const NotificationKind = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, k])) as {
   [K in NotificationKindValue]: K;
 };
 registerEnumType(NotificationKind, {

@@ -30,7 +30,7 @@ export interface CourseStatsData {
   generatedAt: Date;
 }
 
-export const percentOf = (done: number, total: number) => (total === 0 ? 0 : (100 * done) / total);
+const percentOf = (done: number, total: number) => (total === 0 ? 0 : (100 * done) / total);
 
 /** The viewer's completion marks on these lessons: lesson id → completedAt. */
 export async function completionsOf(db: Db, studentId: string, lessonIds: string[]): Promise<Map<string, Date>> {

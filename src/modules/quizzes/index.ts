@@ -11,9 +11,4 @@ export * from './quiz.processors.js';
 export * from './quiz.throttle.js';
 export * from './quiz.live.js';
 export { recordCompletionsOfCourse } from './completion.repository.js';
-export {
-  lockActiveEnrollment,
-  recordCompletionIfDone,
-  type CompletionData,
-  type QuizStatsData,
-} from './quiz.repository.js';
+export { lockActiveEnrollment, recordCompletionIfDone } from './quiz.repository.js';

@@ -13,7 +13,7 @@ export interface Grade {
 const FLOAT_SLACK = 1e-9;
 
 /** Whether one saved answer is correct, by the contract's rules. */
-export function isCorrect(question: QuestionRow, answer: StoredAnswer | undefined): boolean {
+function isCorrect(question: QuestionRow, answer: StoredAnswer | undefined): boolean {
   if (!answer) return false;
   switch (question.kind) {
     case 'SINGLE_CHOICE': {
@@ -40,7 +40,7 @@ export function isCorrect(question: QuestionRow, answer: StoredAnswer | undefine
 }
 
 /** What the student answered, as text: choice ids joined with commas, or the text or number. */
-export function givenText(question: QuestionRow, answer: StoredAnswer | undefined): string | null {
+function givenText(question: QuestionRow, answer: StoredAnswer | undefined): string | null {
   if (!answer) return null;
   if (question.kind === 'SINGLE_CHOICE' || question.kind === 'MULTIPLE_CHOICE')
     return answer.choiceIds?.length ? [...answer.choiceIds].sort().join(',') : null;

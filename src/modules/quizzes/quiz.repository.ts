@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import { rowsOf, type Db } from '../../db/client.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
@@ -27,7 +27,7 @@ import type { AttemptStatus, StoredAnswer } from './quiz.table.js';
 import type { QuestionDraft, QuizSettings } from './quiz.validation.js';
 
 /** A submission is accepted this long after the attempt's deadline (network latency, slow clients). */
-export const ATTEMPT_GRACE_MS = 5_000;
+const ATTEMPT_GRACE_MS = 5_000;
 const GRACE_SECONDS = ATTEMPT_GRACE_MS / 1000;
 
 /** `Quiz.attempts`: newest first. */
@@ -266,7 +266,7 @@ export async function completionOfPairs(
 }
 
 /** The contract's rule: every counted lesson marked and every required quiz passed (and something to do). */
-export const isComplete = (r: { total: number; done: number; required: number; passed: number }) =>
+const isComplete = (r: { total: number; done: number; required: number; passed: number }) =>
   r.total + r.required > 0 && r.done >= r.total && r.passed >= r.required;
 
 export function completionColumns(courseId: ReturnType<typeof sql>, studentId: ReturnType<typeof sql>) {
@@ -453,10 +453,6 @@ export async function overdueAttemptIds(db: Db, limit: number): Promise<string[]
     .orderBy(asc(quizAttempts.deadline))
     .limit(limit);
   return rows.map((r) => r.id);
-}
-
-export async function quizzesOf(db: Db, ids: string[]): Promise<QuizRow[]> {
-  return ids.length ? db.select().from(quizzes).where(inArray(quizzes.id, ids)) : [];
 }
 
 /** The user's role and the course's instructor, as they are now (live re-authorization). */

@@ -7,7 +7,7 @@ import { ATTEMPT_STATUSES, type AttemptStatus, type QuestionKind as QuestionKind
 // No cache hints on these types: a response that contains a quiz, an attempt or a question is
 // never stored in the response cache (maxAge 0), so no cache entry of any scope holds answers.
 
-export const QuizAttemptStatus = Object.fromEntries(ATTEMPT_STATUSES.map((s) => [s, s])) as {
+const QuizAttemptStatus = Object.fromEntries(ATTEMPT_STATUSES.map((s) => [s, s])) as {
   [K in AttemptStatus]: K;
 };
 registerEnumType(QuizAttemptStatus, {

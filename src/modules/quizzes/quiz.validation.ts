@@ -4,7 +4,7 @@ import type { AnswerInput, QuestionInput } from './quiz.inputs.js';
 import type { QuestionKind, QuestionRow, StoredAnswer, StoredChoice } from './quiz.table.js';
 
 /** Bounds of the contract (and a few of our own where it names none). */
-export const QUIZ_LIMITS = {
+const QUIZ_LIMITS = {
   titleMax: 200,
   questionsMax: 100,
   promptMax: 5_000,

@@ -24,7 +24,7 @@ export function reviewSort(field: ReviewOrderField = 'CREATED_AT', direction: Di
 }
 
 /** Hidden reviews: only their author and admins see them. */
-export function reviewVisibility(viewer: Viewer): SQL | undefined {
+function reviewVisibility(viewer: Viewer): SQL | undefined {
   if (viewer.role === 'ADMIN') return undefined;
   if (!viewer.userId) return eq(reviews.hidden, false);
   return or(eq(reviews.hidden, false), eq(reviews.authorId, viewer.userId));

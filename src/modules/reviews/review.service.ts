@@ -13,8 +13,8 @@ import { canDeleteReview, canReplyToReview, reviewRefusal } from './review.polic
 import { deleteReview, reviewSort, updateReview, upsertReview } from './review.repository.js';
 import type { ReviewOrder, WriteReviewInput } from './review.type.js';
 
-export const REVIEW_BODY_MAX = 5_000;
-export const REPLY_MAX = 2_000;
+const REVIEW_BODY_MAX = 5_000;
+const REPLY_MAX = 2_000;
 
 const writeReviewSchema = z.object({
   courseId: z.string(),

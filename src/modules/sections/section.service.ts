@@ -30,7 +30,7 @@ import {
 import { deleteSection, insertSection, sectionLessonSort, updateSection } from './section.repository.js';
 
 /** Sections a course may hold. */
-export const MAX_SECTIONS_PER_COURSE = 200;
+const MAX_SECTIONS_PER_COURSE = 200;
 
 /** Reads of sections, batched through the request's loaders. */
 export class SectionService {

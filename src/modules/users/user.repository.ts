@@ -32,7 +32,7 @@ export const userSort: SortSpec<UserRow> = {
  * visible to themself, admins, and the instructors of courses the student enrolled in.
  * `undefined` means no restriction.
  */
-export function userVisibility(viewer: Viewer): SQL | undefined {
+function userVisibility(viewer: Viewer): SQL | undefined {
   if (viewer.role === 'ADMIN') return undefined;
   const publicRoles = inArray(users.role, ['INSTRUCTOR', 'ADMIN']);
   if (!viewer.userId) return publicRoles;
@@ -105,7 +105,7 @@ export async function countUsers(db: Db, filter: UserListFilter): Promise<number
 }
 
 /** `%`, `_` and `\` are literal in user searches, not wildcards. */
-export function escapeLike(value: string): string {
+function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
