@@ -157,14 +157,14 @@ export function wireModules({
   // A lesson cancelled or deleted may complete the course for students who did the rest.
   const lessonCommands = new LessonCommands(courseCommands, afterCommit, recordCompletionsOfCourse);
   const lifecycle = new LessonLifecycle(lessonCommands, afterCommit);
-  const enrollmentCommands = new EnrollmentCommands(db, afterCommit);
+  const enrollmentCommands = new EnrollmentCommands(db, afterCommit, recordCompletionIfDone);
   const sections = new SectionService();
   const sectionCommands = new SectionCommands(courseCommands, lessonCommands);
   const reviews = new ReviewService();
   const reviewCommands = new ReviewCommands(db);
   const entitlements = new EntitlementService();
   const entitlementCommands = new EntitlementCommands(db, afterCommit);
-  const purchases = new PurchaseCommands(db, entitlementCommands);
+  const purchases = new PurchaseCommands(db, entitlementCommands, recordCompletionIfDone);
   const checkout = new CheckoutService(config.payments, log.child({ module: 'checkout' }));
   const progress = new ProgressService();
   // A new mark may complete the course: recorded in the mark's own transaction.

@@ -176,4 +176,31 @@ describe('completion re-checked when what completing a course takes changes', ()
       [early.user.id, late.user.id].sort(),
     );
   });
+
+  it('a student who left and comes back after the course changed is completed on enrolling again', async () => {
+    const course = await t.make.course(owner.id);
+    const [l1, l2] = [await t.make.lesson(course.id, { position: 0 }), await t.make.lesson(course.id, { position: 1 })];
+    const away = await student(course.id);
+    await away.mark(l1!.id);
+    const enrollment = `{ id status }`;
+    const left = await t.gql(
+      `mutation($c: ID!) { unenroll(courseId: $c) ${enrollment} }`,
+      { c: gid('Course', course.id) },
+      { token: away.token },
+    );
+    expect(left.errors).toBeUndefined();
+    // Cancelled while they were away: the course-wide re-check passes over inactive enrollments.
+    expect((await t.gql(CANCEL, { id: gid('Lesson', l2!.id) }, { token: ownerToken })).errors).toBeUndefined();
+    expect(await completions(course.id)).toEqual([]);
+
+    const back = await t.gql(
+      `mutation($c: ID!) { enroll(courseId: $c) ${enrollment} }`,
+      { c: gid('Course', course.id) },
+      { token: away.token },
+    );
+    expect(back.errors).toBeUndefined();
+    expect(back.data.enroll.status).toBe('ACTIVE');
+    expect(await away.progress()).toMatchObject({ totalLessons: 1, completedLessons: 1, completed: true });
+    expect(await completions(course.id)).toEqual([{ student_id: away.user.id }]);
+  });
 });

@@ -32,6 +32,11 @@ export class EnrollmentCommands {
      * that the course's enrollments changed (`courseActivity`, its live statistics).
      */
     private readonly afterCommit: Emits<Pick<CourseCommitEvents, 'courseFollowed'> & EnrollmentCommitEvents>,
+    /**
+     * In the enrolling transaction, on the active row: records a completion the student already
+     * meets (what the course takes may have changed while they were away).
+     */
+    private readonly onActivated: (tx: Db, enrollment: EnrollmentRow) => Promise<unknown>,
   ) {}
 
   /**
@@ -66,6 +71,7 @@ export class EnrollmentCommands {
         const enrollment =
           (await reactivateLatestCancelled(tx, viewer.userId, course.id)) ??
           (await insertEnrollment(tx, viewer.userId, course.id));
+        await this.onActivated(tx, enrollment);
         await appendToOutbox(tx, {
           type: 'enrollment.confirmed',
           enrollmentId: enrollment.id,

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client.js';
-import type { EntitlementRow } from '../../db/schema.js';
+import type { EnrollmentRow, EntitlementRow } from '../../db/schema.js';
 import { appendToOutbox } from '../../outbox/outbox.js';
 import {
   cancelActiveEnrollment,
@@ -51,6 +51,8 @@ export class PurchaseCommands {
   constructor(
     private readonly db: Db,
     private readonly access: EntitlementCommands,
+    /** As EnrollmentCommands' own: a completion the student already meets is recorded on enrolling. */
+    private readonly onActivated: (tx: Db, enrollment: EnrollmentRow) => Promise<unknown>,
   ) {}
 
   async completed(p: CompletedPayment): Promise<Outcome> {
@@ -115,8 +117,10 @@ export class PurchaseCommands {
   /** Enrolls the entitled student unless already enrolled (under the course's row lock). */
   private async enroll(tx: Db, e: EntitlementRow): Promise<{ enrolled: boolean }> {
     if (await hasActiveEnrollment(tx, e.studentId, e.courseId)) return { enrolled: false };
-    if (!(await reactivateLatestCancelled(tx, e.studentId, e.courseId)))
-      await insertEnrollment(tx, e.studentId, e.courseId);
+    const enrollment =
+      (await reactivateLatestCancelled(tx, e.studentId, e.courseId)) ??
+      (await insertEnrollment(tx, e.studentId, e.courseId));
+    await this.onActivated(tx, enrollment);
     return { enrolled: true };
   }
 }
