@@ -184,6 +184,9 @@ async function probeDatabase(url: string, timeoutMs: number): Promise<void> {
     max: 1,
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     idle_timeout: 1,
+    // `select 1` needs no array types; and postgres.js fetches them on connect in a promise
+    // nobody awaits, so a probe dropped mid-connect (a frozen server) rejected it unhandled.
+    fetch_types: false,
     onnotice: () => {},
     connection: { application_name: 'eduflow-probe' },
   });
