@@ -39,8 +39,10 @@ describe(passwordProblem.name, () => {
     // One more turn, so the ticker (queued first) also measures the gap up to now.
     await new Promise((resolve) => setImmediate(resolve));
     running = false;
-    // No turn of the loop waited on a check (each takes tens to hundreds of ms when run on it).
-    expect(worst).toBeLessThan(50);
+    // No turn of the loop waited on a check: each hostile one takes 270-520 ms when run on the
+    // loop (the worst gap then is over 400 ms); the bound leaves room for a loaded machine's
+    // scheduling and garbage collection.
+    expect(worst).toBeLessThan(150);
   });
 
   it('refuses checks beyond its queue with SERVICE_UNAVAILABLE instead of queueing without end', async () => {

@@ -8,10 +8,10 @@
 // @ts-nocheck
 
 import { ConcreteRequest } from 'relay-runtime';
-type relayCatalogNodeQuery$variables = {
+export type relayCatalogNodeQuery$variables = {
   id: string;
 };
-type relayCatalogNodeQuery$data = {
+export type relayCatalogNodeQuery$data = {
   readonly node: {
     readonly id: string;
     readonly priceCents?: number;

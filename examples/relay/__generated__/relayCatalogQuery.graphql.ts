@@ -8,10 +8,10 @@
 // @ts-nocheck
 
 import { ConcreteRequest } from 'relay-runtime';
-type relayCatalogQuery$variables = {
+export type relayCatalogQuery$variables = {
   first: number;
 };
-type relayCatalogQuery$data = {
+export type relayCatalogQuery$data = {
   readonly courses: {
     readonly edges: ReadonlyArray<{
       readonly node: {
