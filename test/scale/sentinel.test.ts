@@ -17,7 +17,7 @@ const CREATE_LESSON = `mutation($c: ID!, $t: String!) { createLesson(input: { co
  * started around the failovers still notifies its student (the workers' blocking
  * connections moved to the new master instead of hanging on the dead one).
  */
-describe('Redis through Sentinel', () => {
+function sentinelSuite(part: 'live' | 'jobs'): void {
   let redis: RedisSentinelProcess;
   let t: TestApp;
   let instructor: UserRow, student: UserRow;
@@ -67,55 +67,65 @@ describe('Redis through Sentinel', () => {
       { timeout: 60_000, interval: 250 },
     );
 
-  it('gives a live subscriber every lesson event exactly once, in order, across SENTINEL FAILOVER', async () => {
-    const course = await t.make.course(instructor.id);
-    await t.make.enrollment(student.id, course.id);
-    const client = liveClient(t.url, { authorization: `Bearer ${await t.tokenFor(student)}` });
-    try {
-      const sub = subscribe(client, LIVE, { c: gid('Course', course.id) });
-      const create = (title: string) =>
-        t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: title }, { token: instructorToken });
-      await primed(sub, () => create('probe'));
-      let switched = false;
-      const first = redis.masterPort();
-      const newMaster = redis.waitNewMaster(first).then(() => void (switched = true));
-      redis.failover();
-      // Events all through the switch, and a few after it.
-      const titles: string[] = [];
-      for (let after = 0; after < 5; after += switched ? 1 : 0) {
-        const title = `F${titles.length}`;
-        titles.push(title);
-        expect((await create(title)).errors).toBeUndefined();
+  if (part === 'live')
+    it('gives a live subscriber every lesson event exactly once, in order, across SENTINEL FAILOVER', async () => {
+      const course = await t.make.course(instructor.id);
+      await t.make.enrollment(student.id, course.id);
+      const client = liveClient(t.url, { authorization: `Bearer ${await t.tokenFor(student)}` });
+      try {
+        const sub = subscribe(client, LIVE, { c: gid('Course', course.id) });
+        const create = (title: string) =>
+          t.gql(CREATE_LESSON, { c: gid('Course', course.id), t: title }, { token: instructorToken });
+        await primed(sub, () => create('probe'));
+        let switched = false;
+        const first = redis.masterPort();
+        const newMaster = redis.waitNewMaster(first).then(() => void (switched = true));
+        redis.failover();
+        // Events all through the switch, and a few after it.
+        const titles: string[] = [];
+        for (let after = 0; after < 5; after += switched ? 1 : 0) {
+          const title = `F${titles.length}`;
+          titles.push(title);
+          expect((await create(title)).errors).toBeUndefined();
+        }
+        await newMaster;
+        const got: string[] = [];
+        for (let i = 0; i < titles.length; i++)
+          got.push((await sub.next(15_000)).data.lessonStatusChanged.lesson.title);
+        expect(got).toEqual(titles);
+        expect(await sub.quiet(500)).toBe(true);
+      } finally {
+        await client.dispose();
       }
-      await newMaster;
-      const got: string[] = [];
-      for (let i = 0; i < titles.length; i++) got.push((await sub.next(15_000)).data.lessonStatusChanged.lesson.title);
-      expect(got).toEqual(titles);
-      expect(await sub.quiet(500)).toBe(true);
-    } finally {
-      await client.dispose();
-    }
-  });
+    });
 
-  it('keeps processing jobs across SENTINEL FAILOVER and a SIGKILL of the master', { timeout: 240_000 }, async () => {
-    await notified((await startLesson()).lessonId);
+  if (part === 'jobs')
+    it('keeps processing jobs across SENTINEL FAILOVER and a SIGKILL of the master', { timeout: 240_000 }, async () => {
+      await notified((await startLesson()).lessonId);
 
-    // Planned failover, with a mutation in the middle of it.
-    const first = redis.masterPort();
-    redis.failover();
-    const during = await startLesson();
-    const second = await redis.waitNewMaster(first);
-    await notified(during.lessonId);
-    await notified((await startLesson()).lessonId);
+      // Planned failover, with a mutation in the middle of it.
+      const first = redis.masterPort();
+      redis.failover();
+      const during = await startLesson();
+      const second = await redis.waitNewMaster(first);
+      await notified(during.lessonId);
+      await notified((await startLesson()).lessonId);
 
-    // Crash: the master dies without a word; the Sentinels promote the other server.
-    await redis.kill(second);
-    const crashed = await startLesson();
-    // The mutation commits in Postgres and answers; Redis is not on its path.
-    expect(crashed.ms).toBeLessThan(t.app.config.graphql.operationTimeoutMs);
-    const third = await redis.waitNewMaster(second);
-    expect(third).toBe(first);
-    await notified(crashed.lessonId);
-    await notified((await startLesson()).lessonId);
-  });
-});
+      // Crash: the master dies without a word; the Sentinels promote the other server.
+      await redis.kill(second);
+      const crashed = await startLesson();
+      // The mutation commits in Postgres and answers; Redis is not on its path.
+      expect(crashed.ms).toBeLessThan(t.app.config.graphql.operationTimeoutMs);
+      const third = await redis.waitNewMaster(second);
+      expect(third).toBe(first);
+      await notified(crashed.lessonId);
+      await notified((await startLesson()).lessonId);
+    });
+}
+
+// Two topologies, one per part: with a live subscription open when the master is SIGKILLed
+// later in the same app, closing that app waited on the dead master (hookTimeout). Known
+// defect of the shutdown path, not of delivery; see docs/operations.md.
+describe('Redis through Sentinel: live delivery across a planned failover', () => sentinelSuite('live'));
+describe('Redis through Sentinel: jobs across a planned failover and a SIGKILL of the master', () =>
+  sentinelSuite('jobs'));
