@@ -68,7 +68,9 @@ describe(batchWhileBusy.name, () => {
     expect(sent).toHaveLength(2);
     await sleep(150);
     expect(sent.map((b) => b.keys)).toEqual([['a'], ['b', 'c'], ['d']]);
-    expect(sent[2]!.at - sent[1]!.at).toBeGreaterThanOrEqual(99);
+    // A window, not sooner: Node's timers may fire a millisecond or two before performance.now()
+    // says the delay is over (the loop's clock is read once per turn).
+    expect(sent[2]!.at - sent[1]!.at).toBeGreaterThanOrEqual(95);
     gates[2]!();
     expect(await Promise.all([first, ...second, third])).toEqual(['a', 'b', 'c', 'd']);
   });
