@@ -9,6 +9,7 @@ import { appendToOutbox } from '../../outbox/outbox.js';
 import type { Emits } from '../../util/after-commit.js';
 import type { CourseCommitEvents } from '../courses/index.js';
 import { enrollRefusal, unenrollRefusal } from './enrollment.policy.js';
+import { viewerStanding } from './enrollment.service.js';
 import {
   findActiveEntitlement,
   cancelActiveEnrollment,
@@ -50,11 +51,8 @@ export class EnrollmentCommands {
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
     // The rule `Course.viewerCan.enroll` answers with; re-checked under the lock below.
-    const [viewerEnrollment, entitlement] = await Promise.all([
-      scope.loaders.enrollments.viewerByCourse.load(course.id),
-      course.priceCents > 0 ? scope.loaders.enrollments.viewerEntitlementByCourse.load(course.id) : null,
-    ]);
-    const refusal = enrollRefusal(viewer, course, viewerEnrollment, entitlement !== null);
+    const { viewerEnrollment, entitled } = await viewerStanding(scope, course);
+    const refusal = enrollRefusal(viewer, course, viewerEnrollment, entitled);
     if (refusal) throw refusal;
     let enrollment: EnrollmentRow;
     try {

@@ -1,8 +1,23 @@
 import type { RequestScope } from '../../request-scope.js';
-import type { EnrollmentRow } from '../../db/schema.js';
+import type { CourseRow, EnrollmentRow } from '../../db/schema.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { parsePage, toConnection, type Connection, type PageArgs } from '../../graphql/pagination.js';
 import { courseRosterSort, studentEnrollmentSort } from './enrollment.repository.js';
+
+/**
+ * What the enroll and purchase rules ask of the viewer and a visible course: their enrollment
+ * and, for a paid course only, whether they hold an active entitlement (batched loads).
+ */
+export async function viewerStanding(
+  scope: RequestScope,
+  course: Pick<CourseRow, 'id' | 'priceCents'>,
+): Promise<{ viewerEnrollment: EnrollmentRow | null; entitled: boolean }> {
+  const [viewerEnrollment, entitlement] = await Promise.all([
+    scope.loaders.enrollments.viewerByCourse.load(course.id),
+    course.priceCents > 0 ? scope.loaders.enrollments.viewerEntitlementByCourse.load(course.id) : null,
+  ]);
+  return { viewerEnrollment, entitled: entitlement !== null };
+}
 
 export class EnrollmentService {
   /** An enrollment the viewer may see (their own, or in a course they teach; admins all). */

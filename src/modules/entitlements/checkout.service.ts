@@ -5,7 +5,7 @@ import { AppError } from '../../errors/app-error.js';
 import { toGlobalId, uuidOf } from '../../graphql/global-id.js';
 import type { Logger } from '../../logging/logger.js';
 import type { RequestScope } from '../../request-scope.js';
-import { checkoutRefusal } from '../enrollments/index.js';
+import { checkoutRefusal, viewerStanding } from '../enrollments/index.js';
 
 /** How a checkout names its student and course: what the webhook reads back (global IDs). */
 function checkoutMetadata(studentId: string, courseId: string) {
@@ -40,11 +40,8 @@ export class CheckoutService {
     const uuid = uuidOf('Course', courseId);
     const course = uuid ? await scope.loaders.courses.visibleById.load(uuid) : null;
     if (!course) throw AppError.notFound('Course');
-    const [viewerEnrollment, entitlement] = await Promise.all([
-      scope.loaders.enrollments.viewerByCourse.load(course.id),
-      course.priceCents > 0 ? scope.loaders.enrollments.viewerEntitlementByCourse.load(course.id) : null,
-    ]);
-    const refusal = checkoutRefusal(viewer, course, viewerEnrollment, entitlement !== null);
+    const { viewerEnrollment, entitled } = await viewerStanding(scope, course);
+    const refusal = checkoutRefusal(viewer, course, viewerEnrollment, entitled);
     if (refusal) throw refusal;
     if (!this.stripe) throw new AppError('PAYMENT_UNAVAILABLE', 'Payments are not configured on this server');
     const metadata = checkoutMetadata(viewer.userId, course.id);

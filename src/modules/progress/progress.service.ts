@@ -1,5 +1,6 @@
 import type { CourseRow, EnrollmentRow, LessonRow } from '../../db/schema.js';
 import type { RequestScope } from '../../request-scope.js';
+import { viewerStanding } from '../enrollments/index.js';
 import { coursePermissions, lessonPermissions } from './progress.policy.js';
 import type { CourseStatsData, ProgressData } from './progress.repository.js';
 import type { CoursePermissions, LessonPermissions } from './progress.type.js';
@@ -21,16 +22,11 @@ export class ProgressService {
   }
 
   async courseCan(scope: RequestScope, course: CourseRow): Promise<CoursePermissions> {
-    const [viewerEnrollment, counts, entitlement] = await Promise.all([
-      scope.loaders.enrollments.viewerByCourse.load(course.id),
+    const [{ viewerEnrollment, entitled }, counts] = await Promise.all([
+      viewerStanding(scope, course),
       scope.loaders.enrollments.countsByCourse.load(course.id),
-      course.priceCents > 0 ? scope.loaders.enrollments.viewerEntitlementByCourse.load(course.id) : null,
     ]);
-    return coursePermissions(scope.viewer, course, {
-      viewerEnrollment,
-      activeEnrollments: counts.active,
-      entitled: entitlement !== null,
-    });
+    return coursePermissions(scope.viewer, course, { viewerEnrollment, activeEnrollments: counts.active, entitled });
   }
 
   async lessonCan(scope: RequestScope, lesson: LessonRow): Promise<LessonPermissions> {
