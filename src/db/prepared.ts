@@ -35,7 +35,6 @@ interface PostgresJsPrepared {
   readonly logger: { logQuery(query: string, params: unknown[]): void };
   readonly fields?: ReadonlyArray<{ path: string[]; field: unknown }>;
   readonly customResultMapper?: unknown;
-  readonly joinsNotNullableMap?: unknown;
   execute: (values?: Record<string, unknown>) => Promise<unknown>;
 }
 
@@ -57,7 +56,6 @@ function withRowMapper<Q>(statement: Q): Q {
   if (
     !fields ||
     q.customResultMapper ||
-    q.joinsNotNullableMap ||
     typeof q.client?.unsafe !== 'function' ||
     typeof q.queryString !== 'string' ||
     !Array.isArray(q.params)
@@ -65,6 +63,8 @@ function withRowMapper<Q>(statement: Q): Q {
     return statement;
   const decoders: Array<Decoder | null> = [];
   for (const { path, field } of fields) {
+    // Plain fields only: Drizzle's `joinsNotNullableMap` (set on every select, `{ table: true }`)
+    // only ever nulls nested objects (paths of two), so it changes nothing here.
     if (path.length !== 1) return statement;
     // `decoder` is internal to Drizzle's SQL (mapResultRow reads it the same way).
     const decoder: Decoder | undefined = is(field, Column)
