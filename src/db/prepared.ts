@@ -20,6 +20,21 @@ export function prepared<Q>(db: Db, shape: string, build: () => Q): Q {
   return statement;
 }
 
+const trees = new WeakMap<Db, Map<string, unknown>>();
+
+/**
+ * A query tree (say, a subquery that other prepared statements embed) built once per database
+ * handle and `shape`: building Drizzle's tree costs more than running a prepared statement.
+ * As with `prepared`, `shape` names everything that changes the SQL text, never a value.
+ */
+export function builtOnce<T>(db: Db, shape: string, build: () => T): T {
+  let byShape = trees.get(db);
+  if (!byShape) trees.set(db, (byShape = new Map()));
+  let tree = byShape.get(shape) as T | undefined;
+  if (tree === undefined) byShape.set(shape, (tree = build()));
+  return tree;
+}
+
 /** `column = any($name::uuid[])`, the id list as one array placeholder (see any-uuid.ts). */
 export function anyUuidAt(column: AnyPgColumn, name: string): SQL {
   return sql`${column} = any(${sql.placeholder(name)}::uuid[])`;
