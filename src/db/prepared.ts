@@ -20,6 +20,21 @@ export function prepared<Q>(db: Db, shape: string, build: () => Q): Q {
   return statement;
 }
 
+const trees = new WeakMap<Db, Map<string, unknown>>();
+
+/**
+ * A query tree (say, a subquery that other prepared statements embed) built once per database
+ * handle and `shape`: building Drizzle's tree costs more than running a prepared statement.
+ * As with `prepared`, `shape` names everything that changes the SQL text, never a value.
+ */
+export function builtOnce<T>(db: Db, shape: string, build: () => T): T {
+  let byShape = trees.get(db);
+  if (!byShape) trees.set(db, (byShape = new Map()));
+  let tree = byShape.get(shape) as T | undefined;
+  if (tree === undefined) byShape.set(shape, (tree = build()));
+  return tree;
+}
+
 /** `column = any($name::uuid[])`, the id list as one array placeholder (see any-uuid.ts). */
 export function anyUuidAt(column: AnyPgColumn, name: string): SQL {
   return sql`${column} = any(${sql.placeholder(name)}::uuid[])`;
@@ -35,7 +50,6 @@ interface PostgresJsPrepared {
   readonly logger: { logQuery(query: string, params: unknown[]): void };
   readonly fields?: ReadonlyArray<{ path: string[]; field: unknown }>;
   readonly customResultMapper?: unknown;
-  readonly joinsNotNullableMap?: unknown;
   execute: (values?: Record<string, unknown>) => Promise<unknown>;
 }
 
@@ -57,7 +71,6 @@ function withRowMapper<Q>(statement: Q): Q {
   if (
     !fields ||
     q.customResultMapper ||
-    q.joinsNotNullableMap ||
     typeof q.client?.unsafe !== 'function' ||
     typeof q.queryString !== 'string' ||
     !Array.isArray(q.params)
@@ -65,6 +78,8 @@ function withRowMapper<Q>(statement: Q): Q {
     return statement;
   const decoders: Array<Decoder | null> = [];
   for (const { path, field } of fields) {
+    // Plain fields only: Drizzle's `joinsNotNullableMap` (set on every select, `{ table: true }`)
+    // only ever nulls nested objects (paths of two), so it changes nothing here.
     if (path.length !== 1) return statement;
     // `decoder` is internal to Drizzle's SQL (mapResultRow reads it the same way).
     const decoder: Decoder | undefined = is(field, Column)

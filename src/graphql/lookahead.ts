@@ -4,7 +4,9 @@ import {
   Kind,
   type FieldNode,
   type GraphQLResolveInfo,
+  type GraphQLSchema,
   type SelectionSetNode,
+  type ValueNode,
 } from 'graphql';
 
 /**
@@ -76,14 +78,40 @@ export function argumentsOf(
   info: Pick<GraphQLResolveInfo, 'schema' | 'variableValues'>,
   typeName: string,
   node: FieldNode,
-): Record<string, unknown> | null {
+): Readonly<Record<string, unknown>> | null {
+  const known = literalArguments.get(node);
+  if (known && known.schema === info.schema && known.typeName === typeName) return known.values;
   const type = info.schema.getType(typeName);
   const field = isObjectType(type) ? type.getFields()[node.name.value] : undefined;
   if (!field) return null;
+  let values: Record<string, unknown> | null;
   try {
-    return getArgumentValues(field, node, info.variableValues);
+    values = getArgumentValues(field, node, info.variableValues);
   } catch {
-    return null;
+    values = null;
+  }
+  // Written out in the (cached, parsed) document: the same values on every request.
+  if (!node.arguments?.some((a) => usesVariables(a.value)))
+    literalArguments.set(node, { schema: info.schema, typeName, values: values && Object.freeze(values) });
+  return values;
+}
+
+/** Arguments without variables, per field node of a parsed document. */
+const literalArguments = new WeakMap<
+  FieldNode,
+  { schema: GraphQLSchema; typeName: string; values: Readonly<Record<string, unknown>> | null }
+>();
+
+function usesVariables(value: ValueNode): boolean {
+  switch (value.kind) {
+    case Kind.VARIABLE:
+      return true;
+    case Kind.LIST:
+      return value.values.some(usesVariables);
+    case Kind.OBJECT:
+      return value.fields.some((f) => usesVariables(f.value));
+    default:
+      return false;
   }
 }
 

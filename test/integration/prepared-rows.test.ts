@@ -40,9 +40,12 @@ describe(prepared.name, () => {
 
   it('makes the same rows as Drizzle, column types and nulls included', async () => {
     const { db } = database;
-    const fast = await prepared(db, 'test-courses', () =>
+    const statement = prepared(db, 'test-courses', () =>
       db.select(courseColumns).from(courses).where(anyUuidAt(courses.id, 'ids')).orderBy(courses.id).prepare('t1'),
-    ).execute({ ids });
+    );
+    // The generated mapper replaced Drizzle's execute on this statement (not left to Drizzle).
+    expect(Object.hasOwn(statement, 'execute')).toBe(true);
+    const fast = await statement.execute({ ids });
     const drizzle = await db.select(courseColumns).from(courses).where(anyUuid(courses.id, ids)).orderBy(courses.id);
     expect(fast).toHaveLength(2);
     expect(fast).toEqual(drizzle);

@@ -3,7 +3,7 @@ import { and, count, eq, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm'
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db/client.js';
-import { anyUuidAt, prepared } from '../../db/prepared.js';
+import { anyUuidAt, builtOnce, prepared } from '../../db/prepared.js';
 import { pagesByParent } from '../../db/paged-by-parent.js';
 import {
   courseColumns,
@@ -172,11 +172,17 @@ export function catalogPageQueries(
       .where(and(courseVisibility(viewer), keysetConditionAt(spec, page, 'page')))
       .orderBy(...keysetOrder(spec, page))
       .limit(sql.placeholder('pageSize'));
-  return {
+  const pageShape = `catalog|${shape}`;
+  // Only placeholders in them: the trees are the same for every page of this shape.
+  const { ids, instructorIds } = builtOnce(db, pageShape, () => ({
     ids: select(courses.id),
     instructorIds: select(courses.instructorId),
-    shape: `catalog|${shape}`,
-    values: { pageSize: page.size, ...cursorValues(page, 'page') },
+  }));
+  return {
+    ids,
+    instructorIds,
+    shape: pageShape,
+    values: page.cursor ? { pageSize: page.size, ...cursorValues(page, 'page') } : { pageSize: page.size },
   };
 }
 
