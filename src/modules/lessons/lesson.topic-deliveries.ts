@@ -10,7 +10,7 @@ const HEAL_PAGE = 500;
  * What a live event is to a topic: the next of its course (`DELIVER`), one delivered already or
  * older than the topic (`STALE`), or one whose predecessor never arrived (`GAP`).
  */
-export type Arrival = 'DELIVER' | 'STALE' | 'GAP';
+type Arrival = 'DELIVER' | 'STALE' | 'GAP';
 
 /**
  * What one live topic of this instance has delivered, per course, so that a loss in pub/sub is
