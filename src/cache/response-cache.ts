@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import { print, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Viewer } from '../auth/viewer.js';
@@ -35,6 +36,10 @@ export interface ResponseCacheOptions {
    */
   readonly broadcastFailure?: (tags: string[]) => void;
 }
+
+/** In-process copies of records (see `storedFor`): at most this many bytes, each at most MAX_HELD_BYTES. */
+const HELD_BYTES = 32 * 1024 * 1024;
+const MAX_HELD_BYTES = 1024 * 1024;
 
 /** The longest a cache read waits while Redis keeps answering other reads. */
 const READ_WAIT_CAP_MS = 250;
@@ -76,6 +81,11 @@ export class ResponseCache {
   private readonly normalized = new WeakMap<DocumentNode, string>();
   /** Entry keys (scope aside) by document, operation name and variables as sent; null: none. */
   private readonly keys = new DocumentMemo<string | null>();
+  /** Records read for early hits, by record key: served only once Redis confirms their ETag. */
+  private readonly held = new LRUCache<string, StoredHit>({
+    maxSize: HELD_BYTES,
+    sizeCalculation: (hit) => hit.body.length,
+  });
 
   constructor(
     private readonly store: ResponseStore,
@@ -232,18 +242,38 @@ export class ResponseCache {
    * viewer, or null: a miss, a Redis that does not answer, or pending invalidations. Counts
    * nothing: whoever then runs the operation counts its outcome. Used by the HTTP
    * handler to answer a hit before Apollo parses anything (http/graphql-handler.ts).
+   *
+   * Records read once are kept in the process (`held`), but a held copy is only ever served
+   * after Redis has answered with the same ETag for the record as it is now: the ETag hashes
+   * the record's key and entry, so equal ETags mean the bytes Redis holds are the held ones.
+   * Each hit still asks Redis (invalidation, expiry, eviction and another instance's
+   * overwrite all show at once, as they would for a full read), but reads 24 bytes of the
+   * record rather than all of it.
    */
-  async storedFor(viewer: Viewer, op: CacheableOperation): Promise<Buffer | null> {
+  async storedFor(viewer: Viewer, op: CacheableOperation): Promise<StoredHit | null> {
     if (!this.options.enabled || op.maxAge <= 0 || this.pending.size > 0) return null;
-    let stored: Buffer | null;
+    const key = recordKey(cacheScope(viewer, op).scope, op.entryKey);
+    let hit: StoredHit | null | undefined = this.held.get(key);
     try {
-      // As bytes: a hit's entry goes to the socket as it is, never decoded into a string and
-      // encoded again (12 KiB each way on the catalog query; most of a hit's garbage).
-      stored = await this.read(() => this.store.getBytes(recordKey(cacheScope(viewer, op).scope, op.entryKey)));
+      if (hit !== undefined) {
+        const etag = await this.read(() => this.store.getPrefix(key, ETAG_LENGTH));
+        if (etag !== hit.etag) {
+          this.held.delete(key);
+          hit = undefined;
+          if (etag === null) return null; // gone: expired, evicted or invalidated
+        }
+      }
+      if (hit === undefined) {
+        // As bytes: a hit's entry goes to the socket as it is, never decoded into a string and
+        // encoded again (12 KiB each way on the catalog query; most of a hit's garbage).
+        const record = await this.read(() => this.store.getBytes(key));
+        hit = record === null ? null : storedHit(record);
+        if (hit !== null && hit.body.length <= MAX_HELD_BYTES) this.held.set(key, hit);
+      }
     } catch {
       return null;
     }
-    return this.pending.size > 0 ? null : stored;
+    return this.pending.size > 0 ? null : hit;
   }
 
   /** Counts a hit answered with `storedFor` (once it was sent: a spent budget sends Apollo's 429). */
@@ -371,6 +401,7 @@ const DATA_PREFIX_BYTES = Buffer.from(DATA_PREFIX);
  */
 const ETAG_LENGTH = 24;
 const QUOTE = 0x22;
+const NEWLINE = 0x0a;
 
 function recordKey(scope: string, entryKey: string): string {
   return `r2:${scope}:${entryKey}`;
@@ -385,11 +416,26 @@ function isRecordText(record: string): boolean {
   return record.charCodeAt(0) === QUOTE && record.charCodeAt(ETAG_LENGTH - 1) === QUOTE;
 }
 
-/** A record read as bytes: its ETag and its entry (`isStoredEntry`), or null if malformed. */
-export function splitRecord(record: Buffer): { etag: string; entry: Buffer } | null {
+/** A stored record ready to answer an early hit. */
+export interface StoredHit {
+  /** The record's ETag (quoted), bound to its scope and data. */
+  readonly etag: string;
+  /** The stored entry, `{"data":...}` (`isStoredEntry`). */
+  readonly entry: Buffer;
+  /** The response body without extensions: `hitBody(entry)`, made once per record read. */
+  readonly body: Buffer;
+}
+
+/** A record read as bytes: its ETag, entry and response body, or null if malformed. */
+export function storedHit(record: Buffer): StoredHit | null {
   if (record.length <= ETAG_LENGTH || record[0] !== QUOTE || record[ETAG_LENGTH - 1] !== QUOTE) return null;
-  const entry = record.subarray(ETAG_LENGTH);
-  return isStoredEntry(entry) ? { etag: record.toString('latin1', 0, ETAG_LENGTH), entry } : null;
+  if (!isStoredEntry(record.subarray(ETAG_LENGTH))) return null;
+  // The body is the entry and a newline (what `hitBody` makes without extensions), in one
+  // buffer of its own; the entry is a view of it, so the record read from Redis is not kept.
+  const body = Buffer.allocUnsafeSlow(record.length - ETAG_LENGTH + 1);
+  record.copy(body, 0, ETAG_LENGTH);
+  body[body.length - 1] = NEWLINE;
+  return { etag: record.toString('latin1', 0, ETAG_LENGTH), entry: body.subarray(0, -1), body };
 }
 
 /**

@@ -20,6 +20,11 @@ export interface ResponseStore {
   get(key: string): Promise<CacheRead>;
   /** The entry as bytes (what a cache hit writes to the socket), without decoding it. */
   getBytes(key: string): Promise<Buffer | null>;
+  /**
+   * The first `length` bytes of the entry (a record's ETag), or null when there is none: what
+   * a copy held in the process is checked against before it is served (see `ResponseCache`).
+   */
+  getPrefix(key: string, length: number): Promise<string | null>;
   set(key: string, value: string, ttlSeconds: number, tags: readonly string[], generation: number): Promise<boolean>;
   invalidate(tags: readonly string[]): Promise<void>;
 }
@@ -101,6 +106,12 @@ export class RedisResponseStore implements ResponseStore {
     return this.redis.getBuffer(`${this.group(key)}:e:${key}`);
   }
 
+  async getPrefix(key: string, length: number): Promise<string | null> {
+    // GETRANGE answers "" for a missing key (and for an empty value, which is never stored).
+    const prefix = await this.redis.getrange(`${this.group(key)}:e:${key}`, 0, length - 1);
+    return prefix === '' ? null : prefix;
+  }
+
   async set(
     key: string,
     value: string,
@@ -160,6 +171,11 @@ export class MemoryResponseStore implements ResponseStore {
   async getBytes(key: string): Promise<Buffer | null> {
     const { value } = await this.get(key);
     return value === null ? null : Buffer.from(value);
+  }
+
+  async getPrefix(key: string, length: number): Promise<string | null> {
+    const { value } = await this.get(key);
+    return value === null ? null : value.slice(0, length);
   }
 
   async set(

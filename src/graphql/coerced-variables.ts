@@ -29,6 +29,12 @@ export type CoercedVariables =
     }
   | { readonly ok: false; readonly errors: readonly GraphQLError[] };
 
+const NO_VARIABLES: CoercedVariables = Object.freeze({
+  ok: true,
+  values: Object.freeze(Object.create(null) as Record<string, unknown>),
+  key: '{}',
+});
+
 /** What execution takes: a document whose variables are declared as already coerced, and their values. */
 export interface ExecutionInput {
   readonly schema: GraphQLSchema;
@@ -127,6 +133,8 @@ export function coerceVariables(
       ok: false,
       errors: [new GraphQLError('Variables must be provided as an Object where each property is a variable value.')],
     };
+  // No variables declared: whatever was sent is dropped, and the result is always the same.
+  if (!operation.variableDefinitions?.length) return NO_VARIABLES;
   const result = getVariableValues(
     schema,
     operation.variableDefinitions ?? [],

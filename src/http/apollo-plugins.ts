@@ -11,6 +11,7 @@ import type { OperationVariables } from '../graphql/coerced-variables.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
 import { RETRY_AFTER_SECONDS } from './operation-deadline.js';
+import { responseTypeFor } from './response-type.js';
 
 /**
  * The access log, one line per operation (request id, operation name and type, user, duration,
@@ -145,12 +146,18 @@ export function httpStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
 }
 
 /**
- * Subscriptions are served over WebSocket (graphql-transport-ws) only; over HTTP one would
+ * The response's type, chosen as Apollo would (see response-type.ts), and
+ * subscriptions are served over WebSocket (graphql-transport-ws) only; over HTTP one would
  * resolve its event field without an event (a 500). Refused before any cost is spent.
  */
 export function httpOperationsPlugin(): ApolloServerPlugin<GraphQLContext> {
   return {
-    async requestDidStart() {
+    async requestDidStart({ request, response }) {
+      // The response type Apollo would choose for a single result, negotiated once per Accept
+      // header rather than per request; none acceptable: Apollo answers its 406 as before.
+      // (Incremental delivery sets its multipart type over this one.)
+      const type = request.http && responseTypeFor(request.http.headers.get('accept'));
+      if (type) response.http.headers.set('content-type', type);
       return {
         async didResolveOperation({ operation }) {
           if (operation?.operation !== 'subscription') return;

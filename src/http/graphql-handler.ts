@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { LRUCache } from 'lru-cache';
-import Negotiator from 'negotiator';
 import proxyAddr from 'proxy-addr';
 import type { Viewer } from '../auth/viewer.js';
-import { cacheControlHeader, hitBody, ifNoneMatch, splitRecord, type ResponseCache } from '../cache/response-cache.js';
+import { cacheControlHeader, hitBody, ifNoneMatch, type ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
 import type { CacheableOperation, GraphQLContext, HttpRequestInfo } from '../context.js';
 import { queriesInScope, withQueryScope } from '../db/query-stats.js';
@@ -18,6 +17,7 @@ import type { Deadline, OperationDeadlines } from './operation-deadline.js';
 import { isOriginAllowed } from './origins.js';
 import { problemOfPersistedQuery } from './persisted-query-shape.js';
 import { SAFE_REQUEST_ID } from './request-id.js';
+import { APPLICATION_JSON, responseTypeFor } from './response-type.js';
 import { API_SECURITY_HEADERS, API_VARY, HSTS, servedOverTls } from './security-headers.js';
 
 /**
@@ -70,10 +70,6 @@ const MAX_REMEMBERED_BODY = 16 * 1024;
 
 const SECURITY_HEAD = API_SECURITY_HEADERS.flat();
 
-/** Apollo's own choice of response type for a single result (its MEDIA_TYPES). */
-const APPLICATION_JSON = 'application/json; charset=utf-8';
-const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json; charset=utf-8';
-
 /** A remembered cacheable query: what a hit needs to be answered without Apollo. */
 interface HitRoute extends CacheableOperation {
   readonly cost: number;
@@ -100,19 +96,6 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const limit = config.http.bodyLimitBytes;
   const routesReads = config.db.kind === 'postgres' && config.db.replicas !== undefined;
   const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
-  /** Apollo's response type for each Accept header seen (few distinct ones in practice). */
-  const responseTypes = new LRUCache<string, string>({ max: 256 });
-
-  const responseTypeFor = (accept: string | undefined): string | null => {
-    if (!accept) return APPLICATION_JSON;
-    let type = responseTypes.get(accept);
-    if (type === undefined) {
-      const preferred = new Negotiator({ headers: { accept } }).mediaType([APPLICATION_JSON, GRAPHQL_RESPONSE_JSON]);
-      responseTypes.set(accept, (type = preferred ?? ''));
-    }
-    return type || null;
-  };
-
   const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     if (ex.answered) return;
     ex.answered = true;
@@ -165,8 +148,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     } catch {
       return false; // Apollo answers the 401
     }
-    const record = await responseCache.storedFor(viewer, route);
-    const stored = record === null ? null : splitRecord(record);
+    const stored = await responseCache.storedFor(viewer, route);
     if (stored === null) return false;
     let report: CostReport | undefined;
     if (costBudget) {
@@ -187,7 +169,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     // The caller holds these very bytes (same scope, same data): nothing to send again.
     const unchanged = ifNoneMatch(ex.req.headers['if-none-match'], stored.etag);
     if (unchanged) finish(ex, 304, headers.slice(1), '');
-    else finish(ex, 200, headers, hitBody(stored.entry, report ? { cost: report } : undefined));
+    else finish(ex, 200, headers, report ? hitBody(stored.entry, { cost: report }) : stored.body);
     const seconds = Number(process.hrtime.bigint() - ex.started) / 1e9;
     metrics.operationDuration.observe(
       { operation: metrics.operationLabel(route.operationName), type: 'query' },

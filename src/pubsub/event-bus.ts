@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Cluster, Redis } from 'ioredis';
 import { createRedis } from '../redis/redis.js';
 import { ShardedEventBus } from './sharded-event-bus.js';
+import { withTimeout } from '../util/with-timeout.js';
 
 /**
  * Publish/subscribe between API instances: graphql-redis-subscriptions over two ioredis
@@ -114,7 +115,11 @@ export function createEventBus(config: Config, log: Logger): EventBus {
     engine,
     keyPrefix,
     async () => {
-      await engine.close().catch(() => {});
+      // QUIT (RedisPubSub.close) waits for a connection that is down to come back, unless
+      // bounded; then both are cut, so that nothing is left reconnecting after shutdown.
+      await withTimeout(engine.close(), commandTimeoutMs, 'closing pub/sub').catch(() => {});
+      publisher.disconnect();
+      subscriber.disconnect();
     },
     watchers,
   );

@@ -43,6 +43,8 @@ export class BullJobQueue implements JobQueue {
     private readonly prefix: string,
     private readonly settings: QueueSettings,
     private readonly log: Logger,
+    /** How long `close` waits for the jobs in hand before it disconnects the workers. */
+    private readonly drainMs = 30_000,
   ) {
     this.producer = connect('queue', false);
     // A Redis that lost its data (restarted without persistence, failed over) lost the job
@@ -171,10 +173,21 @@ export class BullJobQueue implements JobQueue {
     return Object.fromEntries(entries) as QueueCounts;
   }
 
-  /** Workers first: `Worker.close()` waits for the jobs in hand to finish. */
+  /**
+   * Workers first: `Worker.close()` waits for the jobs in hand to finish, and for Redis to
+   * take their results. Redis may be gone for good (a single server down): after `drainMs` the
+   * worker is disconnected instead. A job cut short that way keeps its lock until it expires,
+   * then another worker runs it again (processors are safe to run twice; Postgres keeps what
+   * they did).
+   */
   async close(): Promise<void> {
     await Promise.all(
-      this.workers.map((w) => w.close().catch((err: unknown) => this.log.warn({ err }, 'worker close failed'))),
+      this.workers.map((w) =>
+        withTimeout(w.close(), this.drainMs, `closing worker ${w.name}`).catch(async (err: unknown) => {
+          this.log.warn({ err, queue: w.name }, 'worker did not close in time; disconnecting it');
+          await withTimeout(w.disconnect(), 2_000, `disconnecting worker ${w.name}`).catch(() => {});
+        }),
+      ),
     );
     await Promise.all(Object.values(this.queues).map((q) => q.close().catch(() => {})));
     for (const c of this.workerConnections) c.disconnect();

@@ -28,5 +28,6 @@ export function createJobQueue(config: Config, log: Logger): JobQueue {
     queuePrefix(redis.keyPrefix),
     settings,
     log,
+    settings.drainMs,
   );
 }

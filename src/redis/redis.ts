@@ -1,4 +1,6 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+// ioredis' own close path (what its disconnect() runs for a connection that never connected).
+import { closeHandler } from 'ioredis/built/redis/event_handler.js';
 import type { Config, RedisTarget } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -23,6 +25,60 @@ export interface RedisConnectionOptions {
 }
 
 const retryStrategy = (times: number) => Math.min(times * 200, 2_000);
+
+/*
+ * ioredis' `disconnect()` on a connection waiting to reconnect (status `reconnecting`, its
+ * retry timer pending: Redis is down, a master was killed) only cancels the timer: the
+ * connection never reaches `end`, and what its offline queue holds never settles. BullMQ's
+ * `Worker.close()` disconnects its blocking connection and waits for `end`, so a worker
+ * closed while Redis was down waited forever. These two classes end such a connection the
+ * way ioredis ends one that never connected (status `end`, queued commands rejected), for one
+ * server or Sentinel and for a cluster; `duplicate()` keeps the fix in the connections BullMQ
+ * makes from ours.
+ */
+
+/** A server or a Sentinel-managed master. */
+class EndingRedis extends Redis {
+  override disconnect(reconnect = false): void {
+    const waitingToReconnect = !reconnect && this.status === 'reconnecting';
+    super.disconnect(reconnect);
+    if (waitingToReconnect && this.status === 'reconnecting') closeHandler(this)();
+  }
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    return new EndingRedis({ ...this.options, ...override });
+  }
+}
+
+/** What Cluster's own disconnect() runs for a cluster that never connected (private in its types). */
+interface ClusterClose {
+  setStatus(status: 'close'): void;
+  handleCloseEvent(): void;
+}
+
+/** A Redis Cluster. */
+class EndingCluster extends Cluster {
+  constructor(
+    private readonly seeds: ClusterNode[],
+    options: ClusterOptions,
+  ) {
+    super(seeds, options);
+  }
+
+  override disconnect(reconnect = false): void {
+    const waitingToReconnect = !reconnect && this.status === 'reconnecting';
+    super.disconnect(reconnect);
+    if (!waitingToReconnect || this.status !== 'disconnecting') return;
+    const closing = this as unknown as ClusterClose;
+    closing.setStatus('close');
+    closing.handleCloseEvent(); // manually closing: status `end`, queued commands rejected
+  }
+
+  override duplicate(overrideStartupNodes: ClusterNode[] = [], overrideOptions: ClusterOptions = {}): Cluster {
+    const nodes = overrideStartupNodes.length > 0 ? overrideStartupNodes : this.seeds;
+    return new EndingCluster(nodes, { ...this.options, ...overrideOptions });
+  }
+}
 
 /**
  * The one place a Redis connection is made. Every connection carries its name (CLIENT LIST
@@ -62,12 +118,12 @@ export function createRedis(
       shardedSubscribers: options.shardedSubscribers ?? false,
       redisOptions: { ...perCommand, ...auth },
     };
-    redis = new Cluster(
+    redis = new EndingCluster(
       target.nodes.map((n) => ({ host: n.host, port: n.port })),
       clusterOptions,
     );
   } else if (target.kind === 'sentinel') {
-    redis = new Redis({
+    redis = new EndingRedis({
       ...perCommand,
       ...auth,
       sentinelPassword: settings.password,
@@ -86,7 +142,7 @@ export function createRedis(
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
     });
   } else {
-    redis = new Redis(target.url, {
+    redis = new EndingRedis(target.url, {
       ...perCommand,
       keyPrefix: options.keyPrefix,
       enableAutoPipelining: autoPipelining,

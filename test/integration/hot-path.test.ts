@@ -51,6 +51,18 @@ describe('cache hits answered before Apollo', () => {
   const catalogBody = (first: number, spacing = '') =>
     `{"query":${JSON.stringify(CATALOG)},${spacing}"variables":{"first":${first}}}`;
 
+  /** The instructor renames a course (a write that invalidates the catalog's entries). */
+  const renameCourse = async (course: CourseRow, title: string) => {
+    const renamed = await post(
+      JSON.stringify({
+        query: `mutation($input: UpdateCourseInput!) { updateCourse(input: $input) { title } }`,
+        variables: { input: { id: gid('Course', course.id), title } },
+      }),
+      { authorization: `Bearer ${await t.tokenFor(instructor)}` },
+    );
+    expect(JSON.parse(renamed.text).errors).toBeUndefined();
+  };
+
   /** The response headers that must not depend on which path answered. */
   const headersOf = (h: Headers) =>
     Object.fromEntries(
@@ -189,6 +201,28 @@ describe('cache hits answered before Apollo', () => {
     expect(titles).not.toContain('Published course');
   });
 
+  it('serves a record held in the process only while Redis holds the same one: replaced behind it, the new one goes out', async () => {
+    const course = await t.make.course(instructor.id, { title: 'Held course' });
+    const body = catalogBody(14);
+    await post(body); // MISS through Apollo: the body is remembered
+    const before = early();
+    for (let i = 0; i < 2; i++) {
+      const hit = await post(body); // the first early hit reads the record and holds it; the second serves the held copy
+      expect(hit.headers.get('x-cache')).toBe('HIT');
+      expect(hit.text).toContain('Held course');
+    }
+    expect(early()).toBe(before + 2);
+    await renameCourse(course, 'Replaced course');
+    // Other bytes, the same entry: Apollo runs it and stores the new record under the held one's
+    // key (as another instance would), without the early path seeing it.
+    expect((await post(catalogBody(14, ' '))).headers.get('x-cache')).toBe('MISS');
+    const after = await post(body);
+    expect(early()).toBe(before + 3);
+    expect(after.headers.get('x-cache')).toBe('HIT');
+    expect(after.text).toContain('Replaced course');
+    expect(after.text).not.toContain('Held course');
+  });
+
   it('answers 304 to If-None-Match for an unchanged hit, on both paths, and 200 with a new ETag once a write changed it', async () => {
     const course = await t.make.course(instructor.id, { title: 'Validated course' });
     const body = catalogBody(12);
@@ -211,14 +245,7 @@ describe('cache hits answered before Apollo', () => {
     expect(viaApollo.status).toBe(304);
     expect(viaApollo.text).toBe('');
     // A write: the validator no longer matches; the new data comes with a new one.
-    const renamed = await post(
-      JSON.stringify({
-        query: `mutation($input: UpdateCourseInput!) { updateCourse(input: $input) { title } }`,
-        variables: { input: { id: gid('Course', course.id), title: 'Revalidated course' } },
-      }),
-      { authorization: `Bearer ${await t.tokenFor(instructor)}` },
-    );
-    expect(JSON.parse(renamed.text).errors).toBeUndefined();
+    await renameCourse(course, 'Revalidated course');
     const changed = await post(body, { 'if-none-match': etag });
     expect(changed.status).toBe(200);
     expect(changed.text).toContain('Revalidated course');

@@ -1,6 +1,6 @@
 import type { FormattedExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { hitBody, isStoredEntry, StoredData, stringifyResult } from '../../src/cache/response-cache.js';
+import { hitBody, isStoredEntry, StoredData, storedHit, stringifyResult } from '../../src/cache/response-cache.js';
 
 const asData = (d: StoredData) => d as unknown as Record<string, unknown>;
 
@@ -55,5 +55,15 @@ describe('hitBody (a hit answered before Apollo, from the entry as bytes)', () =
     expect(isStoredEntry(bytes)).toBe(true);
     for (const other of ['', '{"data":', '{"data":1', '{"errors":[]}', '["data"]', ' {"data":1}'])
       expect(isStoredEntry(Buffer.from(other))).toBe(false);
+  });
+
+  it('reads a record (ETag, then entry) into the body hitBody writes, made once, and refuses malformed records', () => {
+    const etag = '"abcdefghijklmnopqrstuv"';
+    const hit = storedHit(Buffer.from(etag + entry));
+    expect(hit?.etag).toBe(etag);
+    expect(hit?.entry.equals(bytes)).toBe(true);
+    expect(hit?.body.equals(hitBody(bytes))).toBe(true);
+    for (const other of [entry, `"short"${entry}`, `${etag}{"errors":[]}`, etag])
+      expect(storedHit(Buffer.from(other))).toBeNull();
   });
 });
