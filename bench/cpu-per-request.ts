@@ -6,11 +6,13 @@
  * shared: the process's user + system time (/proc/<pid>/stat) is read before and after each
  * round of REQUESTS requests at CONNECTIONS connections, after a warm-up (JIT compiled, pools
  * open). Prints CPU ms per request for each round and their median, and the answer's size and
- * SHA-256, so a change can show that the body stayed byte-identical.
+ * SHA-256, so a change can show that the body stayed byte-identical. COMPARE=<path>/main.js
+ * runs another build beside this one, rounds alternating (copy a build's dist/ to a folder
+ * inside the checkout, so that it finds node_modules).
  *
  * Production settings (NODE_ENV=production, CACHE_ENABLED=false, no cost budget, no worker) on a
  * database made by the migrations and the demo seed, dropped at the end. BENCH_DATABASE_URL
- * (admin) and BENCH_REDIS_URL as for bench:http.
+ * (admin) and BENCH_REDIS_URL as for bench:http; SERVER_ENV="VAR=VALUE ..." overrides the server's settings.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -51,58 +53,76 @@ async function send(url: string, amount: number) {
   return r;
 }
 
+/** One EduFlow process on the run's database: `entry` is its node arguments. */
+async function startServer(run: ReturnType<typeof benchRun>, entry: string[], name: string) {
+  const { child, match } = await startProcess(
+    entry,
+    {
+      NODE_ENV: 'production',
+      MAIL_TRANSPORT: 'log',
+      DATABASE_URL: run.dbUrl,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `${run.redisPrefix}${name}:`,
+      JWT_SECRET: run.secret,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DB_MIGRATE_ON_START: 'false',
+      NOTIFICATION_WORKER: 'off',
+      CACHE_ENABLED: 'false',
+      COST_BUDGET_PER_MINUTE: '0',
+      ...Object.fromEntries(
+        (process.env.SERVER_ENV ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((kv) => kv.split('=', 2)),
+      ),
+    },
+    /EduFlow GraphQL API: (http:\/\/\S+)/,
+  );
+  const url = match[1]!;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: QUERY }),
+  });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status !== 200 || body.includes('"errors"')) throw new Error(`${res.status} ${String(body).slice(0, 300)}`);
+  const sha = createHash('sha256').update(body).digest('hex');
+  console.log(`${name}: answer ${body.length} bytes, sha256 ${sha}`);
+  return { name, child, url, perRequest: [] as number[] };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function main() {
   const run = benchRun(PG_ADMIN);
-  let child: Awaited<ReturnType<typeof startProcess>>['child'] | undefined;
+  const servers: Array<Awaited<ReturnType<typeof startServer>>> = [];
   try {
     const database = await createBenchDatabase(PG_ADMIN, run);
     await seedDemoData(database.db);
     await database.close();
-    const started = await startProcess(
-      RUNNER === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'],
-      {
-        NODE_ENV: 'production',
-        MAIL_TRANSPORT: 'log',
-        DATABASE_URL: run.dbUrl,
-        REDIS_URL,
-        REDIS_KEY_PREFIX: run.redisPrefix,
-        JWT_SECRET: run.secret,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        DB_MIGRATE_ON_START: 'false',
-        NOTIFICATION_WORKER: 'off',
-        CACHE_ENABLED: 'false',
-        COST_BUDGET_PER_MINUTE: '0',
-      },
-      /EduFlow GraphQL API: (http:\/\/\S+)/,
+    servers.push(
+      await startServer(run, RUNNER === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'], 'this'),
     );
-    child = started.child;
-    const url = started.match[1]!;
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: QUERY }),
-    });
-    const body = Buffer.from(await res.arrayBuffer());
-    if (res.status !== 200 || body.includes('"errors"')) throw new Error(`${res.status} ${String(body).slice(0, 300)}`);
-    const sha = createHash('sha256').update(body).digest('hex');
-    console.log(`answer: ${body.length} bytes, sha256 ${sha}`);
-    await send(url, WARMUP);
-    const perRequest: number[] = [];
+    // COMPARE=<another build's main.js>: both run, their rounds alternate (A B A B), so a
+    // busy machine weighs on both alike.
+    if (process.env.COMPARE) servers.push(await startServer(run, [process.env.COMPARE], 'compare'));
+    for (const s of servers) await send(s.url, WARMUP);
     for (let i = 0; i < ROUNDS; i++) {
-      const before = cpuMsOf(child.pid!);
-      const r = await send(url, REQUESTS);
-      const ms = (cpuMsOf(child.pid!) - before) / REQUESTS;
-      perRequest.push(ms);
-      console.log(
-        `round ${i + 1}: ${ms.toFixed(3)} CPU ms per request (${REQUESTS} requests, ${CONNECTIONS} connections, ${Math.round(r.requests.average)} rps)`,
-      );
+      for (const s of servers) {
+        const before = cpuMsOf(s.child.pid!);
+        const r = await send(s.url, REQUESTS);
+        const ms = (cpuMsOf(s.child.pid!) - before) / REQUESTS;
+        s.perRequest.push(ms);
+        console.log(
+          `${s.name} round ${i + 1}: ${ms.toFixed(3)} CPU ms per request (${REQUESTS} requests, ${CONNECTIONS} connections, ${Math.round(r.requests.average)} rps)`,
+        );
+      }
     }
-    const median = [...perRequest].sort((a, b) => a - b)[Math.floor(perRequest.length / 2)]!;
-    console.log(`median: ${median.toFixed(3)} CPU ms per request`);
+    for (const s of servers) console.log(`${s.name} median: ${median(s.perRequest).toFixed(3)} CPU ms per request`);
   } finally {
-    if (child) await stopProcess(child);
+    for (const s of servers) await stopProcess(s.child);
     await dropBenchData(PG_ADMIN, run.dbName, REDIS_URL, run.redisPrefix);
   }
 }
