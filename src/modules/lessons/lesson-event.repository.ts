@@ -1,9 +1,14 @@
-import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
 import type { Db } from '../../db/client.js';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { lessonEvents, lessons, type LessonEventRow, type LessonStatus } from '../../db/schema.js';
 
+/**
+ * Appends an event to the log, chained to the course's previous one (`prev_seq`). The caller
+ * holds the course's row lock until it commits: the course's events are then committed in
+ * `seq` order, and no two of them name the same predecessor.
+ */
 export async function insertLessonEvent(
   tx: Db,
   values: {
@@ -15,7 +20,11 @@ export async function insertLessonEvent(
     changedById: string;
   },
 ): Promise<LessonEventRow> {
-  const [row] = await tx.insert(lessonEvents).values(values).returning();
+  const prevSeq = sql<number>`(select max(e.seq) from lesson_events e where e.course_id = ${values.courseId})`;
+  const [row] = await tx
+    .insert(lessonEvents)
+    .values({ ...values, prevSeq })
+    .returning();
   return row!;
 }
 
@@ -82,13 +91,13 @@ export async function countLessonEventsAfter(
   return row?.n ?? 0;
 }
 
-/** The last event logged before `at` (epoch ms; 0: none), found through the creation-time index. */
-export async function lastLessonEventSeqBefore(db: Db, at: number): Promise<number> {
+/** The last event logged of a course (null: of any course); 0 when none. */
+export async function lastLessonEventSeq(db: Db, courseId: string | null): Promise<number> {
   const [row] = await db
     .select({ seq: lessonEvents.seq })
     .from(lessonEvents)
-    .where(lt(lessonEvents.createdAt, new Date(at)))
-    .orderBy(desc(lessonEvents.createdAt))
+    .where(courseId === null ? undefined : eq(lessonEvents.courseId, courseId))
+    .orderBy(desc(lessonEvents.seq))
     .limit(1);
   return row?.seq ?? 0;
 }

@@ -8,6 +8,9 @@ import { LESSON_STATUSES } from './lesson.table.js';
  * status change, written in the transaction that made it. `seq` is the event's cursor (strictly
  * increasing per deployment). Rows are kept LESSON_EVENT_RETENTION_DAYS (at least one day).
  * No foreign key to the lesson: a deleted lesson's history still replays in order.
+ * `prevSeq` chains each course's events: the `seq` of the course's event before this one (null:
+ * its first), set in the writing transaction under the course's row lock, so that a live
+ * receiver that gets an event whose predecessor it never got knows one was lost.
  */
 export const lessonEvents = pgTable(
   'lesson_events',
@@ -19,6 +22,7 @@ export const lessonEvents = pgTable(
     status: text('status', { enum: LESSON_STATUSES }).notNull(),
     changedAt: ts('changed_at').notNull(),
     changedById: uuid('changed_by_id').notNull(),
+    prevSeq: bigint('prev_seq', { mode: 'number' }),
     createdAt: createdAt(),
   },
   (t) => [

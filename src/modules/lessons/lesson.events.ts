@@ -11,6 +11,11 @@ export interface LessonStatusChangedEvent {
   eventId: string;
   /** The event's position in the durable log (lesson_events.seq). */
   seq: number;
+  /**
+   * The `seq` of the course's event before this one (null: its first). Absent in events
+   * published by a version that did not chain them.
+   */
+  prevSeq?: number | null;
   /** `seq`, opaque: what a client passes back as `after`. */
   cursor: string;
   lessonId: string;
@@ -44,6 +49,7 @@ export function eventOfRow(row: LessonEventRow): LessonStatusChangedEvent {
   return {
     eventId: String(row.seq),
     seq: row.seq,
+    prevSeq: row.prevSeq,
     cursor: encodeEventCursor(row.seq),
     lessonId: row.lessonId,
     courseId: row.courseId,

@@ -49,10 +49,10 @@ interface Member {
 /** One topic this instance listens to for its direct subscribers: one bus subscription each. */
 interface TopicEntry {
   readonly members: Set<Member>;
-  /** Settles once the bus subscription is active. */
+  /** Settles once the bus subscription is active (and the topic's log position read). */
   ready: Promise<void>;
   stop?: () => void;
-  /** What it delivered: a pub/sub gap is healed from the log (lesson.topic-deliveries.ts). */
+  /** What it delivered: a pub/sub loss is healed from the log (lesson.topic-deliveries.ts). */
   readonly deliveries: TopicDeliveries;
 }
 
@@ -85,8 +85,6 @@ export class LessonLive {
   private followsReady: Promise<void> | undefined;
   /** Events are fanned out one at a time, in arrival order: each subscriber gets them in order. */
   private fanning: Promise<void> = Promise.resolve();
-  /** When this instance's pub/sub connection last dropped. */
-  private droppedAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -100,7 +98,6 @@ export class LessonLive {
     });
     bus.watchDelivery?.({
       dropped: () => {
-        this.droppedAt = Date.now();
         for (const entry of this.topics.values()) entry.deliveries.gapped = true;
       },
       restored: () => {
@@ -229,13 +226,19 @@ export class LessonLive {
       };
       created.ready = this.bus
         .subscribe(topic, (payload) => this.arrived(created, payload as LessonStatusChangedEvent))
+        .then(async (stop) => {
+          if (this.topics.get(topic) !== created) return stop(); // every member left while it was being subscribed
+          created.stop = stop;
+          // After the subscription is active: every later event of the log must arrive.
+          await created.deliveries.start(this.db);
+        })
         .then(
-          (stop) => {
-            if (this.topics.get(topic) === created) created.stop = stop;
-            else stop(); // every member left while it was being subscribed
-          },
+          () => undefined,
           (err: unknown) => {
-            if (this.topics.get(topic) === created) this.topics.delete(topic);
+            if (this.topics.get(topic) === created) {
+              this.topics.delete(topic);
+              created.stop?.();
+            }
             throw err;
           },
         );
@@ -252,15 +255,21 @@ export class LessonLive {
     entry.stop?.();
   }
 
-  /** An event on a topic: its members as of now, fanned out after the events before it. */
+  /**
+   * An event on a topic: its members as of now, fanned out after the events before it. One
+   * whose course's previous event never arrived is held back: the log gives both, in order.
+   */
   private arrived(entry: TopicEntry, event: LessonStatusChangedEvent): void {
     if (entry.members.size === 0) return;
     const members = [...entry.members];
     const { deliveries } = entry;
-    this.inOrder(() => {
-      if (deliveries.has(event.seq)) return; // already healed from the log
+    this.inOrder(async () => {
+      if (!(await subscribed(entry))) return;
       if (deliveries.gapped) return this.heal(entry); // the log has this one too, after those missed
-      deliveries.remember(event.seq);
+      const arrival = deliveries.arrival(event);
+      if (arrival === 'STALE') return; // delivered already (healed from the log), or older than the topic
+      if (arrival === 'GAP') return this.heal(entry, event.courseId);
+      deliveries.delivered(event);
       return this.fanOut(event, members);
     }, event.eventId);
   }
@@ -275,19 +284,23 @@ export class LessonLive {
   }
 
   /**
-   * After a pub/sub gap: the topic's events missed meanwhile, from the log, in order, each
-   * authorized like a live one. A log that cannot be read leaves the topic gapped: its next
-   * event (or reconnection) tries again.
+   * After a pub/sub loss: the events missed, from the log, in order, each authorized like a
+   * live one — of one course (`courseId`: an event arrived whose predecessor did not), or of
+   * the whole topic (its connection dropped). A log that cannot be read leaves the loss
+   * unhealed: the next event (or reconnection) shows it again and tries again.
    */
-  private async heal(entry: TopicEntry): Promise<void> {
+  private async heal(entry: TopicEntry, courseId?: string): Promise<void> {
     const { deliveries } = entry;
-    if (!deliveries.gapped || entry.members.size === 0) return;
-    const missed = await deliveries.missed(this.db, this.droppedAt);
-    deliveries.gapped = false;
-    if (missed.length)
-      this.options.log.info({ events: missed.length }, 'live events missed during a pub/sub gap replayed from the log');
+    if (!(await subscribed(entry))) return;
+    if ((courseId === undefined && !deliveries.gapped) || entry.members.size === 0) return;
+    const missed = await deliveries.missed(this.db, courseId);
+    if (courseId === undefined) deliveries.gapped = false;
+    this.options.log.info(
+      { events: missed.length, courseId, reason: courseId ? 'SEQUENCE_GAP' : 'CONNECTION_DROPPED' },
+      'live events missed by pub/sub replayed from the log',
+    );
     for (const event of missed) {
-      deliveries.remember(event.seq);
+      deliveries.delivered(event);
       await this.fanOut(event, [...entry.members]);
     }
   }
@@ -451,6 +464,14 @@ export class LessonLive {
     }
     return keys.map((k) => result.get(k) ?? null);
   }
+}
+
+/** Whether the topic got subscribed (and its log position read): what its deliveries start from. */
+function subscribed(entry: TopicEntry): Promise<boolean> {
+  return entry.ready.then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Whether a user may follow a course, with which role and relation (null: may not). */

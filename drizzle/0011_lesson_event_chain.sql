@@ -1,0 +1,1 @@
+ALTER TABLE "lesson_events" ADD COLUMN "prev_seq" bigint;
