@@ -76,6 +76,7 @@ export const CONNECT_BATCHING = { windowMs: 10, maxInFlight: 1 } as const;
 /**
  * For checks no reply waits on (a subscription's course standing: graphql-ws acknowledges no
  * `subscribe`): wider windows, fewer statements (each costs both processes far more than one
- * more id in it).
+ * more id in it, and wakes a backend). 50 ms rather than 20: a subscription goes live at most
+ * 30 ms later, and 10,000 connecting sockets send some 150 fewer statements.
  */
-export const SUBSCRIBE_BATCHING = { windowMs: 20, maxInFlight: 1 } as const;
+export const SUBSCRIBE_BATCHING = { windowMs: 50, maxInFlight: 1 } as const;
