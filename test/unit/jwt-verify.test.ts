@@ -289,7 +289,15 @@ describe('verifyJwt', () => {
   it('remembers an accepted header per rule set only: a key another rule set lacks is still refused', () => {
     const key = known[0]!;
     const { kid, alg } = key.verification;
-    const claimsSet = { sub: 'u', role: 'STUDENT', sid: 's', iss: 'eduflow', aud: 'eduflow-api', iat: NOW, exp: NOW + 60 };
+    const claimsSet = {
+      sub: 'u',
+      role: 'STUDENT',
+      sid: 's',
+      iss: 'eduflow',
+      aud: 'eduflow-api',
+      iat: NOW,
+      exp: NOW + 60,
+    };
     const good = tokenOf({ alg, kid, typ: 'at+jwt' }, Buffer.from(JSON.stringify(claimsSet)), key, { kind: 'none' });
     expect(verifyJwt(good, rules, NOW)).toEqual(claimsSet);
     // The same header text, after the key was rotated out: the memo of the first rule set must not answer.
