@@ -12,7 +12,8 @@
  *
  * Production settings (NODE_ENV=production, CACHE_ENABLED=false, no cost budget, no worker) on a
  * database made by the migrations and the demo seed, dropped at the end. BENCH_DATABASE_URL
- * (admin) and BENCH_REDIS_URL as for bench:http; SERVER_ENV="VAR=VALUE ..." overrides the server's settings.
+ * (admin) and BENCH_REDIS_URL as for bench:http; SERVER_ENV="VAR=VALUE ..." overrides the server's settings,
+ * BENCH_PROFILE=<dir> writes a CPU profile of each API process, BENCH_NODE_ARGS passes node flags.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -56,7 +57,14 @@ async function send(url: string, amount: number) {
 /** One EduFlow process on the run's database: `entry` is its node arguments. */
 async function startServer(run: ReturnType<typeof benchRun>, entry: string[], name: string) {
   const { child, match } = await startProcess(
-    entry,
+    [
+      // BENCH_PROFILE=<dir>: a CPU profile of each API process (warm-up included), written at exit.
+      ...(process.env.BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...entry,
+    ],
     {
       NODE_ENV: 'production',
       MAIL_TRANSPORT: 'log',

@@ -8,7 +8,7 @@ import { routeConsoleToLogger } from './logging/console.js';
 import { createConfiguredLogger } from './logging/logger.js';
 import { createEventBus } from './pubsub/event-bus.js';
 import { createJobQueue } from './queue/index.js';
-import { Metrics } from './observability/metrics.js';
+import { Metrics, type MetricSources } from './observability/metrics.js';
 import { metricsAccess } from './observability/metrics-guard.js';
 
 /**
@@ -26,11 +26,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   await preflight(config, { port: false });
-  const database = createDatabase(config, log.child({ module: 'db' }));
+  const sources: MetricSources = {};
+  const metrics = new Metrics(sources);
+  // With DATABASE_REPLICA_URLS this builds the replica router (closed with the database): the
+  // jobs' reads that may use a replica are counted here as the API's are.
+  const database = createDatabase(config, log.child({ module: 'db' }), { metrics });
   if (config.db.migrateOnStart) await database.migrate();
   const bus = createEventBus(config, log.child({ module: 'pubsub' }));
   const jobs = createJobQueue(config, log.child({ module: 'queue' }));
-  const metrics = new Metrics({ queueCounts: () => jobs.counts() });
+  sources.queueCounts = () => jobs.counts();
   const work = await startBackgroundWork({ config, log, database, jobs, bus, metrics });
   const metricsServer = config.workerMetricsPort ? await serveMetrics(config, metrics) : undefined;
   const address = metricsServer?.address();

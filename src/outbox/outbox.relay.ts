@@ -1,5 +1,5 @@
 import { and, asc, inArray, isNull, lt, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import { rowsOf, type Database } from '../db/client.js';
 import type { Logger } from '../logging/logger.js';
 import type { JobQueue, JobSpec } from '../queue/jobs.js';
 import type { OutboxEvent } from './domain-events.js';
@@ -15,21 +15,25 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
 }
 
-/** The job an outbox event becomes: account emails have their own; the rest are notifications. */
-function jobOf(eventId: string, event: OutboxEvent, round: number): JobSpec {
+/**
+ * The job an outbox event becomes: account emails have their own; the rest are notifications.
+ * `lsn` (with read replicas): where the primary's WAL was after the event committed.
+ */
+function jobOf(eventId: string, event: OutboxEvent, round: number, lsn: string | undefined): JobSpec {
   const jobId = round === 0 ? `event-${eventId}` : `event-${eventId}-r${round}`;
+  const at = lsn === undefined ? {} : { lsn };
   if (event.type === 'account.token-requested') {
-    return { name: 'accounts.token-email', data: { eventId, tokenId: event.tokenId }, opts: { jobId } };
+    return { name: 'accounts.token-email', data: { eventId, tokenId: event.tokenId, ...at }, opts: { jobId } };
   }
   if (event.type === 'course.completed') {
     const { enrollmentId, courseId, studentId } = event;
-    return { name: 'certificates.issue', data: { eventId, enrollmentId, courseId, studentId }, opts: { jobId } };
+    return { name: 'certificates.issue', data: { eventId, enrollmentId, courseId, studentId, ...at }, opts: { jobId } };
   }
   if (event.type === 'quiz.attempt-started') {
     // This job queues the attempt's delayed expiry job, then marks the event processed.
-    return { name: 'quizzes.expire', data: { eventId, attemptId: event.attemptId }, opts: { jobId } };
+    return { name: 'quizzes.expire', data: { eventId, attemptId: event.attemptId, ...at }, opts: { jobId } };
   }
-  return { name: 'notifications.event', data: { eventId, event, round }, opts: { jobId } };
+  return { name: 'notifications.event', data: { eventId, event, round, ...at }, opts: { jobId } };
 }
 
 /**
@@ -116,7 +120,14 @@ export class OutboxRelay {
         .limit(size)
         .for('update', { skipLocked: true });
       if (rows.length === 0) return 0;
-      await this.jobs.add(rows.map((r) => jobOf(r.id, r.payload as OutboxEvent, r.round)));
+      // These rows' commit records were in the WAL before the select saw them, so the primary's
+      // insert position now is at or after each (even under synchronous_commit=off): a replica
+      // that has replayed it holds their writes. Asked on this transaction's connection (another
+      // would wait for a pool that may be exhausted).
+      const lsn = this.database.replicas
+        ? rowsOf<{ lsn: string }>(await tx.execute(sql`select pg_current_wal_insert_lsn()::text as lsn`))[0]!.lsn
+        : undefined;
+      await this.jobs.add(rows.map((r) => jobOf(r.id, r.payload as OutboxEvent, r.round, lsn)));
       await tx
         .update(outbox)
         .set({ relayedAt: sql`now()`, relayCount: sql`${outbox.relayCount} + 1` })

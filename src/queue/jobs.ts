@@ -37,9 +37,18 @@ export interface RecipientRange {
   to: string | null;
 }
 
+/**
+ * What every job the outbox relay queues carries: `lsn`, the primary's WAL position at or after
+ * its event's commit (`pg_lsn` text), with read replicas only. A processor may run reads that
+ * decide nothing under it (`readingAfter`); absent (older jobs, no replicas), all on the primary.
+ */
+interface Relayed {
+  lsn?: string;
+}
+
 export interface JobPayloads {
   /** `round`: how many times the outbox relayed this event before (0 the first time). */
-  'notifications.event': { eventId: string; event: DomainEvent; round?: number };
+  'notifications.event': Relayed & { eventId: string; event: DomainEvent; round?: number };
   /** `batchId`: its row in notification_batches (absent in jobs queued before batches were recorded). */
   'notifications.batch': {
     eventId: string;
@@ -50,9 +59,9 @@ export interface JobPayloads {
   };
   'notifications.reminder': { lessonId: string; scheduledAt: string };
   'notifications.email': { eventId: string; range: RecipientRange; batchId?: string };
-  'accounts.token-email': { eventId: string; tokenId: string };
-  'certificates.issue': { eventId: string; enrollmentId: string; courseId: string; studentId: string };
-  'quizzes.expire': { eventId?: string; attemptId: string };
+  'accounts.token-email': Relayed & { eventId: string; tokenId: string };
+  'certificates.issue': Relayed & { eventId: string; enrollmentId: string; courseId: string; studentId: string };
+  'quizzes.expire': Relayed & { eventId?: string; attemptId: string };
   'maintenance.cleanup': Record<string, never>;
   'maintenance.activity-report': Record<string, never>;
 }

@@ -55,6 +55,46 @@ describe(prepared.name, () => {
     expect(fast[0]!.createdAt).toBeInstanceOf(Date);
   });
 
+  it('reads rows of JSON-safe columns as one JSON text, with text of any shape unchanged', async () => {
+    const { db } = database;
+    const title = 'quotes " \\ back\\slash, tab\t, newline\n, \u0001 control, é, 漢字, 😀 and \u2028';
+    await db.update(courses).set({ title, description: '' }).where(eq(courses.id, ids[0]!));
+    const sent: string[] = [];
+    const spy = createDatabase(
+      loadConfig({ DATABASE_URL: target.url, JWT_SECRET: TEST_JWT_SECRET, NODE_ENV: 'test' }),
+      createLogger('silent'),
+      { onQuery: (q) => sent.push(q) },
+    );
+    try {
+      const statement = prepared(spy.db, 'test-json', () =>
+        spy.db
+          .select(courseColumns)
+          .from(courses)
+          .where(anyUuidAt(courses.id, 'ids'))
+          .orderBy(courses.createdAt, courses.id)
+          .prepare('t4'),
+      );
+      const fast = await statement.execute({ ids });
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatch(/^select coalesce\(json_agg/);
+      const drizzle = await db
+        .select(courseColumns)
+        .from(courses)
+        .where(anyUuid(courses.id, ids))
+        .orderBy(courses.createdAt, courses.id);
+      expect(fast).toEqual(drizzle);
+      expect(fast.map((r) => r.id)).toEqual(drizzle.map((r) => r.id));
+      expect(fast.find((r) => r.id === ids[0])!.title).toBe(title);
+      expect(fast[0]!.ratingHistogram).toEqual([0, 0, 0, 0, 0]);
+      const none = await prepared(spy.db, 'test-json', (): typeof statement => {
+        throw new Error('built once');
+      }).execute({ ids: [] });
+      expect(none).toEqual([]);
+    } finally {
+      await spy.close();
+    }
+  });
+
   it('decodes computed fields (counts) as Drizzle does', async () => {
     const { db } = database;
     const rows = await prepared(db, 'test-counts', () =>

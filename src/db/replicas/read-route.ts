@@ -1,11 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { parseLsn } from './lsn.js';
 import type { Replica } from './replica.js';
 
 /**
  * What the database layer knows about the request a statement belongs to: whether its reads
  * may go to a replica, and whose writes they must see. Set up per HTTP request (the GraphQL
- * handlers) and filled in once the operation is known (`readRoutingPlugin`); absent for
- * WebSocket operations, jobs and start-up work, whose statements all go to the primary.
+ * handlers) and filled in once the operation is known (`readRoutingPlugin`), or around a job's
+ * safe reads (`readingAfter`); absent for WebSocket operations, the rest of jobs and start-up
+ * work, whose statements all go to the primary.
  */
 export interface ReadRoute {
   /** A query: its statements outside transactions may run on a replica. */
@@ -33,6 +35,18 @@ export function routingReads<T>(routing: boolean, fn: () => T): T {
 
 export function currentReadRoute(): ReadRoute | undefined {
   return storage.getStore();
+}
+
+/**
+ * Runs a job's read-only work with its plain selects eligible for a replica that has replayed
+ * `lsn` (the position its write left the primary at), else on the primary. Without a position
+ * (a job queued before positions were carried, or without replicas) it runs as it is: on the
+ * primary. Only for reads whose answers decide no write, claim or stamp (see
+ * docs/decisions/read-replicas.md): a replica at or past the write may still miss what came after.
+ */
+export function readingAfter<T>(lsn: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (lsn === undefined) return fn();
+  return storage.run({ eligible: true, minLsn: parseLsn(lsn) }, fn);
 }
 
 /** The response cache's miss: this request's reads go to the primary (see `ReadRoute.fillsCache`). */

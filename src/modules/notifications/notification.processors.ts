@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../../config/config.js';
 import type { Db } from '../../db/client.js';
+import { readingAfter } from '../../db/replicas/read-route.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { DomainEvent, LessonDomainEvent } from '../../outbox/domain-events.js';
@@ -63,9 +64,9 @@ export class NotificationProcessors {
     };
   }
 
-  async event({ eventId, event }: JobPayloads['notifications.event']): Promise<void> {
+  async event({ eventId, event, lsn }: JobPayloads['notifications.event']): Promise<void> {
     if ('lessonId' in event && event.type !== 'lesson.reminder') await this.moveReminder(event);
-    await this.fanOut(eventId, event);
+    await this.fanOut(eventId, event, lsn);
     // The plan is in Postgres now: the batch sweep owns what is left, whatever Redis loses.
     await markOutboxProcessed(this.deps.db, eventId);
   }
@@ -74,11 +75,20 @@ export class NotificationProcessors {
    * Plans the event's batches in Postgres (once) and queues a job for each unfinished one. A
    * batch's job id is its row id: adding it again while it is queued adds nothing, and after
    * Redis lost it adds it back.
+   *
+   * With read replicas, the recipient ranges are the one read here that may use one, and only
+   * one that has replayed the event's write (`lsn`): ranges always cover every id, so whatever
+   * they were computed from no recipient is missed, and a replica at or past the write splits
+   * its students into batches of at most NOTIFICATION_BATCH_SIZE (a stale one would put them
+   * all in one unbounded INSERT). Every other read of the pipeline stays on the primary: the
+   * existing plan (an idempotency check), the lesson for its reminder, the subject (it decides
+   * a batch is finished), the recipients themselves (INSERT ... SELECT) and the email claims
+   * decide writes, and a replica may not have replayed what came after the event.
    */
-  private async fanOut(eventId: string, event: DomainEvent): Promise<void> {
+  private async fanOut(eventId: string, event: DomainEvent, lsn?: string): Promise<void> {
     const { db, config, jobs } = this.deps;
     const batches = await planBatches(db, eventId, event, () =>
-      recipientRanges(db, event, config.notifications.batchSize),
+      readingAfter(lsn, () => recipientRanges(db, event, config.notifications.batchSize)),
     );
     await jobs.add(batches.filter((b) => !b.mailedAt).map((b) => (b.doneAt ? emailJob(b) : batchJob(b))));
   }
