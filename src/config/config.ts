@@ -204,6 +204,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxDirectives: e.MAX_DIRECTIVES,
       maxTokens: e.MAX_TOKENS,
       subscriptionMaxQueued: e.SUBSCRIPTION_MAX_QUEUED,
+      liveHealProbeMs: e.LIVE_HEAL_PROBE_MS,
       wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS,
       operationTimeoutMs: e.OPERATION_TIMEOUT_MS,
       costBudgetPerMinute: e.COST_BUDGET_PER_MINUTE,

@@ -79,6 +79,11 @@ export interface Config {
     readonly maxDirectives: number;
     readonly maxTokens: number;
     readonly subscriptionMaxQueued: number;
+    /**
+     * How often each instance compares its live topics with the lesson_events log; an event
+     * logged but still not delivered at the next comparison is replayed from the log. 0: never.
+     */
+    readonly liveHealProbeMs: number;
     readonly wsConnectionInitTimeoutMs: number;
     /** A request still running after this answers SERVICE_UNAVAILABLE (TIMEOUT). */
     readonly operationTimeoutMs: number;

@@ -120,6 +120,7 @@ export const EnvSchema = z.object({
   MAX_DIRECTIVES: int(1, 1_000).default(50),
   MAX_TOKENS: int(100, 100_000).default(5_000),
   SUBSCRIPTION_MAX_QUEUED: int(1, 100_000).default(256),
+  LIVE_HEAL_PROBE_MS: int(0, 600_000).default(5_000),
   WS_CONNECTION_INIT_TIMEOUT_MS: int(100, 60_000).default(5_000),
   OPERATION_TIMEOUT_MS: int(100, 600_000).default(10_000),
   COST_BUDGET_PER_MINUTE: int(0, 1_000_000_000).default(60_000),

@@ -24,6 +24,11 @@ export interface EventBus {
    * nothing and never calls it. Returns the function that stops watching.
    */
   watchDelivery?(watcher: DeliveryWatcher): () => void;
+  /**
+   * Subscribes this instance to `topic` again, where a subscription can die without its
+   * connection dropping (sharded pub/sub); a topic not subscribed is left alone.
+   */
+  resubscribe?(topic: string): void;
 }
 
 interface DeliveryWatcher {

@@ -63,6 +63,20 @@ export class ShardedEventBus implements EventBus {
     };
   }
 
+  /**
+   * SSUBSCRIBE again (a no-op for Redis where the subscription lives): after a SIGKILL of a
+   * master, ioredis' subscriber group was seen to leave some channels unsubscribed on the
+   * promoted replica, with no error and no dropped connection (bench:scale, issue 27). Called
+   * when the live layer finds a logged event that never arrived.
+   */
+  resubscribe(topic: string): void {
+    const channel = this.prefix + topic;
+    if (!this.handlers.has(channel)) return;
+    this.subscriber
+      .ssubscribe(channel)
+      .catch((err: unknown) => this.log.warn({ err, channel }, 'redis ssubscribe again failed'));
+  }
+
   private drop(channel: string, onMessage: (payload: unknown) => void): void {
     const handlers = this.handlers.get(channel);
     if (!handlers?.delete(onMessage) || handlers.size > 0) return;

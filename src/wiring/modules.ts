@@ -177,7 +177,7 @@ export function wireModules({
   const certificates = new CertificateService(db, attemptStore, certificatePdfUrl(config));
   const liveOptions = { maxQueued: config.graphql.subscriptionMaxQueued, log: log.child({ module: 'live' }) };
   const live: LiveServices = {
-    lessons: new LessonLive(db, bus, liveOptions),
+    lessons: new LessonLive(db, bus, { ...liveOptions, healProbeMs: config.graphql.liveHealProbeMs }),
     notifications: new NotificationLive(db, bus, liveOptions),
     courseStats: new CourseStatsLive(db, bus, liveOptions),
     quizGraded: new QuizGradedLive(db, bus, liveOptions),

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { anyUuid } from '../../db/any-uuid.js';
-import type { Db } from '../../db/client.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { deleteInBatches } from '../../db/delete-in-batches.js';
 import { lessonEvents, lessons, type LessonEventRow, type LessonStatus } from '../../db/schema.js';
 
@@ -100,4 +100,28 @@ export async function lastLessonEventSeq(db: Db, courseId: string | null): Promi
     .orderBy(desc(lessonEvents.seq))
     .limit(1);
   return row?.seq ?? 0;
+}
+
+/**
+ * The last event logged of each of `courseIds` (absent: none logged), and of any course
+ * (`all`): one statement, an index-only lookup per course (lesson_events_course_id_seq_idx).
+ */
+export async function lastLessonEventSeqs(
+  db: Db,
+  courseIds: readonly string[],
+): Promise<{ byCourse: Map<string, number>; all: number }> {
+  const rows = await db.execute(sql`
+    select c.id::text as course_id,
+           (select max(e.seq) from lesson_events e where e.course_id = c.id) as seq
+      from unnest(${`{${courseIds.join(',')}}`}::uuid[]) as c(id)
+    union all
+    select null, (select max(seq) from lesson_events)`);
+  const byCourse = new Map<string, number>();
+  let all = 0;
+  for (const row of rowsOf<{ course_id: string | null; seq: string | number | null }>(rows)) {
+    if (row.seq === null) continue;
+    if (row.course_id === null) all = Number(row.seq);
+    else byCourse.set(row.course_id, Number(row.seq));
+  }
+  return { byCourse, all };
 }

@@ -12,7 +12,12 @@ import type { EventBus } from '../../pubsub/event-bus.js';
 import { batchWhileBusy, SUBSCRIBE_BATCHING } from '../../util/batch-while-busy.js';
 import type { LiveSink } from '../../pubsub/live-sink.js';
 import { Topics, type UserFollowsEvent } from '../../pubsub/topics.js';
-import { countLessonEventsAfter, lessonEventCursorState, lessonEventsAfter } from './lesson-event.repository.js';
+import {
+  countLessonEventsAfter,
+  lastLessonEventSeqs,
+  lessonEventCursorState,
+  lessonEventsAfter,
+} from './lesson-event.repository.js';
 import { courseAccessExceptions, courseAccessOfPairs, followedCourseIdsOf } from './lesson.repository.js';
 import { decodeEventCursor, eventOfRow, type LessonStatusChangedEvent } from './lesson.events.js';
 import { MAX_REPLAY, ReplayThenLive } from './lesson.replay.js';
@@ -54,12 +59,18 @@ interface TopicEntry {
   stop?: () => void;
   /** What it delivered: a pub/sub loss is healed from the log (lesson.topic-deliveries.ts). */
   readonly deliveries: TopicDeliveries;
+  /** Subscribed and its log position read: the probe may compare it with the log. */
+  started?: boolean;
+  /** The last logged event the previous probe found undelivered (see `LessonLive.probe`). */
+  suspect?: number;
 }
 
 export interface LessonLiveOptions {
   /** Events one subscription may hold before its client counts as too slow. */
   readonly maxQueued: number;
   readonly log: Logger;
+  /** LIVE_HEAL_PROBE_MS: how often topics are compared with the log (0 or absent: never). */
+  readonly healProbeMs?: number;
 }
 
 /**
@@ -85,6 +96,7 @@ export class LessonLive {
   private followsReady: Promise<void> | undefined;
   /** Events are fanned out one at a time, in arrival order: each subscriber gets them in order. */
   private fanning: Promise<void> = Promise.resolve();
+  private probing = false;
 
   constructor(
     private readonly db: Db,
@@ -104,6 +116,7 @@ export class LessonLive {
         for (const entry of this.topics.values()) this.inOrder(() => this.heal(entry));
       },
     });
+    if (options.healProbeMs) setInterval(() => void this.probe(), options.healProbeMs).unref();
     // Sockets subscribe one per I/O event, each in its own tick: their checks share one
     // statement (a tick's worth would mostly be one; see SUBSCRIBE_BATCHING).
     this.standing = batchWhileBusy((keys: readonly string[]) => this.loadStanding(keys), SUBSCRIBE_BATCHING);
@@ -231,6 +244,7 @@ export class LessonLive {
           created.stop = stop;
           // After the subscription is active: every later event of the log must arrive.
           await created.deliveries.start(this.db);
+          created.started = true;
         })
         .then(
           () => undefined,
@@ -272,6 +286,43 @@ export class LessonLive {
       deliveries.delivered(event);
       return this.fanOut(event, members);
     }, event.eventId);
+  }
+
+  /**
+   * A loss nothing else shows: a topic's subscription silently dead (after a SIGKILL of a
+   * cluster master, ioredis' sharded subscribers were seen never to subscribe some channels
+   * again: bench:scale), or a course's last event lost with no later one to reveal it by its
+   * chain. Every `healProbeMs` the log's last event of each topic is compared with what the
+   * topic delivered; one still undelivered at the next comparison (an interval old at least:
+   * not merely in flight) is replayed from the log, in order with live events, and the topic is
+   * subscribed again on the bus. One statement per probe for all topics of this instance.
+   */
+  private async probe(): Promise<void> {
+    if (this.probing || this.topics.size === 0) return;
+    this.probing = true;
+    try {
+      const entries = [...this.topics].filter(([, e]) => e.started && e.members.size > 0);
+      const courseIds = new Set<string>();
+      for (const [, e] of entries) if (e.deliveries.courseId !== null) courseIds.add(e.deliveries.courseId);
+      const logged = await lastLessonEventSeqs(this.db, [...courseIds]);
+      for (const [topic, entry] of entries) {
+        const { deliveries } = entry;
+        const suspect = entry.suspect;
+        entry.suspect = deliveries.undelivered(logged) || undefined;
+        if (suspect === undefined || deliveries.reached(suspect)) continue;
+        this.options.log.warn(
+          { topic, seq: suspect, reason: 'NOT_DELIVERED' },
+          'a logged live event never came through pub/sub: replaying from the log, subscribing again',
+        );
+        this.bus.resubscribe?.(topic);
+        if (deliveries.courseId === null) deliveries.gapped = true;
+        this.inOrder(() => this.heal(entry, deliveries.courseId ?? undefined));
+      }
+    } catch (err) {
+      this.options.log.warn({ err }, 'could not compare live topics with the lesson event log');
+    } finally {
+      this.probing = false;
+    }
   }
 
   /** Fan-outs and heals run one at a time, in the order they were asked for. */

@@ -60,6 +60,22 @@ export class TopicDeliveries {
     return (event.prevSeq ?? 0) <= head ? 'DELIVER' : 'GAP';
   }
 
+  /**
+   * The last logged event this topic has not delivered, from the log's last events (see
+   * `lastLessonEventSeqs`), or 0 when it is up to date. The all-courses topic compares the log's
+   * last event with the highest it delivered: a course's earlier loss there shows by its chain.
+   */
+  undelivered(logged: { byCourse: ReadonlyMap<string, number>; all: number }): number {
+    if (this.courseId === null) return logged.all > this.lastSeq ? logged.all : 0;
+    const last = logged.byCourse.get(this.courseId) ?? 0;
+    return last > this.head(this.courseId) ? last : 0;
+  }
+
+  /** Whether the topic has delivered (or skipped as older than itself) the event `seq`. */
+  reached(seq: number): boolean {
+    return this.courseId === null ? this.lastSeq >= seq : this.head(this.courseId) >= seq;
+  }
+
   delivered(event: LessonStatusChangedEvent): void {
     this.heads.set(event.courseId, event.seq);
     if (event.seq > this.lastSeq) this.lastSeq = event.seq;
