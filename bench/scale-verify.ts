@@ -51,7 +51,12 @@ export async function verify({ sql, seeded, ack, subscribers, sink, baseline, ph
       const last = log.byCourse.get(s.courseId)?.at(-1);
       return last === undefined || s.seqs.includes(last);
     });
-  while (!caughtUp() && Date.now() - settleStarted < 90_000) await sleep(500);
+  // Until every subscriber has its course's last event, or 20 s pass with nothing arriving.
+  const arrived = () => subscribers.reduce((n, s) => n + s.seqs.length, 0);
+  for (let last = arrived(), quietSince = Date.now(); !caughtUp() && Date.now() - quietSince < 20_000;) {
+    await sleep(500);
+    if (arrived() !== last) [last, quietSince] = [arrived(), Date.now()];
+  }
   const subscribersSettledMs = Date.now() - settleStarted;
 
   const expected = new Map<string, { recipients: string[]; kind: string }>();

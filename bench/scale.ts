@@ -117,8 +117,13 @@ async function faults(t: Topology, apis: Apis, until: (s: number) => Promise<voi
   note(`cluster_state ok on the 5 remaining nodes after ${healedMs ?? '>60000'} ms`);
   measured.redisFailoverMs = healedMs;
   await sleep(Math.max(0, killedAt + FAULT_S * 1000 - Date.now()));
-  await t.cluster.restart(master);
-  note(`Redis node :${master} started again (rejoins as a replica)`);
+  // SCALE_REDIS_RESTART=end: the killed node stays down until the load stops.
+  const restartMaster = async () => {
+    await t.cluster.restart(master);
+    note(`Redis node :${master} started again (rejoins as a replica)`);
+  };
+  if (process.env.SCALE_REDIS_RESTART !== 'end') await restartMaster();
+  else measured.redisRestartedAtTheEnd = true;
 
   await until(SECONDS * 0.3);
   openPhase('api-killed');
@@ -158,7 +163,7 @@ async function faults(t: Topology, apis: Apis, until: (s: number) => Promise<voi
   await until(SECONDS * 0.9);
   openPhase('after-faults');
   await restarting;
-  return measured;
+  return { measured, restartMaster: measured.redisRestartedAtTheEnd ? restartMaster : async () => {} };
 }
 
 async function metricsOf(url: string): Promise<Record<string, number>> {
@@ -270,12 +275,13 @@ async function main() {
       paced(isRunning, RATES.reads, 8, reading(apis, seeded), failures),
       paced(isRunning, RATES.staleProbes, 1, staleProbe(apis, seeded, ack, stale, phase), failures),
     ];
-    const measured = await faults(t, apis, until);
+    const { measured, restartMaster } = await faults(t, apis, until);
     await until(SECONDS);
     running = false;
     await Promise.all(loads);
     const loadEnd = Date.now();
     note('load stopped');
+    await restartMaster();
 
     const metrics: Record<string, Record<string, number>> = {};
     for (const p of t.processes.filter((p) => p.url && p.child.exitCode === null && p.child.signalCode === null))
