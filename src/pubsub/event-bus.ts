@@ -45,6 +45,11 @@ export function createEventBus(config: Config, log: Logger): EventBus {
     const publisher = createRedis(settings, settings.target, log, 'pubsub-publisher', {
       failFast: true,
       commandTimeoutMs,
+      // Not auto-pipelined: after a master's SIGKILL, auto-pipelined SPUBLISHes kept coming back
+      // MOVED (ioredis 5.11.1 did not redirect them) until the process restarted, so nothing of
+      // the failed-over slots was published again (test/scale/live-failover.test.ts, bench:scale).
+      // A plain command follows MOVED to the new owner.
+      autoPipelining: false,
     }) as Cluster;
     const subscriber = createRedis(settings, settings.target, log, 'pubsub-subscriber', {
       commandTimeoutMs,
