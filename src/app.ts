@@ -100,6 +100,7 @@ async function assemble(
     revocations: revocation.revocations,
     isDraining: () => draining,
     purchases: modules.purchases,
+    sources,
   });
   const deps = { config, log, db, metrics, sources };
   const { ws, stopSessions } = await attachWebSocket({

@@ -58,6 +58,11 @@ interface OperationFacts {
   cacheable?: CacheableOperation;
   /** The operation's estimated cost (set by the cost check). */
   cost?: number;
+  /**
+   * Set for a query whose answer depends on its document alone (`{ __typename }`): its entry
+   * text, `{"data":...}` (http/constant-operation.ts), and its operation's own name.
+   */
+  constant?: { readonly entry: string; readonly operationName: string | null };
 }
 
 /** A query the response cache may answer: its entry key (scope aside) and policy. */

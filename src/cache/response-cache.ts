@@ -282,6 +282,11 @@ export class ResponseCache {
     this.stats.earlyHits++;
   }
 
+  /** Counts a query the cache had nothing to do with, answered before Apollo (as its plugin would have). */
+  countBypass(): void {
+    this.stats.bypasses++;
+  }
+
   /** True while some invalidation is still pending: nothing is served from the cache. */
   get bypassing(): boolean {
     return this.pending.size > 0;

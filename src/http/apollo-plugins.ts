@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OperationVariables } from '../graphql/coerced-variables.js';
 import { DocumentMemo, operationKey } from '../graphql/document-memo.js';
 import { assertCostWithin, type Limits } from '../graphql/limits.js';
+import { constantEntryOf } from './constant-operation.js';
 import { RETRY_AFTER_SECONDS } from './operation-deadline.js';
 import { responseTypeFor } from './response-type.js';
 
@@ -146,7 +147,8 @@ export function httpStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
 }
 
 /**
- * The response's type, chosen as Apollo would (see response-type.ts), and
+ * The response's type, chosen as Apollo would (see response-type.ts), queries whose answer
+ * depends on their document alone marked for the HTTP handler (constant-operation.ts), and
  * subscriptions are served over WebSocket (graphql-transport-ws) only; over HTTP one would
  * resolve its event field without an event (a 500). Refused before any cost is spent.
  */
@@ -159,7 +161,11 @@ export function httpOperationsPlugin(): ApolloServerPlugin<GraphQLContext> {
       const type = request.http && responseTypeFor(request.http.headers.get('accept'));
       if (type) response.http.headers.set('content-type', type);
       return {
-        async didResolveOperation({ operation }) {
+        async didResolveOperation({ operation, schema, contextValue: ctx }) {
+          if (operation?.operation === 'query' && ctx.operationFacts) {
+            const entry = constantEntryOf(operation, schema.getQueryType()!.name);
+            if (entry !== null) ctx.operationFacts.constant = { entry, operationName: operation.name?.value ?? null };
+          }
           if (operation?.operation !== 'subscription') return;
           throw new GraphQLError(
             'Subscriptions are not served over HTTP; open a WebSocket (graphql-transport-ws) at this same URL',

@@ -4,7 +4,13 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { LRUCache } from 'lru-cache';
 import proxyAddr from 'proxy-addr';
 import type { Viewer } from '../auth/viewer.js';
-import { cacheControlHeader, hitBody, ifNoneMatch, type ResponseCache } from '../cache/response-cache.js';
+import {
+  cacheControlHeader,
+  hitBody,
+  ifNoneMatch,
+  type ResponseCache,
+  type StoredHit,
+} from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
 import type { CacheableOperation, GraphQLContext, HttpRequestInfo } from '../context.js';
 import { queriesInScope, withQueryScope } from '../db/query-stats.js';
@@ -39,6 +45,12 @@ import { API_SECURITY_HEADERS, API_VARY, HSTS, servedOverTls } from './security-
  * CSRF rule is met by the JSON content type, CORS and security headers are written, and the
  * access-log line and metrics are produced. Anything else (a miss, Redis not answering, a
  * spent budget, a bad token) goes through Apollo, which answers it as before.
+ *
+ * Constant answers before Apollo: a body Apollo answered as a query whose answer depends on
+ * its document alone (`{ __typename }`, constant-operation.ts) is answered the same way again,
+ * with the same per-request rules as a hit (token, budget, response type, headers, log line):
+ * what Apollo's pipeline would redo (parse, validation with every limit, the introspection
+ * policy, the cost estimate) depends on the same bytes only and gave the same outcome.
  */
 export interface GraphQLHandlerDeps {
   readonly config: Config;
@@ -56,6 +68,8 @@ export interface GraphQLHandlerDeps {
 }
 
 export interface GraphQLHandler {
+  /** Operations answered as constants (`{ __typename }`) without Apollo, since start. */
+  readonly stats: { readonly constantAnswers: number };
   /** Whether this request is the handler's to serve (else Express serves it). */
   accepts(req: IncomingMessage): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -70,10 +84,37 @@ const MAX_REMEMBERED_BODY = 16 * 1024;
 
 const SECURITY_HEAD = API_SECURITY_HEADERS.flat();
 
-/** A remembered cacheable query: what a hit needs to be answered without Apollo. */
+/** A remembered request body: what answering it again without Apollo needs. */
+type Route = HitRoute | ConstantRoute;
+
+/** A cacheable query: answered from the response cache, in the caller's scope. */
 interface HitRoute extends CacheableOperation {
+  readonly kind: 'hit';
   readonly cost: number;
 }
+
+/**
+ * A query whose answer depends on its document alone (`{ __typename }`, constant-operation.ts):
+ * its answer is the one Apollo gave, with the cost report of each request.
+ */
+interface ConstantRoute {
+  readonly kind: 'constant';
+  readonly cost: number;
+  readonly operationName: string | null;
+  /** The entry, `{"data":...}`, and the body without extensions (the entry and a newline). */
+  readonly entry: Buffer;
+  readonly body: Buffer;
+  /** The response cache's outcome header Apollo sent with it (BYPASS), if any. */
+  readonly cacheOutcome: string | undefined;
+}
+
+/** The response headers of Apollo's answer to a constant query, all that it may carry. */
+const CONSTANT_ANSWER_HEADERS: Record<string, (value: string) => boolean> = {
+  'content-type': () => true, // negotiated per request
+  'x-cache': (v) => v === 'BYPASS',
+  'cache-control': (v) => v === 'no-store',
+  vary: (v) => v === API_VARY,
+};
 
 interface Exchange {
   readonly req: IncomingMessage;
@@ -95,7 +136,8 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const exposedHeaders = (corsOptions(config).exposedHeaders as string[]).join(',');
   const limit = config.http.bodyLimitBytes;
   const routesReads = config.db.kind === 'postgres' && config.db.replicas !== undefined;
-  const routes = new LRUCache<string, HitRoute>({ max: HIT_ROUTES });
+  const routes = new LRUCache<string, Route>({ max: HIT_ROUTES });
+  const stats = { constantAnswers: 0 };
   const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     if (ex.answered) return;
     ex.answered = true;
@@ -138,8 +180,11 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       JSON.stringify({ errors: [{ message, extensions: { code } }] }),
     );
 
-  /** A remembered query answered from the cache, or false (the caller then runs Apollo). */
-  const answerHit = async (ex: Exchange, route: HitRoute): Promise<boolean> => {
+  /**
+   * A remembered body answered without Apollo (from the cache, or its constant answer), or
+   * false: the caller then runs Apollo, which answers whatever this declines (406, 401, 429, a miss).
+   */
+  const answerKnown = async (ex: Exchange, route: Route): Promise<boolean> => {
     const type = responseTypeFor(ex.req.headers.accept);
     if (type === null) return false;
     let viewer: Viewer;
@@ -148,8 +193,8 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     } catch {
       return false; // Apollo answers the 401
     }
-    const stored = await responseCache.storedFor(viewer, route);
-    if (stored === null) return false;
+    let stored: StoredHit | null = null;
+    if (route.kind === 'hit' && (stored = await responseCache.storedFor(viewer, route)) === null) return false;
     let report: CostReport | undefined;
     if (costBudget) {
       try {
@@ -158,18 +203,30 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
         return false; // Apollo answers the 429 with its Retry-After
       }
     }
-    responseCache.countEarlyHit();
-    const headers: [string, string][] = [
-      ['content-type', type],
-      ['x-cache', 'HIT'],
-      ['cache-control', cacheControlHeader(route, viewer)],
-      ['vary', API_VARY],
-      ['etag', stored.etag],
-    ];
-    // The caller holds these very bytes (same scope, same data): nothing to send again.
-    const unchanged = ifNoneMatch(ex.req.headers['if-none-match'], stored.etag);
-    if (unchanged) finish(ex, 304, headers.slice(1), '');
-    else finish(ex, 200, headers, report ? hitBody(stored.entry, { cost: report }) : stored.body);
+    let status = 200;
+    let cache: string | undefined;
+    if (route.kind === 'hit') {
+      const hit = stored!;
+      responseCache.countEarlyHit();
+      cache = 'HIT';
+      const headers: [string, string][] = [
+        ['content-type', type],
+        ['x-cache', 'HIT'],
+        ['cache-control', cacheControlHeader(route, viewer)],
+        ['vary', API_VARY],
+        ['etag', hit.etag],
+      ];
+      // The caller holds these very bytes (same scope, same data): nothing to send again.
+      if (ifNoneMatch(ex.req.headers['if-none-match'], hit.etag)) finish(ex, (status = 304), headers.slice(1), '');
+      else finish(ex, 200, headers, report ? hitBody(hit.entry, { cost: report }) : hit.body);
+    } else {
+      stats.constantAnswers++;
+      cache = route.cacheOutcome;
+      if (cache === 'BYPASS') responseCache.countBypass();
+      const headers: [string, string][] = [['content-type', type]];
+      if (cache !== undefined) headers.push(['x-cache', cache]);
+      finish(ex, 200, headers, report ? hitBody(route.entry, { cost: report }) : route.body);
+    }
     const seconds = Number(process.hrtime.bigint() - ex.started) / 1e9;
     metrics.operationDuration.observe(
       { operation: metrics.operationLabel(route.operationName), type: 'query' },
@@ -183,10 +240,10 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
           operationName: route.operationName ?? undefined,
           operationType: 'query',
           durationMs: Math.round(seconds * 10_000) / 10,
-          status: unchanged ? 304 : 200,
+          status,
           cost: report?.requested,
           dbQueries: queriesInScope(),
-          cache: 'HIT',
+          cache,
         },
         'graphql request',
       );
@@ -194,7 +251,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     return true;
   };
 
-  const runApollo = async (ex: Exchange, text: string, body: unknown) => {
+  const runApollo = async (ex: Exchange, text: string, body: object, hasExtensions: boolean) => {
     const headers = new HeaderMap();
     const raw = ex.req.headers;
     for (const name in raw) {
@@ -224,41 +281,44 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       for await (const chunk of response.body.asyncIterator) ex.res.write(chunk);
       ex.res.end();
     }
+    const facts = ctx?.operationFacts;
+    if (status !== 200 || facts?.cost === undefined || text.length > MAX_REMEMBERED_BODY) return;
     // A cacheable query that reached the cache (a hit, or a miss): the next request
     // with these very bytes may be answered before Apollo.
-    const facts = ctx?.operationFacts;
     const outcome = response.headers.get('x-cache');
-    if (
-      facts?.cacheable &&
-      facts.cost !== undefined &&
-      status === 200 &&
-      (outcome === 'HIT' || outcome === 'MISS') &&
-      text.length <= MAX_REMEMBERED_BODY
-    ) {
-      routes.set(text, { ...facts.cacheable, cost: facts.cost });
+    if (facts.cacheable && (outcome === 'HIT' || outcome === 'MISS')) {
+      routes.set(text, { kind: 'hit', ...facts.cacheable, cost: facts.cost });
+    } else if (facts.constant && !hasExtensions && response.body.kind === 'complete') {
+      // Remembered only when Apollo answered exactly the constant entry, with no header that
+      // a later request could need otherwise. (Persisted-query bodies are left to Apollo:
+      // what they answer depends on its store.)
+      const route = constantRoute(facts.constant, facts.cost, response.headers, response.body.string);
+      if (route) routes.set(text, route);
     }
   };
 
   const serve = async (ex: Exchange, text: string) => {
     const route = text.length <= MAX_REMEMBERED_BODY ? routes.get(text) : undefined;
-    if (route && (await answerHit(ex, route))) return;
+    if (route && (await answerKnown(ex, route))) return;
     if (ex.answered) return;
-    let body: unknown;
+    let body: object;
     try {
       // express.json(): an empty body is `{}`; anything but an object or array is refused.
-      body = text === '' ? {} : JSON.parse(text);
-      if (body === null || typeof body !== 'object') throw new SyntaxError('not an object');
+      const parsed: unknown = text === '' ? {} : JSON.parse(text);
+      if (parsed === null || typeof parsed !== 'object') throw new SyntaxError('not an object');
+      body = parsed;
     } catch {
       return fail(ex, 400, 'Request body is not valid JSON', 'BAD_REQUEST');
     }
-    const problem = problemOfPersistedQuery(
-      Object.hasOwn(body, 'extensions') ? (body as { extensions: unknown }).extensions : undefined,
-    );
+    const hasExtensions = Object.hasOwn(body, 'extensions');
+    const problem = problemOfPersistedQuery(hasExtensions ? (body as { extensions: unknown }).extensions : undefined);
     if (problem) return fail(ex, 400, problem, 'BAD_REQUEST');
-    await runApollo(ex, text, body);
+    await runApollo(ex, text, body, hasExtensions);
   };
 
   return {
+    stats,
+
     accepts(req) {
       return (
         req.method === 'POST' &&
@@ -318,6 +378,44 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
         });
       });
     },
+  };
+}
+
+/**
+ * A constant query's route, if Apollo's answer was its entry (with at most the cost report)
+ * and headers that hold for every caller; else null.
+ */
+function constantRoute(
+  constant: { readonly entry: string; readonly operationName: string | null },
+  cost: number,
+  headers: Iterable<[string, string]>,
+  answer: string,
+): ConstantRoute | null {
+  let cacheOutcome: string | undefined;
+  for (const [name, value] of headers) {
+    if (!CONSTANT_ANSWER_HEADERS[name]?.(value)) return null;
+    if (name === 'x-cache') cacheOutcome = value;
+  }
+  const entry = constant.entry;
+  if (answer !== `${entry}\n`) {
+    // With a cost budget, Apollo adds the request's report: `extensions.cost` and nothing else.
+    const parsed = JSON.parse(answer) as Record<string, unknown>;
+    const extensions = parsed.extensions as Record<string, unknown> | undefined;
+    if (
+      JSON.stringify({ data: parsed.data }) !== entry ||
+      Object.keys(parsed).join() !== 'data,extensions' ||
+      Object.keys(extensions ?? {}).join() !== 'cost'
+    )
+      return null;
+  }
+  const body = Buffer.from(`${entry}\n`);
+  return {
+    kind: 'constant',
+    cost,
+    operationName: constant.operationName,
+    entry: body.subarray(0, -1),
+    body,
+    cacheOutcome,
   };
 }
 

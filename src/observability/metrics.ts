@@ -18,6 +18,7 @@ export interface MetricSources {
     errors: number;
   };
   queueCounts?: () => Promise<Record<string, Record<string, number>>>;
+  constantAnswers?: () => number;
 }
 
 /**
@@ -110,6 +111,11 @@ export class Metrics {
         },
       });
     };
+    gauge(
+      'eduflow_http_constant_answers',
+      'Queries answered by their document alone ({ __typename }) before Apollo, since start.',
+      () => sources.constantAnswers?.(),
+    );
     gauge('eduflow_ws_connections', 'Open WebSocket connections.', () => sources.wsConnections?.());
     gauge('eduflow_ws_subscriptions', 'Active GraphQL subscriptions.', () => sources.wsSubscriptions?.());
     gauge(

@@ -11,7 +11,7 @@ import { OperationDeadlines } from '../http/operation-deadline.js';
 import type { Logger } from '../logging/logger.js';
 import { mountCertificatePdfs } from '../modules/certificates/index.js';
 import { mountStripeWebhook, type PurchaseCommands } from '../modules/entitlements/index.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Metrics, MetricSources } from '../observability/metrics.js';
 import type { Infrastructure } from './infrastructure.js';
 
 export interface HttpDeps {
@@ -26,6 +26,7 @@ export interface HttpDeps {
   readonly isDraining: () => boolean;
   /** What Stripe's webhook (POST /webhooks/stripe) turns payments and refunds into. */
   readonly purchases: PurchaseCommands;
+  readonly sources: MetricSources;
 }
 
 /**
@@ -36,7 +37,8 @@ export interface HttpDeps {
  * WebSocket queries and mutations share.
  */
 export function serveHttp(deps: HttpDeps) {
-  const { config, log, database, metrics, httpServer, apollo, infra, revocations, isDraining, purchases } = deps;
+  const { config, log, database, metrics, httpServer, apollo, infra, revocations, isDraining, purchases, sources } =
+    deps;
   const { db } = database;
   const { redis } = infra;
   const readiness: HealthCheck[] = [{ name: 'database', check: () => database.ping() }];
@@ -74,6 +76,7 @@ export function serveHttp(deps: HttpDeps) {
     trustProxy,
     deadlines,
   });
+  sources.constantAnswers = () => graphql.stats.constantAnswers;
   httpServer.on('request', (req, res) => (graphql.accepts(req) ? graphql.handle(req, res) : expressApp(req, res)));
   return { readiness, trustProxy, deadlines };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -298,5 +299,109 @@ describe('cache hits answered before Apollo', () => {
     expect(last.status).toBe(429);
     expect(JSON.parse(last.text).errors[0].extensions.code).toBe('RATE_LIMITED');
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * Queries whose answer depends on their document alone (`{ __typename }`): the second identical
+ * body is answered without Apollo's pipeline, and every per-request rule still applies.
+ */
+describe('constant answers before Apollo', () => {
+  let t: TestApp;
+  const logLines: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+        done();
+      },
+    });
+    t = await startTestApp({ COST_BUDGET_PER_MINUTE: '1000' }, { log: pino({ level: 'info' }, sink) });
+  });
+  afterAll(() => t?.close());
+
+  const constants = async () =>
+    Number(/ (\d+)$/m.exec(await t.app.metrics.registry.getSingleMetricAsString('eduflow_http_constant_answers'))![1]);
+  const post = async (body: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  };
+  const headersOf = (h: Headers) =>
+    Object.fromEntries([...h].filter(([name]) => !['date', 'x-request-id', 'content-length'].includes(name)));
+  const withoutCost = (text: string) => {
+    const { extensions, ...rest } = JSON.parse(text);
+    return { rest, extensions };
+  };
+
+  it('answers the second identical body without Apollo, with the body and headers Apollo writes', async () => {
+    const body = JSON.stringify({ query: 'query Ping { __typename again: __typename }' });
+    const before = await constants();
+    const viaApollo = await post(body);
+    expect(await constants()).toBe(before);
+    const direct = await post(body);
+    expect(await constants()).toBe(before + 1);
+    expect(direct.status).toBe(200);
+    expect(withoutCost(direct.text).rest).toEqual({ data: { __typename: 'Query', again: 'Query' } });
+    expect(withoutCost(direct.text).rest).toEqual(withoutCost(viaApollo.text).rest);
+    expect(headersOf(direct.headers)).toEqual(headersOf(viaApollo.headers));
+    expect(direct.headers.get('x-cache')).toBe('BYPASS');
+    expect(direct.headers.get('cache-control')).toBe('no-store');
+    // Each answer reports its own spend from the caller's budget, as Apollo's does.
+    const [first, second] = [viaApollo, direct].map((r) => withoutCost(r.text).extensions.cost);
+    expect(second.remaining).toBe(first.remaining - first.requested);
+  });
+
+  it('refuses a bad token (401) and an unacceptable type (406) as Apollo does, and spends the budget to 429', async () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    await post(body);
+    const before = await constants();
+    const forged = await post(body, { authorization: 'Bearer not.a.token' });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toContain('invalid_token');
+    expect((await post(body, { accept: 'text/html' })).status).toBe(406);
+    const modern = await post(body, { accept: 'application/graphql-response+json' });
+    expect(modern.headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
+    expect(await constants()).toBe(before + 1);
+    // A signed-in caller's own budget (an address's would run out for the other tests too).
+    const auth = { authorization: `Bearer ${await t.tokenFor(await t.make.user())}` };
+    let last = await post(body, auth);
+    for (let i = 0; i < 1_100 && last.status === 200; i++) last = await post(body, auth);
+    expect(await constants()).toBeGreaterThan(before + 2);
+    expect(last.status).toBe(429);
+    expect(JSON.parse(last.text).errors[0].extensions.code).toBe('RATE_LIMITED');
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('writes the access-log line of every constant answer', async () => {
+    const body = JSON.stringify({ query: 'query Logged { __typename }' });
+    await post(body);
+    const before = await constants();
+    await post(body, { 'x-request-id': 'req-constant-log' });
+    expect(await constants()).toBe(before + 1);
+    const line = logLines.find((l) => l.requestId === 'req-constant-log');
+    expect(line).toMatchObject({ msg: 'graphql request', operationName: 'Logged', cache: 'BYPASS', status: 200 });
+  });
+
+  it('leaves every other document to Apollo: a real field, a directive, a persisted query, an invalid one', async () => {
+    const before = await constants();
+    for (const body of [
+      JSON.stringify({ query: '{ __typename courses(first: 1) { totalCount } }' }),
+      JSON.stringify({ query: '{ __typename @include(if: true) }' }),
+      JSON.stringify({
+        query: '{ __typename }',
+        extensions: {
+          persistedQuery: { version: 1, sha256Hash: createHash('sha256').update('{ __typename }').digest('hex') },
+        },
+      }),
+      JSON.stringify({ query: '{ __typename nope }' }),
+      JSON.stringify({ query: 'mutation { __typename }' }),
+    ])
+      for (let i = 0; i < 2; i++) await post(body);
+    expect(await constants()).toBe(before);
   });
 });
