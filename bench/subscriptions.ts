@@ -379,6 +379,8 @@ async function startEduFlow(data: Seeded) {
       REDIS_URL,
       REDIS_KEY_PREFIX: redisPrefix,
       JWT_SECRET: secret,
+      // The seeded tokens live an hour: the server refuses tokens living longer than its TTL.
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',

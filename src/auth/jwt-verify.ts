@@ -114,17 +114,37 @@ function signatureMatches(key: VerificationKey, signingInput: string, signature:
   }
 }
 
-/** The token's claims, or a `JwtRejected` saying why not. `now` in seconds since the epoch. */
-export function verifyJwt(token: string, rules: JwtRules, now = Math.floor(Date.now() / 1000)): JwtClaims {
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new JwtRejected('not a compact JWS');
-  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+/** Headers we accepted, by their encoded text, per rule set: at most a few (one per key and `typ` spelling). */
+const acceptedHeaders = new WeakMap<JwtRules, Map<string, VerificationKey>>();
+const MAX_ACCEPTED_HEADERS = 16;
+
+/**
+ * The key a header names, or a `JwtRejected`. Every token one key signs carries the same
+ * header, so a header accepted once is known by its text (sockets connect by the thousand,
+ * each with its own token); only accepted headers are remembered, and only a few, so
+ * a stream of made-up headers cannot grow the memo.
+ */
+function headerKey(encodedHeader: string, rules: JwtRules): VerificationKey {
+  let accepted = acceptedHeaders.get(rules);
+  const known = accepted?.get(encodedHeader);
+  if (known) return known;
   const header = jsonObject(decodePart(encodedHeader, 'the header'), 'the header');
   const { kid, alg, typ } = header;
   const key = typeof kid === 'string' ? rules.keys.get(kid) : undefined;
   if (!key || key.alg !== alg) throw new JwtRejected('unknown key or algorithm');
   if (header.crit !== undefined) throw new JwtRejected('unsupported crit header');
   if (typeof typ !== 'string' || normalizeTyp(typ) !== normalizeTyp(rules.typ)) throw new JwtRejected('wrong typ');
+  if (!accepted) acceptedHeaders.set(rules, (accepted = new Map()));
+  if (accepted.size < MAX_ACCEPTED_HEADERS) accepted.set(encodedHeader, key);
+  return key;
+}
+
+/** The token's claims, or a `JwtRejected` saying why not. `now` in seconds since the epoch. */
+export function verifyJwt(token: string, rules: JwtRules, now = Math.floor(Date.now() / 1000)): JwtClaims {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new JwtRejected('not a compact JWS');
+  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+  const key = headerKey(encodedHeader, rules);
   const signature = decodePart(encodedSignature, 'the signature');
   const payloadBytes = decodePart(encodedPayload, 'the payload');
   if (!signatureValid(key, `${encodedHeader}.${encodedPayload}`, signature))

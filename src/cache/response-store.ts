@@ -82,11 +82,23 @@ return gen`;
  */
 export const CLUSTER_CACHE_GROUPS = 16;
 
+/** How long an invalidation waits for a replica's acknowledgement (`replicated`) before it counts as failed. */
+const REPLICA_ACK_MS = 100;
+
 export class RedisResponseStore implements ResponseStore {
-  /** `groups` 1: the single-Redis layout (no hash tags, the key names above). */
+  /**
+   * `groups` 1: the single-Redis layout (no hash tags, the key names above). `replicated`
+   * (Sentinel): an invalidation succeeds only once a replica has it (WAIT). After a failover
+   * the old master keeps answering as a master until Sentinel demotes it, seconds later, and
+   * then drops what it took meanwhile; and a master that crashes drops what it had not yet
+   * sent. An invalidation lost either way would leave the new master serving the old answer,
+   * so it fails instead, and the cache's retry (bypassing until it succeeds) carries it to
+   * the new master. With no replica in sync, writes leave the cache bypassed until one is.
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly groups = 1,
+    private readonly replicated = false,
   ) {}
 
   private group(key: string): string {
@@ -145,6 +157,9 @@ export class RedisResponseStore implements ResponseStore {
         return this.redis.eval(INVALIDATE_SCRIPT, keys.length, ...keys, tags.length, TAG_VERSION_TTL_SECONDS, now);
       }),
     );
+    // On the connection that wrote: WAIT counts the replicas that have all its writes so far.
+    if (this.replicated && (await this.redis.wait(1, REPLICA_ACK_MS)) < 1)
+      throw new Error('cache invalidation not acknowledged by a replica (failover or no replica in sync)');
   }
 }
 

@@ -67,15 +67,20 @@ export function batchWhileBusy<K, V>(
 
 /**
  * For checks a socket's `connection_ack` waits for (its session): one statement in flight, at
- * most one per 10 ms window. An ack waits at most a window more than its statement, and a
+ * most one per 20 ms window. An ack waits at most a window more than its statement, and a
  * statement costs both processes far more than one more id in it (10,000 sockets connecting
- * in about 4 s: some 400 statements; 5 ms windows, 700-1,000).
+ * in about 4 s: some 400 statements; 5 ms windows, 700-1,000). Statements scale with how long
+ * the flood lasts, not with the sockets: on a loaded machine 10 ms windows sent 685 session
+ * statements for 10,000 sockets, about 11% of the API's CPU while connecting in postgres.js
+ * (docs/performance.md); a connecting socket mostly waits behind the others' work, so the
+ * wider window costs an ack a few milliseconds, not the flood its rate.
  */
-export const CONNECT_BATCHING = { windowMs: 10, maxInFlight: 1 } as const;
+export const CONNECT_BATCHING = { windowMs: 20, maxInFlight: 1 } as const;
 
 /**
  * For checks no reply waits on (a subscription's course standing: graphql-ws acknowledges no
  * `subscribe`): wider windows, fewer statements (each costs both processes far more than one
- * more id in it).
+ * more id in it, and wakes a backend). 50 ms rather than 20: a subscription goes live at most
+ * 30 ms later, and 10,000 connecting sockets send some 150 fewer statements.
  */
-export const SUBSCRIBE_BATCHING = { windowMs: 20, maxInFlight: 1 } as const;
+export const SUBSCRIBE_BATCHING = { windowMs: 50, maxInFlight: 1 } as const;

@@ -64,7 +64,11 @@ export async function startInfrastructure(config: Config, log: Logger) {
     bus.publish(topic, payload).catch((err: unknown) => log.error({ err, topic }, 'publish failed'));
   const responseCache = new ResponseCache(
     cacheRedis
-      ? new RedisResponseStore(cacheRedis, r?.cacheTarget.kind === 'cluster' ? CLUSTER_CACHE_GROUPS : 1)
+      ? new RedisResponseStore(
+          cacheRedis,
+          r?.cacheTarget.kind === 'cluster' ? CLUSTER_CACHE_GROUPS : 1,
+          r?.cacheTarget.kind === 'sentinel',
+        )
       : new MemoryResponseStore(config.cache.maxEntries),
     {
       enabled: config.cache.enabled,

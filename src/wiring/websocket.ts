@@ -9,9 +9,13 @@ import { activeSessions } from '../modules/accounts/index.js';
 import type { MetricSources, Metrics } from '../observability/metrics.js';
 import { Topics, type SessionsEvent } from '../pubsub/topics.js';
 import { batchWhileBusy, CONNECT_BATCHING } from '../util/batch-while-busy.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { startGraphQLWs } from '../ws/graphql-ws.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Modules } from './modules.js';
+
+/** How long one statement of session checks may take before its sockets are asked to retry (1013). */
+const SESSION_CHECK_TIMEOUT_MS = 3_000;
 
 export interface WebSocketDeps {
   readonly config: Config;
@@ -51,8 +55,11 @@ export async function attachWebSocket({
   const wsLog = log.child({ module: 'ws' });
   // Sockets connect by the thousand, each in its own tick: their session checks share one
   // statement (see CONNECT_BATCHING). No cache: each connection sees the session as it is now.
+  // Bounded per statement, not per socket (one timer for the batch's sockets): a statement
+  // that does not answer (the database is down or hung) fails every check in it.
   const sessionOf = batchWhileBusy(async (ids: readonly string[]) => {
-    const rows = new Map((await activeSessions(db, ids)).map((r) => [r.id, r]));
+    const found = await withTimeout(activeSessions(db, ids), SESSION_CHECK_TIMEOUT_MS, 'the session check');
+    const rows = new Map(found.map((r) => [r.id, r]));
     return ids.map((id) => rows.get(id) ?? null);
   }, CONNECT_BATCHING);
   const ws = startGraphQLWs({

@@ -26,7 +26,7 @@ import { isOriginAllowed } from '../http/origins.js';
 import type { Deadline, OperationDeadlines } from '../http/operation-deadline.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logging/logger.js';
-import { TimeoutError, withTimeout } from '../util/with-timeout.js';
+import { TimeoutError } from '../util/with-timeout.js';
 import { createAudienceSubscribe } from './audience.js';
 import { ExpiryTimers } from './expiry-timers.js';
 import { Fanout } from './fanout.js';
@@ -57,7 +57,9 @@ export interface WsDeps {
   readonly contextFor: (socket: SocketOperation) => GraphQLContext;
   /**
    * Whether the token's session is still active (not logged out or revoked) and its role is
-   * still the user's role: otherwise the client must refresh before it may connect.
+   * still the user's role: otherwise the client must refresh before it may connect. It must
+   * settle within a few seconds, rejecting when the check cannot be made (its batches carry the
+   * timeout: one timer per statement rather than one per connecting socket).
    */
   readonly sessionCurrent: (viewer: Viewer) => Promise<boolean>;
   /** Express's compiled `trust proxy` function, so sockets see the same client IP as HTTP. */
@@ -100,7 +102,6 @@ interface Extra extends SocketExtra, SocketLogState, Record<PropertyKey, unknown
 }
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
-const SESSION_CHECK_TIMEOUT_MS = 3_000;
 /** RFC 6455 close code 1013: a temporary condition on our side; graphql-ws clients retry it. */
 const TRY_AGAIN_LATER = 1013;
 /** How long shutdown waits for clients to acknowledge the close before cutting them off. */
@@ -286,14 +287,10 @@ export function startGraphQLWs(deps: WsDeps): WsServer {
           // Registered before the session is checked: a logout or role change committed while
           // the check runs either shows in the check or closes this socket through byUser.
           (byUser.get(viewer.userId) ?? byUser.set(viewer.userId, new Set()).get(viewer.userId)!).add(ctx.extra);
-          // Bounded. A check that fails or times out (the database is down or hung) is our
-          // outage, not the client's fault: 1013 Try Again Later, which clients retry (4403
-          // and graphql-ws' own 4500 would send them to sign in again, or make them give up).
-          const current = await withTimeout(
-            deps.sessionCurrent(viewer),
-            SESSION_CHECK_TIMEOUT_MS,
-            'the session check',
-          ).catch((err: unknown) => {
+          // Bounded by `sessionCurrent`. A check that fails or times out (the database is down
+          // or hung) is our outage, not the client's fault: 1013 Try Again Later, which clients
+          // retry (4403 and graphql-ws' own 4500 would send them to sign in again, or make them give up).
+          const current = await deps.sessionCurrent(viewer).catch((err: unknown) => {
             deps.log.warn(
               { err, timedOut: err instanceof TimeoutError },
               'WebSocket session check failed; asking the client to retry',

@@ -94,6 +94,36 @@ export async function startRedisSentinel() {
         stdio: 'pipe',
       });
     },
+    /**
+     * SENTINEL FAILOVER once the Sentinels accept it: after a server came back they answer
+     * NOGOODSLAVE until they have seen it as a healthy replica.
+     */
+    async failoverWhenReady(timeoutMs = 60_000): Promise<void> {
+      await pollUntil(
+        () => {
+          const out = redisCli(sentinels[0]!.port, 'sentinel', 'failover', SENTINEL_MASTER_NAME);
+          if (!out.startsWith('OK')) throw new Error(`SENTINEL FAILOVER: ${out.trim()}`);
+        },
+        timeoutMs,
+        500,
+      );
+    },
+    /**
+     * Resolves once the master's replica is online and has everything the master has written,
+     * so a crash of the master loses no acknowledged write (replication is asynchronous).
+     */
+    async replicated(master: number, timeoutMs = 30_000): Promise<void> {
+      await pollUntil(
+        () => {
+          const info = redisCli(master, 'info', 'replication');
+          const offset = /master_repl_offset:(\d+)/.exec(info)?.[1];
+          const replica = /slave0:.*state=online,offset=(\d+)/.exec(info)?.[1];
+          if (!offset || replica !== offset) throw new Error(`replica not caught up:\n${info}`);
+        },
+        timeoutMs,
+        50,
+      );
+    },
     /** SIGKILL a data server (as a crash would). */
     async kill(port: number): Promise<void> {
       const c = servers.get(port)!;
@@ -101,6 +131,8 @@ export async function startRedisSentinel() {
       c.kill('SIGKILL');
       await exited;
     },
+    /** The data servers that were killed (and not restarted). */
+    killed: () => [...servers].filter(([, c]) => c.exitCode !== null || c.signalCode !== null).map(([port]) => port),
     /** Starts a killed server again as a replica of `of` (Sentinel reconfigures it anyway). */
     restart: (port: number, of: number) => startServer(port, of),
     stop: stopAll,

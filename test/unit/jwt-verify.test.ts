@@ -286,6 +286,28 @@ describe('verifyJwt', () => {
     }
   });
 
+  it('remembers an accepted header per rule set only: a key another rule set lacks is still refused', () => {
+    const key = known[0]!;
+    const { kid, alg } = key.verification;
+    const claimsSet = {
+      sub: 'u',
+      role: 'STUDENT',
+      sid: 's',
+      iss: 'eduflow',
+      aud: 'eduflow-api',
+      iat: NOW,
+      exp: NOW + 60,
+    };
+    const good = tokenOf({ alg, kid, typ: 'at+jwt' }, Buffer.from(JSON.stringify(claimsSet)), key, { kind: 'none' });
+    expect(verifyJwt(good, rules, NOW)).toEqual(claimsSet);
+    // The same header text, after the key was rotated out: the memo of the first rule set must not answer.
+    const rotated: JwtRules = { ...rules, keys: new Map([...rules.keys].filter(([k]) => k !== kid)) };
+    expect(() => verifyJwt(good, rotated, NOW)).toThrow(/unknown key/);
+    // And a token with a remembered header is still checked in full: a bad signature is refused.
+    const forged = `${good.slice(0, good.lastIndexOf('.'))}.${Buffer.alloc(32).toString('base64url')}`;
+    expect(() => verifyJwt(forged, rules, NOW)).toThrow(/signature/);
+  });
+
   it('refuses RSA keys under 2048 bits at start-up, as jose would refuse every token they sign', () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
     expect(() => publicKey(spki(small))).toThrow(/2048/);
