@@ -3,7 +3,7 @@
  * Redis Cluster, a Postgres primary with one streaming replica (read through a read-only role),
  * an SMTP sink in this process, and the compiled API and worker processes (dist/).
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../src/config/config.js';
@@ -11,7 +11,7 @@ import { createDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/logging/logger.js';
 import { startPrimaryWithReplica } from '../test/helpers/pg-replica.js';
 import { startRedisCluster } from '../test/helpers/redis-cluster.js';
-import { sleep, startProcess } from './lib.js';
+import { sleep } from './lib.js';
 
 export const METRICS_TOKEN = 'scale-bench-metrics-token';
 /** Longer than any run: a client renewing its token is not what this measures. */
@@ -124,28 +124,45 @@ export async function startTopology() {
   };
   const processes: Proc[] = [];
 
-  async function startApi(name: string): Promise<Proc> {
-    const { child, match } = await startProcess(
-      ['dist/main.js'],
-      { ...env, PORT: '0', HOST: '127.0.0.1', NOTIFICATION_WORKER: 'off' },
+  /**
+   * Spawns the entry point and resolves once its output matches `ready`. Tracked from the
+   * spawn on, so that a run interrupted while it starts still stops it.
+   */
+  function start(name: string, entry: string, extra: Record<string, string>, ready: RegExp): Promise<Proc> {
+    const child = spawn(process.execPath, [entry], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc: Proc = { name, child, url: '' };
+    processes.push(proc);
+    let out = '';
+    let started = false;
+    return new Promise((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        if (started) return;
+        out += chunk.toString();
+        const match = ready.exec(out);
+        if (match) {
+          started = true;
+          proc.url = match[1] ?? '';
+          resolve(proc);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${out}`)));
+    });
+  }
+  const startApi = (name: string) =>
+    start(
+      name,
+      'dist/main.js',
+      { PORT: '0', HOST: '127.0.0.1', NOTIFICATION_WORKER: 'off' },
       /EduFlow GraphQL API: (http:\/\/\S+)/,
     );
-    const proc = { name, child, url: match[1]! };
-    processes.push(proc);
-    return proc;
-  }
-
-  async function startWorker(name: string): Promise<Proc> {
-    const { child } = await startProcess(
-      ['dist/worker.js'],
-      // Its ready line is an info log.
-      { ...env, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info' },
-      /EduFlow worker running/,
-    );
-    const proc = { name, child, url: '' };
-    processes.push(proc);
-    return proc;
-  }
+  // Its ready line is an info log.
+  const startWorker = (name: string) =>
+    start(name, 'dist/worker.js', { WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info' }, /EduFlow worker running()/);
 
   /** Every process, Redis node and Postgres server gone, the temporary folders removed. */
   async function stop(): Promise<void> {

@@ -249,8 +249,10 @@ async function main() {
       120_000,
       500,
     );
-    if (liveMs === null && !AFTER_FROM_THE_START)
-      throw new Error('not every subscription became live within 2 minutes');
+    if (liveMs === null && !AFTER_FROM_THE_START) {
+      const gauges = await Promise.all(apis.urls.map(metricsOf));
+      throw new Error(`not every subscription became live within 2 minutes: ${JSON.stringify(gauges)}`);
+    }
     const connectMs = Date.now() - connectStarted;
     console.log(`${subscribers.length} subscribers connected and live in ${connectMs} ms`);
     await createOne('after subscribing');

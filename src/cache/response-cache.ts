@@ -86,6 +86,8 @@ export class ResponseCache {
     maxSize: HELD_BYTES,
     sizeCalculation: (hit) => hit.body.length,
   });
+  /** ETag reads not yet sent, by record key: joined by every hit that arrives before they go (`currentEtag`). */
+  private readonly etagReads = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly store: ResponseStore,
@@ -248,7 +250,8 @@ export class ResponseCache {
    * the record's key and entry, so equal ETags mean the bytes Redis holds are the held ones.
    * Each hit still asks Redis (invalidation, expiry, eviction and another instance's
    * overwrite all show at once, as they would for a full read), but reads 24 bytes of the
-   * record rather than all of it.
+   * record rather than all of it, once for all the hits on that record in one turn of the
+   * event loop (`currentEtag`).
    */
   async storedFor(viewer: Viewer, op: CacheableOperation): Promise<StoredHit | null> {
     if (!this.options.enabled || op.maxAge <= 0 || this.pending.size > 0) return null;
@@ -256,7 +259,7 @@ export class ResponseCache {
     let hit: StoredHit | null | undefined = this.held.get(key);
     try {
       if (hit !== undefined) {
-        const etag = await this.read(() => this.store.getPrefix(key, ETAG_LENGTH));
+        const etag = await this.currentEtag(key);
         if (etag !== hit.etag) {
           this.held.delete(key);
           hit = undefined;
@@ -274,6 +277,27 @@ export class ResponseCache {
       return null;
     }
     return this.pending.size > 0 ? null : hit;
+  }
+
+  /**
+   * The ETag Redis holds for a record, read once for every hit on it that arrives within one
+   * turn of the event loop: the read is sent at the turn's end (`setImmediate`, after the poll
+   * phase has read every ready socket), after all of them arrived, so each sees every
+   * invalidation completed before it arrived, as a read of its own would. A hit arriving once
+   * the read is sent waits for the next one, never for an answer to a read sent before it.
+   */
+  private currentEtag(key: string): Promise<string | null> {
+    let etag = this.etagReads.get(key);
+    if (etag === undefined) {
+      etag = new Promise((resolve, reject) => {
+        setImmediate(() => {
+          this.etagReads.delete(key);
+          this.read(() => this.store.getPrefix(key, ETAG_LENGTH)).then(resolve, reject);
+        });
+      });
+      this.etagReads.set(key, etag);
+    }
+    return etag;
   }
 
   /** Counts a hit answered with `storedFor` (once it was sent: a spent budget sends Apollo's 429). */

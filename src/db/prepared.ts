@@ -1,6 +1,7 @@
 import { Column, DrizzleQueryError, fillPlaceholders, is, noopDecoder, sql, SQL } from 'drizzle-orm';
 import { PgArray, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Db } from './client.js';
+import { joinBatch, renumberable, type JsonStatement } from './together.js';
 
 const statements = new WeakMap<Db, Map<string, unknown>>();
 
@@ -103,20 +104,36 @@ function withRowMapper<Q>(statement: Q): Q {
     decoders,
   );
   const { client, params: template, logger } = q;
-  const queryString = asJson ? asJsonRows(q.queryString, fields.length) : q.queryString;
-  q.execute = async (values = {}) => {
-    const params = fillPlaceholders(template, values);
-    logger.logQuery(queryString, params);
-    let rows: unknown[][];
-    try {
-      rows = await client.unsafe(queryString, params, { prepare: true }).values();
-      if (asJson) rows = JSON.parse(rows[0]![0] as string) as unknown[][];
-    } catch (e) {
-      throw new DrizzleQueryError(queryString, params, e as Error);
-    }
+  const mapRows = (rows: unknown[][]) => {
     const out = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = mapRow(rows[i]!);
     return out;
+  };
+  const run = async (queryString: string, params: unknown[]) => {
+    logger.logQuery(queryString, params);
+    try {
+      return await client.unsafe(queryString, params, { prepare: true }).values();
+    } catch (e) {
+      throw new DrizzleQueryError(queryString, params, e as Error);
+    }
+  };
+  if (!asJson) {
+    q.execute = async (values = {}) => mapRows(await run(q.queryString, fillPlaceholders(template, values)));
+    return statement;
+  }
+  const json: JsonStatement = {
+    client,
+    logger,
+    json: asJsonRows(q.queryString, fields.length),
+    alone: async (params) => {
+      const [row] = await run(json.json, params);
+      return JSON.parse(row![0] as string) as unknown[][];
+    },
+  };
+  const joinable = renumberable(q.queryString, template.length);
+  q.execute = async (values = {}) => {
+    const params = fillPlaceholders(template, values);
+    return mapRows(await ((joinable && joinBatch(json, params)) || json.alone(params)));
   };
   return statement;
 }

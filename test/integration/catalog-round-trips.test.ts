@@ -58,12 +58,12 @@ describe('catalog page round trips', () => {
     };
   }
 
-  it('asks for the page, its instructors and its lessons in one round trip', async () => {
+  it('asks for the page, its instructors and its lessons in one round trip, as one statement', async () => {
     const page = await onTheWire(CATALOG.replace('first: 20', 'first: 8'));
     expect(page.data.courses.edges).toHaveLength(8);
     expect(page.data.courses.edges[0].node.lessons.edges).toHaveLength(10);
-    expect(page.statements).toBe(3);
-    expect(page.beforeFirstResult).toBe(3);
+    expect(page.statements).toBe(1);
+    expect(page.beforeFirstResult).toBe(1);
     expect(page.roundTrips).toBe(1);
 
     // Without reading ahead: the page, then its children (two round trips), same answer.
@@ -77,7 +77,8 @@ describe('catalog page round trips', () => {
     const query = CATALOG.replace('first: 20) {', 'first: 8) { totalCount');
     const page = await onTheWire(query);
     expect(page.data.courses.totalCount).toBe(9);
-    expect(page.statements).toBe(4);
+    // The count (a bigint, not read as JSON) is a statement of its own, pipelined with the page's.
+    expect(page.statements).toBe(2);
     expect(page.roundTrips).toBe(1);
   });
 

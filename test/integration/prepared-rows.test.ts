@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { createDatabase, type Database } from '../../src/db/client.js';
 import { anyUuid } from '../../src/db/any-uuid.js';
 import { anyUuidAt, prepared } from '../../src/db/prepared.js';
+import { together } from '../../src/db/together.js';
 import { courseColumns, courses, lessons } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createTestDatabase } from '../helpers/databases.js';
@@ -90,6 +91,52 @@ describe(prepared.name, () => {
         throw new Error('built once');
       }).execute({ ids: [] });
       expect(none).toEqual([]);
+    } finally {
+      await spy.close();
+    }
+  });
+
+  it('sends the JSON statements started together as one statement, each with its own rows and values', async () => {
+    const sent: string[] = [];
+    const spy = createDatabase(
+      loadConfig({ DATABASE_URL: target.url, JWT_SECRET: TEST_JWT_SECRET, NODE_ENV: 'test' }),
+      createLogger('silent'),
+      { onQuery: (q) => sent.push(q) },
+    );
+    try {
+      const { db } = spy;
+      const byIds = prepared(db, 'together-courses', () =>
+        db.select(courseColumns).from(courses).where(anyUuidAt(courses.id, 'ids')).orderBy(courses.id).prepare('t5'),
+      );
+      const titles = prepared(db, 'together-lessons', () =>
+        db
+          .select({ id: lessons.id, title: lessons.title })
+          .from(lessons)
+          .where(eq(lessons.courseId, sql.placeholder('courseId')))
+          .prepare('t6'),
+      );
+      const [a, b, c] = await Promise.all(
+        together(() => [
+          byIds.execute({ ids: [ids[1]] }),
+          titles.execute({ courseId: ids[1] }),
+          byIds.execute({ ids }),
+        ]),
+      );
+      expect(sent).toHaveLength(1);
+      expect(a).toEqual(await byIds.execute({ ids: [ids[1]] }));
+      expect(b).toEqual(await titles.execute({ courseId: ids[1] }));
+      expect(c).toEqual(await byIds.execute({ ids }));
+      expect(c).toHaveLength(2);
+      expect(sent).toHaveLength(4);
+
+      // One failing value fails the joined statement: each member hears of it, as Drizzle's error.
+      const failed = await Promise.allSettled(
+        together(() => [byIds.execute({ ids }), titles.execute({ courseId: 'not-a-uuid' })]),
+      );
+      for (const r of failed) {
+        expect(r.status).toBe('rejected');
+        expect(((r as PromiseRejectedResult).reason as Error).constructor.name).toBe('DrizzleQueryError');
+      }
     } finally {
       await spy.close();
     }

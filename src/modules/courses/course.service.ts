@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { RequestScope } from '../../request-scope.js';
 import type { Db } from '../../db/client.js';
 import type { CourseRow } from '../../db/schema.js';
+import { together } from '../../db/together.js';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { uuidOf } from '../../graphql/global-id.js';
 import { canManageCourse } from './course.policy.js';
@@ -71,20 +72,25 @@ export class CourseService {
     const f = parseFilter(filter);
     const spec = courseSort(orderBy?.field, orderBy?.direction);
     const page = parsePage(spec, args);
-    const listing = listCourses(this.db, scope.viewer, f, spec, page);
     const queries = info && catalogPageQueries(this.db, scope.viewer, f, spec, page);
     if (!info || !queries) {
-      const rows = await listing;
+      const rows = await listCourses(this.db, scope.viewer, f, spec, page);
       return toConnection(spec, page, rows, () => countCourses(this.db, scope.viewer, f));
     }
     // The catalog: the count (when selected) and the page's children are asked for in the
-    // same tick as the page, so its statements travel together (one round trip, not three).
+    // same tick as the page, so its statements travel together (one round trip, not three),
+    // those that can as one statement.
     let count: Promise<number> | undefined;
-    if (selectsField(info, 'totalCount')) {
-      count = countCourses(this.db, scope.viewer, f);
-      count.catch(() => {}); // read (and reported) by totalCount
-    }
-    const children = this.ahead.start(scope, queries, info);
+    const { listing, children } = together(() => {
+      if (selectsField(info, 'totalCount')) {
+        count = countCourses(this.db, scope.viewer, f);
+        count.catch(() => {}); // read (and reported) by totalCount
+      }
+      return {
+        listing: listCourses(this.db, scope.viewer, f, spec, page),
+        children: this.ahead.start(scope, queries, info),
+      };
+    });
     const rows = await listing;
     if (children) await children;
     return toConnection(spec, page, rows, () => count ?? countCourses(this.db, scope.viewer, f));
