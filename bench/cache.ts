@@ -8,10 +8,10 @@
  * bench/results/cache.json and .md.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { seedDemoData } from '../src/seed/demo-data.js';
-import { benchRun, createBenchDatabase, dropBenchData, sleep, startProcess, stopProcess } from './lib.js';
+import { benchRun, createBenchDatabase, dropBenchData, machineInfo, sleep, startProcess, stopProcess } from './lib.js';
 
 const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 20);
@@ -123,10 +123,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: {
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        ...machineInfo(),
       },
       durationSeconds: DURATION,
       connections: CONNECTIONS,

@@ -1,3 +1,4 @@
+import { cpus, totalmem } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -181,4 +182,14 @@ export async function inBatches<T>(count: number, parallel: number, make: (i: nu
     }),
   );
   return out;
+}
+
+/** The machine a benchmark ran on, as every result file records it. */
+export function machineInfo() {
+  return {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+  };
 }

@@ -10,7 +10,7 @@
  *  - that every student got exactly one notification and one email.
  * Prints a table and writes bench/results/notifications-<N>.json and .md.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
@@ -18,7 +18,7 @@ import { TokenService } from '../src/auth/tokens.js';
 import { rowsOf } from '../src/db/client.js';
 import { authSessions, courses, lessons, users } from '../src/db/schema.js';
 import { toGlobalId } from '../src/graphql/global-id.js';
-import { benchRun, createBenchDatabase, dropBenchData, sleep, startProcess, stopProcess } from './lib.js';
+import { benchRun, createBenchDatabase, dropBenchData, machineInfo, sleep, startProcess, stopProcess } from './lib.js';
 
 const N = Number(process.argv[2] ?? process.env.STUDENTS ?? 10_000);
 const WORKERS = Number(process.env.WORKERS ?? 1);
@@ -175,10 +175,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: {
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        ...machineInfo(),
       },
       students: N,
       workers: WORKERS,

@@ -15,7 +15,7 @@
  * Results: bench/results/scale.{json,md}. Exit code 1 when a check fails.
  */
 import { execFile } from 'node:child_process';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -35,7 +35,7 @@ import {
 import { markdown } from './scale-report.js';
 import { seed, type Seeded } from './scale-seed.js';
 import { METRICS_TOKEN, startTopology, type Topology } from './scale-topology.js';
-import { inBatches, sleep, summarize } from './lib.js';
+import { inBatches, machineInfo, sleep, summarize } from './lib.js';
 import { verify } from './scale-verify.js';
 
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 300);
@@ -319,10 +319,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: {
-        node: process.version,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        ...machineInfo(),
         loadAverage: {
           before: loadBefore.map((x) => Math.round(x * 100) / 100),
           after: loadavg().map((x) => Math.round(x * 100) / 100),
