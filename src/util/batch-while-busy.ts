@@ -67,15 +67,17 @@ export function batchWhileBusy<K, V>(
 
 /**
  * For checks a socket's `connection_ack` waits for (its session): one statement in flight, at
- * most one per 20 ms window. An ack waits at most a window more than its statement, and a
- * statement costs both processes far more than one more id in it (10,000 sockets connecting
- * in about 4 s: some 400 statements; 5 ms windows, 700-1,000). Statements scale with how long
- * the flood lasts, not with the sockets: on a loaded machine 10 ms windows sent 685 session
- * statements for 10,000 sockets, about 11% of the API's CPU while connecting in postgres.js
- * (docs/performance.md); a connecting socket mostly waits behind the others' work, so the
- * wider window costs an ack a few milliseconds, not the flood its rate.
+ * most one per 5 ms window. The window is on every socket's path to its acknowledgement, and
+ * clients connect a bounded number at a time (a browser tab one socket, a load test or a
+ * reconnect storm some hundreds, each waiting for its ack before it subscribes): a flood goes
+ * as fast as those sockets' round trips allow, so a wider window slows it in proportion. 20 ms
+ * windows (round 3's first try, chosen on a loaded machine for fewer statements) made 10,000
+ * sockets take 4.3-4.8 s against 3.2-3.5 s with 0 ms windows and 3.2-3.4 s with 5 ms
+ * (`npm run bench:subscriptions -- 10000`, alternating builds, docs/decisions/batch-windows.md);
+ * 5 ms sends half the statements of 0 ms (about 500 against 1,100), each of which costs the API
+ * a write that wakes a Postgres backend.
  */
-export const CONNECT_BATCHING = { windowMs: 20, maxInFlight: 1 } as const;
+export const CONNECT_BATCHING = { windowMs: 5, maxInFlight: 1 } as const;
 
 /**
  * For checks no reply waits on (a subscription's course standing: graphql-ws acknowledges no
