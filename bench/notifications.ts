@@ -116,6 +116,8 @@ async function main() {
       REDIS_URL,
       REDIS_KEY_PREFIX: redisPrefix,
       JWT_SECRET: secret,
+      // The owner's token lives an hour: the server refuses tokens living longer than its TTL.
+      ACCESS_TOKEN_TTL_SECONDS: '3600',
       SMTP_URL: smtp.url,
       DB_MIGRATE_ON_START: 'false',
     };

@@ -246,6 +246,8 @@ async function main() {
         REDIS_URL,
         REDIS_KEY_PREFIX: run.redisPrefix,
         JWT_SECRET: run.secret,
+        // The seeded tokens live six hours: the server refuses tokens living longer than its TTL.
+        ACCESS_TOKEN_TTL_SECONDS: String(6 * 3_600),
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
