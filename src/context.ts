@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { Revocations } from './auth/revocations.js';
 import type { TokenService } from './auth/tokens.js';
 import { ANONYMOUS, type Viewer } from './auth/viewer.js';
 import type { Db } from './db/client.js';
 import type { OperationGuard } from './db/operation-guard.js';
 import { AppError } from './errors/app-error.js';
+import type { CostReport } from './graphql/cost-budget.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { Logger } from './logging/logger.js';
 import type { LessonLive } from './modules/lessons/index.js';
@@ -63,6 +65,30 @@ interface OperationFacts {
    * text, `{"data":...}` (http/constant-operation.ts), and its operation's own name.
    */
   constant?: { readonly entry: string; readonly operationName: string | null };
+  /**
+   * Set for every query: what executing it again needs (the HTTP handler's known queries,
+   * http/graphql-handler.ts). Apollo's own objects, referenced, not copied.
+   */
+  query?: KnownQuery;
+  /**
+   * Set by the HTTP handler when it executed the query itself and hands the result to Apollo
+   * (an answer with errors, which Apollo formats) or saw it fail: Apollo's executor returns
+   * this result (or fails so) instead of executing again, and the cost check reports this
+   * budget instead of spending.
+   */
+  executed?:
+    | { readonly result: ExecutionResult; readonly report: CostReport | undefined }
+    | { readonly failed: unknown; readonly report: CostReport | undefined };
+}
+
+/** A query as Apollo resolved it, and the function that executes it in a context. */
+export interface KnownQuery {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  /** As Apollo's executor receives them: the operation's own name, else the request's. */
+  readonly operationName: string | null | undefined;
+  readonly variables: Record<string, unknown> | undefined;
+  readonly run: (query: KnownQuery, ctx: GraphQLContext) => Promise<ExecutionResult> | ExecutionResult;
 }
 
 /** A query the response cache may answer: its entry key (scope aside) and policy. */

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerOptionsWithGateway, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -11,7 +11,7 @@ import type { RedisClient } from '../redis/redis.js';
 import { RedisApqStore } from '../cache/apq-store.js';
 import { stringifyResult, type ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
-import type { GraphQLContext } from '../context.js';
+import type { GraphQLContext, KnownQuery } from '../context.js';
 import { createErrorFormatter, errorRequestIdPlugin } from '../errors/format-error.js';
 import type { CostBudget } from '../graphql/cost-budget.js';
 import { OperationVariables } from '../graphql/coerced-variables.js';
@@ -20,8 +20,7 @@ import { limitValidationRules, parseOptions } from '../graphql/limits.js';
 import { NoIntrospection } from '../graphql/introspection-rule.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { readRoutingPlugin } from './read-routing-plugin.js';
-import { costLimitPlugin, httpOperationsPlugin, httpStatusPlugin, requestLoggingPlugin } from './apollo-plugins.js';
+import { operationPlugin, responsePlugin } from './apollo-plugins.js';
 
 export interface ApolloDeps {
   readonly config: Config;
@@ -48,15 +47,29 @@ export async function createApollo({
   const limits = config.graphql;
   // Each request's variables, coerced once for the cost check, the response cache and execution.
   const variables = new OperationVariables(schema);
+  const jit = new JitExecutor(
+    schema,
+    config.graphql.jitAfter,
+    (outcome) => metrics.jitCompilations.inc({ outcome }),
+    variables,
+  );
+  // A query the HTTP handler executes again without Apollo (graphql-handler.ts): as Apollo's
+  // executor below would run it.
+  const run: KnownQuery['run'] = (query, ctx) =>
+    jit.run(
+      query.document,
+      query.operation,
+      query.operationName,
+      query.variables,
+      ctx,
+      variables.of(ctx, query.operation, query.variables),
+    );
   const apollo = new ApolloServer<GraphQLContext>({
     // Queries run on graphql-jit (graphql/jit-executor.ts); Apollo takes a custom executor only
     // as a gateway. Parsing, validation, plugins and error formatting are Apollo's as before.
-    gateway: new JitExecutor(
-      schema,
-      config.graphql.jitAfter,
-      (outcome) => metrics.jitCompilations.inc({ outcome }),
-      variables,
-    ).asGateway(),
+    // A result the HTTP handler computed already (an answer with errors it hands to Apollo to
+    // format, see `OperationFacts.executed`) is returned as it is, once.
+    gateway: precomputedFirst(jit.asGateway()),
     // Always allowed by Apollo; refused by our own rule below, whose message names the setting.
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -87,17 +100,39 @@ export async function createApollo({
       ApolloServerPluginCacheControlDisabled(),
       // The explorer and Sandbox are served by Express (http/explorer.ts), not by Apollo.
       ApolloServerPluginLandingPageDisabled(),
-      httpOperationsPlugin(),
-      costLimitPlugin(limits, variables, costBudget),
-      readRoutingPlugin(),
+      // Response type, constant queries, subscriptions refused, cost, budget, read routing.
+      operationPlugin(limits, variables, costBudget, run),
       responseCache.plugin(schema, variables),
       errorRequestIdPlugin(), // so unexpected errors are logged with their request id
-      httpStatusPlugin(), // before logging, so the logged status is the one sent
-      requestLoggingPlugin(metrics, log),
+      // The HTTP status, then the access log and metrics (the logged status is the one sent).
+      responsePlugin(metrics, log),
     ],
   });
   await apollo.start();
   return apollo;
+}
+
+type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
+type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
+
+/** The gateway, its executor returning a result the HTTP handler computed instead of executing. */
+function precomputedFirst(gateway: GatewayInterface): GatewayInterface {
+  return {
+    ...gateway,
+    load: async (options) => {
+      const loaded = await gateway.load(options);
+      const inner = loaded.executor;
+      if (!inner) return loaded;
+      const executor: GatewayExecutor = (requestContext) => {
+        const facts = (requestContext.context as GraphQLContext).operationFacts;
+        const executed = facts?.executed;
+        if (!executed) return inner(requestContext);
+        facts.executed = undefined;
+        return 'failed' in executed ? Promise.reject(executed.failed) : Promise.resolve(executed.result);
+      };
+      return { ...loaded, executor };
+    },
+  };
 }
 
 function apolloLogger(log: Logger) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { ExecutionResult } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import proxyAddr from 'proxy-addr';
 import type { Viewer } from '../auth/viewer.js';
@@ -8,20 +9,23 @@ import {
   cacheControlHeader,
   hitBody,
   ifNoneMatch,
+  stringifyResult,
   type ResponseCache,
   type StoredHit,
 } from '../cache/response-cache.js';
 import type { Config } from '../config/config.js';
-import type { CacheableOperation, GraphQLContext, HttpRequestInfo } from '../context.js';
+import type { CacheableOperation, GraphQLContext, HttpRequestInfo, KnownQuery } from '../context.js';
 import { queriesInScope, withQueryScope } from '../db/query-stats.js';
 import { routingReads } from '../db/replicas/read-route.js';
 import { budgetKey, type CostBudget, type CostReport } from '../graphql/cost-budget.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { recordOperation } from './apollo-plugins.js';
 import { corsOptions } from './express-app.js';
 import type { Deadline, OperationDeadlines } from './operation-deadline.js';
 import { isOriginAllowed } from './origins.js';
 import { problemOfPersistedQuery } from './persisted-query-shape.js';
+import { noteReadRoute } from './read-routing-plugin.js';
 import { SAFE_REQUEST_ID } from './request-id.js';
 import { APPLICATION_JSON, responseTypeFor } from './response-type.js';
 import { API_SECURITY_HEADERS, API_VARY, HSTS, servedOverTls } from './security-headers.js';
@@ -68,8 +72,11 @@ export interface GraphQLHandlerDeps {
 }
 
 export interface GraphQLHandler {
-  /** Operations answered as constants (`{ __typename }`) without Apollo, since start. */
-  readonly stats: { readonly constantAnswers: number };
+  /**
+   * Operations answered as constants (`{ __typename }`) without Apollo, and known queries
+   * executed without Apollo's pipeline, since start.
+   */
+  readonly stats: { readonly constantAnswers: number; readonly knownQueries: number };
   /** Whether this request is the handler's to serve (else Express serves it). */
   accepts(req: IncomingMessage): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -85,7 +92,7 @@ const MAX_REMEMBERED_BODY = 16 * 1024;
 const SECURITY_HEAD = API_SECURITY_HEADERS.flat();
 
 /** A remembered request body: what answering it again without Apollo needs. */
-type Route = HitRoute | ConstantRoute;
+type Route = HitRoute | ConstantRoute | QueryRoute;
 
 /** A cacheable query: answered from the response cache, in the caller's scope. */
 interface HitRoute extends CacheableOperation {
@@ -106,6 +113,23 @@ interface ConstantRoute {
   readonly body: Buffer;
   /** The response cache's outcome header Apollo sent with it (BYPASS), if any. */
   readonly cacheOutcome: string | undefined;
+}
+
+/**
+ * A query Apollo answered with data and no error while the response cache is off: executed
+ * again without Apollo's pipeline (parse, validation with every limit and the cost estimate
+ * depend on the bytes alone and gave the same outcome), with every per-request rule (token and
+ * revocation, response type, cost budget and its report, read routing, headers, log line,
+ * metrics). An answer with errors is handed to Apollo with its result, for Apollo to format.
+ */
+interface QueryRoute {
+  readonly kind: 'query';
+  readonly cost: number;
+  readonly query: KnownQuery;
+  /** The operation's own name, for the log and the metrics (as Apollo names it). */
+  readonly operationName: string | null;
+  /** Apollo's headers after the content type (x-cache, cache-control, vary), in its order. */
+  readonly headers: readonly [string, string][];
 }
 
 /** The response headers of Apollo's answer to a constant query, all that it may carry. */
@@ -137,7 +161,10 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
   const limit = config.http.bodyLimitBytes;
   const routesReads = config.db.kind === 'postgres' && config.db.replicas !== undefined;
   const routes = new LRUCache<string, Route>({ max: HIT_ROUTES });
-  const stats = { constantAnswers: 0 };
+  const stats = { constantAnswers: 0, knownQueries: 0 };
+  // Known queries need the response cache off: its outcome (BYPASS) and headers then depend on
+  // the document alone, never on the viewer or on a pending invalidation.
+  const knowsQueries = !config.cache.enabled;
   const finish = (ex: Exchange, status: number, headers: Iterable<[string, string]>, body: string | Buffer) => {
     if (ex.answered) return;
     ex.answered = true;
@@ -184,9 +211,10 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
    * A remembered body answered without Apollo (from the cache, or its constant answer), or
    * false: the caller then runs Apollo, which answers whatever this declines (406, 401, 429, a miss).
    */
-  const answerKnown = async (ex: Exchange, route: Route): Promise<boolean> => {
+  const answerKnown = async (ex: Exchange, route: Route): Promise<boolean | GraphQLContext> => {
     const type = responseTypeFor(ex.req.headers.accept);
     if (type === null) return false;
+    if (route.kind === 'query') return answerQuery(ex, route, type);
     let viewer: Viewer;
     try {
       viewer = await deps.viewerOf(ex.info.authorization);
@@ -251,17 +279,79 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     return true;
   };
 
-  const runApollo = async (ex: Exchange, text: string, body: object, hasExtensions: boolean) => {
+  /**
+   * A known query executed without Apollo: true once answered; false when Apollo must answer
+   * (a bad token, a spent budget); or the request's context when the answer has errors (or the
+   * query changed something), its result noted for Apollo to format as its own.
+   */
+  const answerQuery = async (ex: Exchange, route: QueryRoute, type: string): Promise<boolean | GraphQLContext> => {
+    let ctx: GraphQLContext;
+    try {
+      ctx = await deps.contextFor(ex.info);
+    } catch {
+      return false; // Apollo answers the 401
+    }
+    noteReadRoute(route.query.operation, ctx);
+    let report: CostReport | undefined;
+    if (costBudget) {
+      try {
+        report = await costBudget.spend(budgetKey(ctx.viewer, ex.info.ip), route.cost);
+      } catch {
+        return false; // Apollo answers the 429 with its Retry-After
+      }
+    }
+    let result: ExecutionResult;
+    try {
+      result = await route.query.run(route.query, ctx);
+    } catch (error) {
+      // Execution itself failed: Apollo answers it as it answers its own executor's failure.
+      if (ctx.operationFacts) ctx.operationFacts.executed = { failed: error, report };
+      return ctx;
+    }
+    if (result.errors?.length || ctx.changes?.size || !ctx.operationFacts) {
+      if (ctx.operationFacts) ctx.operationFacts.executed = { result, report };
+      return ctx;
+    }
+    stats.knownQueries++;
+    responseCache.countBypass();
+    ctx.cacheOutcome = 'BYPASS';
+    // As Apollo writes it: its fields in its order, the cost report added to the extensions.
+    const extensions = report ? { ...result.extensions, cost: report } : result.extensions;
+    const body = stringifyResult({ errors: undefined, data: result.data, extensions });
+    finish(ex, 200, [['content-type', type], ...route.headers], body);
+    recordOperation(
+      ctx,
+      {
+        operationName: route.operationName,
+        type: 'query',
+        status: 200,
+        codes: [],
+        cost: report?.requested,
+        seconds: Number(process.hrtime.bigint() - ex.started) / 1e9,
+      },
+      metrics,
+      log,
+    );
+    return true;
+  };
+
+  const runApollo = async (
+    ex: Exchange,
+    text: string,
+    body: object,
+    hasExtensions: boolean,
+    given?: GraphQLContext,
+  ) => {
     const headers = new HeaderMap();
     const raw = ex.req.headers;
     for (const name in raw) {
       const value = raw[name];
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    let ctx: GraphQLContext | undefined;
+    let ctx: GraphQLContext | undefined = given;
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers, search: searchOf(ex.req.url), body },
-      context: async () => (ctx = await deps.contextFor(ex.info)),
+      context: given ? async () => given : async () => (ctx = await deps.contextFor(ex.info)),
     });
     const status = response.status ?? 200;
     const etag = response.headers.get('etag');
@@ -294,13 +384,17 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
       // what they answer depends on its store.)
       const route = constantRoute(facts.constant, facts.cost, response.headers, response.body.string);
       if (route) routes.set(text, route);
+    } else if (knowsQueries && facts.query && !hasExtensions && response.body.kind === 'complete') {
+      const route = queryRoute(facts.query, facts.cost, response.headers, response.body.string);
+      if (route) routes.set(text, route);
     }
   };
 
   const serve = async (ex: Exchange, text: string) => {
     const route = text.length <= MAX_REMEMBERED_BODY ? routes.get(text) : undefined;
-    if (route && (await answerKnown(ex, route))) return;
-    if (ex.answered) return;
+    const known = route ? await answerKnown(ex, route) : false;
+    if (known === true) return;
+    if (ex.answered && known === false) return;
     let body: object;
     try {
       // express.json(): an empty body is `{}`; anything but an object or array is refused.
@@ -313,7 +407,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): GraphQLHandler {
     const hasExtensions = Object.hasOwn(body, 'extensions');
     const problem = problemOfPersistedQuery(hasExtensions ? (body as { extensions: unknown }).extensions : undefined);
     if (problem) return fail(ex, 400, problem, 'BAD_REQUEST');
-    await runApollo(ex, text, body, hasExtensions);
+    await runApollo(ex, text, body, hasExtensions, known === false ? undefined : known);
   };
 
   return {
@@ -417,6 +511,34 @@ function constantRoute(
     body,
     cacheOutcome,
   };
+}
+
+/** The response headers Apollo's answer to a known query may carry, besides its content type. */
+const QUERY_ANSWER_HEADERS: Record<string, (value: string) => boolean> = {
+  'x-cache': (v) => v === 'BYPASS',
+  'cache-control': () => true, // the document's policy alone, with the response cache off
+  vary: (v) => v === API_VARY,
+};
+
+/**
+ * A known query's route, if Apollo's answer was data without errors (the body starts with the
+ * data: Apollo writes `errors` first) and headers that hold for every caller; else null.
+ */
+function queryRoute(
+  query: KnownQuery,
+  cost: number,
+  headers: Iterable<[string, string]>,
+  answer: string,
+): QueryRoute | null {
+  if (!answer.startsWith('{"data":{')) return null;
+  const kept: [string, string][] = [];
+  for (const [name, value] of headers) {
+    if (name === 'content-type') continue; // negotiated per request
+    if (!QUERY_ANSWER_HEADERS[name]?.(value)) return null;
+    kept.push([name, value]);
+  }
+  if (!kept.some(([name]) => name === 'x-cache')) return null;
+  return { kind: 'query', cost, query, operationName: query.operation.name?.value ?? null, headers: kept };
 }
 
 function isGraphQLPath(url: string | undefined): boolean {

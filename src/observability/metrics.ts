@@ -19,6 +19,7 @@ export interface MetricSources {
   };
   queueCounts?: () => Promise<Record<string, Record<string, number>>>;
   constantAnswers?: () => number;
+  knownQueries?: () => number;
 }
 
 /**
@@ -115,6 +116,11 @@ export class Metrics {
       'eduflow_http_constant_answers',
       'Queries answered by their document alone ({ __typename }) before Apollo, since start.',
       () => sources.constantAnswers?.(),
+    );
+    gauge(
+      'eduflow_http_known_queries',
+      "Queries Apollo answered before, executed again without Apollo's pipeline (response cache off), since start.",
+      () => sources.knownQueries?.(),
     );
     gauge('eduflow_ws_connections', 'Open WebSocket connections.', () => sources.wsConnections?.());
     gauge('eduflow_ws_subscriptions', 'Active GraphQL subscriptions.', () => sources.wsSubscriptions?.());

@@ -77,6 +77,7 @@ export function serveHttp(deps: HttpDeps) {
     deadlines,
   });
   sources.constantAnswers = () => graphql.stats.constantAnswers;
+  sources.knownQueries = () => graphql.stats.knownQueries;
   httpServer.on('request', (req, res) => (graphql.accepts(req) ? graphql.handle(req, res) : expressApp(req, res)));
   return { readiness, trustProxy, deadlines };
 }

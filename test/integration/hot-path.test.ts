@@ -302,6 +302,42 @@ describe('cache hits answered before Apollo', () => {
   });
 });
 
+/** A logger at level info whose JSON lines are pushed to `lines`. */
+function loggerInto(lines: Array<Record<string, unknown>>) {
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return pino({ level: 'info' }, sink);
+}
+
+/** POSTs a JSON body to the app's /graphql. */
+async function postTo(t: TestApp, body: string, headers: Record<string, string> = {}) {
+  const res = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** A gauge's value from the app's metrics registry. */
+async function gaugeOf(t: TestApp, name: string): Promise<number> {
+  return Number(/ (\d+)$/m.exec(await t.app.metrics.registry.getSingleMetricAsString(name))![1]);
+}
+
+/** Response headers that must not depend on which path answered. */
+const sameOnBothPaths = (h: Headers) =>
+  Object.fromEntries([...h].filter(([name]) => !['date', 'x-request-id', 'content-length'].includes(name)));
+
+/** An answer's body apart from its extensions (the cost report, which differs per request). */
+const withoutCost = (text: string) => {
+  const { extensions, ...rest } = JSON.parse(text);
+  return { rest, extensions };
+};
+
 /**
  * Queries whose answer depends on their document alone (`{ __typename }`): the second identical
  * body is answered without Apollo's pipeline, and every per-request rule still applies.
@@ -311,32 +347,13 @@ describe('constant answers before Apollo', () => {
   const logLines: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
-        done();
-      },
-    });
-    t = await startTestApp({ COST_BUDGET_PER_MINUTE: '1000' }, { log: pino({ level: 'info' }, sink) });
+    t = await startTestApp({ COST_BUDGET_PER_MINUTE: '1000' }, { log: loggerInto(logLines) });
   });
   afterAll(() => t?.close());
 
-  const constants = async () =>
-    Number(/ (\d+)$/m.exec(await t.app.metrics.registry.getSingleMetricAsString('eduflow_http_constant_answers'))![1]);
-  const post = async (body: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(t.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-    });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  };
-  const headersOf = (h: Headers) =>
-    Object.fromEntries([...h].filter(([name]) => !['date', 'x-request-id', 'content-length'].includes(name)));
-  const withoutCost = (text: string) => {
-    const { extensions, ...rest } = JSON.parse(text);
-    return { rest, extensions };
-  };
+  const constants = () => gaugeOf(t, 'eduflow_http_constant_answers');
+  const post = (body: string, headers: Record<string, string> = {}) => postTo(t, body, headers);
+  const headersOf = sameOnBothPaths;
 
   it('answers the second identical body without Apollo, with the body and headers Apollo writes', async () => {
     const body = JSON.stringify({ query: 'query Ping { __typename again: __typename }' });
@@ -403,5 +420,127 @@ describe('constant answers before Apollo', () => {
     ])
       for (let i = 0; i < 2; i++) await post(body);
     expect(await constants()).toBe(before);
+  });
+});
+
+/**
+ * With the response cache off, a query Apollo answered with data and no error is executed again
+ * without Apollo's pipeline (parse, validation, limits and the cost estimate depend on the
+ * bytes alone): same bytes and headers, and every per-request rule still applies (token and
+ * revocation, response type, budget, viewer, log line). Answers with errors are Apollo's.
+ */
+describe('known queries executed without Apollo', () => {
+  let t: TestApp;
+  let instructor: UserRow;
+  const logLines: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    t = await startTestApp({ CACHE_ENABLED: 'false', COST_BUDGET_PER_MINUTE: '100000' }, { log: loggerInto(logLines) });
+    instructor = await t.make.user({ role: 'INSTRUCTOR' });
+    const course = await t.make.course(instructor.id, { title: 'Known course' });
+    await t.make.lesson(course.id, { title: 'Known lesson' });
+  });
+  afterAll(() => t?.close());
+
+  const known = () => gaugeOf(t, 'eduflow_http_known_queries');
+  const post = (body: string, headers: Record<string, string> = {}) => postTo(t, body, headers);
+  const headersOf = sameOnBothPaths;
+
+  it('answers the second identical body with the bytes and headers Apollo writes, and its own cost report', async () => {
+    const body = JSON.stringify({ query: CATALOG, variables: { first: 2 } });
+    const before = await known();
+    const viaApollo = await post(body);
+    expect(await known()).toBe(before);
+    const direct = await post(body);
+    expect(await known()).toBe(before + 1);
+    expect(direct.status).toBe(200);
+    expect(JSON.stringify(withoutCost(direct.text).rest)).toBe(JSON.stringify(withoutCost(viaApollo.text).rest));
+    expect(direct.text).toMatch(/^\{"data":\{"courses":.*"extensions":\{"cost":\{.*\}\}\}\n$/);
+    expect(headersOf(direct.headers)).toEqual(headersOf(viaApollo.headers));
+    expect([...direct.headers.keys()]).toEqual([...viaApollo.headers.keys()]);
+    expect(direct.headers.get('x-cache')).toBe('BYPASS');
+    const [first, second] = [viaApollo, direct].map((r) => withoutCost(r.text).extensions.cost);
+    expect(second.requested).toBe(first.requested);
+    expect(second.remaining).toBe(first.remaining - first.requested);
+  });
+
+  it('answers each viewer with their own data, and refuses a bad token (401) or type (406) as Apollo does', async () => {
+    const body = JSON.stringify({ query: '{ me { id displayName } }' });
+    const [alice, bob] = [await t.make.user({ displayName: 'Alice' }), await t.make.user({ displayName: 'Bob' })];
+    const as = async (user: UserRow) => post(body, { authorization: `Bearer ${await t.tokenFor(user)}` });
+    await as(alice);
+    const before = await known();
+    expect(JSON.parse((await as(alice)).text).data.me.displayName).toBe('Alice');
+    expect(JSON.parse((await as(bob)).text).data.me.displayName).toBe('Bob');
+    expect(await known()).toBe(before + 2);
+    const forged = await post(body, { authorization: 'Bearer not.a.token' });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toContain('invalid_token');
+    expect((await post(body, { authorization: `Bearer ${await t.tokenFor(alice)}`, accept: 'text/html' })).status).toBe(
+      406,
+    );
+    expect(await known()).toBe(before + 2);
+  });
+
+  it("hands the result to Apollo when a known query answers with errors: the status, body and log line are Apollo's", async () => {
+    // Course stats are the course instructor's: the instructor's answer has data and no error
+    // (remembered); an anonymous caller's, with the same bytes, has a FORBIDDEN error at its path.
+    const query = '{ courses(first: 1) { edges { node { title stats { __typename } } } } }';
+    const body = JSON.stringify({ query });
+    const asInstructor = await post(body, { authorization: `Bearer ${await t.tokenFor(instructor)}` });
+    expect(JSON.parse(asInstructor.text).errors).toBeUndefined();
+    const viaApollo = await post(JSON.stringify({ query: `${query} ` }), { 'x-request-id': 'req-known-error-1' });
+    expect(JSON.parse(viaApollo.text).errors).toBeDefined();
+    const before = await known();
+    const handedOver = await post(body, { 'x-request-id': 'req-known-error-2' });
+    expect(await known()).toBe(before);
+    expect(handedOver.status).toBe(viaApollo.status);
+    expect(withoutCost(handedOver.text).rest).toEqual(withoutCost(viaApollo.text).rest);
+    expect(headersOf(handedOver.headers)).toEqual(headersOf(viaApollo.headers));
+    // Spent once: executed by the handler, formatted by Apollo.
+    const [first, second] = [viaApollo, handedOver].map((r) => withoutCost(r.text).extensions.cost);
+    expect(second.remaining).toBe(first.remaining - first.requested);
+    const [a, b] = ['req-known-error-1', 'req-known-error-2'].map((id) => logLines.find((l) => l.requestId === id));
+    const stable = ({ durationMs: _d, time: _t, requestId: _r, dbQueries: _q, ...rest }: Record<string, unknown>) =>
+      rest;
+    expect(stable(b!)).toEqual(stable(a!));
+    expect(b).toMatchObject({ msg: 'graphql request', errors: ['FORBIDDEN'], cache: 'BYPASS' });
+  });
+
+  it('writes the access-log line of every known query, as Apollo does', async () => {
+    const body = JSON.stringify({ query: 'query Logged { courses(first: 1) { totalCount } }' });
+    await post(body, { 'x-request-id': 'req-known-log-1' });
+    const before = await known();
+    await post(body, { 'x-request-id': 'req-known-log-2' });
+    expect(await known()).toBe(before + 1);
+    const [a, b] = ['req-known-log-1', 'req-known-log-2'].map((id) => logLines.find((l) => l.requestId === id));
+    const stable = ({ durationMs: _d, time: _t, requestId: _r, dbQueries: _q, ...rest }: Record<string, unknown>) =>
+      rest;
+    expect(stable(b!)).toEqual(stable(a!));
+    expect(b).toMatchObject({
+      msg: 'graphql request',
+      operationName: 'Logged',
+      operationType: 'query',
+      cache: 'BYPASS',
+    });
+  });
+
+  it('never takes a mutation, a persisted query or an invalid document', async () => {
+    const before = await known();
+    for (const body of [
+      JSON.stringify({ query: 'mutation { logout(input: { refreshToken: "x" }) }' }),
+      JSON.stringify({
+        query: '{ __typename courses(first: 1) { totalCount } }',
+        extensions: {
+          persistedQuery: {
+            version: 1,
+            sha256Hash: createHash('sha256').update('{ __typename courses(first: 1) { totalCount } }').digest('hex'),
+          },
+        },
+      }),
+      JSON.stringify({ query: '{ courses(first: 1) { nope } }' }),
+    ])
+      for (let i = 0; i < 2; i++) await post(body);
+    expect(await known()).toBe(before);
   });
 });

@@ -5,7 +5,7 @@ import type { Replica } from './replica.js';
 /**
  * What the database layer knows about the request a statement belongs to: whether its reads
  * may go to a replica, and whose writes they must see. Set up per HTTP request (the GraphQL
- * handlers) and filled in once the operation is known (`readRoutingPlugin`), or around a job's
+ * handlers) and filled in once the operation is known (`noteReadRoute`, http/read-routing-plugin.ts), or around a job's
  * safe reads (`readingAfter`); absent for WebSocket operations, the rest of jobs and start-up
  * work, whose statements all go to the primary.
  */
