@@ -516,7 +516,9 @@ function constantRoute(
 /** The response headers Apollo's answer to a known query may carry, besides its content type. */
 const QUERY_ANSWER_HEADERS: Record<string, (value: string) => boolean> = {
   'x-cache': (v) => v === 'BYPASS',
-  'cache-control': () => true, // the document's policy alone, with the response cache off
+  // With the response cache off every query answer is `no-store` (cacheControlHeader: nothing is
+  // shareable); anything else would be a header for one caller replayed to another.
+  'cache-control': (v) => v === 'no-store',
   vary: (v) => v === API_VARY,
 };
 
