@@ -55,14 +55,9 @@ function send(members: Member[]): void {
     only.statement.alone(only.params).then(only.resolve, only.reject);
     return;
   }
-  const columns: string[] = [];
   const params: unknown[] = [];
-  for (const { statement, params: own } of members) {
-    const offset = params.length;
-    columns.push(`(${offset ? renumbered(statement.json, offset) : statement.json})`);
-    for (const p of own) params.push(p);
-  }
-  const text = `select ${columns.join(', ')}`;
+  for (const { params: own } of members) for (const p of own) params.push(p);
+  const text = joinedText(members);
   const { client, logger } = members[0]!.statement;
   logger.logQuery(text, params);
   client
@@ -86,6 +81,48 @@ function send(members: Member[]): void {
         for (const m of members) m.reject(new DrizzleQueryError(text, params, e as Error));
       },
     );
+}
+
+/**
+ * Per first member's statement, the joined texts of the batches it started, by the rest of
+ * their statements and parameter counts (a trie). Texts are fixed per statement (prepared.ts
+ * builds each once), so a batch repeated (the catalog page, every request) reuses one string:
+ * no renumbering and joining per request, and postgres.js, which looks its prepared
+ * statements up by text, hashes and compares one string it has already seen.
+ */
+interface Joined {
+  text?: string;
+  readonly next: Map<JsonStatement, Map<number, Joined>>;
+}
+
+const joinedTexts = new WeakMap<JsonStatement, Map<number, Joined>>();
+
+function joinedText(members: readonly Member[]): string {
+  const first = members[0]!;
+  let level = joinedTexts.get(first.statement);
+  if (!level) joinedTexts.set(first.statement, (level = new Map()));
+  let node: Joined | undefined;
+  for (let i = 0; i < members.length; i++) {
+    const { statement, params } = members[i]!;
+    if (i > 0) {
+      let byStatement = node!.next.get(statement);
+      if (!byStatement) node!.next.set(statement, (byStatement = new Map()));
+      level = byStatement;
+    }
+    node = level.get(params.length);
+    if (!node) level.set(params.length, (node = { next: new Map() }));
+  }
+  return (node!.text ??= joinText(members));
+}
+
+function joinText(members: readonly Member[]): string {
+  const columns: string[] = [];
+  let offset = 0;
+  for (const { statement, params } of members) {
+    columns.push(`(${offset ? renumbered(statement.json, offset) : statement.json})`);
+    offset += params.length;
+  }
+  return `select ${columns.join(', ')}`;
 }
 
 /** `$1`..`$n` moved up by `offset` (only statements `renumberable` says are safe to join). */
