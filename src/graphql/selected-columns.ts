@@ -8,7 +8,9 @@ import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } 
  * When every field selected on `edges.node` is such a column field (or `__typename`), the
  * result is those columns plus `always` (keys, the cursor's sort column, what `@auth` and
  * the cache tags read); when any other field is selected (a field resolver may read any
- * column), or a node is reached some other way, it is every column. Remembered per field
+ * column), or a node is reached some other way, it is every column. `resolved` names the
+ * fields whose resolvers are known to read only some columns (`instructor` reads
+ * `instructorId`): those fields take their columns, not every column. Remembered per field
  * node of the parsed document (documents are cached, so a repeated query costs one lookup).
  */
 export class NodeColumns<C extends Record<string, unknown>> {
@@ -17,6 +19,7 @@ export class NodeColumns<C extends Record<string, unknown>> {
   constructor(
     private readonly all: C,
     private readonly always: readonly (keyof C & string)[],
+    private readonly resolved: Readonly<Record<string, readonly (keyof C & string)[]>> = {},
   ) {}
 
   of(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): { key: string; columns: C } {
@@ -39,8 +42,13 @@ export class NodeColumns<C extends Record<string, unknown>> {
       if (fieldsNamed(info, field.selectionSet, 'nodes').length) return every;
     }
     names.delete('__typename');
-    for (const name of names) if (!Object.hasOwn(this.all, name)) return every;
-    const wanted = new Set<string>([...this.always, ...names]);
+    const wanted = new Set<string>(this.always);
+    for (const name of names) {
+      const read = Object.hasOwn(this.resolved, name) ? this.resolved[name]! : undefined;
+      if (read) for (const column of read) wanted.add(column);
+      else if (Object.hasOwn(this.all, name)) wanted.add(name);
+      else return every;
+    }
     const columns = Object.fromEntries(Object.entries(this.all).filter(([name]) => wanted.has(name))) as C;
     return { key: [...wanted].sort().join(','), columns };
   }

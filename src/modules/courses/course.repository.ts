@@ -21,6 +21,7 @@ import {
   type PageRequest,
   type SortSpec,
 } from '../../graphql/pagination.js';
+import { NodeColumns } from '../../graphql/selected-columns.js';
 import type { CourseOrderField } from './course.type.js';
 
 type Dir = 'ASC' | 'DESC';
@@ -194,19 +195,52 @@ export interface CoursePageQueries {
   readonly values: Record<string, unknown>;
 }
 
+/**
+ * The catalog page loads only the columns its query reads (graphql/selected-columns.ts):
+ * always the id (cache tags, `id`), the instructor and status (`instructor`, policies) and
+ * every ordering's sort column (a cursor of any order); the column fields selected; and for
+ * the field resolvers below, what they read. Any other field of `Course` (whose resolver may
+ * read any column: `viewerCan`, `category`...) loads every column.
+ */
+export const courseListColumns = new NodeColumns(
+  courseColumns,
+  [
+    'id',
+    'instructorId',
+    'status',
+    'createdAt',
+    'title',
+    'priceCents',
+    'activeEnrollmentCount',
+    'ratingOrderDesc',
+    'ratingOrderAsc',
+  ],
+  {
+    // course.resolver.ts
+    id: ['id'],
+    instructor: ['instructorId'],
+    // lessons/course-lessons.resolver.ts
+    lessons: ['id'],
+    lessonCount: ['id'],
+  },
+);
+export type CourseColumns = ReturnType<typeof courseListColumns.of>;
+
 export function listCourses(
   db: Db,
   viewer: Viewer,
   filter: CourseListFilter,
   spec: SortSpec<CourseRow>,
   page: PageRequest,
+  /** On the catalog, only these columns (rows are partial: only the query's own fields read them). */
+  columns?: CourseColumns,
 ): Promise<CourseRow[]> {
   const catalog = catalogShape(viewer, filter, spec, page);
   if (catalog !== null) {
-    const shape = `courses-list|${catalog}`;
+    const shape = `courses-list|${catalog}|${columns?.key ?? '*'}`;
     return prepared(db, shape, () =>
       db
-        .select(courseColumns)
+        .select(columns?.columns ?? courseColumns)
         .from(courses)
         .where(and(courseVisibility(viewer), keysetConditionAt(spec, page)))
         .orderBy(...keysetOrder(spec, page))

@@ -13,6 +13,7 @@ import {
   catalogPageQueries,
   categorySort,
   countCourses,
+  courseListColumns,
   courseSort,
   findCourseBySlug,
   listCourses,
@@ -87,7 +88,7 @@ export class CourseService {
         count.catch(() => {}); // read (and reported) by totalCount
       }
       return {
-        listing: listCourses(this.db, scope.viewer, f, spec, page),
+        listing: listCourses(this.db, scope.viewer, f, spec, page, courseListColumns.of(info)),
         children: this.ahead.start(scope, queries, info),
       };
     });
