@@ -8,7 +8,7 @@ import {
   type PageRequest,
   type SortSpec,
 } from '../graphql/pagination.js';
-import { anyUuidAt, prepared } from './prepared.js';
+import { anyUuidAt, prepared, type Grouping } from './prepared.js';
 import type { Db } from './client.js';
 
 /**
@@ -83,19 +83,23 @@ export async function pagesByParent<Row>(
   // The text depends on the ordering's direction, on whether there is a cursor, and on the
   // parents' own statement.
   const parentShape = byQuery ? parents.shape : 'ids';
-  const statement = prepare
+  const statement: ReturnType<typeof build> & Grouping = prepare
     ? prepared(
         db,
         `pages|${prepare.shape}|${spec.key}|${page.backward}|${page.cursor ? 'after' : 'first'}|${parentShape}`,
         build,
+        // Grouped by the parent in SQL when the parent's column is one of those loaded.
+        Object.keys(columns).find((name) => columns[name] === parentColumn),
       )
     : build();
-  const rows = (await statement.execute({
+  const values = {
     ...(byQuery ? parents.values : { parentIds: parents }),
     limit: page.size + 1,
     ...cursorValues(page),
     ...prepare?.values,
-  })) as Row[];
+  };
+  if (statement.executeGrouped) return (await statement.executeGrouped(values)) as Map<string, Row[]>;
+  const rows = (await statement.execute(values)) as Row[];
   // In walking order overall, hence within each parent too.
   for (const row of rows) {
     const key = parentOf(row);

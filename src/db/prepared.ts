@@ -13,12 +13,23 @@ const statements = new WeakMap<Db, Map<string, unknown>>();
  * written in the code, so the map stays small. Postgres itself prepares each text once per
  * connection (postgres.js does that for every statement with parameters).
  */
-export function prepared<Q>(db: Db, shape: string, build: () => Q): Q {
+export function prepared<Q>(db: Db, shape: string, build: () => Q, groupBy?: string): Q & Grouping {
   let byShape = statements.get(db);
   if (!byShape) statements.set(db, (byShape = new Map()));
-  let statement = byShape.get(shape) as Q | undefined;
-  if (statement === undefined) byShape.set(shape, (statement = withRowMapper(build())));
+  let statement = byShape.get(shape) as (Q & Grouping) | undefined;
+  if (statement === undefined) byShape.set(shape, (statement = withRowMapper(build(), groupBy)));
   return statement;
+}
+
+/**
+ * A prepared select given `groupBy` (one of its fields, a parent's id) whose rows travel as
+ * JSON: `executeGrouped` runs it with its rows grouped by that field's value, in the
+ * statement's order within each group. Postgres does the grouping, so the parent's id crosses
+ * the wire (and is parsed) once per parent, not once per row, and the rows of a parent share
+ * that one string. Absent on any other statement (run `execute` and group the rows).
+ */
+export interface Grouping {
+  executeGrouped?: (values?: Record<string, unknown>) => Promise<Map<string, unknown[]>>;
 }
 
 const trees = new WeakMap<Db, Map<string, unknown>>();
@@ -68,8 +79,8 @@ interface Decoder {
  * When every column's type reads the same from JSON, the rows travel as one JSON text
  * (`asJsonRows`).
  */
-function withRowMapper<Q>(statement: Q): Q {
-  const q = statement as unknown as PostgresJsPrepared;
+function withRowMapper<Q>(statement: Q, groupBy?: string): Q & Grouping {
+  const q = statement as unknown as PostgresJsPrepared & Grouping;
   const fields = q.fields;
   if (
     !fields ||
@@ -78,13 +89,13 @@ function withRowMapper<Q>(statement: Q): Q {
     typeof q.queryString !== 'string' ||
     !Array.isArray(q.params)
   )
-    return statement;
+    return statement as Q & Grouping;
   const decoders: Array<Decoder | null> = [];
   let asJson = fields.length <= MAX_JSON_COLUMNS;
   for (const { path, field } of fields) {
     // Plain fields only: Drizzle's `joinsNotNullableMap` (set on every select, `{ table: true }`)
     // only ever nulls nested objects (paths of two), so it changes nothing here.
-    if (path.length !== 1) return statement;
+    if (path.length !== 1) return statement as Q & Grouping;
     // `decoder` is internal to Drizzle's SQL (mapResultRow reads it the same way).
     const decoder: Decoder | undefined = is(field, Column)
       ? field
@@ -93,7 +104,7 @@ function withRowMapper<Q>(statement: Q): Q {
         : is(field, SQL.Aliased)
           ? (field.sql as unknown as { decoder: Decoder }).decoder
           : undefined;
-    if (!decoder) return statement;
+    if (!decoder) return statement as Q & Grouping;
     // Column's own (identity) decoder and SQL's no-op one need no call.
     const identity = decoder === noopDecoder || decoder.mapFromDriverValue === Column.prototype.mapFromDriverValue;
     decoders.push(identity ? null : decoder);
@@ -119,7 +130,7 @@ function withRowMapper<Q>(statement: Q): Q {
   };
   if (!asJson) {
     q.execute = async (values = {}) => mapRows(await run(q.queryString, fillPlaceholders(template, values)));
-    return statement;
+    return statement as Q & Grouping;
   }
   const json: JsonStatement = {
     client,
@@ -135,7 +146,38 @@ function withRowMapper<Q>(statement: Q): Q {
     const params = fillPlaceholders(template, values);
     return mapRows(await ((joinable && joinBatch(json, params)) || json.alone(params)));
   };
-  return statement;
+  const parent = groupBy === undefined ? -1 : fields.findIndex((f) => f.path[0] === groupBy);
+  // Grouped by a text or uuid field: its JSON value is the string the row would hold.
+  if (parent >= 0 && decoders[parent] === null && isText(fields[parent]!.field)) {
+    const mapGroupRow = rowMapper(
+      fields.map((f) => f.path[0]!),
+      decoders,
+      parent,
+    ) as unknown as (p: unknown, row: unknown[]) => unknown;
+    const grouped: JsonStatement = {
+      client,
+      logger,
+      json: asGroupedJsonRows(q.queryString, fields.length, parent),
+      alone: async (params) => {
+        const [row] = await run(grouped.json, params);
+        return JSON.parse(row![0] as string) as unknown[][];
+      },
+    };
+    q.executeGrouped = async (values = {}) => {
+      const params = fillPlaceholders(template, values);
+      const groups = (await ((joinable && joinBatch(grouped, params)) || grouped.alone(params))) as Array<
+        [string, unknown[][]]
+      >;
+      const result = new Map<string, unknown[]>();
+      for (const [p, rows] of groups) {
+        const out = new Array(rows.length);
+        for (let i = 0; i < rows.length; i++) out[i] = mapGroupRow(p, rows[i]!);
+        result.set(p, out);
+      }
+      return result;
+    };
+  }
+  return statement as Q & Grouping;
 }
 
 /** `json_build_array` takes at most 100 arguments (Postgres' FUNC_MAX_ARGS). */
@@ -169,15 +211,36 @@ function asJsonRows(queryString: string, columns: number): string {
   return `select coalesce(json_agg(json_build_array(${names.map((n) => `t.${n}`).join(', ')})), '[]')::text from (${queryString}) as t(${names.join(', ')})`;
 }
 
-/** `(row) => ({ name0: row[0], name1: d1(row[1]), ... })`: one object literal, one hidden class. */
-function rowMapper(names: string[], decoders: Array<Decoder | null>): (row: unknown[]) => unknown {
-  const props = names.map((name, i) =>
-    decoders[i]
-      ? `${JSON.stringify(name)}: r[${i}] === null ? null : d[${i}].mapFromDriverValue(r[${i}])`
-      : `${JSON.stringify(name)}: r[${i}]`,
-  );
+function isText(field: unknown): boolean {
+  return is(field, Column) && (field.columnType === 'PgText' || field.columnType === 'PgUUID');
+}
+
+/**
+ * `asJsonRows` grouped by column `parent`: `[[parent value, [row without it, ...]], ...]`,
+ * each group's rows in the statement's order (numbered as they come, as `asJsonRows` reads
+ * them, and aggregated in that order), groups in no particular order.
+ */
+function asGroupedJsonRows(queryString: string, columns: number, parent: number): string {
+  const names = Array.from({ length: columns }, (_, i) => `c${i}`);
+  const rest = names.filter((_, i) => i !== parent).map((n) => `t.${n}`);
+  return `select coalesce(json_agg(json_build_array(g.p, g.r)), '[]')::text from (select t.c${parent} as p, json_agg(json_build_array(${rest.join(', ')}) order by t.o) as r from (select s.*, row_number() over () as o from (${queryString}) as s(${names.join(', ')})) as t group by t.c${parent}) as g`;
+}
+
+/**
+ * `(row) => ({ name0: row[0], name1: d1(row[1]), ... })`: one object literal, one hidden class.
+ * With `parent`: `(p, row) => ...`, that field's value being `p` and the row holding the others.
+ */
+function rowMapper(names: string[], decoders: Array<Decoder | null>, parent = -1): (row: unknown[]) => unknown {
+  const props = names.map((name, i) => {
+    const at = parent < 0 || i < parent ? i : i - 1;
+    if (i === parent) return `${JSON.stringify(name)}: p`;
+    return decoders[i]
+      ? `${JSON.stringify(name)}: r[${at}] === null ? null : d[${i}].mapFromDriverValue(r[${at}])`
+      : `${JSON.stringify(name)}: r[${at}]`;
+  });
   // Names come from the code's own select objects, quoted by JSON.stringify.
-  return new Function('d', `return function mapRow(r) { return { ${props.join(', ')} }; };`)(decoders) as (
+  const args = parent < 0 ? 'r' : 'p, r';
+  return new Function('d', `return function mapRow(${args}) { return { ${props.join(', ')} }; };`)(decoders) as (
     row: unknown[],
   ) => unknown;
 }

@@ -1,5 +1,5 @@
 import { count, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createDatabase, type Database } from '../../src/db/client.js';
 import { anyUuid } from '../../src/db/any-uuid.js';
@@ -140,6 +140,53 @@ describe(prepared.name, () => {
     } finally {
       await spy.close();
     }
+  });
+
+  it("groups rows by a parent's id in SQL when asked, each group in the statement's order", async () => {
+    const { db } = database;
+    const make = makeFactories(db);
+    const added: string[] = [];
+    for (const courseId of ids)
+      for (let p = 0; p < 3; p++)
+        added.push((await make.lesson(courseId, { position: 20 - p, title: `Grouped ${p}` })).id);
+    onTestFinished(() =>
+      db
+        .delete(lessons)
+        .where(anyUuid(lessons.id, added))
+        .then(() => undefined),
+    );
+    const build = () =>
+      db
+        .select({ id: lessons.id, courseId: lessons.courseId, title: lessons.title, createdAt: lessons.createdAt })
+        .from(lessons)
+        .where(anyUuidAt(lessons.courseId, 'ids'))
+        .orderBy(lessons.position, lessons.id)
+        .prepare('t7');
+    const rows = await prepared(db, 'grouped-plain', build).execute({ ids });
+    const statement = prepared(db, 'grouped', build, 'courseId');
+    expect(statement.executeGrouped).toBeDefined();
+    const groups = await statement.executeGrouped!({ ids });
+    expect([...groups.keys()].sort()).toEqual([...ids].sort());
+    for (const id of ids) {
+      expect(groups.get(id)).toEqual(rows.filter((r) => r.courseId === id));
+      expect(Object.keys(groups.get(id)![0] as object)).toEqual(['id', 'courseId', 'title', 'createdAt']);
+    }
+    expect(groups.get(ids[1]!)!.length).toBe(4);
+    // Joined with other statements, and with no rows at all.
+    const [one, none, flat] = await Promise.all(
+      together(() => [
+        statement.executeGrouped!({ ids: [ids[0]] }),
+        statement.executeGrouped!({ ids: [] }),
+        statement.execute({ ids }),
+      ]),
+    );
+    expect([...one.keys()]).toEqual([ids[0]]);
+    expect(one.get(ids[0]!)).toEqual(groups.get(ids[0]!));
+    expect(none.size).toBe(0);
+    expect(flat).toEqual(rows);
+    // Grouped only by a text or uuid field the statement selects.
+    expect(prepared(db, 'grouped-by-time', build, 'createdAt').executeGrouped).toBeUndefined();
+    expect(prepared(db, 'grouped-by-nothing', build, 'sectionId').executeGrouped).toBeUndefined();
   });
 
   it('decodes computed fields (counts) as Drizzle does', async () => {
