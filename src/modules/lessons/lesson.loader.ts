@@ -20,6 +20,11 @@ export interface LessonPageParams {
   columns?: LessonColumns;
 }
 
+/** What tells one set of `Course.lessons` arguments (and columns) from another. */
+export function lessonPageKey(p: LessonPageParams): string {
+  return `${p.status ?? '*'}|${pageKey(p.page)}|${p.columns?.key ?? '*'}`;
+}
+
 /** `byId` may be passed in: one shared by every subscriber of an event (see context.ts). */
 export function createLessonLoaders(db: Db, viewer: Viewer, byId?: DataLoader<string, LessonRow | null>) {
   return {
@@ -36,9 +41,15 @@ export function createLessonLoaders(db: Db, viewer: Viewer, byId?: DataLoader<st
     /** One page of `Course.lessons` for many courses at once (per distinct arguments). */
     pageByCourse: groupedLoader<LessonPageParams, LessonRow[]>(
       (courseIds, p) => lessonsPageByCourses(db, courseIds, p.page, p.status, p.columns),
-      (p) => `${p.status ?? '*'}|${pageKey(p.page)}|${p.columns?.key ?? '*'}`,
+      lessonPageKey,
       () => [],
     ),
+    /**
+     * Pages loaded ahead with a catalog page (`LessonService.primeCoursePages`), by
+     * `lessonPageKey` and course: read synchronously by `ofCourse`, with no loader call, no
+     * promise and no key per course.
+     */
+    primedPages: new Map<string, Map<string, LessonRow[]>>(),
     countsByCourse: new DataLoader<string, LessonCounts>(async (ids) => {
       const counts = await lessonCountsByCourses(db, [...ids]);
       return ids.map((id) => counts.get(id) ?? emptyLessonCounts());

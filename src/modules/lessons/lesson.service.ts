@@ -6,6 +6,7 @@ import { parsePage, toConnection, type Connection, type PageArgs, type PageReque
 import { argumentsOf } from '../../graphql/lookahead.js';
 import type { CoursePageChild, CoursePageQueries } from '../courses/index.js';
 import type { Db } from '../../db/client.js';
+import { lessonPageKey } from './lesson.loader.js';
 import { AppError } from '../../errors/app-error.js';
 import {
   lessonListColumns,
@@ -52,31 +53,34 @@ export class LessonService {
     return uuid ? scope.loaders.lessons.visibleById.load(uuid) : null;
   }
 
-  /** `Course.lessons`, in curriculum order (no-section lessons first, then by section, then position). */
-  async ofCourse(
+  /**
+   * `Course.lessons`, in curriculum order (no-section lessons first, then by section, then
+   * position). A page loaded ahead with its catalog page is answered at once (not a promise).
+   */
+  ofCourse(
     scope: RequestScope,
     courseId: string,
     args: PageArgs,
     status: LessonStatus | null,
     /** The columns the query selects (default: all; see graphql/selected-columns.ts). */
     columns?: LessonColumns,
-  ): Promise<Connection<LessonRow>> {
+  ): Connection<LessonRow> | Promise<Connection<LessonRow>> {
     const page = parsePage(lessonSort, args);
-    const rows = await scope.loaders.lessons.pageByCourse.load({
-      parentId: courseId,
-      params: { page, status, columns },
-    });
-    return toConnection(lessonSort, page, rows, async () => {
-      const counts = await scope.loaders.lessons.countsByCourse.load(courseId);
-      return counts[status ?? 'ALL'];
-    });
+    const params = { page, status, columns };
+    const loaders = scope.loaders.lessons;
+    const count = async () => (await loaders.countsByCourse.load(courseId))[status ?? 'ALL'];
+    const primed = loaders.primedPages.size ? loaders.primedPages.get(lessonPageKey(params))?.get(courseId) : undefined;
+    if (primed) return toConnection(lessonSort, page, primed, count);
+    return loaders.pageByCourse
+      .load({ parentId: courseId, params })
+      .then((rows) => toConnection(lessonSort, page, rows, count));
   }
 
   /**
    * `Course.lessons` for a whole page of courses, loaded with the page itself (see
    * `CoursePageChild`): the field `node` (its arguments as its resolver will read them, its
-   * columns as `lessonListColumns` picks them) for every course `page.ids` selects, primed
-   * under the very key `ofCourse` loads. Courses without lessons are not primed (nothing tells
+   * columns as `lessonListColumns` picks them) for every course `page.ids` selects, kept
+   * under the very key `ofCourse` reads (`primedPages`). Courses without lessons are not primed (nothing tells
    * them from courses the statement did not cover): their resolvers load as usual.
    */
   primeCoursePages(
@@ -98,8 +102,11 @@ export class LessonService {
     const params = { page: request, status, columns };
     const parents = { ids: page.ids, shape: page.shape, values: page.values };
     return lessonsPageByCourses(this.db, parents, request, status, columns).then((pages) => {
-      const loader = scope.loaders.lessons.pageByCourse;
-      for (const [parentId, rows] of pages) loader.prime({ parentId, params }, rows);
+      const primed = scope.loaders.lessons.primedPages;
+      const key = lessonPageKey(params);
+      const known = primed.get(key);
+      if (known) for (const [parentId, rows] of pages) known.set(parentId, rows);
+      else primed.set(key, pages);
     });
   }
 

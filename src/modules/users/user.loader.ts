@@ -15,6 +15,8 @@ export function createUserLoaders(db: Db, viewer: Viewer, byId?: DataLoader<stri
         (ids) => findUsersByIds(db, ids),
         (u) => u.id,
       ),
+    /** Rows loaded ahead (`UserService.primeRelated`), also primed in `byId`: read synchronously by `related`. */
+    primed: new Map<string, UserRow>(),
     /** For entry points (`user`, `node`): a hidden user is indistinguishable from a missing one. */
     visibleById: rowLoader(
       (ids) => findUsersByIds(db, ids, viewer),
